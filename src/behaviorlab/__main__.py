@@ -1,0 +1,5 @@
+"""`python -m behaviorlab` runs the CLI."""
+
+from behaviorlab.cli import app
+
+app()

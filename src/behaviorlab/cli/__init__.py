@@ -1,0 +1,22 @@
+"""The `behaviorlab` command line. Thin: every command calls a library function."""
+
+from __future__ import annotations
+
+import typer
+
+from behaviorlab.cli.tasks import app as tasks_app
+
+app = typer.Typer(
+    name="behaviorlab",
+    help="behaviorlab: what has a generative model learned, and where will it fail?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(tasks_app, name="tasks", help="Exact recursive tasks: list, sample, solve, build.")
+
+from behaviorlab.cli.experiment import demo_cmd, eval_cmd, train_cmd  # noqa: E402
+
+app.command("train", help="Train a model from a TOML config into a run directory.")(train_cmd)
+app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(eval_cmd)
+app.command("demo", help="The main job: train and evaluate the demo models, write a summary.")(demo_cmd)

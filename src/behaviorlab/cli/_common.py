@@ -1,0 +1,40 @@
+"""Shared CLI plumbing: bad input becomes one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from behaviorlab.errors import BadInput
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error to stderr and return the Exit to raise."""
+    sys.stderr.write("error: " + " ".join(message.split()) + "\n")
+    return typer.Exit(code)
+
+
+def handles_bad_input(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command so BadInput (and missing files) exit 2 with one clear line."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except BadInput as e:
+            raise fail(e.one_line()) from None
+        except FileNotFoundError as e:
+            raise fail(f"file not found: {e.filename or e}") from None
+
+    return wrapper

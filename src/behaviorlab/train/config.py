@@ -1,0 +1,126 @@
+"""Experiment configs: TOML in, pydantic-validated, every default written back out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from behaviorlab import tasks
+from behaviorlab.errors import BadInput
+from behaviorlab.models import ModelConfig
+from behaviorlab.optim import OptimConfig
+from behaviorlab.tasks.dataset import DatasetSpec
+
+
+class TrainConfig(BaseModel):
+    """The training loop's knobs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(2000, gt=0)
+    batch_size: int = Field(64, gt=0)
+    warmup: int = Field(100, ge=0)
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    min_lr_ratio: float = Field(0.1, ge=0.0, le=1.0)
+    grad_clip: float = Field(1.0, ge=0.0)  # 0 disables clipping
+    eval_every: int = Field(250, gt=0)
+    eval_examples: int = Field(512, gt=0)  # accuracy checks during training use this many
+    checkpoint_every: int = Field(500, gt=0)
+    target_accuracy: float | None = Field(1.0, ge=0.0, le=1.0)  # early stop on the monitor split
+    monitor_split: str = "train"
+    seed: int = 0
+    threads: int = Field(1, gt=0)  # fixed so runs are bit-identical on one machine
+    eval_batch_size: int = Field(256, gt=0)
+
+
+class ExperimentConfig(BaseModel):
+    """One run: the data, the model, the optimizer and the loop."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "run"
+    data: DatasetSpec
+    model: ModelConfig = ModelConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+
+    def to_toml(self) -> str:
+        """The resolved config, every default written out."""
+        return tomli_w.dumps(_drop_none(self.model_dump(mode="json")))
+
+    def digest(self) -> str:
+        """A stable hash of the resolved config (the run's identity for sweeps and catalogs)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _drop_none(obj: Any) -> Any:
+    """TOML has no null: omit None values (they are the defaults on reload)."""
+    if isinstance(obj, dict):
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_none(v) for v in obj]
+    return obj
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """Parse `a.b.c=value`; the value is read as TOML (numbers, bools, strings, lists)."""
+    if "=" not in item:
+        raise BadInput(f"--set {item!r}: expected KEY=VALUE, e.g. optim.lr=3e-4")
+    key, raw = item.split("=", 1)
+    path = [p for p in key.strip().split(".") if p]
+    if not path:
+        raise BadInput(f"--set {item!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word such as sophia-g is a string
+    return path, value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `--set` overrides to a raw config dict (a copy)."""
+    out = json.loads(json.dumps(raw))
+    for item in overrides:
+        path, value = parse_override(item)
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise BadInput(f"--set {item!r}: {part!r} is not a table")
+        node[path[-1]] = value
+    return out
+
+
+def validate(raw: dict[str, Any], source: str) -> ExperimentConfig:
+    """Validate a raw dict; all problems listed on one line, naming the source."""
+    try:
+        cfg = ExperimentConfig.model_validate(raw)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in e.errors()
+        )
+        raise BadInput(f"{source}: invalid config: {problems}") from None
+    # Catch an unknown task or option now, before anything is written.
+    tasks.get(cfg.data.task, **cfg.data.options)
+    if not any(s.name == "train" for s in cfg.data.splits):
+        raise BadInput(f"{source}: data.splits needs a split named 'train'")
+    return cfg
+
+
+def load_config(path: Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read, override and validate a TOML experiment config."""
+    if not path.is_file():
+        raise BadInput(f"{path}: config file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: not valid TOML: {e}") from None
+    return validate(apply_overrides(raw, overrides or []), str(path))
