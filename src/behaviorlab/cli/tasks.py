@@ -1,0 +1,134 @@
+"""`behaviorlab tasks …`: list, sample, solve and build datasets for the exact recursive tasks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from behaviorlab import tasks
+from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.tasks.base import Task
+from behaviorlab.tasks.dataset import build_splits, load_spec, write_splits
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+class Format(StrEnum):
+    """Output formats of `tasks sample`."""
+
+    jsonl = "jsonl"
+    text = "text"
+
+
+ORDER = typer.Option(None, "--order", help="binary-successor: natural | reverse (default reverse).")
+STEPS = typer.Option(None, "--steps", help="tree tasks: 1 | 2 | 3 | all (default all).")
+START = typer.Option(None, "--start", help="tree tasks: 0 forces step-0 inputs.")
+
+
+def _task(name: str, order: str | None, steps: str | None, start: str | None) -> Task:
+    # Only options actually given are passed, so e.g. --order on peano-add is reported as unknown.
+    return tasks.get(name, order=order, steps=steps, start=start)
+
+
+@app.command("list")
+def list_tasks() -> None:
+    """List the tasks with their options."""
+    table = Table(title="behaviorlab tasks")
+    table.add_column("name", style="bold")
+    table.add_column("options")
+    table.add_column("description")
+    for name in tasks.names():
+        cls = tasks.task_class(name)
+        options = "; ".join(
+            f"{o.name}: {' | '.join(str(c) for c in o.choices if c is not None)}"
+            f" (default {o.default})"
+            for o in cls.option_specs
+        )
+        table.add_row(name, options or "-", cls.description)
+    console.print(table)
+
+
+@app.command()
+@handles_bad_input
+def sample(
+    task: str = typer.Argument(..., help="Task name (see `tasks list`)."),
+    n: int = typer.Option(10, "-n", "--n", help="Number of examples."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same examples)."),
+    order: str | None = ORDER,
+    steps: str | None = STEPS,
+    start: str | None = START,
+    min_size: int | None = typer.Option(None, "--min-size", help="Smallest size."),
+    max_size: int | None = typer.Option(None, "--max-size", help="Largest size."),
+    min_depth: int | None = typer.Option(None, "--min-depth", help="tree tasks: least depth."),
+    max_depth: int | None = typer.Option(None, "--max-depth", help="tree tasks: most depth."),
+    edge_fraction: float = typer.Option(0.0, "--edge-fraction", help="Share of edge cases."),
+    shape: str = typer.Option(
+        "random", "--shape", help="tree tasks: random | balanced | left-spine | right-spine."
+    ),
+    distinct_letters: bool = typer.Option(
+        False, "--distinct-letters", help="tree tasks: no letter twice in a tree."
+    ),
+    fmt: Format = typer.Option(Format.jsonl, "--format", help="jsonl or text (input<TAB>output)."),
+) -> None:
+    """Print random examples as JSON lines (input, output, meta) or input<TAB>output text."""
+    examples = _task(task, order, steps, start).sample(
+        n,
+        seed,
+        min_size=min_size,
+        max_size=max_size,
+        min_depth=min_depth,
+        max_depth=max_depth,
+        edge_fraction=edge_fraction,
+        repeat_letters=not distinct_letters,
+        shape=shape,
+    )
+    for ex in examples:
+        if fmt is Format.jsonl:
+            sys.stdout.write(json.dumps(ex.to_dict()) + "\n")
+        else:
+            sys.stdout.write(f"{ex.input}\t{ex.output}\n")
+
+
+@app.command()
+@handles_bad_input
+def solve(
+    task: str = typer.Argument(..., help="Task name (see `tasks list`)."),
+    text: str = typer.Argument(..., metavar="INPUT", help="A canonical input string."),
+    order: str | None = ORDER,
+    steps: str | None = STEPS,
+    start: str | None = START,
+) -> None:
+    """Print the canonical output for one input."""
+    sys.stdout.write(_task(task, order, steps, start).solve(text) + "\n")
+
+
+@app.command()
+@handles_bad_input
+def build(
+    config: Path = typer.Argument(..., help="Dataset spec (TOML), e.g. configs/tasks-*.toml."),
+    out: Path = typer.Option(..., "--out", help="Directory for the split Parquet files."),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty directory."),
+) -> None:
+    """Build disjoint splits from a dataset spec and write one Parquet file per split."""
+    spec = load_spec(config)
+    splits = build_splits(spec)
+    paths = write_splits(splits, out, spec, force=force)
+    table = Table(title=f"{spec.make_task().key} -> {out}")
+    for column in ("split", "examples", "requested", "sizes", "file"):
+        table.add_column(column)
+    for split, path in zip(spec.splits, paths, strict=True):
+        got = len(splits[split.name])
+        style = "" if got == split.n else "yellow"
+        table.add_row(
+            split.name,
+            f"[{style}]{got}[/]" if style else str(got),
+            str(split.n),
+            f"{split.min_size}..{split.max_size}",
+            str(path),
+        )
+    console.print(table)
