@@ -1,0 +1,38 @@
+"""The model configuration: one pydantic object shared by all four model kinds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pydantic
+from pydantic import PositiveInt
+
+
+class ModelConfig(pydantic.BaseModel, extra="forbid"):
+    """Architecture of a sequence-to-sequence model; unused fields are ignored by a kind."""
+
+    kind: Literal["encoder-decoder", "decoder-only", "encoder-only", "lstm"] = "encoder-decoder"
+    d_model: PositiveInt = 64
+    n_heads: PositiveInt = 4
+    enc_layers: PositiveInt = 2  # encoder-decoder, encoder-only, lstm encoder
+    dec_layers: PositiveInt = 2  # encoder-decoder, decoder-only, lstm decoder
+    d_ff: PositiveInt = 256
+    dropout: float = pydantic.Field(default=0.0, ge=0.0, lt=1.0)
+    pos_encoding: Literal["learned", "sinusoidal"] = "learned"
+    norm: Literal["pre", "post"] = "pre"
+    max_len: PositiveInt = 128
+    extra_slots: int = pydantic.Field(default=2, ge=0)  # encoder-only: output ≤ S + extra_slots
+    rnn_cell: Literal["lstm", "gru"] = "lstm"  # lstm kind
+
+    @pydantic.model_validator(mode="after")
+    def _heads_divide_width(self) -> ModelConfig:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+        if self.kind == "lstm" and self.d_model % 2:
+            raise ValueError("lstm kind needs an even d_model (bidirectional encoder halves)")
+        return self
+
+    @property
+    def d_head(self) -> int:
+        """Width of one attention head."""
+        return self.d_model // self.n_heads
