@@ -18,6 +18,7 @@ from rich.table import Table
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
+from behaviorlab.store import record
 from behaviorlab.train import ExperimentConfig, evaluate_run, train
 from behaviorlab.train.config import validate
 from behaviorlab.train.rundir import SUMMARY
@@ -99,9 +100,16 @@ def _run_one(cfg_json: str, run_dir: str, resume: bool, updates: Any) -> dict[st
     path = Path(run_dir)
     can_resume = resume and (path / "config.toml").exists()
     if not (can_resume and _is_complete(path)):
-        train(cfg, path, resume=can_resume, force=not can_resume, progress=False,
-              on_step=lambda s: updates.put((cfg.name, s)))
+        train(
+            cfg,
+            path,
+            resume=can_resume,
+            force=not can_resume,
+            progress=False,
+            on_step=lambda s: updates.put((cfg.name, s)),
+        )
     result = evaluate_run(path)
+    record(path)
     updates.put((cfg.name, cfg.train.steps))
     return {"accuracy_id": result["accuracy_id"], "accuracy_ood": result["accuracy_ood"]}
 
@@ -114,8 +122,14 @@ def _is_complete(path: Path) -> bool:
 
 
 def run_demo(
-    out: Path, *, quick: bool = False, force: bool = False, resume: bool = False,
-    optimizer: str = "adamw", workers: int | None = None, console: Console | None = None,
+    out: Path,
+    *,
+    quick: bool = False,
+    force: bool = False,
+    resume: bool = False,
+    optimizer: str = "adamw",
+    workers: int | None = None,
+    console: Console | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate every demo model (in parallel processes) and write DIR/summary.json."""
     console = console or Console()
@@ -134,8 +148,13 @@ def run_demo(
             key: pool.submit(_run_one, cfg.model_dump_json(), str(out / cfg.name), resume, updates)
             for key, cfg in configs.items()
         }
-        bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console)
+        bars = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
         with bars:
             ids = {c.name: bars.add_task(c.name, total=c.train.steps) for c in configs.values()}
             while not all(f.done() for f in futures.values()):
@@ -150,7 +169,12 @@ def run_demo(
         key: {**res, "run_dir": configs[key].name, "steps": _steps(out / configs[key].name)}
         for key, res in results.items()
     }
-    summary = {"quick": quick, "optimizer": optimizer, "seconds": round(elapsed, 1), "models": models}
+    summary = {
+        "quick": quick,
+        "optimizer": optimizer,
+        "seconds": round(elapsed, 1),
+        "models": models,
+    }
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "SUMMARY.md", render_markdown(summary))
     console.print(render_table(summary))
@@ -174,7 +198,9 @@ def render_table(summary: dict[str, Any]) -> Table:
     for col in ("model", "steps", "in-distribution", "out-of-distribution", "run dir"):
         t.add_column(col)
     for key, m in summary["models"].items():
-        t.add_row(key, str(m["steps"]), _pct(m["accuracy_id"]), _pct(m["accuracy_ood"]), m["run_dir"])
+        t.add_row(
+            key, str(m["steps"]), _pct(m["accuracy_id"]), _pct(m["accuracy_ood"]), m["run_dir"]
+        )
     return t
 
 
@@ -190,7 +216,6 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for key, m in summary["models"].items():
-        lines.append(
-            f"| {key} | {m['steps']} | {_pct(m['accuracy_id'])} | {_pct(m['accuracy_ood'])} | {m['run_dir']} |"
-        )
+        acc = f"{_pct(m['accuracy_id'])} | {_pct(m['accuracy_ood'])}"
+        lines.append(f"| {key} | {m['steps']} | {acc} | {m['run_dir']} |")
     return "\n".join(lines) + "\n"

@@ -13,7 +13,6 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-import tomli_w
 import torch
 from safetensors.torch import load_file
 
@@ -61,9 +60,18 @@ def test_resume_in_process_is_bit_identical(tmp_path: Path, tiny_raw: dict[str, 
 def test_kill_9_then_resume_matches_uninterrupted(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     tiny_raw["train"].update(steps=1500, checkpoint_every=20, eval_every=500)
     cfg_path = tmp_path / "cfg.toml"
-    cfg_path.write_text(tomli_w.dumps(tiny_raw))
+    cfg_path.write_text(validate(tiny_raw, "tiny").to_toml())
     run = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "behaviorlab", "train", str(cfg_path), "--out", str(run), "--no-evaluate"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "behaviorlab",
+        "train",
+        str(cfg_path),
+        "--out",
+        str(run),
+        "--no-evaluate",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -82,7 +90,9 @@ def test_kill_9_then_resume_matches_uninterrupted(tmp_path: Path, tiny_raw: dict
     assert _metrics(run) == _metrics(tmp_path / "straight")
 
 
-def test_existing_out_dir_is_refused_unless_forced(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
+def test_existing_out_dir_is_refused_unless_forced(
+    tmp_path: Path, tiny_raw: dict[str, Any]
+) -> None:
     out = tmp_path / "run"
     out.mkdir()
     (out / "keep.txt").write_text("x")
@@ -131,7 +141,9 @@ def test_tampered_checkpoint_is_detected(tmp_path: Path, tiny_raw: dict[str, Any
         evaluate_run(run)
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(
+    tmp_path: Path, tiny_raw: dict[str, Any]
+) -> None:
     tiny_raw["optim"]["lr"] = 1e30  # guarantees divergence within a few steps
     tiny_raw["train"].update(warmup=0, grad_clip=0.0, checkpoint_every=1, steps=50)
     with pytest.raises(BadInput, match=r"loss became .* at step \d+"):
@@ -144,7 +156,13 @@ def test_run_directory_is_complete(tmp_path: Path, tiny_raw: dict[str, Any]) -> 
     run = tmp_path / "run"
     train(validate(tiny_raw, "tiny"), run, progress=False)
     result = evaluate_run(run)
-    for name in ("config.toml", "env.json", "metrics.parquet", "predictions.parquet", "summary.json"):
+    for name in (
+        "config.toml",
+        "env.json",
+        "metrics.parquet",
+        "predictions.parquet",
+        "summary.json",
+    ):
         assert (run / name).is_file(), name
     manifest = json.loads((run / "checkpoints" / "manifest.json").read_text())
     assert all(len(d) == 64 for e in manifest["checkpoints"] for d in e["files"].values())

@@ -18,5 +18,17 @@ app.add_typer(tasks_app, name="tasks", help="Exact recursive tasks: list, sample
 from behaviorlab.cli.experiment import demo_cmd, eval_cmd, train_cmd  # noqa: E402
 
 app.command("train", help="Train a model from a TOML config into a run directory.")(train_cmd)
-app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(eval_cmd)
-app.command("demo", help="The main job: train and evaluate the demo models, write a summary.")(demo_cmd)
+app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(
+    eval_cmd
+)
+app.command("demo", help="The main job: train and evaluate the demo models, write a summary.")(
+    demo_cmd
+)
+
+from behaviorlab.cli.records import replay_cmd, runs_app, sweep_cmd  # noqa: E402
+
+app.add_typer(runs_app, name="runs", help="The run catalog: list, show, query (SQL), record.")
+app.command(
+    "replay", help="Re-execute a run and verify it bit for bit (exit 1 if anything differs)."
+)(replay_cmd)
+app.command("sweep", help="Run a grid/list of configs on a local process pool or Ray.")(sweep_cmd)

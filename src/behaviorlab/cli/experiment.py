@@ -15,8 +15,12 @@ from behaviorlab.cli._common import console, handles_bad_input
 def train_cmd(
     config: Annotated[Path, typer.Argument(help="Experiment TOML (see configs/).")],
     out: Annotated[Path, typer.Option("--out", help="Run directory to write.")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue an interrupted run bit-identically.")] = False,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue an interrupted run bit-identically.")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     evaluate: Annotated[bool, typer.Option(help="Evaluate all test splits when done.")] = True,
 ) -> None:
@@ -28,18 +32,29 @@ def train_cmd(
     console.print(f"trained {summary['steps']} steps -> {out}")
     if evaluate:
         _print_eval(evaluate_run(out), limit=5)
+    _record(out)
 
 
 @handles_bad_input
 def eval_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `train`.")],
-    split: Annotated[list[str] | None, typer.Option("--split", help="Split(s) to evaluate.")] = None,
+    split: Annotated[
+        list[str] | None, typer.Option("--split", help="Split(s) to evaluate.")
+    ] = None,
     failures: Annotated[int, typer.Option(help="How many failures to list.")] = 10,
 ) -> None:
     """Exact match overall and by length/size/depth, ID vs OOD, and the failure catalog."""
     from behaviorlab.train import evaluate_run
 
     _print_eval(evaluate_run(run_dir, split or None), limit=failures)
+    _record(run_dir)
+
+
+def _record(run_dir: Path) -> None:
+    """Index the run in the catalog beside it (runs list / show / query)."""
+    from behaviorlab.store import record
+
+    record(run_dir)
 
 
 def _pct(x: float | None) -> str:
@@ -55,23 +70,38 @@ def _print_eval(result: dict, limit: int) -> None:
         detail = " ".join(f"{k}:{_pct(v['accuracy'])}" for k, v in by_len.items())
         t.add_row(name, str(s["n"]), _pct(s["accuracy"]), detail)
     console.print(t)
-    console.print(f"in-distribution {_pct(result['accuracy_id'])}, out-of-distribution {_pct(result['accuracy_ood'])}")
+    console.print(
+        f"in-distribution {_pct(result['accuracy_id'])}, out-of-distribution {_pct(result['accuracy_ood'])}"
+    )
     fails = result["failures"]
     if fails and limit > 0:
         f = Table(title=f"failure catalog ({len(fails)} wrong; first {min(limit, len(fails))})")
         for c in ("split", "input", "target", "prediction", "first wrong", "edit dist"):
             f.add_column(c)
         for r in fails[:limit]:
-            f.add_row(r["split"], r["input"], r["target"], r["prediction"], str(r["first_wrong"]), str(r["edit_distance"]))
+            f.add_row(
+                r["split"],
+                r["input"],
+                r["target"],
+                r["prediction"],
+                str(r["first_wrong"]),
+                str(r["edit_distance"]),
+            )
         console.print(f)
 
 
 @handles_bad_input
 def demo_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Directory for the demo's runs and summary.")] = Path("runs/demo"),
-    quick: Annotated[bool, typer.Option(help="A shorter version (about 2 minutes) used by tests.")] = False,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for the demo's runs and summary.")
+    ] = Path("runs/demo"),
+    quick: Annotated[
+        bool, typer.Option(help="A shorter version (about 2 minutes) used by tests.")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
-    resume: Annotated[bool, typer.Option(help="Continue an interrupted demo; finished runs are kept.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue an interrupted demo; finished runs are kept.")
+    ] = False,
     optimizer: Annotated[str, typer.Option(help="adamw, sophia-g or sophia-h.")] = "adamw",
 ) -> None:
     """The main job: train and evaluate the demo models, write DIR/summary.json."""

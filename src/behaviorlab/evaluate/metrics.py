@@ -63,4 +63,8 @@ def summarize(preds_by_split: Mapping[str, Sequence[Prediction]]) -> dict[str, A
         splits[name] = {"n": len(preds), "accuracy": accuracy(preds), "by": fields}
     pooled_id = [p for s, ps in preds_by_split.items() if is_id(s) for p in ps]
     pooled_ood = [p for s, ps in preds_by_split.items() if is_ood(s) for p in ps]
-    return {"accuracy_id": accuracy(pooled_id), "accuracy_ood": accuracy(pooled_ood), "splits": splits}
+    return {
+        "accuracy_id": accuracy(pooled_id),
+        "accuracy_ood": accuracy(pooled_ood),
+        "splits": splits,
+    }

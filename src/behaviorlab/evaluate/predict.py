@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from behaviorlab.batching import encode_sources
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.tasks import Example, Task
-from behaviorlab.batching import encode_sources
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,11 @@ def _max_new_tokens(task: Task, examples: Sequence[Example], margin: int = 4) ->
 
 @torch.no_grad()
 def generate_strings(
-    model: Seq2SeqModel, task: Task, inputs: Sequence[str], max_new_tokens: int, batch_size: int = 256
+    model: Seq2SeqModel,
+    task: Task,
+    inputs: Sequence[str],
+    max_new_tokens: int,
+    batch_size: int = 256,
 ) -> list[tuple[list[str], list[float]]]:
     """Greedy outputs (tokens without eos, log-probs with eos) for canonical input strings."""
     was_training = model.training
@@ -66,7 +70,5 @@ def predict(
     preds = []
     for e, (toks, lps) in zip(examples, gens, strict=True):
         text = task.vocab.detokenize([t for t in toks if not t.startswith("<")])
-        preds.append(
-            Prediction(e.input, e.output, text, text == e.output, toks, lps, dict(e.meta))
-        )
+        preds.append(Prediction(e.input, e.output, text, text == e.output, toks, lps, dict(e.meta)))
     return preds

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
@@ -42,19 +41,22 @@ def _optimizer_to_tensors(state: dict[str, Any]) -> tuple[dict[str, Tensor], dic
                 tensors[key] = value.detach().contiguous().clone()
             else:
                 scalars[key] = value
-    meta = {"param_groups": json.dumps(state["param_groups"]), "scalars": json.dumps(scalars)}
-    return tensors, meta
+    # One metadata key: safetensors orders several keys differently per process, which would make
+    # the file's sha256 differ between two otherwise identical runs.
+    blob = {"param_groups": state["param_groups"], "scalars": scalars}
+    return tensors, {"optimizer": json.dumps(blob, sort_keys=True)}
 
 
 def _optimizer_from_tensors(tensors: dict[str, Tensor], meta: dict[str, str]) -> dict[str, Any]:
     """Inverse of _optimizer_to_tensors."""
     state: dict[int, dict[str, Any]] = {}
+    blob = json.loads(meta["optimizer"])
     items: list[tuple[str, Any]] = list(tensors.items())
-    items += list(json.loads(meta["scalars"]).items())
+    items += list(blob["scalars"].items())
     for key, value in items:
         _, idx, name = key.split(".", 2)
         state.setdefault(int(idx), {})[name] = value
-    groups = json.loads(meta["param_groups"])
+    groups = blob["param_groups"]
     for g in groups:  # JSON turns tuples into lists; optimizers expect the tuple back
         if "betas" in g:
             g["betas"] = tuple(g["betas"])
@@ -79,7 +81,9 @@ def save(ckpt_dir: Path, ckpt: Checkpoint, keep_last: int = 3) -> Path:
     final, tmp = ckpt_dir / name, ckpt_dir / f".tmp-{name}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_file({k: v.detach().contiguous() for k, v in ckpt.model.items()}, tmp / "model.safetensors")
+    save_file(
+        {k: v.detach().contiguous() for k, v in ckpt.model.items()}, tmp / "model.safetensors"
+    )
     opt_tensors, opt_meta = _optimizer_to_tensors(ckpt.optimizer)
     save_file(opt_tensors, tmp / "optimizer.safetensors", metadata=opt_meta)
     save_file({"torch_cpu": ckpt.rng}, tmp / "rng.safetensors")

@@ -32,7 +32,9 @@ class TrainConfig(BaseModel):
     eval_every: int = Field(250, gt=0)
     eval_examples: int = Field(512, gt=0)  # accuracy checks during training use this many
     checkpoint_every: int = Field(500, gt=0)
-    target_accuracy: float | None = Field(1.0, ge=0.0, le=1.0)  # early stop on the monitor split
+    # Early stop once the monitor split reaches this accuracy (None: train all steps). None is the
+    # default because TOML cannot write None back out.
+    target_accuracy: float | None = Field(None, ge=0.0, le=1.0)
     monitor_split: str = "train"
     seed: int = 0
     threads: int = Field(1, gt=0)  # fixed so runs are bit-identical on one machine

@@ -14,7 +14,9 @@ from behaviorlab.train.rundir import PREDICTIONS, SUMMARY, open_run, write_summa
 FAILURE_FIELDS = ("split", "input", "target", "prediction", "first_wrong", "edit_distance")
 
 
-def evaluate_run(run_dir: Path, splits: list[str] | None = None, batch_size: int = 256) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: Path, splits: list[str] | None = None, batch_size: int = 256
+) -> dict[str, Any]:
     """Greedy-decode the chosen splits (default: all but train) and record the results."""
     run = open_run(run_dir)
     names = splits or [s for s in run.splits if s != "train"]
@@ -26,14 +28,19 @@ def evaluate_run(run_dir: Path, splits: list[str] | None = None, batch_size: int
     write_predictions(run_dir / PREDICTIONS, rows)
     result = summarize(preds)
     result["failures"] = [
-        {**{k: r[k] for k in FAILURE_FIELDS}, **{k[5:]: v for k, v in r.items() if k.startswith("meta_")}}
+        {
+            **{k: r[k] for k in FAILURE_FIELDS},
+            **{k[5:]: v for k, v in r.items() if k.startswith("meta_")},
+        }
         for r in rows
         if not r["correct"]
     ]
     summary_path = run_dir / SUMMARY
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     summary.update(
-        status="complete" if summary.get("status") in ("trained", "complete") else summary.get("status"),
+        status="complete"
+        if summary.get("status") in ("trained", "complete")
+        else summary.get("status"),
         accuracy_id=result["accuracy_id"],
         accuracy_ood=result["accuracy_ood"],
         accuracy_by_split={s: v["accuracy"] for s, v in result["splits"].items()},

@@ -72,7 +72,9 @@ def _save(ckpt_dir: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer, st: L
     }
     checkpoint.save(
         ckpt_dir,
-        checkpoint.Checkpoint(st.step, model.state_dict(), opt.state_dict(), torch.get_rng_state(), trainer),
+        checkpoint.Checkpoint(
+            st.step, model.state_dict(), opt.state_dict(), torch.get_rng_state(), trainer
+        ),
     )
 
 
@@ -123,7 +125,7 @@ def train(
     opt = build_optimizer(cfg.optim, model.parameters())
     estimator = build_estimator(cfg.optim)
     base_lrs = [g["lr"] for g in opt.param_groups]
-    params = [p for p in model.parameters() if p.requires_grad]
+    params: list[Tensor] = [p for p in model.parameters() if p.requires_grad]
     st = LoopState()
     ckpt_dir = out / "checkpoints"
     if resume and checkpoint.latest_entry(ckpt_dir) is not None:
@@ -146,7 +148,11 @@ def train(
             factor = lr_factor(step, tc.steps, tc.warmup, tc.schedule, tc.min_lr_ratio)
             for g, base in zip(opt.param_groups, base_lrs, strict=True):
                 g["lr"] = base * factor
-            idx = torch.randint(len(train_set), (tc.batch_size,), generator=determinism.step_generator(tc.seed, step, 0))
+            idx = torch.randint(
+                len(train_set),
+                (tc.batch_size,),
+                generator=determinism.step_generator(tc.seed, step, 0),
+            )
             src, tin, tout = train_set.batch(idx)
             loss = _loss(model, src, tin, tout)
             if not torch.isfinite(loss):
@@ -161,10 +167,16 @@ def train(
             n_tokens = int((tout != 0).sum())
             opt.step(**step_kwargs(cfg.optim, n_tokens))
             if estimator is not None and estimator.due(step):
-                hidx = torch.randint(len(train_set), (tc.batch_size,), generator=determinism.step_generator(tc.seed, step, 1))
+                hidx = torch.randint(
+                    len(train_set),
+                    (tc.batch_size,),
+                    generator=determinism.step_generator(tc.seed, step, 1),
+                )
                 hs, hi, ho = train_set.batch(hidx)
 
-                def logits_fn(hs: Tensor = hs, hi: Tensor = hi, ho: Tensor = ho) -> tuple[Tensor, Tensor]:
+                def logits_fn(
+                    hs: Tensor = hs, hi: Tensor = hi, ho: Tensor = ho
+                ) -> tuple[Tensor, Tensor]:
                     mask = ho != 0
                     return model(hs, hi)[mask], ho[mask]
 
@@ -185,11 +197,18 @@ def train(
                         "loss": st.loss_sum / max(1, st.loss_count),
                         "accuracy": last_acc,
                         "lr": opt.param_groups[0]["lr"],
-                        **{k: float(v) for k, v in {**optimizer_stats(opt), **st.hessian_stats}.items()},
+                        **{
+                            k: float(v)
+                            for k, v in {**optimizer_stats(opt), **st.hessian_stats}.items()
+                        },
                     }
                 )
                 st.loss_sum, st.loss_count = 0.0, 0
-                if tc.target_accuracy is not None and last_acc is not None and last_acc >= tc.target_accuracy:
+                if (
+                    tc.target_accuracy is not None
+                    and last_acc is not None
+                    and last_acc >= tc.target_accuracy
+                ):
                     st.early_stopped = True
             if st.step % tc.checkpoint_every == 0:
                 _save(ckpt_dir, model, opt, st)
@@ -197,7 +216,11 @@ def train(
             elapsed = time.perf_counter() - t0
             tps = (st.tokens - tokens0) / elapsed if elapsed > 0 else 0.0
             acc_text = f" acc {last_acc:.3f}" if last_acc is not None else ""
-            bar.update(bar_task, completed=st.step, stats=f"loss {loss.item():.4f}{acc_text} {tps:,.0f} tok/s")
+            bar.update(
+                bar_task,
+                completed=st.step,
+                stats=f"loss {loss.item():.4f}{acc_text} {tps:,.0f} tok/s",
+            )
             if on_step is not None:
                 on_step(st.step)
     _save(ckpt_dir, model, opt, st)

@@ -1,0 +1,109 @@
+"""Steps and wall time to 99% exact match on binary successor: AdamW vs Sophia-G vs Sophia-H.
+
+Runs our training loop over a small learning-rate grid and 3 seeds per optimizer, both orders, in
+one process pool, and prints the table that goes into BENCHMARKS.md. Honest by construction: a run
+that never reaches the target within the step budget is reported as such.
+
+    python benchmarks/bench_convergence.py [--quick] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+GRID = {"adamw": [1e-3, 3e-3], "sophia-g": [1e-3, 3e-3], "sophia-h": [1e-3, 3e-3]}
+
+
+def _config(order: str, optimizer: str, lr: float, seed: int, steps: int) -> dict[str, Any]:
+    optim: dict[str, Any] = {"name": optimizer, "lr": lr, "weight_decay": 0.01}
+    if optimizer != "adamw":
+        optim["weight_decay"] = 0.02  # about twice AdamW's, as the Sophia authors advise
+    return {
+        "name": f"{order}-{optimizer}-{lr}-{seed}",
+        "data": {
+            "task": "binary-successor",
+            "options": {"order": order},
+            "seed": 0,
+            "splits": [
+                {"name": "train", "n": 700, "min_size": 1, "max_size": 10, "edge_fraction": 0.05},
+                {"name": "test_id", "n": 200, "min_size": 1, "max_size": 10},
+            ],
+        },
+        "model": {"d_model": 64, "n_heads": 4, "enc_layers": 2, "dec_layers": 2, "d_ff": 128},
+        "optim": optim,
+        "train": {
+            "steps": steps,
+            "batch_size": 64,
+            "warmup": 50,
+            "eval_every": 25,
+            "checkpoint_every": steps,
+            "target_accuracy": 0.99,
+            "monitor_split": "test_id",
+            "eval_examples": 200,
+            "seed": seed,
+        },
+    }
+
+
+def _one(raw: dict[str, Any]) -> dict[str, Any]:
+    from behaviorlab.train import train
+    from behaviorlab.train.config import validate
+
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        s = train(validate(raw, raw["name"]), Path(d) / "run", progress=False)
+        wall = time.perf_counter() - t0
+    return {
+        "name": raw["name"],
+        "reached": s["early_stopped"],
+        "steps": s["steps"],
+        "seconds": wall,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="1 seed, 1 lr, 400 steps")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--json", type=Path, help="also write raw results here")
+    args = ap.parse_args()
+    seeds = [0] if args.quick else [0, 1, 2]
+    steps = 400 if args.quick else args.steps
+    jobs = []
+    for order in ("natural", "reverse"):
+        for opt, lrs in GRID.items():
+            for lr in lrs[:1] if args.quick else lrs:
+                for seed in seeds:
+                    jobs.append(((order, opt, lr), _config(order, opt, lr, seed, steps)))
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        results = list(pool.map(_one, [raw for _, raw in jobs]))
+    rows: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
+    for (key, _), res in zip(jobs, results, strict=True):
+        rows.setdefault(key, []).append(res)
+    print(f"budget {steps} steps; target 99% exact match on test_id; seeds {seeds}")
+    print("| order | optimizer | lr | reached | median steps | median wall s |")
+    print("|---|---|---|---|---|---|")
+    for (order, opt, lr), rs in rows.items():
+        hit = [r for r in rs if r["reached"]]
+        med_steps = statistics.median(r["steps"] for r in hit) if hit else None
+        med_wall = statistics.median(r["seconds"] for r in hit) if hit else None
+        print(
+            f"| {order} | {opt} | {lr:g} | {len(hit)}/{len(rs)} | "
+            f"{'—' if med_steps is None else f'{med_steps:.0f}'} | "
+            f"{'—' if med_wall is None else f'{med_wall:.1f}'} |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({str(k): v for k, v in rows.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

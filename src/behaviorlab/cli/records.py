@@ -1,0 +1,212 @@
+"""CLI verbs for the store and sweeps: `runs list|show|query|record`, `replay`, `sweep`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from behaviorlab.cli._common import console, err_console, fail, handles_bad_input
+
+CatalogOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalog", help="Catalog file (default: $BEHAVIORLAB_CATALOG, else runs/catalog.sqlite)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of a table.")]
+
+runs_app = typer.Typer(
+    no_args_is_help=True, help="The run catalog: list, show, query (SQL), record."
+)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "—" if v is None else str(v)
+
+
+def _table(title: str, cols: list[str], rows: list[Any]) -> Table:
+    t = Table(title=title)
+    for c in cols:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*(_cell(v) for v in r))
+    return t
+
+
+@runs_app.command("list")
+@handles_bad_input
+def list_cmd(
+    catalog: CatalogOpt = None,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every catalogued run, newest first."""
+    from behaviorlab.store import list_runs, resolve_catalog
+
+    rows = list_runs(resolve_catalog(catalog), status)
+    cols = [
+        "run_id",
+        "name",
+        "task",
+        "config_digest",
+        "status",
+        "accuracy_id",
+        "accuracy_ood",
+        "steps",
+        "path",
+    ]
+    if as_json:
+        print(
+            json.dumps(
+                [{c: r[c] for c in cols + ["created_at", "updated_at"]} for r in rows], indent=2
+            )
+        )
+        return
+    console.print(_table(f"{len(rows)} runs", cols, [[r[c] for c in cols] for r in rows]))
+
+
+@runs_app.command("show")
+@handles_bad_input
+def show_cmd(
+    run: Annotated[str, typer.Argument(help="Run id (or unique prefix), run directory or name.")],
+    catalog: CatalogOpt = None,
+) -> None:
+    """One run's catalog row and full summary, as JSON."""
+    from behaviorlab.store import find_run, resolve_catalog
+    from behaviorlab.store.catalog import default_catalog
+
+    path = Path(run)
+    cat = catalog or (default_catalog(path) if path.is_dir() else resolve_catalog(None))
+    row = find_run(cat, run)
+    row["summary"] = json.loads(row.pop("summary_json") or "{}")
+    print(json.dumps(row, indent=2, default=str))
+
+
+@runs_app.command("query")
+@handles_bad_input
+def query_cmd(
+    sql: Annotated[str, typer.Argument(help="SQL over the views runs, metrics, predictions.")],
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option(help="Rows to show in the table (JSON prints all).")] = 50,
+) -> None:
+    """SQL (DuckDB) over the catalog (`runs`) and every run's Parquet (`metrics`, `predictions`)."""
+    from behaviorlab.store import query, resolve_catalog
+
+    cols, rows = query(resolve_catalog(catalog), sql)
+    if as_json:
+        print(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str))
+        return
+    console.print(_table(f"{len(rows)} rows", cols, rows[:limit]))
+
+
+@runs_app.command("record")
+@handles_bad_input
+def record_cmd(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories to (re)record.")],
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Default: catalog.sqlite beside each run.")
+    ] = None,
+) -> None:
+    """Add or refresh runs in the catalog."""
+    from behaviorlab.store import record
+    from behaviorlab.store.catalog import default_catalog
+
+    for d in run_dirs:
+        row = record(d, catalog)
+        console.print(
+            f"recorded {row['run_id']} {row['status']} {d} -> {catalog or default_catalog(d)}"
+        )
+
+
+@handles_bad_input
+def replay_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `train`.")],
+    from_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--from-checkpoint", help="No training: re-score predictions from the final checkpoint."
+        ),
+    ] = False,
+    keep: Annotated[
+        Path | None, typer.Option(help="Keep the replayed run in this new directory.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-execute a run and verify it bit for bit; exit 1 if anything differs."""
+    from behaviorlab.store import replay, rescore
+
+    report = rescore(run_dir, keep=keep) if from_checkpoint else replay(run_dir, keep=keep)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for w in report.warnings:
+            err_console.print(f"[yellow]warning:[/] {w}")
+        for c in report.checked:
+            console.print(f"checked {c}")
+        for d in report.differences:
+            console.print(f"[red]DIFFERS[/] {d}")
+        verdict = (
+            "bit-identical" if report.identical else f"{len(report.differences)} difference(s)"
+        )
+        console.print(f"replay ({report.mode}) of {run_dir}: {verdict}")
+    if not report.identical:
+        raise typer.Exit(1)
+
+
+@handles_bad_input
+def sweep_cmd(
+    sweep_file: Annotated[
+        Path, typer.Argument(help="Sweep TOML (base config + [grid] / [[list]]).")
+    ],
+    backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address to join (ray backend).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the runs (default runs/NAME).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local pool size (default: one per core).")
+    ] = None,
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Default: OUT/catalog.sqlite.")
+    ] = None,
+) -> None:
+    """Run a grid/list of configs locally or on Ray; complete runs are skipped."""
+    from behaviorlab.sweep import run_sweep
+
+    summary = run_sweep(
+        sweep_file,
+        out=out,
+        backend=backend,
+        address=address,
+        workers=workers,
+        catalog=catalog,
+        console=console,
+    )
+    cols = ["digest", "status", "accuracy_id", "accuracy_ood", "steps", "overrides"]
+    rows = [
+        [
+            r["digest"],
+            r["status"] + (" (skipped)" if r.get("skipped") else ""),
+            r["accuracy_id"],
+            r["accuracy_ood"],
+            r["steps"],
+            json.dumps(r["overrides"]),
+        ]
+        for r in summary["runs"]
+    ]
+    console.print(_table(f"sweep {summary['sweep']}: {summary['counts']}", cols, rows))
+    failed = [r for r in summary["runs"] if r["status"] == "failed"]
+    if failed:
+        raise fail(
+            f"{len(failed)} run(s) failed, first: {failed[0]['digest']}: {failed[0]['error']}",
+            code=1,
+        )

@@ -1,0 +1,16 @@
+"""Metamodels: small printable shortcut programs, their search, and failure prediction."""
+
+from behaviorlab.metamodels.compare import compare, same_shortcut
+from behaviorlab.metamodels.explain import ExplainResult, explain, search
+from behaviorlab.metamodels.families import family_for, reference_name
+from behaviorlab.metamodels.induce import induce, simplify
+from behaviorlab.metamodels.program import Action, Cmp, Context, Program, Rule, Term, TokEq
+from behaviorlab.metamodels.scoring import FailureStats, failure_stats, residual_bits
+from behaviorlab.metamodels.text import from_json, from_text, normal_form, to_json, to_text
+
+__all__ = [
+    "Action", "Cmp", "Context", "ExplainResult", "FailureStats", "Program", "Rule", "Term",
+    "TokEq", "compare", "explain", "failure_stats", "family_for", "from_json", "from_text",
+    "induce", "normal_form", "reference_name", "residual_bits", "same_shortcut", "search",
+    "simplify", "to_json", "to_text",
+]

@@ -1,0 +1,244 @@
+"""`explain`: find the shortcut program that best predicts a model; test it on held-out inputs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from behaviorlab.behaviors.distributions import mechanistic
+from behaviorlab.behaviors.estimators import Estimate, mdl_score, mutual_information
+from behaviorlab.behaviors.tokens import tokenize
+from behaviorlab.errors import BadInput
+from behaviorlab.metamodels.families import family_for, reference_name
+from behaviorlab.metamodels.induce import induce
+from behaviorlab.metamodels.program import Context, Program
+from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
+from behaviorlab.metamodels.text import to_json, to_text
+
+Predict = Callable[[list[str]], list[str]]
+
+
+class TaskLike(Protocol):
+    """What explain needs from a task (see behaviorlab.tasks)."""
+
+    key: str
+    vocab: Any  # .tokens: special tokens first, then the grammar tokens
+
+    def solve(self, text: str) -> str: ...
+
+    def sample(self, n: int, seed: int, **ranges: Any) -> Sequence[Any]: ...
+
+
+@dataclass
+class ExplainResult:
+    """The selected metamodel and how well it explains and predicts the model."""
+
+    task_key: str
+    program: Program
+    metamodel_size: float
+    metamodel_agreement: float
+    failure_prediction_rate: float
+    failure_precision: float
+    n_failures: int
+    n_predicted_failures: int
+    n_heldout: int
+    mutual_information: Estimate
+    mdl: float
+    alpha: float
+    candidates: list[dict[str, Any]]
+    family_match: str | None
+    matches_reference: bool
+    failure_information: Estimate | None = None  # I(model fails; program predicts a failure)
+    mutual_information_mechanistic: Estimate | None = None
+    heldout_inputs: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def program_text(self) -> str:
+        """The selected program as if/then text."""
+        return to_text(self.program)
+
+    @property
+    def mutual_information_bits(self) -> float:
+        """I(model output; program output) on the held-out natural inputs, bias-corrected."""
+        return self.mutual_information.estimate
+
+    def to_json(self) -> dict[str, Any]:
+        """Headline numbers first, then details."""
+        mech = self.mutual_information_mechanistic
+        return {
+            "failure_prediction_rate": self.failure_prediction_rate,
+            "failure_precision": self.failure_precision,
+            "metamodel_agreement": self.metamodel_agreement,
+            "metamodel_size": self.metamodel_size,
+            "mutual_information_bits": self.mutual_information_bits,
+            "mutual_information_ci": [self.mutual_information.ci_low,
+                                      self.mutual_information.ci_high],
+            "mutual_information_mechanistic": None if mech is None else mech.to_json(),
+            "failure_information_bits": None if self.failure_information is None
+            else self.failure_information.to_json(),
+            "n_failures": self.n_failures,
+            "n_predicted_failures": self.n_predicted_failures,
+            "n_heldout": self.n_heldout,
+            "mdl": self.mdl,
+            "alpha": self.alpha,
+            "task": self.task_key,
+            "family_match": self.family_match,
+            "matches_reference": self.matches_reference,
+            "program": to_json(self.program),
+            "program_text": self.program_text,
+            "candidates": self.candidates,
+        }
+
+    def _failure_mi_text(self) -> str:
+        f = self.failure_information
+        return "-" if f is None else f"{f.estimate:.3f} bits [{f.ci_low:.3f}, {f.ci_high:.3f}]"
+
+    def render_text(self) -> str:
+        """A short human-readable report."""
+        mi = self.mutual_information
+        lines = [
+            f"task {self.task_key}: selected {self.program.name!r} "
+            f"({self.metamodel_size:.0f} bits; equals family member: {self.family_match or '-'})",
+            self.program_text,
+            f"held-out agreement with the model: {self.metamodel_agreement:.1%} "
+            f"(n={self.n_heldout})",
+            f"model failures: {self.n_failures}; predicted by the program: "
+            f"{self.failure_prediction_rate:.1%}; precision {self.failure_precision:.1%}",
+            f"I(model; program) = {mi.estimate:.3f} bits [{mi.ci_low:.3f}, {mi.ci_high:.3f}]",
+            f"I(model fails; program predicts failure) = {self._failure_mi_text()}",
+            f"MDL = {self.mdl:.1f} bits (alpha={self.alpha})",
+            "candidates (best MDL first):",
+        ]
+        for c in self.candidates:
+            lines.append(f"  {c['name']:<32} size {c['size_bits']:6.1f} code {c['code_bits']:6.1f}"
+                         f"  fit {c['fit_agreement']:.3f}"
+                         f"  held-out {c['heldout_agreement']:.3f}  mdl {c['mdl']:9.1f}")
+        return "\n".join(lines)
+
+
+def _oracle(task: TaskLike) -> Callable[[str], str]:
+    def solve(text: str) -> str:
+        return task.solve(text)
+    return solve
+
+
+def _reference(task: TaskLike, x: str) -> str | None:
+    try:
+        return task.solve(x)
+    except BadInput:
+        return None
+
+
+def _more_fit(task: TaskLike, fit: list[tuple[str, str]], predict: Predict, n: int,
+              seed: int) -> list[tuple[str, str]]:
+    """Ask the black box about more inputs in the fitting set's size range, edge cases
+    oversampled: rare inputs (long carry runs) are where shortcuts part from the reference."""
+    size_of = getattr(task, "size_of", None)
+    ranges: dict[str, Any] = {"edge_fraction": 0.25}
+    try:
+        sizes = [size_of(x) for x, _ in fit] if size_of is not None else []
+    except BadInput:  # non-canonical fitting inputs have no size
+        sizes = []
+    if sizes:
+        ranges.update(min_size=min(sizes), max_size=max(sizes))
+    try:
+        xs = [ex.input for ex in task.sample(n, seed + 7919, **ranges)]
+    except (TypeError, BadInput):  # a sampler without these options
+        xs = [ex.input for ex in task.sample(n, seed + 7919)]
+    return list(zip(xs, predict(xs), strict=True))
+
+
+def _contexts(p: Program, inputs: Sequence[str], plain: list[Context]) -> list[Context]:
+    return [p.context(tokenize(x)) for x in inputs] if p.uses_reference() else plain
+
+
+def search(task: TaskLike, fit: Sequence[tuple[str, str]], learn: Sequence[tuple[str, str]], *,
+           alpha: float = 1.0, screen: int = 64, keep_top: int = 12) -> list[Candidate]:
+    """Family members plus a decision list induced on `learn`, scored on `fit`, best MDL first."""
+    fit_x, fit_m = [x for x, _ in fit], [m for _, m in fit]
+    plain = [Context(tokenize(x)) for x in fit_x]
+    programs = family_for(task.key, _oracle(task))
+    # Two-part code over the hypothesis class "family ∪ anything": one flag bit, then a family
+    # member by its index (the family is fixed in advance from the study) or an induced
+    # program spelled out in full. Equally good fits thus go to the study's named shortcut.
+    code = {p.name: 1.0 + math.log2(len(programs)) for p in programs}
+    programs.append(induce([Context(tokenize(x)) for x, _ in learn], [m for _, m in learn],
+                           name=f"induced/{task.key}"))
+    code[programs[-1].name] = 1.0 + programs[-1].size_bits
+    # Screen every candidate on a small prefix of the fitting set, then score the best in full:
+    # family members that miss on 64 examples cannot win on the whole set.
+    m = min(len(fit_x), screen)
+    screened = sorted(programs, key=lambda p: score(p, _contexts(p, fit_x[:m], plain[:m]),
+                                                    fit_m[:m], alpha, code[p.name])[0].mdl)
+    keep = screened[:keep_top] + [p for p in screened[keep_top:]
+                                  if p.name == reference_name(task.key)]
+    scored = [score(p, _contexts(p, fit_x, plain), fit_m, alpha, code[p.name])[0] for p in keep]
+    return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
+
+
+def explain(task: TaskLike, fit: Sequence[tuple[str, str]], heldout: Sequence[tuple[str, str]], *,
+            alpha: float = 1.0, seed: int = 0, predict: Predict | None = None,
+            extra_fit: int = 150, top: int = 8, max_induce_examples: int = 400) -> ExplainResult:
+    """Select the program that best compresses the model's outputs on `fit` (MDL), then measure
+    agreement, failure prediction and MI on `heldout` ((input, model output) pairs)."""
+    if not fit or not heldout:
+        raise BadInput("explain needs at least one fitting and one held-out (input, output) pair")
+    given = list(fit)
+    extra: list[tuple[str, str]] = []
+    if predict is not None and extra_fit > 0:
+        extra = _more_fit(task, given, predict, 2 * extra_fit, seed)
+    # Half the extra queries feed the induction, half only the MDL score: a check on fresh
+    # inputs against rules that fit their own data by luck.
+    scored = search(task, given + extra, given[:max_induce_examples] + extra[:extra_fit],
+                    alpha=alpha)
+    best = scored[0]
+    program = best.program
+
+    held_x, held_m = [x for x, _ in heldout], [m for _, m in heldout]
+    refs = [_reference(task, x) for x in held_x]
+    prog_out = program.run_many(held_x)
+    stats = failure_stats(held_m, prog_out, refs)
+    # Whole output strings are nearly all distinct, so this MI saturates near log2(n); the
+    # failure indicators below carry the part that matters and estimate well.
+    mi = mutual_information(held_m, prog_out, seed=seed)
+    known = [(m != r, p != r) for m, p, r in zip(held_m, prog_out, refs, strict=True)
+             if r is not None]
+    fail_mi = mutual_information([a for a, _ in known], [b for _, b in known], seed=seed)
+
+    mech = None
+    if predict is not None:
+        lengths = [len(tokenize(x)) for x, _ in given + extra]
+        gib = mechanistic(task, 200, seed, min_len=min(lengths), max_len=max(lengths))
+        mech = mutual_information(predict(gib), program.run_many(gib), seed=seed)
+
+    outs: dict[str, list[str]] = {program.name: prog_out}
+
+    def held_out(p: Program) -> list[str]:
+        if p.name not in outs:
+            outs[p.name] = p.run_many(held_x)
+        return outs[p.name]
+
+    table = []
+    for c in scored[:top]:
+        agree = sum(a == m for a, m in zip(held_out(c.program), held_m, strict=True))
+        table.append({"name": c.program.name, "size_bits": c.size_bits, "code_bits": c.code_bits,
+                      "fit_agreement": c.fit_agreement, "cond_entropy_bits": c.cond_entropy_bits,
+                      "mdl": c.mdl, "heldout_agreement": agree / len(held_m)})
+    # Name the selected program by the smallest family member that behaves identically on
+    # held-out inputs; only members that fit as well as it did can qualify.
+    family = sorted((c.program for c in scored if not c.program.name.startswith("induced/")
+                     and c.fit_agreement >= best.fit_agreement), key=lambda p: p.size_bits)
+    match = next((p.name for p in family if held_out(p) == prog_out), None)
+    ref_prog = next(c.program for c in scored if c.program.name == reference_name(task.key))
+    matches_ref = held_out(ref_prog) == prog_out
+    return ExplainResult(
+        task_key=task.key, program=program, metamodel_size=program.size_bits,
+        metamodel_agreement=stats.agreement, failure_prediction_rate=stats.failure_prediction_rate,
+        failure_precision=stats.failure_precision, n_failures=stats.n_failures,
+        n_predicted_failures=stats.n_predicted, n_heldout=stats.n, mutual_information=mi,
+        mdl=mdl_score(best.code_bits, best.residual_bits, alpha), alpha=alpha, candidates=table,
+        family_match=match, matches_reference=matches_ref, failure_information=fail_mi,
+        mutual_information_mechanistic=mech,
+        heldout_inputs=held_x)

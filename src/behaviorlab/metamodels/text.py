@@ -1,0 +1,163 @@
+"""Programs as readable if/then text and as JSON, both round-tripping exactly."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from behaviorlab.errors import BadInput
+from behaviorlab.metamodels.program import (
+    ACTIONS,
+    FEATURES,
+    OPS,
+    Action,
+    Atom,
+    Cmp,
+    Program,
+    Rule,
+    Term,
+    TokEq,
+)
+
+
+def term_text(t: Term, first: bool) -> str:
+    """`run(1)`, `- n`, `+ 2*i` …"""
+    name = t.feat if t.arg is None else f"{t.feat}({t.arg})"
+    mag = abs(t.coef)
+    body = name if mag == 1 else f"{mag}*{name}"
+    if first:
+        return body if t.coef > 0 else f"-{body}"
+    return f"{'+' if t.coef > 0 else '-'} {body}"
+
+
+def atom_text(a: Atom) -> str:
+    """One guard atom as text."""
+    if isinstance(a, TokEq):
+        lhs = "prev" if a.source == "prev" else f"x[{a.offset}]"
+        return f"{lhs} {'!=' if a.negate else '=='} {a.token}"
+    lhs = " ".join(term_text(t, k == 0) for k, t in enumerate(a.terms))
+    return f"{lhs} {a.op} {a.const}"
+
+
+def action_text(a: Action) -> str:
+    """One action as text."""
+    if a.kind in ("copy", "flip"):
+        return f"{a.kind} x[{a.offset}]"
+    if a.kind == "emit":
+        return f"emit {a.token}"
+    return a.kind
+
+
+def to_text(p: Program) -> str:
+    """`program NAME` then one `if … then …` / `else …` line per rule."""
+    lines = [f"program {p.name}"]
+    for r in p.rules:
+        if r.guard:
+            lines.append(f"  if {' and '.join(atom_text(a) for a in r.guard)} then "
+                         f"{action_text(r.action)}")
+        else:
+            lines.append(f"  else {action_text(r.action)}")
+    return "\n".join(lines)
+
+
+_TERM = re.compile(r"^(-)?(?:(\d+)\*)?([a-z]+)(?:\((.+)\))?$")
+
+
+def _parse_terms(s: str) -> tuple[Term, ...]:
+    parts = s.split(" ")
+    terms: list[Term] = []
+    sign = 1
+    for k, part in enumerate(parts):
+        if part in ("+", "-") and k > 0:
+            sign = 1 if part == "+" else -1
+            continue
+        m = _TERM.match(part)
+        if not m or m.group(3) not in FEATURES:
+            raise BadInput(f"bad term {part!r} in {s!r}: expected e.g. `i`, `run(1)`, `2*n`")
+        coef = int(m.group(2) or 1) * (-1 if m.group(1) else 1) * sign
+        terms.append(Term(m.group(3), m.group(4), coef))
+        sign = 1
+    return tuple(terms)
+
+
+def _parse_atom(s: str) -> Atom:
+    m = re.match(r"^(prev|x\[(-?\d+)\]) (==|!=) (\S+)$", s)
+    if m:
+        source: Literal["x", "prev"] = "prev" if m.group(1) == "prev" else "x"
+        return TokEq(source, m.group(4), int(m.group(2) or 0), m.group(3) == "!=")
+    m = re.match(r"^(.+) (==|!=|<=|>=|<|>) (-?\d+)$", s)
+    if not m or m.group(2) not in OPS:
+        raise BadInput(f"bad guard atom {s!r}: expected `TERMS OP INT` or `x[k] == TOKEN`")
+    return Cmp(_parse_terms(m.group(1)), m.group(2), int(m.group(3)))
+
+
+def _parse_action(s: str) -> Action:
+    m = re.match(r"^(copy|flip) x\[(-?\d+)\]$", s)
+    if m:
+        return Action(m.group(1), int(m.group(2)))
+    if s.startswith("emit "):
+        return Action("emit", token=s[5:])
+    if s in ACTIONS:
+        return Action(s)
+    raise BadInput(f"bad action {s!r}: expected copy x[k], flip x[k], emit TOKEN, stop, reference")
+
+
+def from_text(text: str) -> Program:
+    """Inverse of `to_text`."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines or not lines[0].startswith("program "):
+        raise BadInput("program text must start with `program NAME`")
+    rules: list[Rule] = []
+    for ln in lines[1:]:
+        if ln.startswith("else "):
+            rules.append(Rule((), _parse_action(ln[5:])))
+            continue
+        m = re.match(r"^if (.+) then (.+)$", ln)
+        if not m:
+            raise BadInput(f"bad rule line {ln!r}: expected `if GUARD then ACTION` or "
+                           "`else ACTION`")
+        guard = tuple(_parse_atom(a) for a in m.group(1).split(" and "))
+        rules.append(Rule(guard, _parse_action(m.group(2))))
+    return Program(lines[0][len("program "):], tuple(rules))
+
+
+def _atom_json(a: Atom) -> dict[str, Any]:
+    if isinstance(a, TokEq):
+        return {"tok": a.token, "source": a.source, "offset": a.offset, "negate": a.negate}
+    return {"terms": [[t.feat, t.arg, t.coef] for t in a.terms], "op": a.op, "const": a.const}
+
+
+def to_json(p: Program) -> dict[str, Any]:
+    """Plain JSON-able dict."""
+    return {"name": p.name, "size_bits": p.size_bits, "rules": [
+        {"guard": [_atom_json(a) for a in r.guard],
+         "action": {"kind": r.action.kind, "offset": r.action.offset, "token": r.action.token}}
+        for r in p.rules]}
+
+
+def from_json(d: dict[str, Any]) -> Program:
+    """Inverse of `to_json` (the oracle, if any, must be re-bound with `Program.bind`)."""
+    rules = []
+    for r in d["rules"]:
+        guard: list[Atom] = []
+        for a in r["guard"]:
+            if "tok" in a:
+                guard.append(TokEq(a["source"], a["tok"], a["offset"], a["negate"]))
+            else:
+                guard.append(Cmp(tuple(Term(f, g, c) for f, g, c in a["terms"]), a["op"],
+                                 a["const"]))
+        act = r["action"]
+        rules.append(Rule(tuple(guard), Action(act["kind"], act["offset"], act["token"])))
+    return Program(d["name"], tuple(rules))
+
+
+def normal_form(p: Program) -> tuple[Rule, ...]:
+    """Rules with guard atoms sorted and trailing unreachable rules dropped (names ignored)."""
+    rules: list[Rule] = []
+    for r in p.rules:
+        rules.append(Rule(tuple(sorted(r.guard, key=atom_text)), r.action))
+        if not r.guard:
+            break  # everything after an `else` is dead
+    while rules and not rules[-1].guard and rules[-1].action.kind == "stop":
+        rules.pop()  # a final `else stop` is the default anyway
+    return tuple(rules)

@@ -1,0 +1,234 @@
+"""The run catalog: one SQLite row per run directory, safe under many concurrent writer processes.
+
+Why SQLite (WAL mode) and not DuckDB for the catalog: a DuckDB database file admits one writing
+process at a time (others fail to open it), while sweeps, the demo and users' shells all record runs
+at once. SQLite in WAL mode lets readers run beside a writer, serialises writers with a busy
+timeout, and commits each short transaction atomically, so a writer killed mid-transaction leaves
+only complete rows. It ships with Python. DuckDB is still used, read-only, for analytical queries
+over the catalog plus every run's Parquet files (see `store.query`).
+The catalog must live on a local file system (WAL needs shared memory); run directories may not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from behaviorlab.errors import BadInput
+
+CATALOG_NAME = "catalog.sqlite"
+ENV_VAR = "BEHAVIORLAB_CATALOG"
+BUSY_TIMEOUT_MS = 60_000
+
+COLUMNS = (
+    "run_id",
+    "path",
+    "name",
+    "task",
+    "config_digest",
+    "status",
+    "accuracy_id",
+    "accuracy_ood",
+    "steps",
+    "optimizer",
+    "seed",
+    "created_at",
+    "updated_at",
+    "summary_json",
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id        TEXT PRIMARY KEY,
+    path          TEXT NOT NULL UNIQUE,
+    name          TEXT,
+    task          TEXT,
+    config_digest TEXT,
+    status        TEXT,
+    accuracy_id   REAL,
+    accuracy_ood  REAL,
+    steps         INTEGER,
+    optimizer     TEXT,
+    seed          INTEGER,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    summary_json  TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_digest ON runs (config_digest);
+"""
+
+
+def run_id_for(run_dir: Path) -> str:
+    """A run's id: a short hash of its absolute path, so re-recording a run updates its row."""
+    return hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def default_catalog(run_dir: Path) -> Path:
+    """Where a run is recorded by default: $BEHAVIORLAB_CATALOG, else catalog.sqlite beside it."""
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else run_dir.resolve().parent / CATALOG_NAME
+
+
+def resolve_catalog(catalog: Path | None, root: Path = Path("runs")) -> Path:
+    """The catalog a command reads: --catalog, $BEHAVIORLAB_CATALOG, or ROOT/catalog.sqlite."""
+    if catalog is not None:
+        return catalog
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else root / CATALOG_NAME
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
+    """Open the catalog in WAL mode with a long busy timeout; autocommit, we BEGIN explicitly."""
+    if not create and not path.is_file():
+        raise BadInput(f"{path}: no catalog here (record a run first, or pass --catalog)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # Switching to WAL takes a brief exclusive lock; racing first writers may see "locked".
+    for attempt in range(100):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError:
+            if attempt == 99:
+                raise
+            time.sleep(0.05)
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone()
+    if not create and not exists:
+        conn.close()
+        raise BadInput(f"{path}: not a behaviorlab catalog (no runs table)")
+    if not exists:
+        with transaction(conn):
+            for stmt in SCHEMA.split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A short write transaction; BEGIN IMMEDIATE takes the write lock up front (no deadlock)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def row_from_run(run_dir: Path) -> dict[str, Any]:
+    """The catalog row of a run directory, read from its summary.json and config.toml."""
+    from behaviorlab.train.rundir import SUMMARY, read_config
+
+    cfg = read_config(run_dir)
+    summary_path = run_dir / SUMMARY
+    try:
+        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{summary_path}: not valid JSON ({e})") from None
+    return {
+        "run_id": run_id_for(run_dir),
+        "path": str(run_dir.resolve()),
+        "name": cfg.name,
+        "task": summary.get("task") or cfg.data.task,
+        # The digest of the config that trained (config.toml cannot hold None values).
+        "config_digest": summary.get("config_digest") or cfg.digest(),
+        "status": summary.get("status", "created"),
+        "accuracy_id": summary.get("accuracy_id"),
+        "accuracy_ood": summary.get("accuracy_ood"),
+        "steps": summary.get("steps"),
+        "optimizer": cfg.optim.name,
+        "seed": cfg.train.seed,
+        "summary_json": json.dumps(summary, sort_keys=True, default=str),
+    }
+
+
+def upsert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """Insert or update one run row in a single transaction (created_at survives updates)."""
+    now = _now()
+    values = {**row, "created_at": now, "updated_at": now}
+    cols = ", ".join(COLUMNS)
+    marks = ", ".join(f":{c}" for c in COLUMNS)
+    updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c not in ("run_id", "created_at"))
+    with transaction(conn):
+        conn.execute(
+            f"INSERT INTO runs ({cols}) VALUES ({marks}) "
+            f"ON CONFLICT(run_id) DO UPDATE SET {updates}",
+            values,
+        )
+
+
+def record(run_dir: Path, catalog: Path | None = None) -> dict[str, Any]:
+    """Record (or refresh) a run in the catalog; returns the row written."""
+    if not run_dir.is_dir():
+        raise BadInput(f"{run_dir}: not a directory")
+    row = row_from_run(run_dir)
+    conn = connect(catalog or default_catalog(run_dir))
+    try:
+        upsert(conn, row)
+    finally:
+        conn.close()
+    return row
+
+
+def list_runs(catalog: Path, status: str | None = None) -> list[dict[str, Any]]:
+    """Every catalog row (newest first), optionally only those with a given status."""
+    conn = connect(catalog, create=False)
+    try:
+        sql = "SELECT * FROM runs" + (" WHERE status = ?" if status else "")
+        rows = conn.execute(
+            sql + " ORDER BY updated_at DESC", (status,) if status else ()
+        ).fetchall()
+    finally:
+        conn.close()
+    return [dict(r) for r in rows]
+
+
+def find_run(catalog: Path, ref: str) -> dict[str, Any]:
+    """One run by id, unique id prefix, path or name; BadInput if none or ambiguous."""
+    conn = connect(catalog, create=False)
+    try:
+        path = str(Path(ref).resolve())
+        rows = conn.execute(
+            "SELECT * FROM runs WHERE run_id = ? OR path = ? OR run_id LIKE ? OR name = ?",
+            (ref, path, ref.replace("%", "") + "%", ref),
+        ).fetchall()
+    finally:
+        conn.close()
+    exact = [r for r in rows if r["run_id"] == ref or r["path"] == path]
+    found = exact or rows
+    if not found:
+        raise BadInput(f"{catalog}: no run matches {ref!r} (by id, path or name)")
+    if len(found) > 1:
+        ids = ", ".join(r["run_id"] for r in found[:5])
+        raise BadInput(f"{catalog}: {ref!r} matches {len(found)} runs ({ids}); use the full id")
+    return dict(found[0])
+
+
+def find_complete(catalog: Path, digest: str) -> Path | None:
+    """An existing run directory with this config digest whose status is complete, if any."""
+    if not catalog.is_file():
+        return None
+    conn = connect(catalog, create=False)
+    try:
+        rows = conn.execute(
+            "SELECT path FROM runs WHERE config_digest = ? AND status = 'complete'", (digest,)
+        ).fetchall()
+    finally:
+        conn.close()
+    return next((Path(r["path"]) for r in rows if Path(r["path"]).is_dir()), None)

@@ -1,0 +1,145 @@
+"""Bit-level comparison of run artifacts: checkpoint hashes and Parquet rows (floats by bits)."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from behaviorlab.io import sha256_file
+from behaviorlab.train.checkpoint import read_manifest
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One artifact that is not bit-identical, and how."""
+
+    artifact: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.artifact}: {self.detail}"
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality that is bitwise for floats (NaN equals NaN, 0.0 differs from -0.0)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, float) and not math.isnan(v):
+        return v.hex() if abs(v) < 1e-300 else repr(v)
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def compare_rows(name: str, recorded: Path, replayed: Path, limit: int = 5) -> list[Difference]:
+    """Row-by-row, column-by-column comparison of two Parquet files; the first few differences."""
+    if not recorded.is_file():
+        return [Difference(name, "missing from the recorded run")]
+    if not replayed.is_file():
+        return [Difference(name, "missing from the replay")]
+    a, b = pq.read_table(recorded), pq.read_table(replayed)
+    if a.column_names != b.column_names:
+        return [Difference(name, f"columns {a.column_names} vs {b.column_names}")]
+    if a.num_rows != b.num_rows:
+        return [Difference(name, f"{a.num_rows} rows recorded vs {b.num_rows} replayed")]
+    diffs: list[Difference] = []
+    for i, (ra, rb) in enumerate(zip(a.to_pylist(), b.to_pylist(), strict=True)):
+        for col in a.column_names:
+            if not same_value(ra[col], rb[col]):
+                detail = (
+                    f"row {i} column {col!r}: "
+                    f"recorded {_show(ra[col])} vs replayed {_show(rb[col])}"
+                )
+                diffs.append(Difference(name, detail))
+                if len(diffs) >= limit:
+                    return diffs
+    return diffs
+
+
+def verify_on_disk(run_dir: Path) -> list[Difference]:
+    """Every checkpoint file of a run against the sha256 its manifest recorded (tamper check)."""
+    ckpt_dir = run_dir / "checkpoints"
+    diffs = []
+    for entry in read_manifest(ckpt_dir)["checkpoints"]:
+        for fname, digest in entry["files"].items():
+            f = ckpt_dir / entry["dir"] / fname
+            rel = f"checkpoints/{entry['dir']}/{fname}"
+            if not f.is_file():
+                diffs.append(Difference(rel, "missing from the recorded run"))
+            elif (actual := sha256_file(f)) != digest:
+                diffs.append(
+                    Difference(
+                        rel, f"sha256 on disk {actual[:12]}… != manifest {digest[:12]}… (tampered?)"
+                    )
+                )
+    return diffs
+
+
+def same_safetensors(a: Path, b: Path) -> bool:
+    """Same tensors, dtypes, shapes, metadata and data bytes, ignoring the header's key order.
+
+    safetensors writes `__metadata__` from a Rust HashMap, whose order changes between processes,
+    so two identical checkpoints can hash differently; everything else must match bit for bit.
+    """
+    ba, bb = a.read_bytes(), b.read_bytes()
+    na, nb = struct.unpack("<Q", ba[:8])[0], struct.unpack("<Q", bb[:8])[0]
+    try:
+        ha, hb = json.loads(ba[8 : 8 + na]), json.loads(bb[8 : 8 + nb])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return bool(ha == hb) and ba[8 + na :] == bb[8 + nb :]
+
+
+def compare_checkpoints(
+    recorded: Path, replayed: Path, notes: list[str] | None = None
+) -> tuple[list[Difference], int]:
+    """Manifest hashes of every recorded checkpoint vs the replay's; diffs and files checked.
+
+    A .safetensors file whose hash differs only through header key order is noted, not a difference.
+    """
+    mine = {e["step"]: e for e in read_manifest(recorded / "checkpoints")["checkpoints"]}
+    theirs = {e["step"]: e for e in read_manifest(replayed / "checkpoints")["checkpoints"]}
+    if not mine:
+        return [Difference("checkpoints", "the recorded run has no checkpoints")], 0
+    diffs, checked = [], 0
+    for step, entry in sorted(mine.items()):
+        other = theirs.get(step)
+        if other is None:
+            diffs.append(
+                Difference(
+                    f"checkpoints/{entry['dir']}", "no checkpoint at this step in the replay"
+                )
+            )
+            continue
+        for fname, digest in sorted(entry["files"].items()):
+            checked += 1
+            got = other["files"].get(fname)
+            a = recorded / "checkpoints" / entry["dir"] / fname
+            b = replayed / "checkpoints" / other["dir"] / fname
+            if got and got != digest and fname.endswith(".safetensors") and same_safetensors(a, b):
+                if notes is not None:
+                    notes.append(
+                        f"checkpoints/{entry['dir']}/{fname}: "
+                        "identical content, header key order differs"
+                    )
+                continue
+            if got != digest:
+                shown = got[:12] + "…" if got else "missing"
+                diffs.append(
+                    Difference(
+                        f"checkpoints/{entry['dir']}/{fname}",
+                        f"sha256 recorded {digest[:12]}… vs replayed {shown}",
+                    )
+                )
+    return diffs, checked

@@ -1,0 +1,60 @@
+"""One sweep run, executed inside a worker process (a pool process or a Ray task)."""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from behaviorlab.train.rundir import SUMMARY
+
+
+def is_complete(run_dir: Path, digest: str) -> bool:
+    """True when the run directory holds a finished, evaluated run of this exact config."""
+    path = run_dir / SUMMARY
+    if not path.is_file():
+        return False
+    try:
+        summary = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return False
+    return bool(summary.get("status") == "complete" and summary.get("config_digest") == digest)
+
+
+def run_one(cfg_json: str, run_dir: str) -> dict[str, Any]:
+    """Train (resuming a partial run of the same config) and evaluate; never raises."""
+    import torch
+
+    from behaviorlab.train import ExperimentConfig, evaluate_run, train
+    from behaviorlab.train.rundir import CONFIG, read_config
+
+    torch.set_num_threads(1)  # one core per worker; training sets cfg.train.threads itself
+    t0 = time.perf_counter()
+    path = Path(run_dir)
+    try:
+        cfg = ExperimentConfig.model_validate_json(cfg_json)
+        resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
+        summary = train(cfg, path, resume=resume, force=not resume, progress=False)
+        if summary["status"] == "trained":
+            evaluate_run(path)
+        summary = json.loads((path / SUMMARY).read_text())
+        return {
+            "status": summary.get("status"),
+            "accuracy_id": summary.get("accuracy_id"),
+            "accuracy_ood": summary.get("accuracy_ood"),
+            "steps": summary.get("steps"),
+            "seconds": round(time.perf_counter() - t0, 2),
+            "error": None,
+        }
+    except Exception as e:  # one failed run must not take the sweep down
+        last = traceback.format_exception_only(type(e), e)[-1].strip()
+        return {
+            "status": "failed",
+            "accuracy_id": None,
+            "accuracy_ood": None,
+            "steps": None,
+            "seconds": round(time.perf_counter() - t0, 2),
+            "error": last,
+        }
