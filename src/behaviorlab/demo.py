@@ -1,8 +1,11 @@
 """The main job: train encoder-decoders on binary successor (both orders) and a tree reduction,
-evaluate in and out of distribution, and write one run directory per model plus a summary."""
+evaluate in and out of distribution, open them up (attention, recursion heads, ablation,
+perturbation), reconstruct their shortcut programs, and write one run directory per model plus
+a summary. Models train in parallel processes, one torch thread each."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import queue
@@ -14,91 +17,35 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from behaviorlab.demo_configs import demo_configs, lr_configs
+from behaviorlab.demo_render import render_markdown, render_table
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
 from behaviorlab.store import record
 from behaviorlab.train import ExperimentConfig, evaluate_run, train
-from behaviorlab.train.config import validate
 from behaviorlab.train.rundir import SUMMARY
 
 
-def _binary(order: str, quick: bool) -> dict[str, Any]:
-    # Train on 1..10 bits, hold out unseen numbers of the same lengths (ID) and 11..12 bits (OOD).
-    return {
-        "name": f"binary-successor-{order}",
-        "data": {
-            "task": "binary-successor",
-            "options": {"order": order},
-            "seed": 0,
-            "splits": [
-                {"name": "train", "n": 700, "min_size": 1, "max_size": 10, "edge_fraction": 0.05},
-                {"name": "test_id", "n": 200, "min_size": 1, "max_size": 10},
-                {"name": "test_ood", "n": 300, "min_size": 11, "max_size": 12},
-            ],
-        },
-        "model": {"d_model": 64, "n_heads": 4, "enc_layers": 2, "dec_layers": 2, "d_ff": 128},
-        "optim": {"name": "adamw", "lr": 3e-3, "weight_decay": 0.01},
-        "train": {
-            "steps": 400 if quick else 1500,
-            "batch_size": 64,
-            "warmup": 50,
-            "eval_every": 100,
-            "checkpoint_every": 250,
-            "target_accuracy": 1.0,
-        },
-    }
+def _is_complete(path: Path) -> bool:
+    s = path / SUMMARY
+    return s.exists() and json.loads(s.read_text()).get("status") == "complete"
 
 
-def _tree(quick: bool) -> dict[str, Any]:
-    # One-step inorder reductions: trees of 1..4 nodes in training, 5..6 out of distribution.
-    return {
-        "name": "tree-inorder-steps1",
-        "data": {
-            "task": "tree-inorder",
-            "options": {"steps": "1"},
-            "seed": 0,
-            "splits": [
-                {"name": "train", "n": 1500, "min_size": 1, "max_size": 4},
-                {"name": "test_id", "n": 200, "min_size": 1, "max_size": 4},
-                {"name": "test_ood", "n": 200, "min_size": 5, "max_size": 6},
-            ],
-        },
-        "model": {"d_model": 64, "n_heads": 4, "enc_layers": 2, "dec_layers": 2, "d_ff": 128},
-        "optim": {"name": "adamw", "lr": 3e-3, "weight_decay": 0.01},
-        "train": {
-            "steps": 300 if quick else 1200,
-            "batch_size": 64,
-            "warmup": 50,
-            "eval_every": 100,
-            "checkpoint_every": 250,
-            "target_accuracy": 1.0,
-        },
-    }
+def _run_one(
+    cfg_json: str, run_dir: str, resume: bool, quick: bool, analyze: bool, updates: Any
+) -> dict[str, Any]:
+    """Worker: train, evaluate, explain (metamodel) and open up (interpret) one model."""
+    from behaviorlab.interpret.demo import analyze_for_demo
+    from behaviorlab.metamodels.on_run import SUMMARY_KEYS, explain_run, portable
 
-
-def demo_configs(quick: bool, optimizer: str = "adamw") -> dict[str, ExperimentConfig]:
-    """The demo's models keyed TASK/OPTION, as validated configs."""
-    raws = {
-        "binary-successor/natural": _binary("natural", quick),
-        "binary-successor/reverse": _binary("reverse", quick),
-        "tree-inorder/steps=1": _tree(quick),
-    }
-    out = {}
-    for key, raw in raws.items():
-        if optimizer != "adamw":
-            # Sophia's lr sits near AdamW's and its weight decay about twice (reference/sophia.md).
-            raw["optim"] = {"name": optimizer, "lr": 2e-3, "weight_decay": 0.02}
-        out[key] = validate(raw, f"demo:{key}")
-    return out
-
-
-def _run_one(cfg_json: str, run_dir: str, resume: bool, updates: Any) -> dict[str, Any]:
-    """Worker: train then evaluate one model; progress goes back through a queue."""
     cfg = ExperimentConfig.model_validate_json(cfg_json)
     path = Path(run_dir)
     can_resume = resume and (path / "config.toml").exists()
+
+    def say(step: int, phase: str) -> None:
+        updates.put((cfg.name, step, phase))
+
     if not (can_resume and _is_complete(path)):
         train(
             cfg,
@@ -106,19 +53,72 @@ def _run_one(cfg_json: str, run_dir: str, resume: bool, updates: Any) -> dict[st
             resume=can_resume,
             force=not can_resume,
             progress=False,
-            on_step=lambda s: updates.put((cfg.name, s)),
+            on_step=lambda s: say(s, "train"),
         )
+    steps = json.loads((path / SUMMARY).read_text()).get("steps", cfg.train.steps)
+    say(steps, "evaluate")
     result = evaluate_run(path)
+    entry: dict[str, Any] = {"accuracy_id": result["accuracy_id"], "accuracy_ood": result["accuracy_ood"]}
+    entry["steps"], entry["run_dir"], entry["lr"] = steps, path.name, cfg.optim.lr
+    say(steps, "explain")
+    explained = explain_run(path)
+    entry.update({k: explained.to_json()[k] for k in SUMMARY_KEYS})
+    entry["metamodel_program"] = explained.family_match or explained.program.name
+    entry["_portable"] = portable(explained, cfg.data.task, dict(cfg.data.options))
+    if analyze:
+        say(steps, "interpret")
+        entry.update(analyze_for_demo(path, quick=quick))
     record(path)
-    updates.put((cfg.name, cfg.train.steps))
-    return {"accuracy_id": result["accuracy_id"], "accuracy_ood": result["accuracy_ood"]}
+    say(steps, "done")
+    return entry
 
 
-def _is_complete(path: Path) -> bool:
-    import json
+def _prepare_out(out: Path, force: bool, resume: bool) -> None:
+    if out.exists() and any(out.iterdir()) and not (force or resume):
+        raise BadInput(f"{out}: output directory exists and is not empty (use --force or --resume)")
+    if force and not resume and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
 
-    s = path / SUMMARY
-    return s.exists() and json.loads(s.read_text()).get("status") == "complete"
+
+def _run_all(
+    jobs: dict[str, tuple[ExperimentConfig, bool]],
+    out: Path,
+    resume: bool,
+    quick: bool,
+    workers: int,
+    console: Console,
+) -> dict[str, dict[str, Any]]:
+    """Run every job on a spawn pool with one progress bar per model."""
+    ctx = mp.get_context("spawn")  # fork after torch has started its thread pool is unsafe
+    with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        updates = manager.Queue()
+        futures: dict[str, Future[dict[str, Any]]] = {
+            key: pool.submit(
+                _run_one, cfg.model_dump_json(), str(out / cfg.name), resume, quick, analyze, updates
+            )
+            for key, (cfg, analyze) in jobs.items()
+        }
+        bars = Progress(
+            TextColumn("[bold]{task.description:<34}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[phase]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        with bars:
+            ids = {
+                c.name: bars.add_task(c.name, total=c.train.steps, phase="queued") for c, _ in jobs.values()
+            }
+            while not all(f.done() for f in futures.values()):
+                try:
+                    name, step, phase = updates.get(timeout=0.2)
+                    total = step if phase != "train" else None  # early stop ends the bar where it stopped
+                    bars.update(ids[name], completed=step, phase=phase, total=total)
+                except queue.Empty:
+                    pass
+        return {key: f.result() for key, f in futures.items()}
 
 
 def run_demo(
@@ -131,91 +131,31 @@ def run_demo(
     workers: int | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Train and evaluate every demo model (in parallel processes) and write DIR/summary.json."""
+    """Train, evaluate, explain and interpret every demo model; write DIR/summary.json and SUMMARY.md."""
     console = console or Console()
-    if out.exists() and any(out.iterdir()) and not (force or resume):
-        raise BadInput(f"{out}: output directory exists and is not empty (use --force or --resume)")
-    if force and not resume and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    configs = demo_configs(quick, optimizer)
-    workers = workers or max(1, min(len(configs), os.cpu_count() or 1))
+    configs = demo_configs(quick, optimizer)  # validated before anything is written
+    extra = {} if quick else lr_configs(optimizer)
+    _prepare_out(out, force, resume)
+    jobs = {k: (c, True) for k, c in configs.items()} | {k: (c, False) for k, c in extra.items()}
+    workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
     t0 = time.perf_counter()
-    ctx = mp.get_context("spawn")  # fork after torch initialised its thread pool is unsafe
-    with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        updates = manager.Queue()
-        futures: dict[str, Future[dict[str, Any]]] = {
-            key: pool.submit(_run_one, cfg.model_dump_json(), str(out / cfg.name), resume, updates)
-            for key, cfg in configs.items()
-        }
-        bars = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        with bars:
-            ids = {c.name: bars.add_task(c.name, total=c.train.steps) for c in configs.values()}
-            while not all(f.done() for f in futures.values()):
-                try:
-                    name, step = updates.get(timeout=0.2)
-                    bars.update(ids[name], completed=step)
-                except queue.Empty:
-                    pass
-        results = {key: f.result() for key, f in futures.items()}
-    elapsed = time.perf_counter() - t0
-    models = {
-        key: {**res, "run_dir": configs[key].name, "steps": _steps(out / configs[key].name)}
-        for key, res in results.items()
-    }
-    summary = {
+    results = _run_all(jobs, out, resume, quick, workers, console)
+    portable = {k: r.pop("_portable") for k, r in results.items()}
+    summary: dict[str, Any] = {
         "quick": quick,
         "optimizer": optimizer,
-        "seconds": round(elapsed, 1),
-        "models": models,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "models": {k: results[k] for k in configs},
     }
+    if extra:
+        from behaviorlab.metamodels.on_run import compare_portable
+
+        # Same task, different learning rates: did they learn the same shortcut?
+        summary["lr_comparison"] = {
+            "runs": {k: results[k] for k in [*configs, *extra] if k.startswith("binary-successor")},
+            "metamodels": compare_portable({k: v for k, v in portable.items() if k.startswith("binary")}),
+        }
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "SUMMARY.md", render_markdown(summary))
     console.print(render_table(summary))
     return summary
-
-
-def _steps(run: Path) -> int | None:
-    import json
-
-    s = run / SUMMARY
-    return json.loads(s.read_text()).get("steps") if s.exists() else None
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f}%"
-
-
-def render_table(summary: dict[str, Any]) -> Table:
-    """The headline numbers as a Rich table."""
-    t = Table(title=f"behaviorlab demo ({summary['seconds']} s, optimizer {summary['optimizer']})")
-    for col in ("model", "steps", "in-distribution", "out-of-distribution", "run dir"):
-        t.add_column(col)
-    for key, m in summary["models"].items():
-        t.add_row(
-            key, str(m["steps"]), _pct(m["accuracy_id"]), _pct(m["accuracy_ood"]), m["run_dir"]
-        )
-    return t
-
-
-def render_markdown(summary: dict[str, Any]) -> str:
-    """A readable top-level summary beside summary.json."""
-    lines = [
-        "# behaviorlab demo",
-        "",
-        f"Optimizer {summary['optimizer']}, {'quick' if summary['quick'] else 'full'} run, "
-        f"{summary['seconds']} s.",
-        "",
-        "| model | steps | exact match ID | exact match OOD | run dir |",
-        "|---|---|---|---|---|",
-    ]
-    for key, m in summary["models"].items():
-        acc = f"{_pct(m['accuracy_id'])} | {_pct(m['accuracy_ood'])}"
-        lines.append(f"| {key} | {m['steps']} | {acc} | {m['run_dir']} |")
-    return "\n".join(lines) + "\n"

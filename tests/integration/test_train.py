@@ -172,3 +172,17 @@ def test_run_directory_is_complete(tmp_path: Path, tiny_raw: dict[str, Any]) -> 
     assert len(result["failures"]) == sum(not p["correct"] for p in preds)
     reloaded = load_config(run / "config.toml")
     assert reloaded.digest() == validate(tiny_raw, "tiny").digest()
+
+
+@pytest.mark.parametrize("name", ["sophia-g", "sophia-h"])
+def test_sophia_trains_resumes_and_logs_win_rate(tmp_path: Path, tiny_raw: dict[str, Any], name: str) -> None:
+    tiny_raw["optim"] = {"name": name, "lr": 3e-3, "hessian_every": 3}
+    cfg = validate(tiny_raw, "tiny")
+    train(cfg, tmp_path / "full", progress=False)
+    train(cfg, tmp_path / "part", progress=False, stop_after=14)
+    train(cfg, tmp_path / "part", progress=False, resume=True)
+    assert _same_weights(tmp_path / "full", tmp_path / "part")
+    rows = _metrics(tmp_path / "full")
+    assert rows == _metrics(tmp_path / "part")
+    assert all(0.0 <= r["win_rate"] <= 1.0 for r in rows)
+    assert all(r["hessian_updates"] >= 1 for r in rows)

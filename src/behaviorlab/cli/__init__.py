@@ -32,3 +32,15 @@ app.command(
     "replay", help="Re-execute a run and verify it bit for bit (exit 1 if anything differs)."
 )(replay_cmd)
 app.command("sweep", help="Run a grid/list of configs on a local process pool or Ray.")(sweep_cmd)
+
+from behaviorlab.cli.explain import explain_cmd  # noqa: E402
+
+app.command("explain", help="Find the shortcut program behind a model; failure prediction, MI, MDL.")(
+    explain_cmd
+)
+
+from behaviorlab.cli.interpret import app as interpret_app  # noqa: E402
+
+app.add_typer(
+    interpret_app, name="interpret", help="Attention, head scores, perturbation, ablation, patching of a run."
+)

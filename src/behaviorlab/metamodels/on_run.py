@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from behaviorlab import tasks
 from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.predict import generate_strings
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
+from behaviorlab.metamodels.compare import same_shortcut
 from behaviorlab.metamodels.explain import ExplainResult, explain
+from behaviorlab.metamodels.text import from_json, to_json
 from behaviorlab.train.rundir import PREDICTIONS, Run, open_run
 
 
@@ -51,3 +54,51 @@ def explain_run(run_dir: Path, *, alpha: float = 1.0, seed: int = 0, write: bool
         )
         atomic_write_text(analysis / "metamodel.txt", result.render_text())
     return result
+
+
+SUMMARY_KEYS = (
+    "failure_prediction_rate",
+    "failure_precision",
+    "metamodel_agreement",
+    "metamodel_size",
+    "mutual_information_bits",
+)
+
+
+def portable(result: ExplainResult, task_name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """What another process needs to compare this result: numbers, program JSON, held-out inputs."""
+    return {
+        "task_name": task_name,
+        "options": options,
+        "task_key": result.task_key,
+        "json": result.to_json(),
+        "program": to_json(result.program),
+        "program_name": result.family_match or result.program.name,
+        "heldout_inputs": result.heldout_inputs,
+    }
+
+
+def compare_portable(saved: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Side by side: which runs learned the same shortcut (same program or ≥ 99% agreement)."""
+    programs = {}
+    for name, s in saved.items():
+        program = from_json(s["program"])
+        if program.uses_reference():  # the opaque `reference` action runs the task's own solver
+            program = program.bind(tasks.get(s["task_name"], **s["options"]).solve)
+        programs[name] = program
+    rows = []
+    for name, s in saved.items():
+        shared = sorted(
+            {x for o in saved.values() if o["task_key"] == s["task_key"] for x in o["heldout_inputs"]}
+        )
+        same = [
+            other
+            for other, o in saved.items()
+            if other != name
+            and o["task_key"] == s["task_key"]
+            and same_shortcut(programs[name], programs[other], shared)
+        ]
+        row = {"run": name, "task": s["task_key"], "program": s["program_name"]}
+        row.update({k: s["json"][k] for k in SUMMARY_KEYS})
+        rows.append({**row, "same_shortcut_as": same})
+    return rows

@@ -60,7 +60,10 @@ def _optimizer_from_tensors(tensors: dict[str, Tensor], meta: dict[str, str]) ->
     for g in groups:  # JSON turns tuples into lists; optimizers expect the tuple back
         if "betas" in g:
             g["betas"] = tuple(g["betas"])
-    return {"state": state, "param_groups": groups}
+    # safetensors returns keys sorted as strings ("10" < "2"); restore parameter order so
+    # anything that iterates optimizer state (e.g. statistics sums) sees the original order.
+    ordered = {idx: state[idx] for idx in sorted(state)}
+    return {"state": ordered, "param_groups": groups}
 
 
 def read_manifest(ckpt_dir: Path) -> dict[str, Any]:

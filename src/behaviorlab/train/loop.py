@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,9 @@ from behaviorlab.train.rundir import (
 )
 from behaviorlab.train.schedule import lr_factor
 
+WIN_RATE_LOW, WIN_RATE_HIGH = 0.1, 0.5
+OPTIMIZER_COUNTERS = ("hessian_updates", "hessian_skipped")
+
 
 class TrainingFailed(BadInput):
     """The run stopped itself (e.g. a NaN loss); the last good checkpoint is kept."""
@@ -52,12 +56,30 @@ class LoopState:
     early_stopped: bool = False
     tokens: int = 0
     hessian_stats: dict[str, float] = field(default_factory=dict)  # last estimator update
+    # Optimizer counters that live outside its state_dict (Sophia's hessian_updates/skipped).
+    optimizer_counters: dict[str, int] = field(default_factory=dict)
 
 
 def _loss(model: Seq2SeqModel, src: Tensor, tin: Tensor, tout: Tensor) -> Tensor:
     """Mean cross-entropy on output tokens only (padding ignored)."""
     logits = model(src, tin)  # [B, T, V]
     return F.cross_entropy(logits.flatten(0, 1), tout.flatten(), ignore_index=0)
+
+
+def _warn_win_rate(stats: dict[str, float], step: int) -> None:
+    """Sophia's authors keep the unclipped fraction in 0.1-0.5; outside it, rho/gamma needs tuning."""
+    win = stats.get("win_rate")
+    if win is not None and not (WIN_RATE_LOW <= win <= WIN_RATE_HIGH):
+        hint = (
+            "raise rho (sophia-g) / lower gamma (sophia-h)"
+            if win < WIN_RATE_LOW
+            else "lower rho / raise gamma"
+        )
+        warnings.warn(
+            f"step {step}: Sophia win rate {win:.3f} outside [{WIN_RATE_LOW}, {WIN_RATE_HIGH}]; {hint}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def _save(ckpt_dir: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer, st: LoopState) -> None:
@@ -69,12 +91,11 @@ def _save(ckpt_dir: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer, st: L
         "early_stopped": st.early_stopped,
         "tokens": st.tokens,
         "hessian_stats": st.hessian_stats,
+        "optimizer_counters": {k: getattr(opt, k) for k in OPTIMIZER_COUNTERS if hasattr(opt, k)},
     }
     checkpoint.save(
         ckpt_dir,
-        checkpoint.Checkpoint(
-            st.step, model.state_dict(), opt.state_dict(), torch.get_rng_state(), trainer
-        ),
+        checkpoint.Checkpoint(st.step, model.state_dict(), opt.state_dict(), torch.get_rng_state(), trainer),
     )
 
 
@@ -134,6 +155,8 @@ def train(
         opt.load_state_dict(ck.optimizer)
         torch.set_rng_state(ck.rng)
         st = LoopState(**ck.trainer)
+        for k, v in st.optimizer_counters.items():
+            setattr(opt, k, v)
     write_summary(out, {"status": "running", "name": cfg.name, "config_digest": cfg.digest()})
 
     model.train()
@@ -165,6 +188,8 @@ def train(
             if tc.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
             n_tokens = int((tout != 0).sum())
+            if hasattr(opt, "track_win_rate"):  # Sophia: measure clipping only on logged steps (cost)
+                opt.track_win_rate = (step + 1) % tc.eval_every == 0 or step + 1 == tc.steps
             opt.step(**step_kwargs(cfg.optim, n_tokens))
             if estimator is not None and estimator.due(step):
                 hidx = torch.randint(
@@ -174,9 +199,7 @@ def train(
                 )
                 hs, hi, ho = train_set.batch(hidx)
 
-                def logits_fn(
-                    hs: Tensor = hs, hi: Tensor = hi, ho: Tensor = ho
-                ) -> tuple[Tensor, Tensor]:
+                def logits_fn(hs: Tensor = hs, hi: Tensor = hi, ho: Tensor = ho) -> tuple[Tensor, Tensor]:
                     mask = ho != 0
                     return model(hs, hi)[mask], ho[mask]
 
@@ -188,6 +211,7 @@ def train(
             st.loss_sum += float(loss.item())
             st.loss_count += 1
             if st.step % tc.eval_every == 0 or st.step == tc.steps:
+                _warn_win_rate(optimizer_stats(opt), st.step)
                 last_acc = accuracy(predict(model, task, monitor, tc.eval_batch_size))
                 model.train()
                 st.metrics.append(
@@ -197,18 +221,11 @@ def train(
                         "loss": st.loss_sum / max(1, st.loss_count),
                         "accuracy": last_acc,
                         "lr": opt.param_groups[0]["lr"],
-                        **{
-                            k: float(v)
-                            for k, v in {**optimizer_stats(opt), **st.hessian_stats}.items()
-                        },
+                        **{k: float(v) for k, v in {**optimizer_stats(opt), **st.hessian_stats}.items()},
                     }
                 )
                 st.loss_sum, st.loss_count = 0.0, 0
-                if (
-                    tc.target_accuracy is not None
-                    and last_acc is not None
-                    and last_acc >= tc.target_accuracy
-                ):
+                if tc.target_accuracy is not None and last_acc is not None and last_acc >= tc.target_accuracy:
                     st.early_stopped = True
             if st.step % tc.checkpoint_every == 0:
                 _save(ckpt_dir, model, opt, st)

@@ -1,0 +1,81 @@
+"""The demo summary as a Rich table and as Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+COLUMNS = (
+    "model",
+    "steps",
+    "exact match ID",
+    "exact match OOD",
+    "failures predicted",
+    "metamodel",
+    "recursion heads",
+)
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def _row(key: str, m: dict[str, Any]) -> list[str]:
+    heads = ", ".join(f"{h['kind']}.{h['layer']}.{h['head']}" for h in (m.get("recursion_heads") or [])[:3])
+    return [
+        key,
+        str(m.get("steps")),
+        _pct(m.get("accuracy_id")),
+        _pct(m.get("accuracy_ood")),
+        _pct(m.get("failure_prediction_rate")),
+        str(m.get("metamodel_program", "—")),
+        heads or "—",
+    ]
+
+
+def render_table(summary: dict[str, Any]) -> Table:
+    """Headline numbers per model."""
+    t = Table(title=f"behaviorlab demo ({summary['seconds']} s, optimizer {summary['optimizer']})")
+    for col in COLUMNS:
+        t.add_column(col)
+    for key, m in summary["models"].items():
+        t.add_row(*_row(key, m))
+    return t
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """A readable top-level summary beside summary.json."""
+    mode = "quick" if summary["quick"] else "full"
+    lines = [
+        "# behaviorlab demo",
+        "",
+        f"Optimizer {summary['optimizer']}, {mode} run, {summary['seconds']} s.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
+    lines += ["| " + " | ".join(_row(k, m)) + " |" for k, m in summary["models"].items()]
+    for key, m in summary["models"].items():
+        abl = m.get("ablation_drop")
+        if abl:
+            lines.append(
+                f"\n{key}: ablating the found heads drops accuracy by {_pct(abl['found_heads'])}; "
+                f"random heads of the same count by {_pct(abl['random_heads'])} (mean of {abl['n_random']})."
+            )
+    comp = summary.get("lr_comparison")
+    if comp:
+        lines += [
+            "",
+            "## Learning rate vs learned shortcut",
+            "",
+            "| run | program | agreement | failures predicted | same shortcut as |",
+            "|---|---|---|---|---|",
+        ]
+        for r in comp["metamodels"]:
+            same = ", ".join(r["same_shortcut_as"]) or "—"
+            lines.append(
+                f"| {r['run']} | {r['program']} | {_pct(r['metamodel_agreement'])} | "
+                f"{_pct(r['failure_prediction_rate'])} | {same} |"
+            )
+    return "\n".join(lines) + "\n"

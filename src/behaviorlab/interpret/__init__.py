@@ -1,0 +1,2 @@
+"""Mechanistic analyses for encoder-decoders (and the other kinds): caching, attention maps, head
+scores against hypotheses, perturbation during generation, ablation and activation patching."""
