@@ -12,9 +12,13 @@ setup: $(VENV)/.installed
 # torch is pinned here (a local CPU build on this workplace); pyproject keeps a range for users.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	@# The report's browser test needs Chromium: install it where apt and root allow, else it skips.
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: chromium not installed (needs apt-get + root); browser test will skip"; fi
 	touch $@
 
 demo: setup
@@ -29,6 +33,13 @@ test: check
 
 test-slow: setup
 	$(VENV)/bin/pytest -q -m slow
+
+# Ratios against named peers, measured in one process; results go into BENCHMARKS.md.
+bench: setup
+	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/bench_sophia.py
+	$(PY) benchmarks/bench_interpret.py
+	$(PY) benchmarks/bench_convergence.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -157,5 +157,9 @@ def run_demo(
         }
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "SUMMARY.md", render_markdown(summary))
+    from behaviorlab.report import render_report
+
+    report = render_report(out)
     console.print(render_table(summary))
+    console.print(f"summary: {out / 'SUMMARY.md'}  report: {report}")
     return summary

@@ -44,3 +44,9 @@ from behaviorlab.cli.interpret import app as interpret_app  # noqa: E402
 app.add_typer(
     interpret_app, name="interpret", help="Attention, head scores, perturbation, ablation, patching of a run."
 )
+
+from behaviorlab.cli.report import report_cmd  # noqa: E402
+
+app.command("report", help="Write a self-contained HTML report (figures also as PNG) for a run, demo or sweep.")(
+    report_cmd
+)

@@ -11,8 +11,10 @@ from behaviorlab.behaviors.distributions import mechanistic
 from behaviorlab.behaviors.estimators import Estimate, mdl_score, mutual_information
 from behaviorlab.behaviors.tokens import tokenize
 from behaviorlab.errors import BadInput
+from behaviorlab.metamodels.context import View
 from behaviorlab.metamodels.families import family_for, reference_name
 from behaviorlab.metamodels.induce import induce
+from behaviorlab.metamodels.patch import patch
 from behaviorlab.metamodels.program import Context, Program
 from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
 from behaviorlab.metamodels.text import to_json, to_text
@@ -154,27 +156,49 @@ def _contexts(p: Program, inputs: Sequence[str], plain: list[Context]) -> list[C
     return [p.context(tokenize(x)) for x in inputs] if p.uses_reference() else plain
 
 
+def _views(lengths: Sequence[int]) -> list[View]:
+    """Windows `x[:head] + x[-tail:]` that change some input of these lengths."""
+    longest = max(lengths, default=0)
+    return [(h, t) for t in (0, 1) for h in range(2, longest - t)]
+
+
 def search(task: TaskLike, fit: Sequence[tuple[str, str]], learn: Sequence[tuple[str, str]], *,
-           alpha: float = 1.0, screen: int = 64, keep_top: int = 12) -> list[Candidate]:
-    """Family members plus a decision list induced on `learn`, scored on `fit`, best MDL first."""
+           alpha: float = 1.0, screen: int = 64, keep_top: int = 12,
+           view_bases: int = 1) -> list[Candidate]:
+    """Family members (also on windowed views), a decision list induced on `learn`, and the best
+    of them patched with exceptions learned on `learn`; scored on `fit`, best MDL first."""
     fit_x, fit_m = [x for x, _ in fit], [m for _, m in fit]
     plain = [Context(tokenize(x)) for x in fit_x]
-    programs = family_for(task.key, _oracle(task))
-    # Two-part code over the hypothesis class "family ∪ anything": one flag bit, then a family
-    # member by its index (the family is fixed in advance from the study) or an induced
-    # program spelled out in full. Equally good fits thus go to the study's named shortcut.
-    code = {p.name: 1.0 + math.log2(len(programs)) for p in programs}
-    programs.append(induce([Context(tokenize(x)) for x, _ in learn], [m for _, m in learn],
-                           name=f"induced/{task.key}"))
-    code[programs[-1].name] = 1.0 + programs[-1].size_bits
-    # Screen every candidate on a small prefix of the fitting set, then score the best in full:
-    # family members that miss on 64 examples cannot win on the whole set.
+    family = family_for(task.key, _oracle(task))
+    views = _views([c.n for c in plain]) if task.key.startswith("binary-successor") else []
+    # Two-part code over the hypothesis class "family (× views) ∪ anything": one flag bit, then
+    # a family member by its index (the family is fixed in advance from the study) and its view
+    # by index, or a program spelled out in full. Equally good fits thus go to named shortcuts.
+    member = 1.0 + math.log2(len(family))
+    code = {p.name: member for p in family}
     m = min(len(fit_x), screen)
-    screened = sorted(programs, key=lambda p: score(p, _contexts(p, fit_x[:m], plain[:m]),
-                                                    fit_m[:m], alpha, code[p.name])[0].mdl)
-    keep = screened[:keep_top] + [p for p in screened[keep_top:]
-                                  if p.name == reference_name(task.key)]
+
+    def screened(progs: Sequence[Program]) -> list[Program]:
+        # Family members that miss on `screen` examples cannot win on the whole set.
+        return sorted(progs, key=lambda p: score(p, _contexts(p, fit_x[:m], plain[:m]),
+                                                 fit_m[:m], alpha, code[p.name])[0].mdl)
+
+    ranked = screened(family)
+    ref = reference_name(task.key)
+    # Views multiply the family; try them on the best few members (and the reference) only.
+    bases = ranked[:view_bases] + [p for p in ranked[view_bases:] if p.name == ref]
+    viewed = [p.with_view(v, f"{p.name}@{v[0]}+{v[1]}") for p in bases for v in views]
+    code.update({p.name: member + math.log2(len(views)) for p in viewed})
+    ranked = screened(ranked + viewed)
+    keep = ranked[:keep_top] + [p for p in ranked[keep_top:] if p.name == ref]
     scored = [score(p, _contexts(p, fit_x, plain), fit_m, alpha, code[p.name])[0] for p in keep]
+    learn_ctx = [Context(tokenize(x)) for x, _ in learn]
+    learn_m = [m for _, m in learn]
+    made = [induce(learn_ctx, learn_m, name=f"induced/{task.key}")]
+    best = min(scored, key=lambda c: (c.mdl, c.size_bits)).program
+    if not best.uses_reference() and learn:
+        made.append(patch(best, learn_ctx, learn_m))
+    scored += [score(p, plain, fit_m, alpha, 1.0 + p.size_bits)[0] for p in made]
     return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
 
 
@@ -229,6 +253,7 @@ def explain(task: TaskLike, fit: Sequence[tuple[str, str]], heldout: Sequence[tu
     # Name the selected program by the smallest family member that behaves identically on
     # held-out inputs; only members that fit as well as it did can qualify.
     family = sorted((c.program for c in scored if not c.program.name.startswith("induced/")
+                     and not c.program.name.endswith("+patch")
                      and c.fit_agreement >= best.fit_agreement), key=lambda p: p.size_bits)
     match = next((p.name for p in family if held_out(p) == prog_out), None)
     ref_prog = next(c.program for c in scored if c.program.name == reference_name(task.key))

@@ -221,19 +221,20 @@ def _hits(p: Program, contexts: Sequence[Context], model_outs: Sequence[str],
 def simplify(p: Program, contexts: Sequence[Context], model_outs: Sequence[str]) -> Program:
     """Drop rules, then guard atoms, whenever the number of exactly reproduced outputs holds."""
     best = _hits(p, contexts, model_outs)
-    rules = list(p.rules)
-    for k in reversed(range(len(rules))):
-        trial = Program(p.name, tuple(rules[:k] + rules[k + 1:]))
+    for k in reversed(range(len(p.rules))):
+        trial = p.without(k)
         hits = _hits(trial, contexts, model_outs, best)
         if hits >= best:
-            rules, best = list(trial.rules), hits
-    for k in range(len(rules)):
-        for atom in rules[k].guard:
-            if atom not in rules[k].guard:
+            p, best = trial, hits
+    for k in range(len(p.rules)):
+        for atom in p.rules[k].guard:
+            if atom not in p.rules[k].guard:
                 continue
-            smaller = Rule(tuple(a for a in rules[k].guard if a != atom), rules[k].action)
-            trial = Program(p.name, tuple(rules[:k] + [smaller] + rules[k + 1:]))
+            smaller = Rule(tuple(a for a in p.rules[k].guard if a != atom), p.rules[k].action)
+            trial = p.replacing(k, smaller)
             hits = _hits(trial, contexts, model_outs, best)
             if hits >= best:
-                rules, best = list(trial.rules), hits
-    return Program(p.name, tuple(rules))
+                p, best = trial, hits
+    while any(not r.guard for r in p.rules[:-1]):  # rules after an emptied guard are dead
+        p = p.without(len(p.rules) - 1)
+    return p

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
 from behaviorlab.behaviors.tokens import detokenize, tokenize
+from behaviorlab.metamodels.context import Context, View
 
 # Numeric features. `i` = output position, `n` = input length, `depth` = bracket depth of x[:i];
 # the rest take a token argument: count/first/last occurrence in x, trailing (`run`) and leading
@@ -27,7 +28,6 @@ ACTIONS = ("copy", "flip", "emit", "stop", "reference")
 FLIP = {"0": "1", "1": "0", "XO": "X1", "X1": "XO"}
 TOKEN_BITS = 6.0  # a token reference costs log2(64) bits: vocabularies here are < 64 tokens
 REFERENCE_BITS = 512.0  # declared size of an opaque reference solver (a ~64-byte definition)
-_OPEN, _CLOSE = frozenset({"(", "["}), frozenset({")", "]"})
 
 
 def _gamma(k: int) -> float:
@@ -115,68 +115,6 @@ class Rule:
             + self.action.bits()
 
 
-class Context:
-    """One input, with static features cached so each decoding step is cheap."""
-
-    def __init__(self, x: Sequence[str], reference: Sequence[str] = ()) -> None:
-        self.x = list(x)
-        self.n = len(self.x)
-        self.reference = list(reference)
-        self._cache: dict[tuple[str, str | None], int] = {}
-        self._sums: dict[int, int] = {}
-        self._depth = [0]
-        for tok in self.x:
-            self._depth.append(self._depth[-1] + (tok in _OPEN) - (tok in _CLOSE))
-
-    def static(self, feat: str, arg: str | None) -> int:
-        """Value of an input-only feature."""
-        key = (feat, arg)
-        if key not in self._cache:
-            self._cache[key] = _static_value(self.x, feat, arg)
-        return self._cache[key]
-
-    def static_sum(self, terms: tuple[Term, ...]) -> int:
-        """Σ coef·feature over input-only terms, cached per context."""
-        # Keyed by identity: compiled guards hold their term tuples for the program's lifetime,
-        # and hashing nested dataclasses on every step would dominate decoding time.
-        got = self._sums.get(id(terms))
-        if got is None:
-            got = self._sums[id(terms)] = sum(t.coef * self.value(t, 0, ()) for t in terms)
-        return got
-
-    def value(self, term: Term, i: int, out: Sequence[str]) -> int:
-        """Value of a feature at output position i given the output so far."""
-        if term.feat == "i":
-            return i
-        if term.feat == "n":
-            return self.n
-        if term.feat == "depth":
-            return self._depth[min(i, self.n)]
-        if term.feat == "ocount":
-            return sum(1 for t in out if t == term.arg)
-        return self.static(term.feat, term.arg)
-
-    def token_at(self, j: int) -> str | None:
-        """x[j], or None outside the input."""
-        return self.x[j] if 0 <= j < self.n else None
-
-
-def _static_value(x: list[str], feat: str, arg: str | None) -> int:
-    if feat == "count":
-        return x.count(arg) if arg is not None else 0
-    if feat == "first":
-        return x.index(arg) if arg in x else -1
-    if feat == "last":
-        return len(x) - 1 - x[::-1].index(arg) if arg in x else -1
-    if feat in ("run", "lead"):
-        seq = x[::-1] if feat == "run" else x
-        k = 0
-        while k < len(seq) and seq[k] == arg:
-            k += 1
-        return k
-    raise ValueError(f"unknown feature {feat!r}; expected one of {FEATURES}")
-
-
 def holds(atom: Atom, ctx: Context, i: int, out: Sequence[str]) -> bool:
     """Whether an atom is true at position i."""
     if isinstance(atom, TokEq):
@@ -230,31 +168,58 @@ def perform(action: Action, ctx: Context, i: int) -> str | None:
 
 @dataclass(frozen=True)
 class Program:
-    """A named decision list; `oracle` (not serialised) backs the opaque `reference` action."""
+    """A named decision list; `oracle` (not serialised) backs the opaque `reference` action.
+
+    With a `view`, rules from index `view_at` on read `x[:head] + x[-tail:]` instead of x; the
+    rules before it (exceptions to a windowed shortcut) still read the whole input.
+    """
 
     name: str
     rules: tuple[Rule, ...]
     oracle: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
+    view: View | None = None
+    view_at: int = 0
 
     @property
     def size_bits(self) -> float:
         """Description length |C(B)| in bits."""
-        return 1.0 + sum(r.bits() for r in self.rules)
+        # One flag bit says whether a view line follows; a view costs its two small numbers
+        # and the line it sits on.
+        view = 0.0 if self.view is None else (_gamma(self.view[0]) + _gamma(self.view[1] + 1)
+                                              + _gamma(self.view_at + 1))
+        return 1.0 + view + sum(r.bits() for r in self.rules)
 
     def uses_reference(self) -> bool:
         """Whether running needs the oracle."""
         return any(r.action.kind == "reference" for r in self.rules)
 
     @cached_property
-    def _compiled(self) -> list[tuple[list[_Test], Action]]:
-        return [([_compile(a) for a in r.guard], r.action) for r in self.rules]
+    def _compiled(self) -> list[tuple[list[_Test], Action, bool]]:
+        return [([_compile(a) for a in r.guard], r.action,
+                 self.view is not None and k >= self.view_at)
+                for k, r in enumerate(self.rules)]
+
+    def fire(self, ctx: Context, i: int, out: Sequence[str]) -> tuple[Action, Context] | None:
+        """The first rule whose guard holds, with the (possibly windowed) context it read."""
+        viewed = ctx.viewed(self.view)
+        for tests, action, windowed in self._compiled:
+            c = viewed if windowed else ctx
+            for t in tests:  # an explicit loop: `all(genexpr)` dominated decoding time
+                if not t(c, i, out):
+                    break
+            else:
+                return action, c
+        return None
 
     def step(self, ctx: Context, i: int, out: Sequence[str]) -> Action | None:
         """The first rule whose guard holds; None means stop."""
-        for tests, action in self._compiled:
-            if all(t(ctx, i, out) for t in tests):
-                return action
-        return None
+        got = self.fire(ctx, i, out)
+        return None if got is None else got[0]
+
+    def token(self, ctx: Context, i: int, out: Sequence[str]) -> str | None:
+        """The token written at position i after `out`; None means stop."""
+        got = self.fire(ctx, i, out)
+        return None if got is None else perform(got[0], got[1], i)
 
     def context(self, x: Sequence[str]) -> Context:
         """Build the decoding context, consulting the oracle only when a rule needs it."""
@@ -276,8 +241,7 @@ class Program:
         """Greedy decode from a prepared context (contexts cache features across programs)."""
         out: list[str] = []
         for i in range(2 * ctx.n + 8):
-            action = self.step(ctx, i, out)
-            tok = None if action is None else perform(action, ctx, i)
+            tok = self.token(ctx, i, out)
             if tok is None:
                 break
             out.append(tok)
@@ -293,8 +257,26 @@ class Program:
 
     def bind(self, oracle: Callable[[str], str] | None) -> Program:
         """The same program with an oracle attached."""
-        return Program(self.name, self.rules, oracle)
+        return replace(self, oracle=oracle)
 
     def renamed(self, name: str) -> Program:
         """The same rules under another name."""
-        return Program(name, self.rules, self.oracle)
+        return replace(self, name=name)
+
+    def with_view(self, view: View | None, name: str | None = None) -> Program:
+        """The same rules, all reading a windowed input."""
+        return replace(self, name=name or self.name, view=view, view_at=0)
+
+    def without(self, k: int) -> Program:
+        """Rule k dropped (the view keeps its place)."""
+        return replace(self, rules=self.rules[:k] + self.rules[k + 1:],
+                       view_at=self.view_at - (k < self.view_at))
+
+    def replacing(self, k: int, rule: Rule) -> Program:
+        """Rule k replaced."""
+        return replace(self, rules=self.rules[:k] + (rule,) + self.rules[k + 1:])
+
+    def prepending(self, rules: Sequence[Rule], name: str) -> Program:
+        """Exceptions in front; they read the whole input even when the rest is windowed."""
+        return replace(self, name=name, rules=tuple(rules) + self.rules,
+                       view_at=self.view_at + len(rules) if self.view is not None else 0)

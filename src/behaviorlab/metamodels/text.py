@@ -48,10 +48,18 @@ def action_text(a: Action) -> str:
     return a.kind
 
 
+def view_text(view: tuple[int, int]) -> str:
+    """`view x[:10]` or `view x[:9] + x[-1:]`."""
+    head, tail = view
+    return f"view x[:{head}]" + (f" + x[-{tail}:]" if tail else "")
+
+
 def to_text(p: Program) -> str:
     """`program NAME` then one `if … then …` / `else …` line per rule."""
     lines = [f"program {p.name}"]
-    for r in p.rules:
+    for k, r in enumerate(p.rules):
+        if p.view is not None and k == p.view_at:
+            lines.append(f"  {view_text(p.view)}")
         if r.guard:
             lines.append(f"  if {' and '.join(atom_text(a) for a in r.guard)} then "
                          f"{action_text(r.action)}")
@@ -108,7 +116,15 @@ def from_text(text: str) -> Program:
     if not lines or not lines[0].startswith("program "):
         raise BadInput("program text must start with `program NAME`")
     rules: list[Rule] = []
+    view, view_at = None, 0
     for ln in lines[1:]:
+        if ln.startswith("view ") and view is None:
+            m = re.match(r"^view x\[:(\d+)\](?: \+ x\[-(\d+):\])?$", ln)
+            if not m:
+                raise BadInput(f"bad view line {ln!r}: expected `view x[:H]` or "
+                               "`view x[:H] + x[-T:]`")
+            view, view_at = (int(m.group(1)), int(m.group(2) or 0)), len(rules)
+            continue
         if ln.startswith("else "):
             rules.append(Rule((), _parse_action(ln[5:])))
             continue
@@ -118,7 +134,7 @@ def from_text(text: str) -> Program:
                            "`else ACTION`")
         guard = tuple(_parse_atom(a) for a in m.group(1).split(" and "))
         rules.append(Rule(guard, _parse_action(m.group(2))))
-    return Program(lines[0][len("program "):], tuple(rules))
+    return Program(lines[0][len("program "):], tuple(rules), view=view, view_at=view_at)
 
 
 def _atom_json(a: Atom) -> dict[str, Any]:
@@ -129,7 +145,8 @@ def _atom_json(a: Atom) -> dict[str, Any]:
 
 def to_json(p: Program) -> dict[str, Any]:
     """Plain JSON-able dict."""
-    return {"name": p.name, "size_bits": p.size_bits, "rules": [
+    return {"name": p.name, "size_bits": p.size_bits,
+            "view": None if p.view is None else list(p.view), "view_at": p.view_at, "rules": [
         {"guard": [_atom_json(a) for a in r.guard],
          "action": {"kind": r.action.kind, "offset": r.action.offset, "token": r.action.token}}
         for r in p.rules]}
@@ -148,11 +165,14 @@ def from_json(d: dict[str, Any]) -> Program:
                                  a["const"]))
         act = r["action"]
         rules.append(Rule(tuple(guard), Action(act["kind"], act["offset"], act["token"])))
-    return Program(d["name"], tuple(rules))
+    view = d.get("view")
+    return Program(d["name"], tuple(rules), view=None if view is None else (view[0], view[1]),
+                   view_at=d.get("view_at", 0))
 
 
-def normal_form(p: Program) -> tuple[Rule, ...]:
-    """Rules with guard atoms sorted and trailing unreachable rules dropped (names ignored)."""
+def normal_form(p: Program) -> tuple[tuple[int, int, int] | None, tuple[Rule, ...]]:
+    """View, and rules with guard atoms sorted and trailing unreachable rules dropped (names
+    ignored)."""
     rules: list[Rule] = []
     for r in p.rules:
         rules.append(Rule(tuple(sorted(r.guard, key=atom_text)), r.action))
@@ -160,4 +180,4 @@ def normal_form(p: Program) -> tuple[Rule, ...]:
             break  # everything after an `else` is dead
     while rules and not rules[-1].guard and rules[-1].action.kind == "stop":
         rules.pop()  # a final `else stop` is the default anyway
-    return tuple(rules)
+    return (None if p.view is None else (*p.view, p.view_at)), tuple(rules)

@@ -1,0 +1,196 @@
+"""Sections read from RUN_DIR/analysis/. The files (all optional; analysis stages write them):
+
+- attention.json    list of {kind: encoder|decoder|cross, layer, head, query_tokens, key_tokens,
+                    weights: [query][key], group} — one heatmap each, tokens on both axes
+- head_scores.json  list of {hypothesis, head, layer, kind, score} — ranked bars per hypothesis
+- metamodel.json    {program_text, failure_prediction_rate, failure_precision, metamodel_agreement,
+                    metamodel_size, mutual_information_bits, ...} — the program and its numbers
+- perturbation.json, ablation.json, probes.json, imitation.json — lists of row dicts (tables)
+- any other *.json holding a list of row dicts (or an object), and any *.parquet — a table,
+  so a new analysis shows up without code changes.
+A file that cannot be read becomes a warning in its section instead of stopping the report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from behaviorlab.report.canvas import Canvas, grid
+from behaviorlab.report.figures import Figure, Heatmap, Series, slug
+from behaviorlab.report.html import cards, esc, fmt, note, table
+
+ATTENTION, HEAD_SCORES, METAMODEL = "attention.json", "head_scores.json", "metamodel.json"
+TABLES = {
+    "perturbation.json": "Perturbation",
+    "ablation.json": "Ablation",
+    "probes.json": "Probes",
+    "imitation.json": "Imitation",
+}
+KNOWN = (ATTENTION, HEAD_SCORES, METAMODEL, *TABLES)
+ANALYSIS_FILES = KNOWN  # the names analysis stages should write (see the module docstring)
+MAX_HEATMAPS = 24  # each map is a full chart; beyond this the page gets slow to scroll
+TOP_HEADS = 12
+METAMODEL_NUMBERS = (
+    "failure_prediction_rate",
+    "failure_precision",
+    "metamodel_agreement",
+    "metamodel_size",
+    "mutual_information_bits",
+)
+
+
+class _Unreadable(Exception):
+    """An analysis file that is missing fields or not the expected shape."""
+
+
+def _load(path: Path) -> Any:
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path).to_pylist()
+        return json.loads(path.read_text(encoding="utf-8"))
+    except Exception as e:  # any reader failure becomes a visible warning, not a crash
+        raise _Unreadable(f"could not read {path.name}: {e}") from None
+
+
+def _rows(obj: Any, name: str) -> list[dict[str, Any]]:
+    if not isinstance(obj, list) or not all(isinstance(r, dict) for r in obj):
+        raise _Unreadable(f"{name}: expected a list of objects")
+    return obj
+
+
+def _attention(obj: Any, canvas: Canvas) -> str:
+    maps = _rows(obj, ATTENTION)
+    specs = []  # validated before any figure is registered, so a bad map leaves no orphans
+    for i, m in enumerate(maps[:MAX_HEATMAPS]):
+        try:
+            q, k = [str(t) for t in m["query_tokens"]], [str(t) for t in m["key_tokens"]]
+            z = [[float(v) for v in row] for row in m["weights"]]
+        except (KeyError, TypeError, ValueError) as e:
+            raise _Unreadable(f"{ATTENTION}[{i}]: {e!r}") from None
+        if not q or not k or len(z) != len(q) or any(len(row) != len(k) for row in z):
+            raise _Unreadable(f"{ATTENTION}[{i}]: weights are not [{len(q)}][{len(k)}] (query x key)")
+        title = f"{m.get('kind', '?')} · layer {m.get('layer', '?')} · head {m.get('head', '?')}"
+        if m.get("group") not in (None, ""):
+            title += f" · {m['group']}"
+        # Per-map colour scale: long key sequences spread weight thin; the colour bar shows it.
+        peak = max(1e-9, max(max(row) for row in z))
+        heat = Heatmap(z, k, q, "key (attended to)", "query", zmin=0.0, zmax=peak)
+        specs.append(
+            Figure(
+                f"attn-{i}",
+                title,
+                heatmap=heat,
+                height=min(560, max(260, 90 + 18 * len(q))),
+                wide=False,
+            )
+        )
+    figs = [canvas.figure(f) for f in specs]
+    more = note(f"Showing {MAX_HEATMAPS} of {len(maps)} attention maps.") if len(maps) > MAX_HEATMAPS else ""
+    return note("Each row is a query position, each column a key; darker is more weight.") + grid(figs) + more
+
+
+def _head_label(r: dict[str, Any]) -> str:
+    return f"{r.get('kind', '?')} L{r.get('layer', '?')} H{r.get('head', '?')}"
+
+
+def _head_scores(obj: Any, canvas: Canvas) -> str:
+    rows = _rows(obj, HEAD_SCORES)
+    by_hyp: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if isinstance(r.get("score"), int | float):
+            by_hyp[str(r.get("hypothesis", "—"))].append(r)
+    figs = []
+    for hyp, rs in by_hyp.items():
+        top = sorted(rs, key=lambda r: -float(r["score"]))[:TOP_HEADS]
+        series = Series("score", [_head_label(r) for r in top], [float(r["score"]) for r in top], kind="bar")
+        figs.append(
+            canvas.figure(
+                Figure(
+                    f"heads-{hyp}",
+                    f"Top heads for “{hyp}”",
+                    "head",
+                    "score",
+                    [series],
+                    horizontal=True,
+                    height=90 + 24 * len(top),
+                    wide=False,
+                )
+            )
+        )
+    ranked = sorted(rows, key=lambda r: (str(r.get("hypothesis")), -float(r.get("score") or 0)))
+    return grid(figs) + "<details><summary>All head scores</summary>" + table(ranked) + "</details>"
+
+
+def _metamodel(obj: Any) -> str:
+    if not isinstance(obj, dict):
+        raise _Unreadable(f"{METAMODEL}: expected an object")
+    body = ""
+    numbers = [(k.replace("_", " "), esc(fmt(obj[k]))) for k in METAMODEL_NUMBERS if k in obj]
+    if numbers:
+        body += cards(numbers)
+    if obj.get("program_text"):
+        body += f'<h3>Program</h3><pre class="program">{esc(obj["program_text"])}</pre>'
+    rest = {k: v for k, v in obj.items() if k not in METAMODEL_NUMBERS and k != "program_text"}
+    body += _object(rest)
+    return body
+
+
+def _object(obj: dict[str, Any]) -> str:
+    """Scalars as a key/value table; lists of row dicts as their own tables."""
+    scalars = [
+        {"field": k, "value": v}
+        for k, v in obj.items()
+        if not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))
+    ]
+    out = table(scalars) if scalars else ""
+    for k, v in obj.items():
+        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            out += f"<h3>{esc(k)}</h3>" + table(v)
+    return out
+
+
+def _generic(obj: Any, name: str) -> str:
+    if isinstance(obj, dict):
+        return _object(obj)
+    return table(_rows(obj, name))
+
+
+def _title(name: str) -> str:
+    return Path(name).stem.replace("_", " ").replace("-", " ").capitalize()
+
+
+def analysis_sections(folder: Path, canvas: Canvas) -> list[tuple[str, str, str | None]]:
+    """(anchor, title, html) for each analysis file present, known files first."""
+    if not folder.is_dir():
+        return []
+    present = {
+        p.name: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix in (".json", ".parquet")
+    }
+    order = [n for n in KNOWN if n in present] + [n for n in present if n not in KNOWN]
+    out: list[tuple[str, str, str | None]] = []
+    for name in order:
+        title = {
+            ATTENTION: "Attention patterns",
+            HEAD_SCORES: "Head scores",
+            METAMODEL: "Metamodel: shortcut program and failure prediction",
+        }.get(name, TABLES.get(name, _title(name)))
+        try:
+            obj = _load(present[name])
+            if name == ATTENTION:
+                body = _attention(obj, canvas)
+            elif name == HEAD_SCORES:
+                body = _head_scores(obj, canvas)
+            elif name == METAMODEL:
+                body = _metamodel(obj)
+            else:
+                body = _generic(obj, name)
+        except _Unreadable as e:
+            body = note(str(e), "warn")
+        src = f'<p class="source">from <code>analysis/{esc(name)}</code></p>'
+        out.append((f"analysis-{slug(Path(name).stem)}", title, src + body))
+    return out

@@ -1,0 +1,64 @@
+"""A small, renderer-neutral figure description: one spec becomes a plotly chart and a PNG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# Colour-blind-friendly palette (Okabe-Ito), shared by the HTML and PNG renderers.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+
+
+@dataclass
+class Series:
+    """One line or bar series; `dashed` marks out-of-distribution data."""
+
+    name: str
+    x: list[Any]
+    y: list[float | None]
+    kind: Literal["line", "bar"] = "line"
+    dashed: bool = False
+    hover: list[str] | None = None  # extra text per point, e.g. "n=40"
+    color: str | None = None
+
+
+@dataclass
+class Heatmap:
+    """A matrix with a label per row and column (labels may repeat, e.g. tokens)."""
+
+    z: list[list[float]]
+    x_labels: list[str]
+    y_labels: list[str]
+    x_title: str = ""
+    y_title: str = ""
+    zmin: float | None = None
+    zmax: float | None = None
+
+
+@dataclass
+class Figure:
+    """A titled chart: line/bar series or one heatmap. `key` names the PNG and the HTML element."""
+
+    key: str
+    title: str
+    x_label: str = ""
+    y_label: str = ""
+    series: list[Series] = field(default_factory=list)
+    heatmap: Heatmap | None = None
+    y_range: tuple[float, float] | None = None
+    log_y: bool = False
+    categorical_x: bool = False
+    integer_x: bool = False  # whole-number x values (length, depth, ...): one tick per value
+    horizontal: bool = False  # bars drawn sideways (rankings); x holds the labels
+    height: int = 340
+    wide: bool = True  # full row in the page grid; False for small multiples
+
+    def colors(self) -> list[str]:
+        """The colour of each series, in order (explicit colours win)."""
+        return [s.color or PALETTE[i % len(PALETTE)] for i, s in enumerate(self.series)]
+
+
+def slug(text: str) -> str:
+    """A file- and id-safe version of a string."""
+    out = "".join(c if c.isalnum() else "-" for c in text.lower())
+    return "-".join(p for p in out.split("-") if p) or "x"

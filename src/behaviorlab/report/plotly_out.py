@@ -1,0 +1,132 @@
+"""Figure specs as plotly.js JSON (data + layout); strings are entity-escaped because plotly
+renders a subset of HTML in every piece of text it draws."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from behaviorlab.report.figures import Figure, Heatmap, Series
+
+# White to deep blue, like matplotlib's "Blues" (plotly's own "Blues" runs the other way).
+HEAT = [[0.0, "#f7fbff"], [0.35, "#9ecae1"], [0.7, "#2171b5"], [1.0, "#08306b"]]
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+
+def _t(value: Any) -> Any:
+    """Escape text for plotly; numbers and None pass through."""
+    return html.escape(value, quote=False) if isinstance(value, str) else value
+
+
+def _series(s: Series, color: str, horizontal: bool) -> dict[str, Any]:
+    x, y = [_t(v) for v in s.x], list(s.y)
+    trace: dict[str, Any] = {"name": _t(s.name)}
+    if s.kind == "bar":
+        trace.update(type="bar", marker={"color": color})
+        if horizontal:
+            trace.update(x=y, y=x, orientation="h")
+        else:
+            trace.update(x=x, y=y)
+        if s.dashed:
+            trace["marker"]["pattern"] = {
+                "shape": "/",
+                "fillmode": "overlay",
+                "fgcolor": "rgba(255,255,255,0.6)",
+            }
+    else:
+        trace.update(
+            type="scatter",
+            mode="lines+markers" if len(x) <= 60 else "lines",
+            x=x,
+            y=y,
+            line={"color": color, "width": 2, "dash": "dash" if s.dashed else "solid"},
+            marker={"size": 6, "symbol": "diamond" if s.dashed else "circle"},
+            connectgaps=False,
+        )
+    if s.hover is not None:
+        value = "%{x}" if horizontal and s.kind == "bar" else "%{y}"
+        trace.update(
+            text=[_t(h) for h in s.hover],
+            hovertemplate=value + "<br>%{text}<extra>%{fullData.name}</extra>",
+        )
+    return trace
+
+
+def _heatmap(h: Heatmap) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    # Positions, not labels, on the axes: repeated tokens would otherwise merge into one category.
+    xs, ys = list(range(len(h.x_labels))), list(range(len(h.y_labels)))
+    hover = [[f"{_t(q)} → {_t(k)}" for k in h.x_labels] for q in h.y_labels]
+    trace = {
+        "type": "heatmap",
+        "z": h.z,
+        "x": xs,
+        "y": ys,
+        "text": hover,
+        "hovertemplate": "%{text}<br>weight %{z:.3f}<extra></extra>",
+        "colorscale": HEAT,
+        "zmin": h.zmin,
+        "zmax": h.zmax,
+        "colorbar": {"thickness": 10, "outlinewidth": 0},
+    }
+    xaxis = {
+        "tickmode": "array",
+        "tickvals": xs,
+        "ticktext": [_t(t) for t in h.x_labels],
+        "tickangle": -60 if len(xs) > 8 else 0,
+        "title": {"text": _t(h.x_title)},
+        "side": "bottom",
+    }
+    yaxis = {
+        "tickmode": "array",
+        "tickvals": ys,
+        "ticktext": [_t(t) for t in h.y_labels],
+        "autorange": "reversed",
+        "title": {"text": _t(h.y_title)},
+    }
+    return trace, xaxis, yaxis
+
+
+def to_plotly(fig: Figure) -> dict[str, Any]:
+    """`{"data": [...], "layout": {...}}` for `Plotly.newPlot`."""
+    axis_style = {
+        "gridcolor": "#e8ecf1",
+        "zerolinecolor": "#d0d7de",
+        "linecolor": "#d0d7de",
+        "automargin": True,
+    }
+    layout: dict[str, Any] = {
+        "title": {"text": _t(fig.title), "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        "font": {"family": FONT, "size": 12, "color": "#1f2328"},
+        "height": fig.height,
+        "margin": {"l": 60, "r": 20, "t": 48, "b": 50},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "#ffffff",
+        # Below the axis title, anchored to the figure's bottom edge so the two never overlap.
+        "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+        "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": "#9aa4ae", "activecolor": "#0072B2"},
+        "hovermode": "closest",
+        "barmode": "group",
+    }
+    if fig.heatmap is not None:
+        trace, xaxis, yaxis = _heatmap(fig.heatmap)
+        layout.update(xaxis={**axis_style, **xaxis}, yaxis={**axis_style, **yaxis})
+        layout["plot_bgcolor"] = "rgba(0,0,0,0)"
+        return {"data": [trace], "layout": layout}
+    data = [_series(s, c, fig.horizontal) for s, c in zip(fig.series, fig.colors(), strict=True)]
+    x_axis = {**axis_style, "title": {"text": _t(fig.x_label)}}
+    y_axis = {**axis_style, "title": {"text": _t(fig.y_label)}}
+    if fig.categorical_x:
+        x_axis["type"] = "category"
+    xs = [v for s in fig.series for v in s.x if isinstance(v, int | float)]
+    if fig.integer_x and xs and max(xs) - min(xs) <= 24:
+        x_axis.update(dtick=1, tickformat="d")
+    if len(fig.series) > 1 and not fig.horizontal:
+        layout["margin"]["b"] = 100
+    if fig.log_y:
+        y_axis["type"] = "log"
+    if fig.y_range is not None:
+        y_axis["range"] = list(fig.y_range)
+    if fig.horizontal:
+        x_axis, y_axis = y_axis, {**x_axis, "type": "category", "autorange": "reversed"}
+    layout.update(xaxis=x_axis, yaxis=y_axis)
+    return {"data": data, "layout": layout}

@@ -1,0 +1,107 @@
+"""Figure specs as PNG files through matplotlib's Agg canvas (no browser, no pyplot state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.ticker import MaxNLocator
+
+from behaviorlab.io import atomic_write
+from behaviorlab.report.figures import Figure
+
+DPI = 110
+
+
+def _draw_series(ax: Axes, fig: Figure) -> None:
+    bars = [s for s in fig.series if s.kind == "bar"]
+    # Categorical x: every series shares one ordered list of positions.
+    cats: list[str] = []
+    if fig.categorical_x or bars:
+        for s in fig.series:
+            cats += [str(v) for v in s.x if str(v) not in cats]
+    width = 0.8 / max(1, len(bars))
+    for i, (s, color) in enumerate(zip(fig.series, fig.colors(), strict=True)):
+        pos = [cats.index(str(v)) for v in s.x] if cats else list(s.x)
+        ys = [float("nan") if v is None else v for v in s.y]
+        if s.kind == "bar":
+            offset = (bars.index(s) - (len(bars) - 1) / 2) * width
+            where = [p + offset for p in pos]
+            hatch = "//" if s.dashed else None
+            if fig.horizontal:
+                ax.barh(where, ys, height=width, color=color, label=s.name, hatch=hatch)
+            else:
+                ax.bar(where, ys, width=width, color=color, label=s.name, hatch=hatch)
+        else:
+            ax.plot(
+                pos,
+                ys,
+                color=color,
+                label=s.name,
+                linestyle="--" if s.dashed else "-",
+                marker="D" if s.dashed else "o",
+                markersize=3 if len(pos) > 60 else 5,
+                zorder=3 + i,
+            )
+    if cats:
+        if fig.horizontal:
+            ax.set_yticks(range(len(cats)), cats)
+            ax.invert_yaxis()
+        else:
+            ax.set_xticks(
+                range(len(cats)),
+                cats,
+                rotation=30 if len(cats) > 6 else 0,
+                ha="right" if len(cats) > 6 else "center",
+            )
+    value_axis = ax.set_xlim if fig.horizontal else ax.set_ylim
+    if fig.integer_x:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if fig.y_range is not None:
+        value_axis(*fig.y_range)
+    if fig.log_y:
+        (ax.set_xscale if fig.horizontal else ax.set_yscale)("log")
+    if len(fig.series) > 1:
+        ax.legend(frameon=False, fontsize=8)
+
+
+def write_png(fig: Figure, path: Path) -> None:
+    """Render one figure to `path` atomically."""
+    with matplotlib.rc_context(
+        {
+            "text.parse_math": False,
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.color": "#e8ecf1",
+        }
+    ):
+        mfig = MplFigure(figsize=(8 if fig.wide else 5.2, max(2.6, fig.height / 100)), dpi=DPI)
+        FigureCanvasAgg(mfig)
+        ax = mfig.add_subplot()
+        ax.set_axisbelow(True)  # grid lines behind bars, not across them
+        if fig.heatmap is not None:
+            h = fig.heatmap
+            im = ax.imshow(h.z, cmap="Blues", vmin=h.zmin, vmax=h.zmax, aspect="auto")
+            ax.set_xticks(
+                range(len(h.x_labels)),
+                h.x_labels,
+                rotation=90 if len(h.x_labels) > 8 else 0,
+                fontsize=7,
+            )
+            ax.set_yticks(range(len(h.y_labels)), h.y_labels, fontsize=7)
+            ax.set_xlabel(h.x_title)
+            ax.set_ylabel(h.y_title)
+            ax.grid(False)
+            mfig.colorbar(im, ax=ax, fraction=0.04)
+        else:
+            _draw_series(ax, fig)
+            ax.set_xlabel(fig.y_label if fig.horizontal else fig.x_label)
+            ax.set_ylabel("" if fig.horizontal else fig.y_label)
+        ax.set_title(fig.title, loc="left", fontsize=10)
+        mfig.tight_layout()
+        atomic_write(path, lambda tmp: mfig.savefig(tmp, format="png"))

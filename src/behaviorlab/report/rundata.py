@@ -1,0 +1,178 @@
+"""Reading what a report shows: one run directory, or a demo/sweep directory of runs."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from behaviorlab.errors import BadInput
+
+# The run-directory file names (the same as behaviorlab.train.rundir; repeated here so a report
+# can be drawn without importing torch).
+CONFIG, ENV, SUMMARY, METRICS, PREDICTIONS, SWEEP = (
+    "config.toml",
+    "env.json",
+    "summary.json",
+    "metrics.parquet",
+    "predictions.parquet",
+    "sweep.json",
+)
+RUN_MARKERS = (CONFIG, SUMMARY, METRICS, PREDICTIONS)
+# Per-token log-prob lists are large and not shown; skip them when reading predictions.
+_SKIP_COLUMNS = {"logprobs"}
+
+
+def is_ood(split: str) -> bool:
+    """Out-of-distribution splits are named test_ood* (as in behaviorlab.evaluate.metrics)."""
+    return split.startswith("test_ood") or split.startswith("ood")
+
+
+def is_id(split: str) -> bool:
+    """In-distribution test splits are named test_id* (or test)."""
+    return split.startswith("test_id") or split == "test"
+
+
+@dataclass
+class RunData:
+    """Everything a run directory holds that a report can show; absent files stay empty."""
+
+    path: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    config_text: str | None = None
+    env: dict[str, Any] = field(default_factory=dict)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    has_predictions: bool = False
+
+    @property
+    def name(self) -> str:
+        """The run's name: summary, then config, then the folder name."""
+        return str(self.summary.get("name") or self.config.get("name") or self.path.name)
+
+    @property
+    def analysis_dir(self) -> Path:
+        """Where analysis stages write their results."""
+        return self.path / "analysis"
+
+
+@dataclass
+class Collection:
+    """A demo or sweep directory: headline rows (one per run) and the runs themselves."""
+
+    path: Path
+    kind: Literal["demo", "sweep"]
+    info: dict[str, Any]
+    rows: list[dict[str, Any]]  # label, run_dir (resolved or None), status, accuracy_id/ood, ...
+    runs: dict[str, RunData | None]  # label -> run (None when its directory is missing)
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: not valid JSON: {e}") from None
+
+
+def _parquet(path: Path, skip: set[str] | None = None) -> list[dict[str, Any]]:
+    try:
+        schema = pq.read_schema(path)
+        cols = [c for c in schema.names if c not in (skip or set())]
+        return list(pq.read_table(path, columns=cols).to_pylist())
+    except (pa.ArrowInvalid, OSError) as e:
+        raise BadInput(f"{path}: not a readable Parquet file: {e}") from None
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object."""
+    obj = _json(path)
+    if not isinstance(obj, dict):
+        raise BadInput(f"{path}: expected a JSON object, found {type(obj).__name__}")
+    return obj
+
+
+def load_run(path: Path) -> RunData:
+    """Read a run directory (every file optional but at least one run file present)."""
+    if not path.is_dir() or not any((path / m).exists() for m in RUN_MARKERS):
+        raise BadInput(f"{path}: not a run directory (none of {', '.join(RUN_MARKERS)})")
+    run = RunData(path)
+    if (path / SUMMARY).is_file():
+        run.summary = read_json_object(path / SUMMARY)
+    if (path / CONFIG).is_file():
+        run.config_text = (path / CONFIG).read_text(encoding="utf-8")
+        try:
+            run.config = tomllib.loads(run.config_text)
+        except tomllib.TOMLDecodeError as e:
+            raise BadInput(f"{path / CONFIG}: not valid TOML: {e}") from None
+    if (path / ENV).is_file():
+        run.env = read_json_object(path / ENV)
+    if (path / METRICS).is_file():
+        run.metrics = _parquet(path / METRICS)
+    if (path / PREDICTIONS).is_file():
+        run.predictions = _parquet(path / PREDICTIONS, _SKIP_COLUMNS)
+        run.has_predictions = True
+    return run
+
+
+def _resolve(base: Path, run_dir: Any) -> Path | None:
+    """A recorded run directory: relative to the collection first, then as given."""
+    if not isinstance(run_dir, str) or not run_dir:
+        return None
+    p = Path(run_dir)
+    for candidate in [p] if p.is_absolute() else [base / p, p]:
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _collection(
+    path: Path, kind: Literal["demo", "sweep"], info: dict[str, Any], rows: list[dict[str, Any]]
+) -> Collection:
+    runs: dict[str, RunData | None] = {}
+    for row in rows:
+        where = _resolve(path, row.get("run_dir"))
+        row["resolved"] = where
+        try:
+            runs[row["label"]] = load_run(where) if where is not None else None
+        except BadInput as e:
+            # One broken run should not hide the others; the page says what was wrong.
+            row["error"] = e.one_line()
+            runs[row["label"]] = None
+    return Collection(path, kind, info, rows, runs)
+
+
+def load_collection(path: Path) -> Collection | None:
+    """A demo (summary.json with a `models` map) or sweep (sweep.json with `runs`), else None."""
+    if (path / SWEEP).is_file():
+        info = read_json_object(path / SWEEP)
+        entries = info.pop("runs", None)
+        if not isinstance(entries, list) or not all(isinstance(r, dict) for r in entries):
+            raise BadInput(f"{path / SWEEP}: expected a `runs` list of objects")
+        rows = [
+            {"label": str(r.get("name") or r.get("run_dir") or f"run {i}"), **r}
+            for i, r in enumerate(entries)
+        ]
+        _dedupe(rows)
+        return _collection(path, "sweep", info, rows)
+    if (path / SUMMARY).is_file():
+        info = read_json_object(path / SUMMARY)
+        models = info.get("models")
+        if isinstance(models, dict):
+            info = {k: v for k, v in info.items() if k != "models"}
+            rows = [{"label": str(k), **(v if isinstance(v, dict) else {})} for k, v in models.items()]
+            return _collection(path, "demo", info, rows)
+    return None
+
+
+def _dedupe(rows: list[dict[str, Any]]) -> None:
+    seen: dict[str, int] = {}
+    for r in rows:
+        n = seen[r["label"]] = seen.get(r["label"], 0) + 1
+        if n > 1:
+            r["label"] = f"{r['label']} ({n})"

@@ -1,0 +1,71 @@
+"""Figure specs: plotly JSON escapes text and keeps repeated tokens apart; every kind draws a PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from behaviorlab.report.figures import Figure, Heatmap, Series, slug
+from behaviorlab.report.page import _script_json
+from behaviorlab.report.plotly_out import to_plotly
+from behaviorlab.report.png_out import write_png
+
+HEAT = Heatmap([[0.5, 0.5], [0.9, 0.1]], ["1", "1"], ["<b>", "$x$"], "key", "query", 0.0, 1.0)
+
+
+def test_heatmap_keeps_repeated_tokens_and_escapes_labels() -> None:
+    spec = to_plotly(Figure("h", "attention <i>", heatmap=HEAT))
+    layout = spec["layout"]
+    assert layout["xaxis"]["tickvals"] == [0, 1] and layout["xaxis"]["ticktext"] == ["1", "1"]
+    assert layout["yaxis"]["ticktext"] == ["&lt;b&gt;", "$x$"]
+    assert layout["title"]["text"] == "attention &lt;i&gt;"
+
+
+def test_series_marks_ood_and_scripts_cannot_break_out() -> None:
+    fig = Figure(
+        "a",
+        "acc",
+        series=[Series("id", [1, 2], [1.0, None]), Series("ood", [3], [0.0], dashed=True, hover=["n=4"])],
+    )
+    data = to_plotly(fig)["data"]
+    assert data[0]["line"]["dash"] == "solid" and data[1]["line"]["dash"] == "dash"
+    assert "</script>" not in _script_json({"x": "</script><script>"})
+
+
+def test_every_kind_renders_a_png(tmp_path: Path) -> None:
+    figs = [
+        Figure(
+            "line",
+            "lines",
+            "step",
+            "loss",
+            [Series("a", [1, 2, 3], [3.0, 2.0, None]), Series("b", [1, 2], [1.0, 0.5], dashed=True)],
+            log_y=True,
+            integer_x=True,
+        ),
+        Figure(
+            "bars",
+            "bars",
+            "run",
+            "acc",
+            [
+                Series("id", ["r1", "r2"], [0.5, 1.0], kind="bar"),
+                Series("ood", ["r1", "r2"], [None, 0.2], kind="bar", dashed=True),
+            ],
+            categorical_x=True,
+            y_range=(0, 1),
+        ),
+        Figure(
+            "rank",
+            "ranking",
+            "head",
+            "score",
+            [Series("s", ["h1", "h2"], [0.9, 0.1], kind="bar")],
+            horizontal=True,
+        ),
+        Figure("heat", "heat $x$", heatmap=HEAT),
+    ]
+    for f in figs:
+        write_png(f, tmp_path / f"{f.key}.png")
+        assert (tmp_path / f"{f.key}.png").read_bytes()[:4] == b"\x89PNG"
+        assert to_plotly(f)["data"]
+    assert slug("Sophia: win rate (%)") == "sophia-win-rate"
