@@ -35,8 +35,9 @@ def _model(task: tasks.Task) -> Seq2SeqModel:
     g = torch.Generator().manual_seed(0)
     for _ in range(150):
         src, tin, tout = data.batch(torch.randint(len(data), (64,), generator=g))
-        loss = torch.nn.functional.cross_entropy(model(src, tin).flatten(0, 1), tout.flatten(),
-                                                 ignore_index=0)
+        loss = torch.nn.functional.cross_entropy(
+            model(src, tin).flatten(0, 1), tout.flatten(), ignore_index=0
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -64,9 +64,7 @@ def bart(cfg: ModelConfig) -> nn.Module:
     return BartForConditionalGeneration(bc)
 
 
-def train_step_fn(
-    model: nn.Module, hf: bool, data: tuple[Tensor, Tensor, Tensor]
-) -> Callable[[], None]:
+def train_step_fn(model: nn.Module, hf: bool, data: tuple[Tensor, Tensor, Tensor]) -> Callable[[], None]:
     """One AdamW step: forward, cross-entropy (pad ignored), backward, step."""
     src, tgt_in, y = data
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -74,9 +72,7 @@ def train_step_fn(
 
     def step() -> None:
         if hf:
-            logits = model(
-                input_ids=src, attention_mask=src != PAD, decoder_input_ids=tgt_in
-            ).logits
+            logits = model(input_ids=src, attention_mask=src != PAD, decoder_input_ids=tgt_in).logits
         else:
             logits = model(src, tgt_in)
         loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1), ignore_index=PAD)
@@ -90,9 +86,7 @@ def train_step_fn(
 CLOCK = time.process_time
 
 
-def interleaved(
-    fns: list[Callable[[], object]], repeats: int, inner: int
-) -> list[tuple[float, float]]:
+def interleaved(fns: list[Callable[[], object]], repeats: int, inner: int) -> list[tuple[float, float]]:
     """(median, min) seconds per call of each fn, timed in alternation."""
     for fn in fns:  # warm-up
         fn()
@@ -122,14 +116,11 @@ def bench_training(cfg: ModelConfig, shape: tuple[int, int, int], repeats: int) 
         f"train {size(cfg)} B/S/T={shape}",
         f"  tokens/s ours          {toks / t_ours:10.0f}   ({t_ours * 1e3:.1f} ms/step median)",
         f"  tokens/s HF BART       {toks / t_bart:10.0f}   ({t_bart * 1e3:.1f} ms/step median)",
-        f"  ratio ours/bart        {t_bart / t_ours:10.2f}x  (min-based {m_bart / m_ours:.2f}x; "
-        "goal >= 1.3)",
+        f"  ratio ours/bart        {t_bart / t_ours:10.2f}x  (min-based {m_bart / m_ours:.2f}x; goal >= 1.3)",
     ]
 
 
-def bench_hooks(
-    cfg: ModelConfig, shape: tuple[int, int, int], repeats: int, label: str
-) -> list[str]:
+def bench_hooks(cfg: ModelConfig, shape: tuple[int, int, int], repeats: int, label: str) -> list[str]:
     src, tgt_in, _ = batch(*shape)
     hooked = build_model(cfg, V, PAD, BOS, EOS, seed=0).eval()
     bare = build_model(cfg, V, PAD, BOS, EOS, seed=0, hooks=False).eval()
@@ -153,8 +144,7 @@ def bench_hooks(
     return [
         f"forward {label} {size(cfg)} B/S/T={shape}: {n_points} hook points",
         f"  none attached {t_on * 1e3:.3f} ms; compiled out {t_off * 1e3:.3f} ms (medians)",
-        f"  ratio hooked/compiled  {t_on / t_off:10.3f}   (min-based {m_on / m_off:.3f}; "
-        "goal <= 1.03)",
+        f"  ratio hooked/compiled  {t_on / t_off:10.3f}   (min-based {m_on / m_off:.3f}; goal <= 1.03)",
         f"  empty hook call {per_call * 1e9:.0f} ns x {n_points} = "
         f"{100 * per_call * n_points / m_off:.2f}% of the forward",
     ]

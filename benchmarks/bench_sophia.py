@@ -55,8 +55,15 @@ def make_model(seed: int) -> tuple[torch.nn.Module, str]:
     try:
         from behaviorlab.models import ModelConfig, build_model
 
-        cfg = ModelConfig(kind="encoder-decoder", d_model=d, n_heads=heads, enc_layers=layers,
-                          dec_layers=layers, d_ff=ff, max_len=64)
+        cfg = ModelConfig(
+            kind="encoder-decoder",
+            d_model=d,
+            n_heads=heads,
+            enc_layers=layers,
+            dec_layers=layers,
+            d_ff=ff,
+            max_len=64,
+        )
         return build_model(cfg, VOCAB, PAD, BOS, EOS, seed=seed, hooks=False), "behaviorlab"
     except ImportError:
         torch.manual_seed(seed)
@@ -157,8 +164,16 @@ def peer_sophia_h_block(seed: int, batches: list) -> Block:  # type: ignore[type
     from pytorch_optimizer import SophiaH as PeerSophiaH
 
     model, _ = make_model(seed)
-    opt = PeerSophiaH(model.parameters(), lr=1e-4, betas=(0.965, 0.99), weight_decay=0.1, p=1.0,
-                      update_period=EVERY, num_samples=1, hessian_distribution="rademacher")
+    opt = PeerSophiaH(
+        model.parameters(),
+        lr=1e-4,
+        betas=(0.965, 0.99),
+        weight_decay=0.1,
+        p=1.0,
+        update_period=EVERY,
+        num_samples=1,
+        hessian_distribution="rademacher",
+    )
 
     def run(start: int) -> None:
         for i in range(EVERY):
@@ -203,9 +218,11 @@ def race(blocks: dict[str, Block], repeats: int) -> Timing:
 def report(tag: str, t: Timing, ours: str, base: str, goal: str) -> None:
     """One line: both timings and the CPU and wall ratios."""
     (oc, ow), (bc, bw) = t[ours], t[base]
-    print(f"[{tag}] {ours} vs {base}: CPU {oc * 1e3:.1f} / {bc * 1e3:.1f} ms/it -> ratio "
-          f"{oc / bc:.3f} (goal {goal}); "
-          f"wall {ow * 1e3:.1f} / {bw * 1e3:.1f} ms/it -> {ow / bw:.3f}")
+    print(
+        f"[{tag}] {ours} vs {base}: CPU {oc * 1e3:.1f} / {bc * 1e3:.1f} ms/it -> ratio "
+        f"{oc / bc:.3f} (goal {goal}); "
+        f"wall {ow * 1e3:.1f} / {bw * 1e3:.1f} ms/it -> {ow / bw:.3f}"
+    )
 
 
 def main() -> None:
@@ -221,17 +238,24 @@ def main() -> None:
     batches = [make_batch(gen) for _ in range(8)]
     model, source = make_model(0)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"model: {source}, {n_params / 1e6:.2f}M params; batch {B}x{S}->{T}; "
-          f"threads {args.threads}; {repeats} repeats of {EVERY}-iteration blocks")
+    print(
+        f"model: {source}, {n_params / 1e6:.2f}M params; batch {B}x{S}->{T}; "
+        f"threads {args.threads}; {repeats} repeats of {EVERY}-iteration blocks"
+    )
 
-    t = race({"adamw": adamw_block(1, batches), "sophia-g+gnb": sophia_g_block(1, batches)},
-             repeats)
+    t = race({"adamw": adamw_block(1, batches), "sophia-g+gnb": sophia_g_block(1, batches)}, repeats)
     report("1", t, "sophia-g+gnb", "adamw", "<= 1.10")
-    t = race({"pytorch_optimizer.SophiaH": peer_sophia_h_block(2, batches),
-              "sophia-h(same-batch HVP)": sophia_h_block(2, batches, fused=True),
-              "sophia-h(fresh-batch HVP)": sophia_h_block(2, batches, fused=False)}, repeats)
+    t = race(
+        {
+            "pytorch_optimizer.SophiaH": peer_sophia_h_block(2, batches),
+            "sophia-h(same-batch HVP)": sophia_h_block(2, batches, fused=True),
+            "sophia-h(fresh-batch HVP)": sophia_h_block(2, batches, fused=False),
+        },
+        repeats,
+    )
     report("2", t, "sophia-h(same-batch HVP)", "pytorch_optimizer.SophiaH", "<= 1.0")
     report("2b", t, "sophia-h(fresh-batch HVP)", "pytorch_optimizer.SophiaH", "info: +1 fwd/bwd")
+
 
 if __name__ == "__main__":
     main()

@@ -6,15 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-COLUMNS = (
-    "model",
-    "steps",
-    "exact match ID",
-    "exact match OOD",
-    "failures predicted",
-    "metamodel",
-    "recursion heads",
-)
+COLUMNS = ("model", "steps", "exact match ID", "OOD", "failures predicted", "metamodel", "top heads")
 
 
 def _pct(x: float | None) -> str:
@@ -22,7 +14,11 @@ def _pct(x: float | None) -> str:
 
 
 def _row(key: str, m: dict[str, Any]) -> list[str]:
-    heads = ", ".join(f"{h['kind']}.{h['layer']}.{h['head']}" for h in (m.get("recursion_heads") or [])[:3])
+    # Top candidate heads; a check mark means the head passed the recursion-head test.
+    heads = ", ".join(
+        f"{h['kind']}.{h['layer']}.{h['head']}{' ✓' if h.get('flagged') else ''}"
+        for h in (m.get("recursion_heads") or [])[:2]
+    )
     return [
         key,
         str(m.get("steps")),

@@ -126,6 +126,5 @@ class Vocab:
             return self._ids[token]
         except KeyError:
             raise BadInput(
-                f"{self.label}: unknown token {token!r}; expected one of"
-                f" {describe_tokens(self.tokens)}"
+                f"{self.label}: unknown token {token!r}; expected one of {describe_tokens(self.tokens)}"
             ) from None

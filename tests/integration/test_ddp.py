@@ -15,9 +15,7 @@ from behaviorlab.train.config import validate
 from behaviorlab.train.distributed import check_supported, train_distributed
 
 
-def test_two_processes_match_single_process_losses(
-    tmp_path: Path, tiny_raw: dict[str, Any]
-) -> None:
+def test_two_processes_match_single_process_losses(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     cfg = validate(tiny_raw, "tiny")  # 30 steps, global batch 16 -> 8 rows per rank
     train(cfg, tmp_path / "single", progress=False)
     summary = train_distributed(cfg, tmp_path / "ddp", nproc=2)

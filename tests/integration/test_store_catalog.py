@@ -26,9 +26,7 @@ from behaviorlab.train.config import validate
 WRITERS, RECORDS_EACH = 8, 25
 
 
-def _fake_run(
-    root: Path, name: str, raw: dict[str, Any], acc: float, status: str = "complete"
-) -> Path:
+def _fake_run(root: Path, name: str, raw: dict[str, Any], acc: float, status: str = "complete") -> Path:
     """A synthetic run directory: a real resolved config and a summary, no training."""
     run = root / name
     run.mkdir(parents=True)
@@ -113,9 +111,7 @@ with transaction(conn):  # dies inside this transaction, after writing a row
 """
 
 
-def test_kill_9_mid_transaction_leaves_complete_rows(
-    tmp_path: Path, tiny_raw: dict[str, Any]
-) -> None:
+def test_kill_9_mid_transaction_leaves_complete_rows(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     runs = [_fake_run(tmp_path / "runs", f"r{i}", tiny_raw, 0.25) for i in range(40)]
     catalog, marker = tmp_path / "catalog.sqlite", tmp_path / "marker"
     script = tmp_path / "writer.py"
@@ -154,9 +150,7 @@ def test_sql_over_catalog_and_parquet(tmp_path: Path, tiny_raw: dict[str, Any]) 
     b = _fake_run(tmp_path, "b", tiny_raw, 0.5)
     _parquet(a / "metrics.parquet", [{"step": 10, "loss": 1.0}, {"step": 20, "loss": 0.5}])
     _parquet(b / "metrics.parquet", [{"step": 10, "loss": 2.0, "win_rate": 0.3}])
-    _parquet(
-        b / "predictions.parquet", [{"split": "test_ood", "correct": True, "logprobs": [-0.1]}]
-    )
+    _parquet(b / "predictions.parquet", [{"split": "test_ood", "correct": True, "logprobs": [-0.1]}])
     catalog = tmp_path / "catalog.sqlite"
     for run in (a, b):
         record(run, catalog)

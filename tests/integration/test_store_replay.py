@@ -66,9 +66,7 @@ def test_tampered_checkpoint_is_detected_by_replay(run: Path, tmp_path: Path) ->
     f.write_bytes(bytes(data))
     report = replay(copy)
     assert not report.identical
-    assert any(
-        "model.safetensors" in d.artifact and "tampered" in d.detail for d in report.differences
-    )
+    assert any("model.safetensors" in d.artifact and "tampered" in d.detail for d in report.differences)
     result = CliRunner().invoke(_cli(), [str(copy), "--from-checkpoint"])
     assert result.exit_code == 1 and "DIFFERS" in result.stdout
 

@@ -32,9 +32,7 @@ def _no_none(obj: Any) -> Any:
     return [_no_none(v) for v in obj] if isinstance(obj, list) else obj
 
 
-def test_expansion_grid_times_list_dedupes_and_validates(
-    tmp_path: Path, tiny_raw: dict[str, Any]
-) -> None:
+def test_expansion_grid_times_list_dedupes_and_validates(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     path = write_sweep(
         tmp_path, tiny_raw, set={"train": {"steps": 5}},
         list=[{"train.seed": 0}, {"train": {"seed": 1}}, {"train.seed": 0}],

@@ -26,9 +26,7 @@ def test_ray_sweep_matches_in_process_training(tmp_path: Path, tiny_raw: dict[st
     rows = summary["runs"]
     assert [r["status"] for r in rows] == ["complete", "complete"], rows
     assert json.loads((out / "sweep.json").read_text())["backend"] == "ray"
-    assert {r["config_digest"] for r in list_runs(out / "catalog.sqlite")} == {
-        r["digest"] for r in rows
-    }
+    assert {r["config_digest"] for r in list_runs(out / "catalog.sqlite")} == {r["digest"] for r in rows}
     # A Ray worker's run is bit-identical to training the same config in this process.
     first = load_sweep(path).runs[0]
     train(first.config, tmp_path / "here", progress=False)

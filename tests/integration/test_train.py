@@ -90,9 +90,7 @@ def test_kill_9_then_resume_matches_uninterrupted(tmp_path: Path, tiny_raw: dict
     assert _metrics(run) == _metrics(tmp_path / "straight")
 
 
-def test_existing_out_dir_is_refused_unless_forced(
-    tmp_path: Path, tiny_raw: dict[str, Any]
-) -> None:
+def test_existing_out_dir_is_refused_unless_forced(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     out = tmp_path / "run"
     out.mkdir()
     (out / "keep.txt").write_text("x")
@@ -141,9 +139,7 @@ def test_tampered_checkpoint_is_detected(tmp_path: Path, tiny_raw: dict[str, Any
         evaluate_run(run)
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(
-    tmp_path: Path, tiny_raw: dict[str, Any]
-) -> None:
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     tiny_raw["optim"]["lr"] = 1e30  # guarantees divergence within a few steps
     tiny_raw["train"].update(warmup=0, grad_clip=0.0, checkpoint_every=1, steps=50)
     with pytest.raises(BadInput, match=r"loss became .* at step \d+"):

@@ -29,8 +29,12 @@ def nat() -> tasks.Task:
 
 
 def test_tokens_round_trip_every_task() -> None:
-    for name, opts in [("binary-successor", {"order": "reverse"}), ("peano-add", {}),
-                       ("tree-inorder", {"steps": 2}), ("tree-preorder", {"steps": "all"})]:
+    for name, opts in [
+        ("binary-successor", {"order": "reverse"}),
+        ("peano-add", {}),
+        ("tree-inorder", {"steps": 2}),
+        ("tree-preorder", {"steps": "all"}),
+    ]:
         task = tasks.get(name, **opts)
         for ex in task.sample(40, 3):
             for text in (ex.input, ex.output):

@@ -24,8 +24,15 @@ EXAMPLES = TASK.sample(24, 3, min_size=2, max_size=6)
 
 
 def tiny(kind: str, **kw: object) -> Seq2SeqModel:
-    opts: dict[str, object] = {"d_model": 16, "n_heads": 2, "enc_layers": 1, "dec_layers": 2,
-                               "d_ff": 32, "max_len": 24, **kw}
+    opts: dict[str, object] = {
+        "d_model": 16,
+        "n_heads": 2,
+        "enc_layers": 1,
+        "dec_layers": 2,
+        "d_ff": 32,
+        "max_len": 24,
+        **kw,
+    }
     cfg = ModelConfig(kind=kind, **opts)
     v = TASK.vocab
     return build_model(cfg, len(v), v.pad_id, v.bos_id, v.eos_id, seed=0).eval()
@@ -49,8 +56,7 @@ def test_replacing_every_activation_with_its_cached_self_changes_nothing(kind: s
 def test_generated_cache_matches_teacher_forced_patterns(tmp_path: object) -> None:
     model = tiny("encoder-decoder")
     p = prepare(model, TASK, EXAMPLES[:1], use_reference=True)
-    gen, cache = run_with_cache(model, p.src, generate=True, names=["dec.*.pattern"],
-                                max_new_tokens=6)
+    gen, cache = run_with_cache(model, p.src, generate=True, names=["dec.*.pattern"], max_new_tokens=6)
     tgt_in = torch.cat([torch.tensor([[TASK.vocab.bos_id]]), gen.tokens[:, :-1]], 1)  # type: ignore[union-attr]
     _, tf = run_with_cache(model, p.src, tgt_in, names=["dec.*.pattern"])
     for name in tf:

@@ -17,8 +17,7 @@ KEYS = ("input", "perturbation", "original", "output", "changed", "follows_edit"
 
 
 def tiny(kind: str) -> Seq2SeqModel:
-    cfg = ModelConfig(kind=kind, d_model=16, n_heads=2, enc_layers=1, dec_layers=2, d_ff=32,
-                      max_len=32)
+    cfg = ModelConfig(kind=kind, d_model=16, n_heads=2, enc_layers=1, dec_layers=2, d_ff=32, max_len=32)
     v = TASK.vocab
     return build_model(cfg, len(v), v.pad_id, v.bos_id, v.eos_id, seed=1).eval()
 
@@ -46,16 +45,21 @@ def test_batched_equals_looped(kind: str) -> None:
 @pytest.mark.parametrize("kind", ["encoder-decoder", "decoder-only", "lstm"])
 def test_perturbing_after_the_last_generated_token_does_nothing(kind: str) -> None:
     model = tiny(kind)
-    late = [Perturbation("flip", 40, "X1"), Perturbation("insert", 40, "XO"),
-            Perturbation("remove", 40)]
+    late = [Perturbation("flip", 40, "X1"), Perturbation("insert", 40, "XO"), Perturbation("remove", 40)]
     rows = perturb(model, TASK, EXAMPLES, late)
     assert rows and all(not r["changed"] and r["output"] == r["original"] for r in rows)
 
 
 def test_edits_show_up_and_heads_are_watched() -> None:
     model = tiny("encoder-decoder")
-    rows = perturb(model, TASK, EXAMPLES, [Perturbation("flip", 0, "X1"), Perturbation("remove", 0)],
-                   heads=[("decoder", 1, 0)], hypothesis=STUDY[2])
+    rows = perturb(
+        model,
+        TASK,
+        EXAMPLES,
+        [Perturbation("flip", 0, "X1"), Perturbation("remove", 0)],
+        heads=[("decoder", 1, 0)],
+        hypothesis=STUDY[2],
+    )
     flips = [r for r in rows if r["op"] == "flip" and not r["original"].startswith("X1")]
     assert flips and all(r["output"].startswith("X1") for r in flips)
     assert "decoder.1.0:after" in rows[0]

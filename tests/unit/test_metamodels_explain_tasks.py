@@ -11,8 +11,13 @@ from behaviorlab import tasks
 from behaviorlab.errors import BadInput
 from behaviorlab.metamodels import explain
 
-HEADLINE = ("failure_prediction_rate", "failure_precision", "metamodel_agreement",
-            "metamodel_size", "mutual_information_bits")
+HEADLINE = (
+    "failure_prediction_rate",
+    "failure_precision",
+    "metamodel_agreement",
+    "metamodel_size",
+    "mutual_information_bits",
+)
 
 
 def _finite(data: dict[str, object]) -> None:

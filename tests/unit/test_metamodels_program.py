@@ -54,8 +54,12 @@ def test_peano_and_tree_reference_programs() -> None:
 
 
 def test_text_and_json_round_trip_all_families() -> None:
-    keys = [("binary-successor", {"order": "natural"}), ("binary-successor", {"order": "reverse"}),
-            ("peano-add", {}), ("tree-preorder", {"steps": 1})]
+    keys = [
+        ("binary-successor", {"order": "natural"}),
+        ("binary-successor", {"order": "reverse"}),
+        ("peano-add", {}),
+        ("tree-preorder", {"steps": 1}),
+    ]
     for name, opts in keys:
         task = tasks.get(name, **opts)
         for p in family_for(task.key, task.solve):
@@ -80,8 +84,7 @@ def test_text_is_readable_and_parse_errors_are_clear() -> None:
 
 
 def test_normal_form_ignores_atom_order_and_dead_rules() -> None:
-    a = from_text("program a\n  if i == 0 and n >= 2 then emit 1\n  else copy x[0]\n"
-                  "  if i == 3 then stop")
+    a = from_text("program a\n  if i == 0 and n >= 2 then emit 1\n  else copy x[0]\n  if i == 3 then stop")
     b = from_text("program b\n  if n >= 2 and i == 0 then emit 1\n  else copy x[0]")
     assert a != b and normal_form(a) == normal_form(b)
 
@@ -90,8 +93,9 @@ def test_mdl_prefers_the_smaller_of_two_equally_accurate_programs() -> None:
     task = tasks.get("binary-successor", order="natural")
     ref = _member(task, "natural/reference")
     # Same behavior, one extra rule that never fires (n is never negative).
-    padded = from_text(to_text(ref).replace("program natural/reference\n",
-                                            "program padded\n  if n <= -1 then emit 1\n"))
+    padded = from_text(
+        to_text(ref).replace("program natural/reference\n", "program padded\n  if n <= -1 then emit 1\n")
+    )
     xs = [ex.input for ex in task.sample(80, 0)]
     outs = [task.solve(x) for x in xs]
     ctxs = [Context(tokenize(x)) for x in xs]

@@ -27,6 +27,7 @@ REV = tasks.get("binary-successor", order="reverse")
 
 def _safe(fn: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
     """A black-box model: on gibberish it echoes the input, like a confused copier."""
+
     def predict(xs: list[str]) -> list[str]:
         out = []
         for x in xs:
@@ -35,6 +36,7 @@ def _safe(fn: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
             except BadInput:
                 out.append(x)
         return out
+
     return predict
 
 
@@ -65,9 +67,14 @@ def reverse_doubles_o1(x: str) -> str:
 def _run(task: tasks.Task, model: Callable[[list[str]], list[str]], seed: int = 0) -> ExplainResult:
     fit = [e.input for e in task.sample(120, 10 * seed, max_size=10, edge_fraction=0.1)]
     held = [e.input for e in task.sample(200, 10 * seed + 1, max_size=10, edge_fraction=0.1)]
-    return explain(task, list(zip(fit, model(fit), strict=True)),
-                   list(zip(held, model(held), strict=True)), predict=model, seed=seed,
-                   extra_fit=100)
+    return explain(
+        task,
+        list(zip(fit, model(fit), strict=True)),
+        list(zip(held, model(held), strict=True)),
+        predict=model,
+        seed=seed,
+        extra_fit=100,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +90,8 @@ def results() -> dict[str, ExplainResult]:
 
 @pytest.mark.parametrize("run", ["nat-cap3", "rev-len6", "nat-drop", "rev-dup"])
 def test_recovers_buggy_program_and_predicts_all_failures(
-        results: dict[str, ExplainResult], run: str) -> None:
+    results: dict[str, ExplainResult], run: str
+) -> None:
     r = results[run]
     assert r.n_failures >= 10  # the bug shows up on the held-out set
     assert r.metamodel_agreement == 1.0
@@ -104,7 +112,8 @@ def test_family_shortcuts_are_selected_by_name(results: dict[str, ExplainResult]
 
 @pytest.mark.parametrize("run", ["nat-drop", "rev-dup"])
 def test_generic_search_handles_bugs_outside_the_families(
-        results: dict[str, ExplainResult], run: str) -> None:
+    results: dict[str, ExplainResult], run: str
+) -> None:
     r = results[run]
     assert r.program.name.startswith("induced/") and r.family_match is None
     assert r.candidates[0]["name"] == r.program.name
@@ -124,16 +133,20 @@ def test_reference_model_gives_reference_program(results: dict[str, ExplainResul
 
 def test_to_json_and_render(results: dict[str, ExplainResult]) -> None:
     data = results["nat-cap3"].to_json()
-    for key in ("failure_prediction_rate", "failure_precision", "metamodel_agreement",
-                "metamodel_size", "mutual_information_bits"):
+    for key in (
+        "failure_prediction_rate",
+        "failure_precision",
+        "metamodel_agreement",
+        "metamodel_size",
+        "mutual_information_bits",
+    ):
         assert isinstance(data[key], float)
     assert data["candidates"][0]["mdl"] <= data["candidates"][-1]["mdl"]
     text = results["nat-cap3"].render_text()
     assert "predicted by the program: 100.0%" in text and "if " in text
 
 
-def test_compare_detects_same_and_different_shortcuts(
-        results: dict[str, ExplainResult]) -> None:
+def test_compare_detects_same_and_different_shortcuts(results: dict[str, ExplainResult]) -> None:
     again = _run(NAT, _safe(natural_carry_cap3), seed=1)
     rows = {row["run"]: row for row in compare({**results, "nat-cap3-again": again})}
     assert rows["nat-cap3"]["same_shortcut_as"] == ["nat-cap3-again"]

@@ -33,6 +33,7 @@ def _safe(fn: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
             except BadInput:
                 out.append(x)
         return out
+
     return predict
 
 
@@ -69,22 +70,31 @@ def test_exceptions_before_the_view_read_the_whole_input() -> None:
     assert from_text(to_text(p)) == p and from_json(to_json(p)) == p
 
 
-@pytest.mark.parametrize(("task", "model", "name"), [
-    (NAT, natural_sees_six, "natural/reference@6+0"),
-    (REV, reverse_sees_five_and_end, "reverse/reference@5+1")])
-def test_search_finds_the_window(task: tasks.Task, model: Callable[[str], str],
-                                 name: str) -> None:
+@pytest.mark.parametrize(
+    ("task", "model", "name"),
+    [
+        (NAT, natural_sees_six, "natural/reference@6+0"),
+        (REV, reverse_sees_five_and_end, "reverse/reference@5+1"),
+    ],
+)
+def test_search_finds_the_window(task: tasks.Task, model: Callable[[str], str], name: str) -> None:
     predict = _safe(model)
     fit = [e.input for e in task.sample(120, 0, max_size=10, edge_fraction=0.1)]
     held = [e.input for e in task.sample(200, 1, max_size=10, edge_fraction=0.1)]
-    r = explain(task, list(zip(fit, predict(fit), strict=True)),
-                list(zip(held, predict(held), strict=True)), predict=predict, extra_fit=100)
+    r = explain(
+        task,
+        list(zip(fit, predict(fit), strict=True)),
+        list(zip(held, predict(held), strict=True)),
+        predict=predict,
+        extra_fit=100,
+    )
     assert r.n_failures >= 10 and r.program.name == name
     assert r.failure_prediction_rate == 1.0 and r.failure_precision == 1.0
 
 
 def test_patch_adds_the_missing_exception() -> None:
     """A window model that also writes 0 first whenever the input ends in 0 0 0."""
+
     def model(x: str) -> str:
         out = natural_sees_six(x).split()
         return " ".join(["0"] + out[1:] if x.endswith("0 0 0") else out)

@@ -91,9 +91,7 @@ def test_training_step_reduces_loss_with_dropout() -> None:
     losses = []
     for _ in range(4):
         logits = model(SRC, TGT)
-        loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, V), y.reshape(-1), ignore_index=PAD
-        )
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1), ignore_index=PAD)
         opt.zero_grad()
         loss.backward()
         opt.step()

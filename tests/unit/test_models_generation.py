@@ -37,9 +37,7 @@ def test_batched_equals_single(kind: str) -> None:
         length = int(one.lengths[0])
         assert int(batch.lengths[row]) == length
         assert torch.equal(batch.tokens[row, :length], one.tokens[0, :length])
-        torch.testing.assert_close(
-            batch.logprobs[row, :length], one.logprobs[0, :length], atol=1e-5, rtol=0
-        )
+        torch.testing.assert_close(batch.logprobs[row, :length], one.logprobs[0, :length], atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("kind", KINDS)

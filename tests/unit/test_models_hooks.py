@@ -31,18 +31,13 @@ CROSS = ["cross_attn.pattern", "cross_attn.out"]
 
 def test_design_hook_names_exist_per_kind() -> None:
     names = {
-        k: set(tiny(k).hook_names())
-        for k in ["encoder-decoder", "decoder-only", "encoder-only", "lstm"]
+        k: set(tiny(k).hook_names()) for k in ["encoder-decoder", "decoder-only", "encoder-only", "lstm"]
     }
     encdec = design_names("enc", 2, ENC) | design_names("dec", 3, DEC_SELF + CROSS)
     assert (
-        encdec | {"dec.logits", "enc.out", "dec.0.cross_attn.z", "enc.1.attn.z"}
-        <= names["encoder-decoder"]
+        encdec | {"dec.logits", "enc.out", "dec.0.cross_attn.z", "enc.1.attn.z"} <= names["encoder-decoder"]
     )
-    assert (
-        design_names("dec", 3, DEC_SELF) | {"dec.logits", "dec.2.self_attn.z"}
-        <= names["decoder-only"]
-    )
+    assert design_names("dec", 3, DEC_SELF) | {"dec.logits", "dec.2.self_attn.z"} <= names["decoder-only"]
     assert not any("cross" in n or n.startswith("enc.") for n in names["decoder-only"])
     assert design_names("enc", 2, ENC) | {"enc.logits", "enc.out"} <= names["encoder-only"]
     assert not any(n.startswith("dec.") for n in names["encoder-only"])
@@ -101,9 +96,7 @@ def test_hooks_fire_at_every_decoding_step_with_step_and_positions() -> None:
 def test_decoder_only_prefill_then_single_steps() -> None:
     model = tiny("decoder-only")
     shapes: list[tuple[int | None, tuple[int, ...]]] = []
-    with model.hooks(
-        [("dec.0.self_attn.pattern", lambda x, c: shapes.append((c.step, tuple(x.shape))))]
-    ):
+    with model.hooks([("dec.0.self_attn.pattern", lambda x, c: shapes.append((c.step, tuple(x.shape))))]):
         model.generate(SRC, 3)
     assert shapes[0] == (0, (2, 2, 5, 5))  # prompt (4) + bos
     assert shapes[1:] == [(t, (2, 2, 1, 5 + t)) for t in range(1, len(shapes))]

@@ -58,9 +58,7 @@ def reference(model: torch.nn.Module, src: Tensor, tgt_in: Tensor) -> Tensor:
 
     def embed(tokens: Tensor, stack: str) -> Tensor:
         pos = torch.arange(tokens.shape[1])
-        return F.embedding(tokens, w["tok_emb.weight"]) + F.embedding(
-            pos, w[stack + ".pos.learned.weight"]
-        )
+        return F.embedding(tokens, w["tok_emb.weight"]) + F.embedding(pos, w[stack + ".pos.learned.weight"])
 
     src_ok = (src != PAD)[:, None, None, :]  # [B, 1, 1, S]
     x = embed(src, "encoder")

@@ -55,8 +55,9 @@ def test_estimator_resolution() -> None:
     assert isinstance(gnb, GNBEstimator) and gnb.every == 5
     hut = build_estimator(OptimConfig(name="sophia-h", probe="gaussian"))
     assert isinstance(hut, HutchinsonEstimator) and hut.probe == "gaussian"
-    assert isinstance(build_estimator(OptimConfig(name="sophia-g", estimator="hutchinson")),
-                      HutchinsonEstimator)
+    assert isinstance(
+        build_estimator(OptimConfig(name="sophia-g", estimator="hutchinson")), HutchinsonEstimator
+    )
 
 
 def test_step_kwargs() -> None:

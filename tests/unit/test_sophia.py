@@ -100,8 +100,7 @@ def test_maximize_flips_direction(cls: type) -> None:
 
 def test_sophiah_clip_form_by_hand() -> None:
     p = _param([0.0, 0.0, 0.0, 0.0])
-    opt = SophiaH([p], lr=LR, betas=(0.0, 0.0), gamma=0.01, eps=1e-12, weight_decay=0.0,
-                  track_win_rate=True)
+    opt = SophiaH([p], lr=LR, betas=(0.0, 0.0), gamma=0.01, eps=1e-12, weight_decay=0.0, track_win_rate=True)
     opt.update_hessian([torch.tensor([100.0, 0.1, -5.0, 0.0])])  # β2 = 0 → h = ĥ
     p.grad = torch.tensor([0.5, -2e-3, 1e-3, 0.0])
     opt.step()
@@ -150,10 +149,12 @@ def test_matches_per_parameter_reference_over_20_steps() -> None:
     hp_a, hp_b = (1e-2, (0.9, 0.95), 0.05, 0.1), (3e-3, (0.8, 0.99), 0.02, 0.0)
     ours = [torch.nn.Parameter(x.clone()) for x in init]
     keys = ("lr", "betas", "rho", "weight_decay")
-    opt = SophiaG([
-        {"params": ours[:2], **dict(zip(keys, hp_a, strict=True))},
-        {"params": ours[2:], **dict(zip(keys, hp_b, strict=True))},
-    ])
+    opt = SophiaG(
+        [
+            {"params": ours[:2], **dict(zip(keys, hp_a, strict=True))},
+            {"params": ours[2:], **dict(zip(keys, hp_b, strict=True))},
+        ]
+    )
     for t, grads in enumerate(grads_seq):
         for p, g in zip(ours, grads, strict=True):
             p.grad = g.clone()

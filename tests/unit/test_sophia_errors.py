@@ -28,9 +28,7 @@ def _p() -> list[torch.nn.Parameter]:
         (SophiaG, {"weight_decay": -0.1}, "weight_decay"),
     ],
 )
-def test_bad_hyperparameters_raise_naming_the_argument(
-    cls: type, kwargs: dict[str, Any], name: str
-) -> None:
+def test_bad_hyperparameters_raise_naming_the_argument(cls: type, kwargs: dict[str, Any], name: str) -> None:
     with pytest.raises(ValueError, match=name):
         cls(_p(), **kwargs)
 

@@ -50,9 +50,7 @@ def test_names_and_keys() -> None:
         ("tree-inorder", {"steps": True}, "steps must be one of"),
     ],
 )
-def test_get_rejects_bad_names_and_options(
-    name: str, options: dict[str, object], pattern: str
-) -> None:
+def test_get_rejects_bad_names_and_options(name: str, options: dict[str, object], pattern: str) -> None:
     with pytest.raises(BadInput, match=pattern):
         tasks.get(name, **options)
 

@@ -111,8 +111,6 @@ def test_uniform_shapes_are_uniform() -> None:
     assert list(exact) == ["Branch 'a' (Branch 'a' Leaf Leaf) (Branch 'a' Leaf Leaf)"]
 
 
-@pytest.mark.parametrize(
-    ("n", "h", "count"), [(3, 3, 4), (3, 2, 1), (5, 5, 16), (4, 3, 6), (7, 3, 1)]
-)
+@pytest.mark.parametrize(("n", "h", "count"), [(3, 3, 4), (3, 2, 1), (5, 5, 16), (4, 3, 6), (7, 3, 1)])
 def test_shape_counts(n: int, h: int, count: int) -> None:
     assert count_at_most(n, h) - count_at_most(n, h - 1) == count

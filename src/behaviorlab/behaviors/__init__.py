@@ -21,8 +21,21 @@ from behaviorlab.behaviors.estimators import (
 )
 
 __all__ = [
-    "Behavior", "BehaviorScore", "Estimate", "bootstrap", "conditional_entropy", "copies_prefix",
-    "entropy", "evaluate_behavior", "first_difference", "length_delta", "mdl_score",
-    "mechanistic", "mutual_information", "natural", "ood", "program_behavior",
+    "Behavior",
+    "BehaviorScore",
+    "Estimate",
+    "bootstrap",
+    "conditional_entropy",
+    "copies_prefix",
+    "entropy",
+    "evaluate_behavior",
+    "first_difference",
+    "length_delta",
+    "mdl_score",
+    "mechanistic",
+    "mutual_information",
+    "natural",
+    "ood",
+    "program_behavior",
     "reference_output",
 ]

@@ -55,44 +55,65 @@ class _Runnable(Protocol):
 
 
 def reference_output(task: _Solver) -> Behavior:
-    """"Output equals reference": B(x) = the reference output (None on non-canonical x)."""
+    """ "Output equals reference": B(x) = the reference output (None on non-canonical x)."""
+
     def fn(x: str) -> Hashable:
         try:
             return task.solve(x)
         except BadInput:
             return None
-    return Behavior("output equals reference", fn, 4 * _PRIMITIVE_BITS,
-                    "the model's output is predicted to be the task's reference output")
+
+    return Behavior(
+        "output equals reference",
+        fn,
+        4 * _PRIMITIVE_BITS,
+        "the model's output is predicted to be the task's reference output",
+    )
 
 
 def copies_prefix(length: int) -> Behavior:
     """B(x) = the first `length` tokens of x (the output is predicted to start with them)."""
-    return Behavior(f"copies input prefix of length {length}",
-                    lambda x: tuple(tokenize(x)[:length]), _PRIMITIVE_BITS + _int_bits(length),
-                    "output starts with the input's first tokens")
+    return Behavior(
+        f"copies input prefix of length {length}",
+        lambda x: tuple(tokenize(x)[:length]),
+        _PRIMITIVE_BITS + _int_bits(length),
+        "output starts with the input's first tokens",
+    )
 
 
 def length_delta(delta: int) -> Behavior:
     """B(x) = len(x) + delta, the predicted output length in tokens."""
-    return Behavior(f"output length = input length {delta:+d}",
-                    lambda x: len(tokenize(x)) + delta, _PRIMITIVE_BITS + _int_bits(delta),
-                    "predicted output length")
+    return Behavior(
+        f"output length = input length {delta:+d}",
+        lambda x: len(tokenize(x)) + delta,
+        _PRIMITIVE_BITS + _int_bits(delta),
+        "predicted output length",
+    )
 
 
 def first_difference(model: Callable[[str], str]) -> Behavior:
     """B(x) = first token position where model(x) differs from x (len if one is a prefix)."""
+
     def fn(x: str) -> Hashable:
         a, b = tokenize(x), tokenize(model(x))
-        return next((k for k, (s, t) in enumerate(zip(a, b, strict=False)) if s != t),
-                    min(len(a), len(b)))
-    return Behavior("first differing position (model output vs input)", fn, _PRIMITIVE_BITS,
-                    "where the model starts rewriting its input")
+        return next((k for k, (s, t) in enumerate(zip(a, b, strict=False)) if s != t), min(len(a), len(b)))
+
+    return Behavior(
+        "first differing position (model output vs input)",
+        fn,
+        _PRIMITIVE_BITS,
+        "where the model starts rewriting its input",
+    )
 
 
 def program_behavior(program: _Runnable) -> Behavior:
     """Any metamodel program as a behavior: its predicted output, sized by its program size."""
-    return Behavior(f"program {program.name}", program.run, program.size_bits,
-                    "the shortcut program's prediction of the output")
+    return Behavior(
+        f"program {program.name}",
+        program.run,
+        program.size_bits,
+        "the shortcut program's prediction of the output",
+    )
 
 
 @dataclass(frozen=True)
@@ -105,11 +126,18 @@ class BehaviorScore:
     mdl: float
 
 
-def evaluate_behavior(behavior: Behavior, inputs: Sequence[str], outputs: Sequence[Hashable], *,
-                      alpha: float = 1.0, seed: int = 0) -> BehaviorScore:
+def evaluate_behavior(
+    behavior: Behavior,
+    inputs: Sequence[str],
+    outputs: Sequence[Hashable],
+    *,
+    alpha: float = 1.0,
+    seed: int = 0,
+) -> BehaviorScore:
     """I(M(X); B(X)), H(M(X) | B(X)) and |C(B)| + α·n·H on one sample (n·H: total bits)."""
     feats = behavior.features(inputs)
     mi = mutual_information(outputs, feats, seed=seed)
     ch = conditional_entropy(outputs, feats, seed=seed)
-    return BehaviorScore(behavior.name, mi, ch,
-                         mdl_score(behavior.description_length, len(inputs) * ch.estimate, alpha))
+    return BehaviorScore(
+        behavior.name, mi, ch, mdl_score(behavior.description_length, len(inputs) * ch.estimate, alpha)
+    )

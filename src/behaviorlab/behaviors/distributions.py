@@ -44,8 +44,9 @@ def mechanistic(task: SamplingTask, n: int, seed: int, min_len: int, max_len: in
     return [detokenize([tokens[j] for j in rng.integers(0, v, size=int(L))]) for L in drawn]
 
 
-def ood(task: SamplingTask, n: int, seed: int, *, train_max_size: int,
-        max_size: int | None = None, **ranges: Any) -> list[str]:
+def ood(
+    task: SamplingTask, n: int, seed: int, *, train_max_size: int, max_size: int | None = None, **ranges: Any
+) -> list[str]:
     """Natural inputs strictly larger than the training range (default: up to twice as large)."""
     hi = max_size if max_size is not None else 2 * train_max_size
     return natural(task, n, seed, min_size=train_max_size + 1, max_size=hi, **ranges)

@@ -29,15 +29,19 @@ class Estimate:
 
     def to_json(self) -> dict[str, float | int | str]:
         """Plain-dict form for summaries."""
-        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "n": self.n, "method": self.method}
+        return {
+            "estimate": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "n": self.n,
+            "method": self.method,
+        }
 
 
 def codes(values: Sequence[Hashable]) -> np.ndarray:
     """Map arbitrary hashable values to dense integer codes 0..K-1 (first-seen order)."""
     table: dict[Hashable, int] = {}
-    return np.fromiter((table.setdefault(v, len(table)) for v in values), dtype=np.int64,
-                       count=len(values))
+    return np.fromiter((table.setdefault(v, len(table)) for v in values), dtype=np.int64, count=len(values))
 
 
 def _plugin_from_counts(counts: np.ndarray) -> float:
@@ -108,8 +112,9 @@ def _cond_codes(y: np.ndarray, x: np.ndarray, method: Method) -> float:
     return _entropy_codes(_joint(y, x), method) - _entropy_codes(x, method)
 
 
-def bootstrap(stat: Callable[[np.ndarray], float], n: int, *, n_boot: int = 200, seed: int = 0,
-              level: float = 0.95) -> tuple[float, float]:
+def bootstrap(
+    stat: Callable[[np.ndarray], float], n: int, *, n_boot: int = 200, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Seeded percentile bootstrap: `stat` receives resampled row indices."""
     if n == 0:
         return (0.0, 0.0)
@@ -119,19 +124,24 @@ def bootstrap(stat: Callable[[np.ndarray], float], n: int, *, n_boot: int = 200,
     return float(lo), float(hi)
 
 
-def entropy(xs: Sequence[Hashable], *, method: Method = "miller-madow", n_boot: int = 200,
-            seed: int = 0) -> Estimate:
+def entropy(
+    xs: Sequence[Hashable], *, method: Method = "miller-madow", n_boot: int = 200, seed: int = 0
+) -> Estimate:
     """H(X) in bits with a bootstrap CI."""
     c = codes(xs)
     est = _entropy_codes(c, method)
-    lo, hi = bootstrap(lambda idx: _entropy_codes(c[idx], method), len(c),
-                       n_boot=n_boot, seed=seed)
+    lo, hi = bootstrap(lambda idx: _entropy_codes(c[idx], method), len(c), n_boot=n_boot, seed=seed)
     return Estimate(est, min(lo, est), max(hi, est), len(c), method)
 
 
-def mutual_information(xs: Sequence[Hashable], ys: Sequence[Hashable], *,
-                       method: Method = "miller-madow", n_boot: int = 200,
-                       seed: int = 0) -> Estimate:
+def mutual_information(
+    xs: Sequence[Hashable],
+    ys: Sequence[Hashable],
+    *,
+    method: Method = "miller-madow",
+    n_boot: int = 200,
+    seed: int = 0,
+) -> Estimate:
     """I(X; Y) in bits (bias-corrected by default) with a bootstrap CI."""
     if len(xs) != len(ys):
         raise ValueError(f"xs and ys differ in length ({len(xs)} vs {len(ys)})")
@@ -145,9 +155,14 @@ def mutual_information(xs: Sequence[Hashable], ys: Sequence[Hashable], *,
     return Estimate(est, min(lo, est), max(hi, est), len(a), method)
 
 
-def conditional_entropy(ys: Sequence[Hashable], xs: Sequence[Hashable], *,
-                        method: Method = "miller-madow", n_boot: int = 200,
-                        seed: int = 0) -> Estimate:
+def conditional_entropy(
+    ys: Sequence[Hashable],
+    xs: Sequence[Hashable],
+    *,
+    method: Method = "miller-madow",
+    n_boot: int = 200,
+    seed: int = 0,
+) -> Estimate:
     """H(Y | X) = H(Y, X) − H(X) in bits with a bootstrap CI."""
     if len(xs) != len(ys):
         raise ValueError(f"xs and ys differ in length ({len(xs)} vs {len(ys)})")

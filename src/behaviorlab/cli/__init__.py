@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from behaviorlab.cli.experiment import demo_cmd, eval_cmd, train_cmd
+from behaviorlab.cli.explain import explain_cmd
+from behaviorlab.cli.interpret import app as interpret_app
+from behaviorlab.cli.records import replay_cmd, runs_app, sweep_cmd
+from behaviorlab.cli.report import report_cmd
 from behaviorlab.cli.tasks import app as tasks_app
 
 app = typer.Typer(
@@ -13,40 +18,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.command("demo", help="The main job: train, evaluate, explain and open up the demo models.")(demo_cmd)
 app.add_typer(tasks_app, name="tasks", help="Exact recursive tasks: list, sample, solve, build.")
-
-from behaviorlab.cli.experiment import demo_cmd, eval_cmd, train_cmd  # noqa: E402
-
 app.command("train", help="Train a model from a TOML config into a run directory.")(train_cmd)
-app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(
-    eval_cmd
-)
-app.command("demo", help="The main job: train and evaluate the demo models, write a summary.")(
-    demo_cmd
-)
-
-from behaviorlab.cli.records import replay_cmd, runs_app, sweep_cmd  # noqa: E402
-
-app.add_typer(runs_app, name="runs", help="The run catalog: list, show, query (SQL), record.")
-app.command(
-    "replay", help="Re-execute a run and verify it bit for bit (exit 1 if anything differs)."
-)(replay_cmd)
-app.command("sweep", help="Run a grid/list of configs on a local process pool or Ray.")(sweep_cmd)
-
-from behaviorlab.cli.explain import explain_cmd  # noqa: E402
-
+app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(eval_cmd)
 app.command("explain", help="Find the shortcut program behind a model; failure prediction, MI, MDL.")(
     explain_cmd
 )
-
-from behaviorlab.cli.interpret import app as interpret_app  # noqa: E402
-
 app.add_typer(
     interpret_app, name="interpret", help="Attention, head scores, perturbation, ablation, patching of a run."
 )
-
-from behaviorlab.cli.report import report_cmd  # noqa: E402
-
-app.command("report", help="Write a self-contained HTML report (figures also as PNG) for a run, demo or sweep.")(
+app.command("report", help="Self-contained HTML report (figures also as PNG) of a run, demo or sweep.")(
     report_cmd
 )
+app.add_typer(runs_app, name="runs", help="The run catalog: list, show, query (SQL), record.")
+app.command("replay", help="Re-execute a run and verify it bit for bit (exit 1 if anything differs).")(
+    replay_cmd
+)
+app.command("sweep", help="Run a grid/list of configs on a local process pool or Ray.")(sweep_cmd)

@@ -15,12 +15,8 @@ from behaviorlab.cli._common import console, handles_bad_input
 def train_cmd(
     config: Annotated[Path, typer.Argument(help="Experiment TOML (see configs/).")],
     out: Annotated[Path, typer.Option("--out", help="Run directory to write.")],
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option(help="Continue an interrupted run bit-identically.")
-    ] = False,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run bit-identically.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     evaluate: Annotated[bool, typer.Option(help="Evaluate all test splits when done.")] = True,
 ) -> None:
@@ -38,9 +34,7 @@ def train_cmd(
 @handles_bad_input
 def eval_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `train`.")],
-    split: Annotated[
-        list[str] | None, typer.Option("--split", help="Split(s) to evaluate.")
-    ] = None,
+    split: Annotated[list[str] | None, typer.Option("--split", help="Split(s) to evaluate.")] = None,
     failures: Annotated[int, typer.Option(help="How many failures to list.")] = 10,
 ) -> None:
     """Exact match overall and by length/size/depth, ID vs OOD, and the failure catalog."""
@@ -92,12 +86,10 @@ def _print_eval(result: dict, limit: int) -> None:
 
 @handles_bad_input
 def demo_cmd(
-    out: Annotated[
-        Path, typer.Option("--out", help="Directory for the demo's runs and summary.")
-    ] = Path("runs/demo"),
-    quick: Annotated[
-        bool, typer.Option(help="A shorter version (about 2 minutes) used by tests.")
-    ] = False,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the demo's runs and summary.")] = Path(
+        "runs/demo"
+    ),
+    quick: Annotated[bool, typer.Option(help="A shorter version (about 2 minutes) used by tests.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted demo; finished runs are kept.")

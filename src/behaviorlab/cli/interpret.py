@@ -64,23 +64,32 @@ def attention_cmd(
 
 @app.command("heads", help="Score heads against hypotheses; flag recursion heads (head_scores.json).")
 @handles_bad_input
-def heads_cmd(run_dir: RunArg, split: SplitOpt = "test_id", n: NOpt = 200,
-              top: Annotated[int, typer.Option(help="Heads shown per hypothesis.")] = 3) -> None:
+def heads_cmd(
+    run_dir: RunArg,
+    split: SplitOpt = "test_id",
+    n: NOpt = 200,
+    top: Annotated[int, typer.Option(help="Heads shown per hypothesis.")] = 3,
+) -> None:
     """Head scores."""
     from behaviorlab.interpret.scores import recursion_heads, top_heads
 
     r = _open(run_dir)
     rows = r.head_scores(split=split, n=n, save=True)
     hyps = list(dict.fromkeys(x["hypothesis"] for x in rows))
-    _emit({"recursion_heads": recursion_heads(rows, r.model),
-           "top": {h: top_heads(rows, h, top) for h in hyps}})
+    _emit(
+        {"recursion_heads": recursion_heads(rows, r.model), "top": {h: top_heads(rows, h, top) for h in hyps}}
+    )
 
 
 @app.command("perturb", help="Random insert/remove/flip edits during generation (perturbation.json).")
 @handles_bad_input
-def perturb_cmd(run_dir: RunArg, split: SplitOpt = "test_id", n: NOpt = 200,
-                per_input: Annotated[int, typer.Option(help="Edits per input.")] = 4,
-                seed: int = 0) -> None:
+def perturb_cmd(
+    run_dir: RunArg,
+    split: SplitOpt = "test_id",
+    n: NOpt = 200,
+    per_input: Annotated[int, typer.Option(help="Edits per input.")] = 4,
+    seed: int = 0,
+) -> None:
     """Perturbation summary."""
     from behaviorlab.interpret.perturb import summarize
 
@@ -92,8 +101,12 @@ def perturb_cmd(run_dir: RunArg, split: SplitOpt = "test_id", n: NOpt = 200,
 
 @app.command("ablate", help="Zero/mean/resample-ablate every head and MLP; accuracy drops (ablation.json).")
 @handles_bad_input
-def ablate_cmd(run_dir: RunArg, method: Annotated[str, typer.Option(help="zero|mean|resample")] = "zero",
-               split: SplitOpt = "test_id", n: NOpt = 200) -> None:
+def ablate_cmd(
+    run_dir: RunArg,
+    method: Annotated[str, typer.Option(help="zero|mean|resample")] = "zero",
+    split: SplitOpt = "test_id",
+    n: NOpt = 200,
+) -> None:
     """Ablation table."""
     r = _open(run_dir)
     rows = r.ablate(method=method, split=split, n=n)
@@ -103,8 +116,12 @@ def ablate_cmd(run_dir: RunArg, method: Annotated[str, typer.Option(help="zero|m
 
 @app.command("patch", help="Clean→corrupted patching of every head per step (analysis/patching.json).")
 @handles_bad_input
-def patch_cmd(run_dir: RunArg, mode: Annotated[str, typer.Option(help="teacher|generate")] = "teacher",
-              split: SplitOpt = "test_id", n: NOpt = 100) -> None:
+def patch_cmd(
+    run_dir: RunArg,
+    mode: Annotated[str, typer.Option(help="teacher|generate")] = "teacher",
+    split: SplitOpt = "test_id",
+    n: NOpt = 100,
+) -> None:
     """Patching table."""
     r = _open(run_dir)
     rows = r.patch(mode=mode, split=split, n=n)
@@ -114,8 +131,9 @@ def patch_cmd(run_dir: RunArg, mode: Annotated[str, typer.Option(help="teacher|g
 
 @app.command("analyze", help="Everything the demo shows: maps, head scores, ablation check, perturbation.")
 @handles_bad_input
-def analyze_cmd(run_dir: RunArg,
-                quick: Annotated[bool, typer.Option(help="Fewer inputs and draws.")] = False) -> None:
+def analyze_cmd(
+    run_dir: RunArg, quick: Annotated[bool, typer.Option(help="Fewer inputs and draws.")] = False
+) -> None:
     """Demo analysis."""
     from behaviorlab.interpret.demo import analyze_for_demo
 

@@ -13,15 +13,11 @@ from behaviorlab.cli._common import console, err_console, fail, handles_bad_inpu
 
 CatalogOpt = Annotated[
     Path | None,
-    typer.Option(
-        "--catalog", help="Catalog file (default: $BEHAVIORLAB_CATALOG, else runs/catalog.sqlite)."
-    ),
+    typer.Option("--catalog", help="Catalog file (default: $BEHAVIORLAB_CATALOG, else runs/catalog.sqlite)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of a table.")]
 
-runs_app = typer.Typer(
-    no_args_is_help=True, help="The run catalog: list, show, query (SQL), record."
-)
+runs_app = typer.Typer(no_args_is_help=True, help="The run catalog: list, show, query (SQL), record.")
 
 
 def _cell(v: Any) -> str:
@@ -62,11 +58,7 @@ def list_cmd(
         "path",
     ]
     if as_json:
-        print(
-            json.dumps(
-                [{c: r[c] for c in cols + ["created_at", "updated_at"]} for r in rows], indent=2
-            )
-        )
+        print(json.dumps([{c: r[c] for c in cols + ["created_at", "updated_at"]} for r in rows], indent=2))
         return
     console.print(_table(f"{len(rows)} runs", cols, [[r[c] for c in cols] for r in rows]))
 
@@ -120,9 +112,7 @@ def record_cmd(
 
     for d in run_dirs:
         row = record(d, catalog)
-        console.print(
-            f"recorded {row['run_id']} {row['status']} {d} -> {catalog or default_catalog(d)}"
-        )
+        console.print(f"recorded {row['run_id']} {row['status']} {d} -> {catalog or default_catalog(d)}")
 
 
 @handles_bad_input
@@ -134,9 +124,7 @@ def replay_cmd(
             "--from-checkpoint", help="No training: re-score predictions from the final checkpoint."
         ),
     ] = False,
-    keep: Annotated[
-        Path | None, typer.Option(help="Keep the replayed run in this new directory.")
-    ] = None,
+    keep: Annotated[Path | None, typer.Option(help="Keep the replayed run in this new directory.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-execute a run and verify it bit for bit; exit 1 if anything differs."""
@@ -152,9 +140,7 @@ def replay_cmd(
             console.print(f"checked {c}")
         for d in report.differences:
             console.print(f"[red]DIFFERS[/] {d}")
-        verdict = (
-            "bit-identical" if report.identical else f"{len(report.differences)} difference(s)"
-        )
+        verdict = "bit-identical" if report.identical else f"{len(report.differences)} difference(s)"
         console.print(f"replay ({report.mode}) of {run_dir}: {verdict}")
     if not report.identical:
         raise typer.Exit(1)
@@ -162,22 +148,14 @@ def replay_cmd(
 
 @handles_bad_input
 def sweep_cmd(
-    sweep_file: Annotated[
-        Path, typer.Argument(help="Sweep TOML (base config + [grid] / [[list]]).")
-    ],
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML (base config + [grid] / [[list]]).")],
     backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
-    address: Annotated[
-        str | None, typer.Option(help="Ray cluster address to join (ray backend).")
-    ] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address to join (ray backend).")] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the runs (default runs/NAME).")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Local pool size (default: one per core).")
-    ] = None,
-    catalog: Annotated[
-        Path | None, typer.Option("--catalog", help="Default: OUT/catalog.sqlite.")
-    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
+    catalog: Annotated[Path | None, typer.Option("--catalog", help="Default: OUT/catalog.sqlite.")] = None,
 ) -> None:
     """Run a grid/list of configs locally or on Ray; complete runs are skipped."""
     from behaviorlab.sweep import run_sweep

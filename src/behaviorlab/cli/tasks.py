@@ -45,8 +45,7 @@ def list_tasks() -> None:
     for name in tasks.names():
         cls = tasks.task_class(name)
         options = "; ".join(
-            f"{o.name}: {' | '.join(str(c) for c in o.choices if c is not None)}"
-            f" (default {o.default})"
+            f"{o.name}: {' | '.join(str(c) for c in o.choices if c is not None)} (default {o.default})"
             for o in cls.option_specs
         )
         table.add_row(name, options or "-", cls.description)

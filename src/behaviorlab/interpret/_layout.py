@@ -70,8 +70,12 @@ def prepare(
     src = pad([[vocab.id(t) for t in s] for s in src_tokens], vocab.pad_id)
     tgt_in = pad([[vocab.bos_id] + [vocab.id(t) for t in o] for o in outputs], vocab.pad_id)
     return Prepared(
-        src, tgt_in, src_tokens, [list(o) for o in outputs],
-        [dict(e.meta) for e in examples], [e.output for e in examples],
+        src,
+        tgt_in,
+        src_tokens,
+        [list(o) for o in outputs],
+        [dict(e.meta) for e in examples],
+        [e.output for e in examples],
     )
 
 
@@ -156,7 +160,7 @@ def display_view(site: AttnSite, vs: dict[str, View], kind: str) -> tuple[str, V
         c, d = vs["cross"], vs["decoder"]
         w = torch.cat([c.weights, d.weights], dim=3)
         return "decoder", View(w, d.q_valid, torch.cat([c.k_valid, d.k_valid], 1), d.visible)
-    (space, v), = vs.items()
+    ((space, v),) = vs.items()
     return space, v
 
 

@@ -40,9 +40,11 @@ class Component:
     @property
     def label(self) -> str:
         """e.g. `dec.1.cross_attn.z[h2]`, `dec.rnn.out[u5]`, `enc.out[@3]`."""
-        parts = [f"h{self.head}"] * (self.head is not None) + [f"u{self.unit}"] * (
-            self.unit is not None
-        ) + [f"@{self.position}"] * (self.position is not None)
+        parts = (
+            [f"h{self.head}"] * (self.head is not None)
+            + [f"u{self.unit}"] * (self.unit is not None)
+            + [f"@{self.position}"] * (self.position is not None)
+        )
         return self.hook + (f"[{','.join(parts)}]" if parts else "")
 
 
@@ -104,6 +106,7 @@ def ablation_hooks(
         raise BadInput(f"ablation method must be one of {', '.join(METHODS)}; got {method!r}")
     pairs = []
     for c in comps:
+
         def fn(x: Tensor, ctx: HookContext, c: Component = c) -> Tensor:
             if method == "zero":
                 new = torch.zeros_like(x)
@@ -163,8 +166,16 @@ def ablate(
     for g in groups:
         acc = accuracy(model, task, examples, ablation_hooks(g, method, means, seed))
         label = g[0].label if len(g) == 1 else f"{len(g)} components"
-        rows.append({"component": label, "method": method, "size": len(g), "accuracy": acc,
-                     "base_accuracy": base, "drop": base - acc})
+        rows.append(
+            {
+                "component": label,
+                "method": method,
+                "size": len(g),
+                "accuracy": acc,
+                "base_accuracy": base,
+                "drop": base - acc,
+            }
+        )
     return rows
 
 
@@ -187,7 +198,11 @@ def ablation_confirmation(
     rows = ablate(model, task, examples, [found, *draws], method=method, seed=seed)
     rand = [r["drop"] for r in rows[1:]]
     return {
-        "found_heads": rows[0]["drop"], "random_heads": sum(rand) / len(rand) if rand else None,
-        "random_drops": rand, "n_random": len(rand), "n_heads": len(found),
-        "base_accuracy": rows[0]["base_accuracy"], "method": method,
+        "found_heads": rows[0]["drop"],
+        "random_heads": sum(rand) / len(rand) if rand else None,
+        "random_drops": rand,
+        "n_random": len(rand),
+        "n_heads": len(found),
+        "base_accuracy": rows[0]["base_accuracy"],
+        "method": method,
     }

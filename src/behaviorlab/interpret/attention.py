@@ -56,8 +56,11 @@ def take(prep: Prepared, idx: Sequence[int]) -> Prepared:
     """Rows `idx` of a prepared batch (tensor widths unchanged)."""
     ix = torch.as_tensor(list(idx), dtype=torch.long)
     return Prepared(
-        prep.src[ix], prep.tgt_in[ix], [prep.src_tokens[i] for i in idx],
-        [prep.out_tokens[i] for i in idx], [prep.meta[i] for i in idx] if prep.meta else [],
+        prep.src[ix],
+        prep.tgt_in[ix],
+        [prep.src_tokens[i] for i in idx],
+        [prep.out_tokens[i] for i in idx],
+        [prep.meta[i] for i in idx] if prep.meta else [],
         [prep.targets[i] for i in idx] if prep.targets else [],
     )
 
@@ -157,8 +160,14 @@ def _finish(
     sub = mean[:, qi][:, :, ki]
     return [
         AttentionMap(
-            site.kind, site.layer, h, [q_labels[i] for i in qi.tolist()],
-            [k_labels[i] for i in ki.tolist()], sub[h].tolist(), group, n,
+            site.kind,
+            site.layer,
+            h,
+            [q_labels[i] for i in qi.tolist()],
+            [k_labels[i] for i in ki.tolist()],
+            sub[h].tolist(),
+            group,
+            n,
         )
         for h in range(sub.shape[0])
     ]

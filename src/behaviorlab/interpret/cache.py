@@ -60,10 +60,15 @@ class ActivationCache(Mapping[str, Tensor]):
         rows = []
         for k, v in self._acts.items():
             f = v.float()
-            rows.append({
-                "name": k, "shape": list(v.shape), "mean": float(f.mean()),
-                "std": float(f.std()) if f.numel() > 1 else 0.0, "mean_abs": float(f.abs().mean()),
-            })
+            rows.append(
+                {
+                    "name": k,
+                    "shape": list(v.shape),
+                    "mean": float(f.mean()),
+                    "std": float(f.std()) if f.numel() > 1 else 0.0,
+                    "mean_abs": float(f.abs().mean()),
+                }
+            )
         return rows
 
     def save_summary(self, path: Path) -> None:

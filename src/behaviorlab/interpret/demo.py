@@ -44,31 +44,67 @@ def analyze_for_demo(run_dir: Path, *, quick: bool) -> dict[str, Any]:
     heads, fallback = _found_heads(rows, rec)
     conf = None
     if heads:
-        conf = ablation_confirmation(r.run, heads, n_random=3 if quick else 8,
-                                     examples=r.examples(split, n))
-    ablation_rows = [] if conf is None else [
-        {"heads": "found", "drop": conf["found_heads"], "n_heads": conf["n_heads"]},
-        *({"heads": f"random {i}", "drop": d, "n_heads": conf["n_heads"]}
-          for i, d in enumerate(conf["random_drops"])),
-    ]
+        # Mean ablation keeps activations on-distribution; zeroing any two heads of a small
+        # model breaks it regardless of what they compute, which hides the contrast.
+        conf = ablation_confirmation(
+            r.run, heads, n_random=3 if quick else 8, method="mean", examples=r.examples(split, n)
+        )
+    ablation_rows = (
+        []
+        if conf is None
+        else [
+            {"heads": "found", "drop": conf["found_heads"], "n_heads": conf["n_heads"]},
+            *(
+                {"heads": f"random {i}", "drop": d, "n_heads": conf["n_heads"]}
+                for i, d in enumerate(conf["random_drops"])
+            ),
+        ]
+    )
     r.save("ablation.json", ablation_rows)
     pert = _perturbation(r, split, n, quick)
     r.save("perturbation.json", pert)
     return {
-        "recursion_heads": [
-            {k: h[k] for k in ("kind", "layer", "head", "hypothesis", "score")} for h in rec
-        ],
-        "ablation_drop": None if conf is None else {
-            "found_heads": conf["found_heads"], "random_heads": conf["random_heads"],
-            "n_random": conf["n_random"], "heads": [list(h) for h in heads],
+        "recursion_heads": _ranked(rows, rec),
+        "ablation_drop": None
+        if conf is None
+        else {
+            "found_heads": conf["found_heads"],
+            "random_heads": conf["random_heads"],
+            "n_random": conf["n_random"],
+            "heads": [list(h) for h in heads],
             "fallback_heads": fallback,
         },
-        "perturbation": {p["op"]: {"changed_rate": p["changed_rate"],
-                                   "follows_edit_rate": p["follows_edit_rate"], "n": p["n"]}
-                         for p in pert},
+        "perturbation": {
+            p["op"]: {
+                "changed_rate": p["changed_rate"],
+                "follows_edit_rate": p["follows_edit_rate"],
+                "n": p["n"],
+            }
+            for p in pert
+        },
         "attention_maps": len(maps),
         "analysis_seconds": round(time.perf_counter() - t0, 2),
     }
+
+
+def _ranked(rows: list[dict[str, Any]], rec: list[dict[str, Any]], k: int = 3) -> list[dict[str, Any]]:
+    """Top decoder-side heads per study hypothesis by score over baseline; `flagged` marks those
+    that pass the recursion-head test (final layer, score >= 0.4 and >= 2x baseline)."""
+    flagged = {(h["kind"], h["layer"], h["head"], h["hypothesis"]) for h in rec}
+    out = []
+    for hyp in dict.fromkeys(r["hypothesis"] for r in rows if r.get("study")):
+        cands = sorted(
+            (r for r in rows if r["hypothesis"] == hyp and r["kind"] != "encoder"),
+            key=lambda r: -(r["score"] - r["baseline"]),
+        )[:k]
+        out += [
+            {
+                **{f: r[f] for f in ("kind", "layer", "head", "hypothesis", "score", "baseline")},
+                "flagged": (r["kind"], r["layer"], r["head"], hyp) in flagged,
+            }
+            for r in cands
+        ]
+    return sorted(out, key=lambda h: (not h["flagged"], -(h["score"] - h["baseline"])))
 
 
 def _perturbation(r: Any, split: str, n: int, quick: bool) -> list[dict[str, Any]]:

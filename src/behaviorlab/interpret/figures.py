@@ -23,13 +23,14 @@ def _go() -> Any:
 def attention_figure(m: AttentionMap) -> Any:
     """Heatmap of one head: queries down, keys across, token labels on both axes."""
     go = _go()
-    fig = go.Figure(
-        go.Heatmap(z=m.weights, x=m.key_tokens, y=m.query_tokens, colorscale="Blues", zmin=0.0)
-    )
+    fig = go.Figure(go.Heatmap(z=m.weights, x=m.key_tokens, y=m.query_tokens, colorscale="Blues", zmin=0.0))
     fig.update_layout(
         title=f"{m.kind} · layer {m.layer} · head {m.head} · {m.group} (n={m.n})",
-        xaxis_title="key (attended to)", yaxis_title="query", yaxis_autorange="reversed",
-        xaxis_type="category", yaxis_type="category",
+        xaxis_title="key (attended to)",
+        yaxis_title="query",
+        yaxis_autorange="reversed",
+        xaxis_type="category",
+        yaxis_type="category",
     )
     return fig
 
@@ -39,10 +40,12 @@ def head_scores_figure(rows: Sequence[dict[str, Any]], hypothesis: str, top: int
     go = _go()
     rs = sorted((r for r in rows if r["hypothesis"] == hypothesis), key=lambda r: -r["score"])[:top]
     labels = [f"{r['kind']} L{r['layer']} H{r['head']}" for r in rs]
-    fig = go.Figure([
-        go.Bar(x=labels, y=[r["score"] for r in rs], name="score"),
-        go.Scatter(x=labels, y=[r["baseline"] for r in rs], mode="markers", name="uniform"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(x=labels, y=[r["score"] for r in rs], name="score"),
+            go.Scatter(x=labels, y=[r["baseline"] for r in rs], mode="markers", name="uniform"),
+        ]
+    )
     fig.update_layout(title=f"head scores: {hypothesis}", yaxis_title="attention mass on target")
     return fig
 
@@ -55,8 +58,12 @@ def patching_figure(rows: Sequence[dict[str, Any]], value: str = "recovered") ->
     cell = {(r["component"], int(r["step"])): r[value] for r in rows}
     z = [[cell.get((c, s)) for s in steps] for c in comps]
     fig = go.Figure(go.Heatmap(z=z, x=[str(s) for s in steps], y=comps, colorscale="RdBu", zmid=0))
-    fig.update_layout(title=f"activation patching: {value}", xaxis_title="decoding step",
-                      yaxis_title="component", yaxis_autorange="reversed")
+    fig.update_layout(
+        title=f"activation patching: {value}",
+        xaxis_title="decoding step",
+        yaxis_title="component",
+        yaxis_autorange="reversed",
+    )
     return fig
 
 

@@ -1,8 +1,8 @@
 """Notebook use: `behaviorlab.open(RUN_DIR)` → a run with one method per analysis.
 
-    r = behaviorlab.open("runs/binary-successor-natural")
-    r.head_scores()[:5]; r.attention(group_by="carry")[0].figure().show()
-    r.perturb(); r.ablate(); r.patch(); r.cache(names=["dec.*.pattern"])
+r = behaviorlab.open("runs/binary-successor-natural")
+r.head_scores()[:5]; r.attention(group_by="carry")[0].figure().show()
+r.perturb(); r.ablate(); r.patch(); r.cache(names=["dec.*.pattern"])
 """
 
 from __future__ import annotations
@@ -76,29 +76,48 @@ class InterpretRun:
         atomic_write_json(path, obj)
         return path
 
-    def cache(self, names: Sequence[str] = ("*",), split: str = "test_id", n: int = 8,
-              generate: bool = False, save: bool = False) -> ActivationCache:
+    def cache(
+        self,
+        names: Sequence[str] = ("*",),
+        split: str = "test_id",
+        n: int = 8,
+        generate: bool = False,
+        save: bool = False,
+    ) -> ActivationCache:
         """Activations of the first n inputs (teacher-forced on the model's outputs)."""
         p = self.prepared(split, n)
-        _, c = run_with_cache(self.model, p.src, None if generate else p.tgt_in,
-                              generate=generate, names=names)
+        _, c = run_with_cache(
+            self.model, p.src, None if generate else p.tgt_in, generate=generate, names=names
+        )
         if save:
             c.save(Path(self.path) / "analysis" / "cache.safetensors")
             c.save_summary(Path(self.path) / "analysis" / "cache_summary.parquet")
         return c
 
-    def attention(self, group_by: str | None = None, kinds: Sequence[str] | None = None,
-                  layers: Sequence[int] | None = None, split: str = "test_id", n: int = 200,
-                  save: bool = False) -> list[AttentionMap]:
+    def attention(
+        self,
+        group_by: str | None = None,
+        kinds: Sequence[str] | None = None,
+        layers: Sequence[int] | None = None,
+        split: str = "test_id",
+        n: int = 200,
+        save: bool = False,
+    ) -> list[AttentionMap]:
         """Averaged attention maps (each has `.figure()`)."""
-        maps = attention_maps(self.model, self.prepared(split, n), group_by=group_by,
-                              kinds=kinds, layers=layers)
+        maps = attention_maps(
+            self.model, self.prepared(split, n), group_by=group_by, kinds=kinds, layers=layers
+        )
         if save:
             self.save("attention.json", [m.to_dict() for m in maps])
         return maps
 
-    def head_scores(self, hypotheses: Sequence[Hypothesis] = BUILTIN, split: str = "test_id",
-                    n: int = 200, save: bool = False) -> list[dict[str, Any]]:
+    def head_scores(
+        self,
+        hypotheses: Sequence[Hypothesis] = BUILTIN,
+        split: str = "test_id",
+        n: int = 200,
+        save: bool = False,
+    ) -> list[dict[str, Any]]:
         """Every head scored against every hypothesis, best first per hypothesis."""
         rows = head_scores(self.model, self.prepared(split, n), hypotheses)
         if save:
@@ -113,9 +132,16 @@ class InterpretRun:
         """Final-decoder-layer heads that fit a study hypothesis well above uniform."""
         return recursion_heads(self.head_scores(), self.model, **kw)
 
-    def perturb(self, perturbations: Sequence[Perturbation] | None = None, n_random: int = 4,
-                split: str = "test_id", n: int = 200, seed: int = 0, heads: Sequence[Head] = (),
-                hypothesis: Hypothesis | None = None) -> list[dict[str, Any]]:
+    def perturb(
+        self,
+        perturbations: Sequence[Perturbation] | None = None,
+        n_random: int = 4,
+        split: str = "test_id",
+        n: int = 200,
+        seed: int = 0,
+        heads: Sequence[Head] = (),
+        hypothesis: Hypothesis | None = None,
+    ) -> list[dict[str, Any]]:
         """Perturb generation (random token edits unless given); one row per pair."""
         ex = self.examples(split, n)
         perts: Any = perturbations
@@ -127,21 +153,32 @@ class InterpretRun:
             perts = random_perturbations(self.task, g, n_random, seed)
         return perturb(self.model, self.task, ex, perts, heads=heads, hypothesis=hypothesis)
 
-    def ablate(self, components: Sequence[Component | Sequence[Component]] | None = None,
-               method: str = "zero", split: str = "test_id", n: int = 200,
-               seed: int = 0) -> list[dict[str, Any]]:
+    def ablate(
+        self,
+        components: Sequence[Component | Sequence[Component]] | None = None,
+        method: str = "zero",
+        split: str = "test_id",
+        n: int = 200,
+        seed: int = 0,
+    ) -> list[dict[str, Any]]:
         """Accuracy drop per component (default: every head and MLP)."""
         comps = components or [*head_components(self.model), *mlp_components(self.model)]
-        return ablate(self.model, self.task, self.examples(split, n), comps, method=method,
-                      seed=seed)
+        return ablate(self.model, self.task, self.examples(split, n), comps, method=method, seed=seed)
 
-    def ablation_confirmation(self, heads: Sequence[Head], n_random: int = 10,
-                              seed: int = 0) -> dict[str, Any]:
+    def ablation_confirmation(
+        self, heads: Sequence[Head], n_random: int = 10, seed: int = 0
+    ) -> dict[str, Any]:
         """Found heads' accuracy drop vs random heads of the same count."""
         return ablation_confirmation(self.run, heads, n_random=n_random, seed=seed)
 
-    def patch(self, components: Sequence[Component] | None = None, mode: str = "teacher",
-              split: str = "test_id", n: int = 200, seed: int = 0) -> list[dict[str, Any]]:
+    def patch(
+        self,
+        components: Sequence[Component] | None = None,
+        mode: str = "teacher",
+        split: str = "test_id",
+        n: int = 200,
+        seed: int = 0,
+    ) -> list[dict[str, Any]]:
         """Activation patching over (clean, corrupted) pairs drawn from a split."""
         pairs = make_pairs(self.task, self.examples(split, n), seed)
         comps = components or head_components(self.model)

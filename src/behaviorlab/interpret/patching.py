@@ -37,8 +37,9 @@ def make_pairs(task: Task, examples: Sequence[Example], seed: int = 0) -> list[P
     rng = random.Random(seed)
     pairs = []
     for e in examples:
-        others = [o for o in groups[(len(v.tokenize(e.input)), len(v.tokenize(e.output)))]
-                  if o.output != e.output]
+        others = [
+            o for o in groups[(len(v.tokenize(e.input)), len(v.tokenize(e.output)))] if o.output != e.output
+        ]
         if others:
             pairs.append((e, rng.choice(others)))
     return pairs
@@ -53,9 +54,13 @@ def _tensors(task: Task, pairs: Sequence[Pair]) -> tuple[Tensor, Tensor, Tensor,
     yc = [v.encode(c.output) + [v.eos_id] for c, _ in pairs]
     yx = [v.encode(x.output) + [v.eos_id] for _, x in pairs]
     t = max(len(r) for r in yc)
-    return (pad(cs, v.pad_id, width), pad(xs, v.pad_id, width),
-            pad([[v.bos_id] + r[:-1] for r in yc], v.pad_id, t), pad(yc, v.pad_id, t),
-            pad([r[:t] for r in yx], v.pad_id, t))
+    return (
+        pad(cs, v.pad_id, width),
+        pad(xs, v.pad_id, width),
+        pad([[v.bos_id] + r[:-1] for r in yc], v.pad_id, t),
+        pad(yc, v.pad_id, t),
+        pad([r[:t] for r in yx], v.pad_id, t),
+    )
 
 
 def _patch_hook(c: Component, clean: Tensor) -> tuple[str, Any]:
@@ -100,11 +105,19 @@ def patch(
             if not bool(m.any()):
                 continue
             num, den = float((d_p - d_x)[m].sum()), float((d_c - d_x)[m].sum())
-            rows.append({"component": c.label, "hook": c.hook, "head": c.head,
-                         "position": c.position, "step": -1 if t is None else t,
-                         "recovered": num / den if abs(den) > 1e-9 else float("nan"),
-                         "clean_diff": float(d_c[m].mean()), "corrupted_diff": float(d_x[m].mean()),
-                         "n": int(m.sum())})
+            rows.append(
+                {
+                    "component": c.label,
+                    "hook": c.hook,
+                    "head": c.head,
+                    "position": c.position,
+                    "step": -1 if t is None else t,
+                    "recovered": num / den if abs(den) > 1e-9 else float("nan"),
+                    "clean_diff": float(d_c[m].mean()),
+                    "corrupted_diff": float(d_x[m].mean()),
+                    "n": int(m.sum()),
+                }
+            )
     return rows
 
 
@@ -145,10 +158,17 @@ def patch_generation(
             with model.hooks([(hook_name, at_step)]):
                 outs = outputs()
             hit = sum(outs[i] == clean[i] for i in differ)
-            rows.append({"component": c.label, "hook": c.hook, "head": c.head,
-                         "position": c.position, "step": t,
-                         "recovered": hit / len(differ) if differ else float("nan"),
-                         "n": len(differ)})
+            rows.append(
+                {
+                    "component": c.label,
+                    "hook": c.hook,
+                    "head": c.head,
+                    "position": c.position,
+                    "step": t,
+                    "recovered": hit / len(differ) if differ else float("nan"),
+                    "n": len(differ),
+                }
+            )
     return rows
 
 

@@ -80,9 +80,7 @@ class Plan:
     forced: list[list[int]]
 
 
-def plan(
-    originals: Sequence[list[int]], perts: Sequence[Sequence[Perturbation]], task: Task
-) -> Plan:
+def plan(originals: Sequence[list[int]], perts: Sequence[Sequence[Perturbation]], task: Task) -> Plan:
     """Pair every input with each of its perturbations and build the forced prefixes."""
     out = Plan([], [], [], [])
     for i, (g, ps) in enumerate(zip(originals, perts, strict=True)):
@@ -164,7 +162,8 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         groups[r["op"]].append(r)
     return [
         {
-            "op": op, "n": len(rs),
+            "op": op,
+            "n": len(rs),
             "changed_rate": sum(r["changed"] for r in rs) / len(rs),
             "follows_edit_rate": sum(r["follows_edit"] for r in rs) / len(rs),
             "correct_rate": sum(r["correct"] for r in rs) / len(rs),
@@ -173,18 +172,30 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def rows_of(task: Task, examples: Sequence[Example], originals: Sequence[list[int]], pl: Plan,
-            outs: Sequence[list[int]]) -> list[dict[str, Any]]:
+def rows_of(
+    task: Task,
+    examples: Sequence[Example],
+    originals: Sequence[list[int]],
+    pl: Plan,
+    outs: Sequence[list[int]],
+) -> list[dict[str, Any]]:
     """Tidy rows, one per (input × perturbation) pair."""
     v = task.vocab
     rows = []
     for k, out in enumerate(outs):
         i, p = pl.example[k], pl.perts[k]
         text = v.decode(out)
-        rows.append({
-            "input": examples[i].input, "perturbation": p.label, "op": p.op, "position": p.position,
-            "original": v.decode(originals[i]), "output": text,
-            "changed": out != originals[i], "follows_edit": out == pl.edited[k],
-            "correct": text == examples[i].output,
-        })
+        rows.append(
+            {
+                "input": examples[i].input,
+                "perturbation": p.label,
+                "op": p.op,
+                "position": p.position,
+                "original": v.decode(originals[i]),
+                "output": text,
+                "changed": out != originals[i],
+                "follows_edit": out == pl.edited[k],
+                "correct": text == examples[i].output,
+            }
+        )
     return rows

@@ -121,8 +121,14 @@ def head_masses(
 
 
 def _head_change(
-    model: Seq2SeqModel, task: Task, examples: Sequence[Example], originals: Sequence[list[int]],
-    pl: Plan, outs: Sequence[list[int]], rows: list[dict[str, Any]], heads: Sequence[Head],
+    model: Seq2SeqModel,
+    task: Task,
+    examples: Sequence[Example],
+    originals: Sequence[list[int]],
+    pl: Plan,
+    outs: Sequence[list[int]],
+    rows: list[dict[str, Any]],
+    heads: Sequence[Head],
     hyp: Hypothesis,
 ) -> None:
     """Add `{kind}.{layer}.{head}:before/after` attention masses to each row (in place)."""

@@ -22,10 +22,7 @@ from behaviorlab.models import Seq2SeqModel
 
 def samples(prep: Prepared, rows: Sequence[int]) -> list[Sample]:
     """Hypothesis inputs for rows of a prepared batch."""
-    return [
-        Sample(prep.src_tokens[r], prep.tgt_tokens(r), prep.meta[r] if prep.meta else {})
-        for r in rows
-    ]
+    return [Sample(prep.src_tokens[r], prep.tgt_tokens(r), prep.meta[r] if prep.meta else {}) for r in rows]
 
 
 def target_mask(targets: Sequence[Sequence[Target]], q: int, k: int) -> Tensor:
@@ -80,11 +77,19 @@ def head_scores(
         if n == 0:
             continue
         for h in range(mass.shape[0]):
-            rows.append({
-                "hypothesis": name, "space": hyp.space, "study": hyp.study, "kind": site.kind,
-                "layer": site.layer, "head": h, "score": float(mass[h]) / n,
-                "baseline": base / n, "n": n,
-            })
+            rows.append(
+                {
+                    "hypothesis": name,
+                    "space": hyp.space,
+                    "study": hyp.study,
+                    "kind": site.kind,
+                    "layer": site.layer,
+                    "head": h,
+                    "score": float(mass[h]) / n,
+                    "baseline": base / n,
+                    "n": n,
+                }
+            )
     rows.sort(key=lambda r: (r["hypothesis"], -r["score"]))
     return rows
 
@@ -107,13 +112,10 @@ def recursion_heads(
     found: list[dict[str, Any]] = []
     for hyp in dict.fromkeys(r["hypothesis"] for r in rows if r.get("study")):
         cands = [
-            r for r in top_heads([r for r in rows if r["kind"] != "encoder"], hyp, 10**6)
-            if r["layer"] == last and r["score"] >= threshold
-            and r["score"] >= ratio * r["baseline"]
+            r
+            for r in top_heads([r for r in rows if r["kind"] != "encoder"], hyp, 10**6)
+            if r["layer"] == last and r["score"] >= threshold and r["score"] >= ratio * r["baseline"]
         ]
         found += cands[:per_hypothesis]
     found.sort(key=lambda r: -(r["score"] - r["baseline"]))
-    return [
-        {k: r[k] for k in ("kind", "layer", "head", "hypothesis", "score", "baseline")}
-        for r in found
-    ]
+    return [{k: r[k] for k in ("kind", "layer", "head", "hypothesis", "score", "baseline")} for r in found]

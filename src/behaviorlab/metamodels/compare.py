@@ -31,20 +31,25 @@ def compare(results: Mapping[str, ExplainResult]) -> list[dict[str, Any]]:
     rows = []
     for name in names:
         r = results[name]
-        same = [other for other in names if other != name
-                and results[other].task_key == r.task_key
-                and same_shortcut(r.program, results[other].program,
-                                  sorted(set(shared[r.task_key])))]
-        rows.append({
-            "run": name,
-            "task": r.task_key,
-            "program": r.family_match or r.program.name,
-            "rules": len(r.program.rules),
-            "metamodel_size": r.metamodel_size,
-            "metamodel_agreement": r.metamodel_agreement,
-            "failure_prediction_rate": r.failure_prediction_rate,
-            "failure_precision": r.failure_precision,
-            "n_failures": r.n_failures,
-            "same_shortcut_as": same,
-        })
+        same = [
+            other
+            for other in names
+            if other != name
+            and results[other].task_key == r.task_key
+            and same_shortcut(r.program, results[other].program, sorted(set(shared[r.task_key])))
+        ]
+        rows.append(
+            {
+                "run": name,
+                "task": r.task_key,
+                "program": r.family_match or r.program.name,
+                "rules": len(r.program.rules),
+                "metamodel_size": r.metamodel_size,
+                "metamodel_agreement": r.metamodel_agreement,
+                "failure_prediction_rate": r.failure_prediction_rate,
+                "failure_precision": r.failure_precision,
+                "n_failures": r.n_failures,
+                "same_shortcut_as": same,
+            }
+        )
     return rows

@@ -37,7 +37,7 @@ class Context:
         got = self._views.get(view)
         if got is None:
             head, tail = view
-            x = self.x[:head] + (self.x[self.n - tail:] if tail else [])
+            x = self.x[:head] + (self.x[self.n - tail :] if tail else [])
             got = self._views[view] = Context(x, self.reference)
         return got
 

@@ -75,10 +75,10 @@ class ExplainResult:
             "metamodel_agreement": self.metamodel_agreement,
             "metamodel_size": self.metamodel_size,
             "mutual_information_bits": self.mutual_information_bits,
-            "mutual_information_ci": [self.mutual_information.ci_low,
-                                      self.mutual_information.ci_high],
+            "mutual_information_ci": [self.mutual_information.ci_low, self.mutual_information.ci_high],
             "mutual_information_mechanistic": None if mech is None else mech.to_json(),
-            "failure_information_bits": None if self.failure_information is None
+            "failure_information_bits": None
+            if self.failure_information is None
             else self.failure_information.to_json(),
             "n_failures": self.n_failures,
             "n_predicted_failures": self.n_predicted_failures,
@@ -104,8 +104,7 @@ class ExplainResult:
             f"task {self.task_key}: selected {self.program.name!r} "
             f"({self.metamodel_size:.0f} bits; equals family member: {self.family_match or '-'})",
             self.program_text,
-            f"held-out agreement with the model: {self.metamodel_agreement:.1%} "
-            f"(n={self.n_heldout})",
+            f"held-out agreement with the model: {self.metamodel_agreement:.1%} (n={self.n_heldout})",
             f"model failures: {self.n_failures}; predicted by the program: "
             f"{self.failure_prediction_rate:.1%}; precision {self.failure_precision:.1%}",
             f"I(model; program) = {mi.estimate:.3f} bits [{mi.ci_low:.3f}, {mi.ci_high:.3f}]",
@@ -114,15 +113,18 @@ class ExplainResult:
             "candidates (best MDL first):",
         ]
         for c in self.candidates:
-            lines.append(f"  {c['name']:<32} size {c['size_bits']:6.1f} code {c['code_bits']:6.1f}"
-                         f"  fit {c['fit_agreement']:.3f}"
-                         f"  held-out {c['heldout_agreement']:.3f}  mdl {c['mdl']:9.1f}")
+            lines.append(
+                f"  {c['name']:<32} size {c['size_bits']:6.1f} code {c['code_bits']:6.1f}"
+                f"  fit {c['fit_agreement']:.3f}"
+                f"  held-out {c['heldout_agreement']:.3f}  mdl {c['mdl']:9.1f}"
+            )
         return "\n".join(lines)
 
 
 def _oracle(task: TaskLike) -> Callable[[str], str]:
     def solve(text: str) -> str:
         return task.solve(text)
+
     return solve
 
 
@@ -133,8 +135,9 @@ def _reference(task: TaskLike, x: str) -> str | None:
         return None
 
 
-def _more_fit(task: TaskLike, fit: list[tuple[str, str]], predict: Predict, n: int,
-              seed: int) -> list[tuple[str, str]]:
+def _more_fit(
+    task: TaskLike, fit: list[tuple[str, str]], predict: Predict, n: int, seed: int
+) -> list[tuple[str, str]]:
     """Ask the black box about more inputs in the fitting set's size range, edge cases
     oversampled: rare inputs (long carry runs) are where shortcuts part from the reference."""
     size_of = getattr(task, "size_of", None)
@@ -162,9 +165,16 @@ def _views(lengths: Sequence[int]) -> list[View]:
     return [(h, t) for t in (0, 1) for h in range(2, longest - t)]
 
 
-def search(task: TaskLike, fit: Sequence[tuple[str, str]], learn: Sequence[tuple[str, str]], *,
-           alpha: float = 1.0, screen: int = 64, keep_top: int = 12,
-           view_bases: int = 1) -> list[Candidate]:
+def search(
+    task: TaskLike,
+    fit: Sequence[tuple[str, str]],
+    learn: Sequence[tuple[str, str]],
+    *,
+    alpha: float = 1.0,
+    screen: int = 64,
+    keep_top: int = 12,
+    view_bases: int = 1,
+) -> list[Candidate]:
     """Family members (also on windowed views), a decision list induced on `learn`, and the best
     of them patched with exceptions learned on `learn`; scored on `fit`, best MDL first."""
     fit_x, fit_m = [x for x, _ in fit], [m for _, m in fit]
@@ -180,8 +190,10 @@ def search(task: TaskLike, fit: Sequence[tuple[str, str]], learn: Sequence[tuple
 
     def screened(progs: Sequence[Program]) -> list[Program]:
         # Family members that miss on `screen` examples cannot win on the whole set.
-        return sorted(progs, key=lambda p: score(p, _contexts(p, fit_x[:m], plain[:m]),
-                                                 fit_m[:m], alpha, code[p.name])[0].mdl)
+        return sorted(
+            progs,
+            key=lambda p: score(p, _contexts(p, fit_x[:m], plain[:m]), fit_m[:m], alpha, code[p.name])[0].mdl,
+        )
 
     ranked = screened(family)
     ref = reference_name(task.key)
@@ -202,9 +214,18 @@ def search(task: TaskLike, fit: Sequence[tuple[str, str]], learn: Sequence[tuple
     return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
 
 
-def explain(task: TaskLike, fit: Sequence[tuple[str, str]], heldout: Sequence[tuple[str, str]], *,
-            alpha: float = 1.0, seed: int = 0, predict: Predict | None = None,
-            extra_fit: int = 150, top: int = 8, max_induce_examples: int = 400) -> ExplainResult:
+def explain(
+    task: TaskLike,
+    fit: Sequence[tuple[str, str]],
+    heldout: Sequence[tuple[str, str]],
+    *,
+    alpha: float = 1.0,
+    seed: int = 0,
+    predict: Predict | None = None,
+    extra_fit: int = 150,
+    top: int = 8,
+    max_induce_examples: int = 400,
+) -> ExplainResult:
     """Select the program that best compresses the model's outputs on `fit` (MDL), then measure
     agreement, failure prediction and MI on `heldout` ((input, model output) pairs)."""
     if not fit or not heldout:
@@ -215,8 +236,7 @@ def explain(task: TaskLike, fit: Sequence[tuple[str, str]], heldout: Sequence[tu
         extra = _more_fit(task, given, predict, 2 * extra_fit, seed)
     # Half the extra queries feed the induction, half only the MDL score: a check on fresh
     # inputs against rules that fit their own data by luck.
-    scored = search(task, given + extra, given[:max_induce_examples] + extra[:extra_fit],
-                    alpha=alpha)
+    scored = search(task, given + extra, given[:max_induce_examples] + extra[:extra_fit], alpha=alpha)
     best = scored[0]
     program = best.program
 
@@ -227,8 +247,7 @@ def explain(task: TaskLike, fit: Sequence[tuple[str, str]], heldout: Sequence[tu
     # Whole output strings are nearly all distinct, so this MI saturates near log2(n); the
     # failure indicators below carry the part that matters and estimate well.
     mi = mutual_information(held_m, prog_out, seed=seed)
-    known = [(m != r, p != r) for m, p, r in zip(held_m, prog_out, refs, strict=True)
-             if r is not None]
+    known = [(m != r, p != r) for m, p, r in zip(held_m, prog_out, refs, strict=True) if r is not None]
     fail_mi = mutual_information([a for a, _ in known], [b for _, b in known], seed=seed)
 
     mech = None
@@ -247,23 +266,49 @@ def explain(task: TaskLike, fit: Sequence[tuple[str, str]], heldout: Sequence[tu
     table = []
     for c in scored[:top]:
         agree = sum(a == m for a, m in zip(held_out(c.program), held_m, strict=True))
-        table.append({"name": c.program.name, "size_bits": c.size_bits, "code_bits": c.code_bits,
-                      "fit_agreement": c.fit_agreement, "cond_entropy_bits": c.cond_entropy_bits,
-                      "mdl": c.mdl, "heldout_agreement": agree / len(held_m)})
+        table.append(
+            {
+                "name": c.program.name,
+                "size_bits": c.size_bits,
+                "code_bits": c.code_bits,
+                "fit_agreement": c.fit_agreement,
+                "cond_entropy_bits": c.cond_entropy_bits,
+                "mdl": c.mdl,
+                "heldout_agreement": agree / len(held_m),
+            }
+        )
     # Name the selected program by the smallest family member that behaves identically on
     # held-out inputs; only members that fit as well as it did can qualify.
-    family = sorted((c.program for c in scored if not c.program.name.startswith("induced/")
-                     and not c.program.name.endswith("+patch")
-                     and c.fit_agreement >= best.fit_agreement), key=lambda p: p.size_bits)
+    family = sorted(
+        (
+            c.program
+            for c in scored
+            if not c.program.name.startswith("induced/")
+            and not c.program.name.endswith("+patch")
+            and c.fit_agreement >= best.fit_agreement
+        ),
+        key=lambda p: p.size_bits,
+    )
     match = next((p.name for p in family if held_out(p) == prog_out), None)
     ref_prog = next(c.program for c in scored if c.program.name == reference_name(task.key))
     matches_ref = held_out(ref_prog) == prog_out
     return ExplainResult(
-        task_key=task.key, program=program, metamodel_size=program.size_bits,
-        metamodel_agreement=stats.agreement, failure_prediction_rate=stats.failure_prediction_rate,
-        failure_precision=stats.failure_precision, n_failures=stats.n_failures,
-        n_predicted_failures=stats.n_predicted, n_heldout=stats.n, mutual_information=mi,
-        mdl=mdl_score(best.code_bits, best.residual_bits, alpha), alpha=alpha, candidates=table,
-        family_match=match, matches_reference=matches_ref, failure_information=fail_mi,
+        task_key=task.key,
+        program=program,
+        metamodel_size=program.size_bits,
+        metamodel_agreement=stats.agreement,
+        failure_prediction_rate=stats.failure_prediction_rate,
+        failure_precision=stats.failure_precision,
+        n_failures=stats.n_failures,
+        n_predicted_failures=stats.n_predicted,
+        n_heldout=stats.n,
+        mutual_information=mi,
+        mdl=mdl_score(best.code_bits, best.residual_bits, alpha),
+        alpha=alpha,
+        candidates=table,
+        family_match=match,
+        matches_reference=matches_ref,
+        failure_information=fail_mi,
         mutual_information_mechanistic=mech,
-        heldout_inputs=held_x)
+        heldout_inputs=held_x,
+    )

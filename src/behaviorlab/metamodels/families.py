@@ -39,10 +39,14 @@ def _natural_overflow(c: int, mode: str) -> str:
     if mode == "copy":
         return f"  if {g} then copy x[0]"
     # "flip": the boundary is counted c back from the end, so a 1 gets flipped to 0.
-    return "\n".join([f"  if {g} and i - n >= 0 then stop",
-                      f"  if {g} and i - n <= {-c - 2} then copy x[0]",
-                      f"  if {g} and i - n == {-c - 1} then flip x[0]",
-                      f"  if {g} then emit 0"])
+    return "\n".join(
+        [
+            f"  if {g} and i - n >= 0 then stop",
+            f"  if {g} and i - n <= {-c - 2} then copy x[0]",
+            f"  if {g} and i - n == {-c - 1} then flip x[0]",
+            f"  if {g} then emit 0",
+        ]
+    )
 
 
 def _natural_core(extend: bool) -> str:
@@ -50,7 +54,8 @@ def _natural_core(extend: bool) -> str:
         return _NATURAL_CORE
     # All-ones inputs handled like the rest: no extra output position.
     return _NATURAL_CORE.replace("  if i - n >= 1 then stop\n", "").replace(
-        "i - n == 0 and n - run(1) >= 1", "i - n >= 0")
+        "i - n == 0 and n - run(1) >= 1", "i - n >= 0"
+    )
 
 
 def natural_family(max_cap: int = 8, max_len: int = 16) -> Iterator[Program]:
@@ -63,11 +68,9 @@ def natural_family(max_cap: int = 8, max_len: int = 16) -> Iterator[Program]:
             for mode in ("copy", "flip"):
                 yield _prog(f"natural/carry-cap{c}-{mode}{tag}", _natural_overflow(c, mode), core)
         for length in range(2, max_len + 1):
-            yield _prog(f"natural/length-cap{length}{tag}",
-                        f"  if n >= {length + 1} then copy x[0]", core)
+            yield _prog(f"natural/length-cap{length}{tag}", f"  if n >= {length + 1} then copy x[0]", core)
     for length in range(2, max_len + 1):  # never writes more than `length` tokens
-        yield _prog(f"natural/output-cap{length}", f"  if i >= {length} then stop",
-                    _natural_core(True))
+        yield _prog(f"natural/output-cap{length}", f"  if i >= {length} then stop", _natural_core(True))
 
 
 def reverse_family(max_cap: int = 8, max_len: int = 16) -> Iterator[Program]:
@@ -76,15 +79,17 @@ def reverse_family(max_cap: int = 8, max_len: int = 16) -> Iterator[Program]:
     for c in range(1, max_cap + 1):
         g = f"lead(X1) >= {c + 1}"
         yield _prog(f"reverse/carry-cap{c}-copy", f"  if {g} then copy x[0]", _REVERSE_CORE)
-        emit_x1 = "\n".join([f"  if {g} and i <= {c - 1} then emit XO",
-                             f"  if {g} and i == {c} then emit X1",
-                             f"  if {g} then copy x[0]"])
+        emit_x1 = "\n".join(
+            [
+                f"  if {g} and i <= {c - 1} then emit XO",
+                f"  if {g} and i == {c} then emit X1",
+                f"  if {g} then copy x[0]",
+            ]
+        )
         yield _prog(f"reverse/carry-cap{c}-emit-x1", emit_x1, _REVERSE_CORE)
     for length in range(2, max_len + 1):
-        yield _prog(f"reverse/length-cap{length}", f"  if n >= {length + 1} then copy x[0]",
-                    _REVERSE_CORE)
-        yield _prog(f"reverse/output-cap{length}", f"  if i >= {length} then stop",
-                    _REVERSE_CORE)
+        yield _prog(f"reverse/length-cap{length}", f"  if n >= {length + 1} then copy x[0]", _REVERSE_CORE)
+        yield _prog(f"reverse/output-cap{length}", f"  if i >= {length} then stop", _REVERSE_CORE)
 
 
 def peano_family() -> Iterator[Program]:
@@ -93,17 +98,24 @@ def peano_family() -> Iterator[Program]:
         for offset in range(-2, 4):
             for cap in (None, 4, 6, 8, 10, 12):
                 cap_rule = f"  if i >= {cap} then emit I" if cap is not None else ""
-                name = "peano/reference" if (base, offset, cap) == ("count(S)", 0, None) else \
-                    f"peano/{base.split('(')[0]}{offset:+d}" + (f"-cap{cap}" if cap else "")
-                yield _prog(name, "  if prev == I then stop", cap_rule,
-                            f"  if i - {base} <= {offset} then emit S", "  else emit I")
+                name = (
+                    "peano/reference"
+                    if (base, offset, cap) == ("count(S)", 0, None)
+                    else f"peano/{base.split('(')[0]}{offset:+d}" + (f"-cap{cap}" if cap else "")
+                )
+                yield _prog(
+                    name,
+                    "  if prev == I then stop",
+                    cap_rule,
+                    f"  if i - {base} <= {offset} then emit S",
+                    "  else emit I",
+                )
 
 
 def tree_family(oracle: Callable[[str], str]) -> Iterator[Program]:
     """Tree steps: copy the term, give up with `[]`, or the (opaque) reference reduction."""
     yield _prog("tree/identity", "  else copy x[0]")
-    yield _prog("tree/empty-list", "  if i == 0 then emit [", "  if i == 1 then emit ]",
-                "  else stop")
+    yield _prog("tree/empty-list", "  if i == 0 then emit [", "  if i == 1 then emit ]", "  else stop")
     yield _prog("tree/reference", "  else reference").bind(oracle)
 
 

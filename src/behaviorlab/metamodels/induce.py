@@ -40,10 +40,22 @@ def feature_pool(tokens: Sequence[str]) -> list[Feature]:
     pool: list[Feature] = [(i,), (n,), (i, Term("n", coef=-1)), (Term("depth"),)]
     for t in tokens:
         run, lead = Term("run", t), Term("lead", t)
-        pool += [(run,), (lead,), (Term("count", t),), (Term("first", t),), (Term("last", t),),
-                 (i, Term("n", coef=-1), run), (i, Term("lead", t, -1)), (n, Term("run", t, -1)),
-                 (n, Term("lead", t, -1)), (i, Term("count", t, -1)), (i, Term("first", t, -1)),
-                 (i, Term("last", t, -1)), (Term("ocount", t),), (i, Term("ocount", t, -1))]
+        pool += [
+            (run,),
+            (lead,),
+            (Term("count", t),),
+            (Term("first", t),),
+            (Term("last", t),),
+            (i, Term("n", coef=-1), run),
+            (i, Term("lead", t, -1)),
+            (n, Term("run", t, -1)),
+            (n, Term("lead", t, -1)),
+            (i, Term("count", t, -1)),
+            (i, Term("first", t, -1)),
+            (i, Term("last", t, -1)),
+            (Term("ocount", t),),
+            (i, Term("ocount", t, -1)),
+        ]
     return pool
 
 
@@ -59,19 +71,19 @@ def _thresholds(values: np.ndarray) -> list[int]:
 class _Rows:
     """Teacher-forced positions of the fitting set with atom and action truth tables."""
 
-    def __init__(self, contexts: Sequence[Context], outs: Sequence[list[str]],
-                 max_tokens: int) -> None:
+    def __init__(self, contexts: Sequence[Context], outs: Sequence[list[str]], max_tokens: int) -> None:
         self.contexts, self.outs = contexts, outs
-        self.rows = [(k, i) for k, o in enumerate(outs)
-                     for i in range(min(len(o), 2 * contexts[k].n + 7) + 1)]
+        self.rows = [
+            (k, i) for k, o in enumerate(outs) for i in range(min(len(o), 2 * contexts[k].n + 7) + 1)
+        ]
         freq = Counter(t for c in contexts for t in c.x)
         self.tokens = [t for t, _ in freq.most_common(max_tokens)]
         out_tokens = sorted({t for o in outs for t in o})
-        self.atoms, self.A = self._atom_table(self.tokens + [t for t in out_tokens
-                                                             if t not in freq][:4])
+        self.atoms, self.A = self._atom_table(self.tokens + [t for t in out_tokens if t not in freq][:4])
         self.actions = self._action_list(out_tokens)
-        self.C = np.array([[self._consistent(a, k, i) for k, i in self.rows]
-                           for a in self.actions], dtype=bool)
+        self.C = np.array(
+            [[self._consistent(a, k, i) for k, i in self.rows] for a in self.actions], dtype=bool
+        )
 
     def _target(self, k: int, i: int) -> str | None:
         o = self.outs[k]
@@ -104,8 +116,12 @@ class _Rows:
                 rows.append(truth)
 
         for feat in feature_pool(tokens):
-            vals = np.array([sum(t.coef * self.contexts[k].value(t, i, self.outs[k][:i])
-                                 for t in feat) for k, i in self.rows])
+            vals = np.array(
+                [
+                    sum(t.coef * self.contexts[k].value(t, i, self.outs[k][:i]) for t in feat)
+                    for k, i in self.rows
+                ]
+            )
             for c in _thresholds(vals):
                 add(Cmp(feat, "==", c), vals == c)
                 add(Cmp(feat, "<=", c), vals <= c)
@@ -113,13 +129,13 @@ class _Rows:
         probes: list[TokEq] = [TokEq("x", t, o) for o in (0, -1, 1) for t in tokens]
         probes += [TokEq("prev", t) for t in tokens]
         for probe in probes:
-            add(probe, np.array([holds(probe, self.contexts[k], i, self.outs[k][:i])
-                                 for k, i in self.rows]))
+            add(probe, np.array([holds(probe, self.contexts[k], i, self.outs[k][:i]) for k, i in self.rows]))
         return atoms, np.array(rows, dtype=bool).reshape(len(rows), len(self.rows))
 
 
-def _best(cover: np.ndarray, good: np.ndarray, global_bad: Callable[[np.ndarray], np.ndarray],
-          bits: np.ndarray) -> tuple[int, int, float]:
+def _best(
+    cover: np.ndarray, good: np.ndarray, global_bad: Callable[[np.ndarray], np.ndarray], bits: np.ndarray
+) -> tuple[int, int, float]:
     """(row, action, score) of the best guard pure on the remaining rows; score 0 if none.
 
     Score = coverage of remaining rows, halved unless the rule is also right on every row where
@@ -157,8 +173,15 @@ def _subset_counts(a: np.ndarray, c: np.ndarray, rows: np.ndarray) -> np.ndarray
     return _counts(a[rows], c)
 
 
-def induce(contexts: Sequence[Context], model_outs: Sequence[str], *, name: str = "induced",
-           max_rules: int = 32, beam: int = 24, max_tokens: int = 8) -> Program:
+def induce(
+    contexts: Sequence[Context],
+    model_outs: Sequence[str],
+    *,
+    name: str = "induced",
+    max_rules: int = 32,
+    beam: int = 24,
+    max_tokens: int = 8,
+) -> Program:
     """Sequential covering over teacher-forced rows of the model's outputs."""
     t = _Rows(contexts, [tokenize(m) for m in model_outs], max_tokens)
     A, C = _pack(t.A), _pack(t.C)
@@ -190,8 +213,12 @@ def induce(contexts: Sequence[Context], model_outs: Sequence[str], *, name: str 
             if not len(keep):
                 continue
             pair_rows = A[keep] & A[b]  # the pairs' truth over ALL rows, for global purity
-            k2, a2, cov2 = _best(c2[keep], _counts(both[keep], C),
-                                 partial(_subset_counts, pair_rows, notC), bits[keep] + bits[b])
+            k2, a2, cov2 = _best(
+                c2[keep],
+                _counts(both[keep], C),
+                partial(_subset_counts, pair_rows, notC),
+                bits[keep] + bits[b],
+            )
             if cov2 > cov:
                 row, act, cov = int(keep[k2]), a2, cov2
                 guard = (t.atoms[int(b)], t.atoms[row])
@@ -206,8 +233,7 @@ def induce(contexts: Sequence[Context], model_outs: Sequence[str], *, name: str 
     return simplify(Program(name, tuple(rules)), contexts, model_outs)
 
 
-def _hits(p: Program, contexts: Sequence[Context], model_outs: Sequence[str],
-          need: int = 0) -> int:
+def _hits(p: Program, contexts: Sequence[Context], model_outs: Sequence[str], need: int = 0) -> int:
     """Exactly reproduced outputs; gives up (returns -1) once `need` hits are out of reach."""
     hits, left = 0, len(contexts)
     for c, m in zip(contexts, model_outs, strict=True):

@@ -26,15 +26,24 @@ def _base_ok(base: Program, rows: _Rows) -> np.ndarray:
     return np.array(ok, dtype=bool)
 
 
-def _gains(m: np.ndarray, wrong: np.ndarray, right: np.ndarray, C: np.ndarray,
-           notC: np.ndarray) -> np.ndarray:
+def _gains(
+    m: np.ndarray, wrong: np.ndarray, right: np.ndarray, C: np.ndarray, notC: np.ndarray
+) -> np.ndarray:
     """[guards, actions] net gain of `if guard then action` on the remaining rows."""
     return _counts(m & wrong, C) - _counts(m & right, notC)
 
 
-def patch(base: Program, contexts: Sequence[Context], model_outs: Sequence[str], *,
-          max_rules: int = 8, beam: int = 24, min_gain: int = 3, max_tokens: int = 8,
-          name: str | None = None) -> Program:
+def patch(
+    base: Program,
+    contexts: Sequence[Context],
+    model_outs: Sequence[str],
+    *,
+    max_rules: int = 8,
+    beam: int = 24,
+    min_gain: int = 3,
+    max_tokens: int = 8,
+    name: str | None = None,
+) -> Program:
     """`base` with up to `max_rules` exception rules in front, simplified on the same data.
 
     A rule is scored by its net gain: base-wrong rows it fixes minus base-right rows it breaks

@@ -63,8 +63,13 @@ class Cmp:
 
     def bits(self) -> float:
         """Description length of the comparison."""
-        return (1.0 + _gamma(len(self.terms) + 1) + sum(t.bits() for t in self.terms)
-                + math.log2(len(OPS)) + _signed(self.const))
+        return (
+            1.0
+            + _gamma(len(self.terms) + 1)
+            + sum(t.bits() for t in self.terms)
+            + math.log2(len(OPS))
+            + _signed(self.const)
+        )
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,7 @@ class Rule:
 
     def bits(self) -> float:
         """Description length of the rule."""
-        return 1.0 + _gamma(len(self.guard) + 1) + sum(a.bits() for a in self.guard) \
-            + self.action.bits()
+        return 1.0 + _gamma(len(self.guard) + 1) + sum(a.bits() for a in self.guard) + self.action.bits()
 
 
 def holds(atom: Atom, ctx: Context, i: int, out: Sequence[str]) -> bool:
@@ -123,14 +127,30 @@ def holds(atom: Atom, ctx: Context, i: int, out: Sequence[str]) -> bool:
     v = sum(t.coef * ctx.value(t, i, out) for t in atom.terms)
     c = atom.const
     op = atom.op
-    return (v == c if op == "==" else v != c if op == "!=" else v <= c if op == "<="
-            else v >= c if op == ">=" else v < c if op == "<" else v > c)
+    return (
+        v == c
+        if op == "=="
+        else v != c
+        if op == "!="
+        else v <= c
+        if op == "<="
+        else v >= c
+        if op == ">="
+        else v < c
+        if op == "<"
+        else v > c
+    )
 
 
 _Test = Callable[[Context, int, Sequence[str]], bool]
 _OPFN: dict[str, Callable[[int, int], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge,
-    "<": operator.lt, ">": operator.gt}
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
 _DYNAMIC = frozenset({"i", "depth", "ocount"})
 
 
@@ -185,8 +205,11 @@ class Program:
         """Description length |C(B)| in bits."""
         # One flag bit says whether a view line follows; a view costs its two small numbers
         # and the line it sits on.
-        view = 0.0 if self.view is None else (_gamma(self.view[0]) + _gamma(self.view[1] + 1)
-                                              + _gamma(self.view_at + 1))
+        view = (
+            0.0
+            if self.view is None
+            else (_gamma(self.view[0]) + _gamma(self.view[1] + 1) + _gamma(self.view_at + 1))
+        )
         return 1.0 + view + sum(r.bits() for r in self.rules)
 
     def uses_reference(self) -> bool:
@@ -195,9 +218,10 @@ class Program:
 
     @cached_property
     def _compiled(self) -> list[tuple[list[_Test], Action, bool]]:
-        return [([_compile(a) for a in r.guard], r.action,
-                 self.view is not None and k >= self.view_at)
-                for k, r in enumerate(self.rules)]
+        return [
+            ([_compile(a) for a in r.guard], r.action, self.view is not None and k >= self.view_at)
+            for k, r in enumerate(self.rules)
+        ]
 
     def fire(self, ctx: Context, i: int, out: Sequence[str]) -> tuple[Action, Context] | None:
         """The first rule whose guard holds, with the (possibly windowed) context it read."""
@@ -269,14 +293,19 @@ class Program:
 
     def without(self, k: int) -> Program:
         """Rule k dropped (the view keeps its place)."""
-        return replace(self, rules=self.rules[:k] + self.rules[k + 1:],
-                       view_at=self.view_at - (k < self.view_at))
+        return replace(
+            self, rules=self.rules[:k] + self.rules[k + 1 :], view_at=self.view_at - (k < self.view_at)
+        )
 
     def replacing(self, k: int, rule: Rule) -> Program:
         """Rule k replaced."""
-        return replace(self, rules=self.rules[:k] + (rule,) + self.rules[k + 1:])
+        return replace(self, rules=self.rules[:k] + (rule,) + self.rules[k + 1 :])
 
     def prepending(self, rules: Sequence[Rule], name: str) -> Program:
         """Exceptions in front; they read the whole input even when the rest is windowed."""
-        return replace(self, name=name, rules=tuple(rules) + self.rules,
-                       view_at=self.view_at + len(rules) if self.view is not None else 0)
+        return replace(
+            self,
+            name=name,
+            rules=tuple(rules) + self.rules,
+            view_at=self.view_at + len(rules) if self.view is not None else 0,
+        )

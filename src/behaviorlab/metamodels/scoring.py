@@ -47,8 +47,13 @@ def residual_bits(model_outs: Sequence[str], prog_outs: Sequence[str]) -> float:
     return bits
 
 
-def score(program: Program, contexts: Sequence[Context], model_outs: Sequence[str],
-          alpha: float, code_bits: float | None = None) -> tuple[Candidate, list[str]]:
+def score(
+    program: Program,
+    contexts: Sequence[Context],
+    model_outs: Sequence[str],
+    alpha: float,
+    code_bits: float | None = None,
+) -> tuple[Candidate, list[str]]:
     """Run `program` on prepared contexts and score it by |C| + α · residual bits.
 
     `code_bits` overrides |C| when the program is named from a fixed hypothesis class (a family
@@ -75,8 +80,9 @@ class FailureStats:
     failure_precision: float
 
 
-def failure_stats(model_outs: Sequence[str], prog_outs: Sequence[str],
-                  refs: Sequence[str | None]) -> FailureStats:
+def failure_stats(
+    model_outs: Sequence[str], prog_outs: Sequence[str], refs: Sequence[str | None]
+) -> FailureStats:
     """Failure prediction on held-out inputs.
 
     rate = share of model failures (model ≠ ref) where the program reproduces the failure;
@@ -97,7 +103,11 @@ def failure_stats(model_outs: Sequence[str], prog_outs: Sequence[str],
             predicted += 1
             true_alarm += m != r
     return FailureStats(
-        n=n, n_failures=fails, n_predicted=predicted, n_predicted_correctly=hit,
+        n=n,
+        n_failures=fails,
+        n_predicted=predicted,
+        n_predicted_correctly=hit,
         agreement=agree / n if n else 1.0,
         failure_prediction_rate=hit / fails if fails else 1.0,
-        failure_precision=true_alarm / predicted if predicted else 1.0)
+        failure_precision=true_alarm / predicted if predicted else 1.0,
+    )

@@ -61,8 +61,7 @@ def to_text(p: Program) -> str:
         if p.view is not None and k == p.view_at:
             lines.append(f"  {view_text(p.view)}")
         if r.guard:
-            lines.append(f"  if {' and '.join(atom_text(a) for a in r.guard)} then "
-                         f"{action_text(r.action)}")
+            lines.append(f"  if {' and '.join(atom_text(a) for a in r.guard)} then {action_text(r.action)}")
         else:
             lines.append(f"  else {action_text(r.action)}")
     return "\n".join(lines)
@@ -121,8 +120,7 @@ def from_text(text: str) -> Program:
         if ln.startswith("view ") and view is None:
             m = re.match(r"^view x\[:(\d+)\](?: \+ x\[-(\d+):\])?$", ln)
             if not m:
-                raise BadInput(f"bad view line {ln!r}: expected `view x[:H]` or "
-                               "`view x[:H] + x[-T:]`")
+                raise BadInput(f"bad view line {ln!r}: expected `view x[:H]` or `view x[:H] + x[-T:]`")
             view, view_at = (int(m.group(1)), int(m.group(2) or 0)), len(rules)
             continue
         if ln.startswith("else "):
@@ -130,11 +128,10 @@ def from_text(text: str) -> Program:
             continue
         m = re.match(r"^if (.+) then (.+)$", ln)
         if not m:
-            raise BadInput(f"bad rule line {ln!r}: expected `if GUARD then ACTION` or "
-                           "`else ACTION`")
+            raise BadInput(f"bad rule line {ln!r}: expected `if GUARD then ACTION` or `else ACTION`")
         guard = tuple(_parse_atom(a) for a in m.group(1).split(" and "))
         rules.append(Rule(guard, _parse_action(m.group(2))))
-    return Program(lines[0][len("program "):], tuple(rules), view=view, view_at=view_at)
+    return Program(lines[0][len("program ") :], tuple(rules), view=view, view_at=view_at)
 
 
 def _atom_json(a: Atom) -> dict[str, Any]:
@@ -145,11 +142,19 @@ def _atom_json(a: Atom) -> dict[str, Any]:
 
 def to_json(p: Program) -> dict[str, Any]:
     """Plain JSON-able dict."""
-    return {"name": p.name, "size_bits": p.size_bits,
-            "view": None if p.view is None else list(p.view), "view_at": p.view_at, "rules": [
-        {"guard": [_atom_json(a) for a in r.guard],
-         "action": {"kind": r.action.kind, "offset": r.action.offset, "token": r.action.token}}
-        for r in p.rules]}
+    return {
+        "name": p.name,
+        "size_bits": p.size_bits,
+        "view": None if p.view is None else list(p.view),
+        "view_at": p.view_at,
+        "rules": [
+            {
+                "guard": [_atom_json(a) for a in r.guard],
+                "action": {"kind": r.action.kind, "offset": r.action.offset, "token": r.action.token},
+            }
+            for r in p.rules
+        ],
+    }
 
 
 def from_json(d: dict[str, Any]) -> Program:
@@ -161,13 +166,16 @@ def from_json(d: dict[str, Any]) -> Program:
             if "tok" in a:
                 guard.append(TokEq(a["source"], a["tok"], a["offset"], a["negate"]))
             else:
-                guard.append(Cmp(tuple(Term(f, g, c) for f, g, c in a["terms"]), a["op"],
-                                 a["const"]))
+                guard.append(Cmp(tuple(Term(f, g, c) for f, g, c in a["terms"]), a["op"], a["const"]))
         act = r["action"]
         rules.append(Rule(tuple(guard), Action(act["kind"], act["offset"], act["token"])))
     view = d.get("view")
-    return Program(d["name"], tuple(rules), view=None if view is None else (view[0], view[1]),
-                   view_at=d.get("view_at", 0))
+    return Program(
+        d["name"],
+        tuple(rules),
+        view=None if view is None else (view[0], view[1]),
+        view_at=d.get("view_at", 0),
+    )
 
 
 def normal_form(p: Program) -> tuple[tuple[int, int, int] | None, tuple[Rule, ...]]:

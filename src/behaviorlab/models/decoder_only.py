@@ -75,9 +75,7 @@ class DecoderOnly(Seq2SeqModel):
     def _max_new(self, src: Tensor, max_new_tokens: int) -> int:
         room = self.cfg.max_len - int((src != self.pad_id).sum(dim=1).max())
         if room < 1:
-            raise BadInput(
-                f"prompt of {src.shape[1]} tokens leaves no room below max_len={self.cfg.max_len}"
-            )
+            raise BadInput(f"prompt of {src.shape[1]} tokens leaves no room below max_len={self.cfg.max_len}")
         return min(max_new_tokens, room)
 
     def _stepper(self, src: Tensor, max_new_tokens: int, use_cache: bool) -> StepFn:
@@ -100,9 +98,7 @@ class DecoderOnly(Seq2SeqModel):
             else:
                 at = s + t
                 run = RunInfo(t, positions[:, at : at + 1])
-                h = self.decoder(
-                    self.tok_emb(prev[:, None]), run, mask=keys[..., : at + 1], caches=caches
-                )
+                h = self.decoder(self.tok_emb(prev[:, None]), run, mask=keys[..., : at + 1], caches=caches)
             last = RunInfo(t, run.positions[:, -1:])
             return self.hook_logits(self.head(h[:, -1:]), last)[:, -1]  # [B, V]
 

@@ -137,9 +137,7 @@ class Attention(nn.Module):
             z = F.dropout(pattern, p_drop, self.training) @ v  # [B, H, Tq, dh]
         else:
             # SDPA's is_causal aligns top-left, right only when Tq == Tk (teacher forcing).
-            z = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, dropout_p=p_drop, is_causal=causal
-            )
+            z = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p_drop, is_causal=causal)
         z = self.hook_z(z.transpose(1, 2), run)  # [B, Tq, H, dh]
         return self.proj(z.reshape(z.shape[0], z.shape[1], -1))
 
@@ -233,9 +231,7 @@ class Stack(nn.Module):
         self.hook_tok = HookPoint(f"{prefix}.embed.tok")  # [B, T, D]
         self.hook_pos = HookPoint(f"{prefix}.embed.pos")  # [B, T, D]
         self.pos = Positions(cfg)
-        self.blocks = nn.ModuleList(
-            Block(cfg, f"{prefix}.{i}", self_name, cross) for i in range(n_layers)
-        )
+        self.blocks = nn.ModuleList(Block(cfg, f"{prefix}.{i}", self_name, cross) for i in range(n_layers))
         # Post-norm blocks end in a LayerNorm already; pre-norm needs one before the readout.
         self.ln_f: nn.Module = nn.LayerNorm(cfg.d_model) if cfg.norm == "pre" else nn.Identity()
 

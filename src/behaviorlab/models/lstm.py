@@ -32,9 +32,7 @@ class RNNSeq2Seq(Seq2SeqModel):
         self.tok_emb = nn.Embedding(vocab_size, d)
         self.hook_enc_tok = HookPoint("enc.embed.tok")  # [B, S, D]
         enc_drop = cfg.dropout if cfg.enc_layers > 1 else 0.0
-        self.encoder = cell(
-            d, d // 2, cfg.enc_layers, batch_first=True, bidirectional=True, dropout=enc_drop
-        )
+        self.encoder = cell(d, d // 2, cfg.enc_layers, batch_first=True, bidirectional=True, dropout=enc_drop)
         self.hook_enc_out = HookPoint("enc.rnn.out")  # [B, S, D] both directions concatenated
         self.bridge = nn.Linear(d, d)  # mean encoder state -> initial decoder hidden state
         self.hook_dec_tok = HookPoint("dec.embed.tok")  # [B, T, D]

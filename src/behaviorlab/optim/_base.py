@@ -75,8 +75,11 @@ class SophiaBase(torch.optim.Optimizer):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
         # Counters and the win-rate flag survive copy/pickle; scratch buffers are rebuilt.
-        state.update(track_win_rate=self.track_win_rate, hessian_updates=self.hessian_updates,
-                     hessian_skipped=self.hessian_skipped)
+        state.update(
+            track_win_rate=self.track_win_rate,
+            hessian_updates=self.hessian_updates,
+            hessian_skipped=self.hessian_skipped,
+        )
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -84,14 +87,16 @@ class SophiaBase(torch.optim.Optimizer):
         for group in self.param_groups:
             group.setdefault("maximize", False)
             group.setdefault("capturable", False)
-        for name, default in (("track_win_rate", False), ("hessian_updates", 0),
-                              ("hessian_skipped", 0)):
+        for name, default in (("track_win_rate", False), ("hessian_updates", 0), ("hessian_skipped", 0)):
             self.__dict__.setdefault(name, default)
         if "_scratch" not in self.__dict__:
             self._init_runtime()
 
     def _denominators(
-        self, params: list[Tensor], hessians: list[Tensor], key: tuple[float, ...],
+        self,
+        params: list[Tensor],
+        hessians: list[Tensor],
+        key: tuple[float, ...],
         fill: Callable[[list[Tensor], list[Tensor]], None],
     ) -> tuple[list[Tensor], list[Tensor]]:
         """Cached per-parameter denominators f(h) and a ratio buffer for each parameter.
@@ -124,9 +129,7 @@ class SophiaBase(torch.optim.Optimizer):
         state = self.state[p]
         if len(state) == 0:
             state["step"] = (
-                torch.zeros((1,), dtype=torch.float, device=p.device)
-                if capturable
-                else torch.tensor(0.0)
+                torch.zeros((1,), dtype=torch.float, device=p.device) if capturable else torch.tensor(0.0)
             )
             state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         if "hessian" not in state:
@@ -181,8 +184,12 @@ class SophiaBase(torch.optim.Optimizer):
         torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
 
     def _update_group(
-        self, group: dict[str, Any], params: list[Tensor], exp_avgs: list[Tensor],
-        hessians: list[Tensor], **kwargs: Any,
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        exp_avgs: list[Tensor],
+        hessians: list[Tensor],
+        **kwargs: Any,
     ) -> list[Tensor]:
         """Apply the clipped preconditioned update in place; return the signed ratios in [-1, 1]."""
         raise NotImplementedError
@@ -209,9 +216,7 @@ class SophiaBase(torch.optim.Optimizer):
         else:
             targets = list(group_of) if params is None else list(params)
             if len(targets) != len(h_hats):
-                raise BadInput(
-                    f"update_hessian got {len(h_hats)} estimates for {len(targets)} parameters"
-                )
+                raise BadInput(f"update_hessian got {len(h_hats)} estimates for {len(targets)} parameters")
             pairs = [(p, h) for p, h in zip(targets, h_hats, strict=True) if h is not None]
         if not pairs:
             return False
@@ -219,9 +224,7 @@ class SophiaBase(torch.optim.Optimizer):
             if p not in group_of:
                 raise BadInput(f"{type(self).__name__}.update_hessian: a parameter is not managed")
             if est.shape != p.shape:
-                raise BadInput(
-                    f"Hessian estimate shape {tuple(est.shape)} != parameter {tuple(p.shape)}"
-                )
+                raise BadInput(f"Hessian estimate shape {tuple(est.shape)} != parameter {tuple(p.shape)}")
         ests = [e for _, e in pairs]
         if not self._all_finite(ests, squared):
             self.hessian_skipped += 1

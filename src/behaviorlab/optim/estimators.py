@@ -86,8 +86,11 @@ def hutchinson_diag(
     for k in range(n_probes):
         us = [probe_like(params[i], probe, generator) for i in live]
         hvps = torch.autograd.grad(
-            [grads[i] for i in live], [params[i] for i in live], grad_outputs=us,
-            retain_graph=k < n_probes - 1, allow_unused=True,
+            [grads[i] for i in live],
+            [params[i] for i in live],
+            grad_outputs=us,
+            retain_graph=k < n_probes - 1,
+            allow_unused=True,
         )
         for i, u, hu in zip(live, us, hvps, strict=True):
             if hu is None:
@@ -134,8 +137,11 @@ class GNBEstimator:
         accepted = optimizer.update_hessian()
         for p in params:
             p.grad = None
-        return {"hessian_loss": float(loss.detach()), "hessian_grad_norm": norm,
-                "hessian_accepted": float(bool(accepted))}
+        return {
+            "hessian_loss": float(loss.detach()),
+            "hessian_grad_norm": norm,
+            "hessian_accepted": float(bool(accepted)),
+        }
 
 
 class HutchinsonEstimator:
@@ -179,8 +185,12 @@ class HutchinsonEstimator:
         return self._estimate(optimizer, params, loss, generator, keep_grads=True)
 
     def _estimate(
-        self, optimizer: Any, params: list[Tensor], loss: Tensor,
-        generator: torch.Generator, keep_grads: bool,
+        self,
+        optimizer: Any,
+        params: list[Tensor],
+        loss: Tensor,
+        generator: torch.Generator,
+        keep_grads: bool,
     ) -> dict[str, float]:
         grads = _grads(loss, params, create_graph=True)
         h_hats = hutchinson_diag(grads, params, generator, self.probe, self.n_probes)

@@ -62,12 +62,14 @@ def build_optimizer(cfg: OptimConfig, params: Iterable[Any]) -> torch.optim.Opti
         return SophiaG(params, lr=cfg.lr, betas=betas, rho=cfg.rho, weight_decay=cfg.weight_decay)
     if cfg.name == "sophia-h":
         return SophiaH(
-            params, lr=cfg.lr, betas=betas, gamma=cfg.gamma, eps=cfg.eps,
+            params,
+            lr=cfg.lr,
+            betas=betas,
+            gamma=cfg.gamma,
+            eps=cfg.eps,
             weight_decay=cfg.weight_decay,
         )
-    return torch.optim.AdamW(
-        params, lr=cfg.lr, betas=betas, eps=cfg.eps, weight_decay=cfg.weight_decay
-    )
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
 
 
 def build_estimator(cfg: OptimConfig) -> HessianEstimator | None:

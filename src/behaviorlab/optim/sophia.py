@@ -43,8 +43,12 @@ class SophiaG(SophiaBase):
         check_betas(betas)
         check_non_negative("weight_decay", weight_decay)
         defaults = dict(
-            lr=lr, betas=betas, rho=rho, weight_decay=weight_decay,
-            maximize=maximize, capturable=capturable,
+            lr=lr,
+            betas=betas,
+            rho=rho,
+            weight_decay=weight_decay,
+            maximize=maximize,
+            capturable=capturable,
         )
         super().__init__(params, defaults, track_win_rate)
 
@@ -66,8 +70,12 @@ class SophiaG(SophiaBase):
         return loss
 
     def _update_group(
-        self, group: dict[str, Any], params: list[Tensor], exp_avgs: list[Tensor],
-        hessians: list[Tensor], **kwargs: Any,
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        exp_avgs: list[Tensor],
+        hessians: list[Tensor],
+        **kwargs: Any,
     ) -> list[Tensor]:
         scale = group["rho"] * kwargs["bs"]
 
@@ -114,8 +122,13 @@ class SophiaH(SophiaBase):
         check_betas(betas)
         check_non_negative("weight_decay", weight_decay)
         defaults = dict(
-            lr=lr, betas=betas, gamma=gamma, eps=eps, weight_decay=weight_decay,
-            maximize=maximize, capturable=capturable,
+            lr=lr,
+            betas=betas,
+            gamma=gamma,
+            eps=eps,
+            weight_decay=weight_decay,
+            maximize=maximize,
+            capturable=capturable,
         )
         super().__init__(params, defaults, track_win_rate)
 
@@ -130,8 +143,12 @@ class SophiaH(SophiaBase):
         return loss
 
     def _update_group(
-        self, group: dict[str, Any], params: list[Tensor], exp_avgs: list[Tensor],
-        hessians: list[Tensor], **kwargs: Any,
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        exp_avgs: list[Tensor],
+        hessians: list[Tensor],
+        **kwargs: Any,
     ) -> list[Tensor]:
         gamma, eps = group["gamma"], group["eps"]
 

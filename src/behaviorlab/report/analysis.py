@@ -33,7 +33,7 @@ TABLES = {
 }
 KNOWN = (ATTENTION, HEAD_SCORES, METAMODEL, *TABLES)
 ANALYSIS_FILES = KNOWN  # the names analysis stages should write (see the module docstring)
-MAX_HEATMAPS = 24  # each map is a full chart; beyond this the page gets slow to scroll
+MAX_HEATMAPS = 12  # each map is a full chart; beyond this the page gets slow to scroll
 TOP_HEADS = 12
 METAMODEL_NUMBERS = (
     "failure_prediction_rate",
@@ -65,6 +65,10 @@ def _rows(obj: Any, name: str) -> list[dict[str, Any]]:
 
 def _attention(obj: Any, canvas: Canvas) -> str:
     maps = _rows(obj, ATTENTION)
+    # Cross and decoder maps of the last layers first: that is where the study's recursion
+    # heads live, and only the first MAX_HEATMAPS are drawn.
+    kind_rank = {"cross": 0, "decoder": 1, "encoder": 2}
+    maps = sorted(maps, key=lambda m: (kind_rank.get(str(m.get("kind")), 3), -int(m.get("layer", 0) or 0)))
     specs = []  # validated before any figure is registered, so a bad map leaves no orphans
     for i, m in enumerate(maps[:MAX_HEATMAPS]):
         try:

@@ -167,8 +167,7 @@ def upsert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c not in ("run_id", "created_at"))
     with transaction(conn):
         conn.execute(
-            f"INSERT INTO runs ({cols}) VALUES ({marks}) "
-            f"ON CONFLICT(run_id) DO UPDATE SET {updates}",
+            f"INSERT INTO runs ({cols}) VALUES ({marks}) ON CONFLICT(run_id) DO UPDATE SET {updates}",
             values,
         )
 
@@ -191,9 +190,7 @@ def list_runs(catalog: Path, status: str | None = None) -> list[dict[str, Any]]:
     conn = connect(catalog, create=False)
     try:
         sql = "SELECT * FROM runs" + (" WHERE status = ?" if status else "")
-        rows = conn.execute(
-            sql + " ORDER BY updated_at DESC", (status,) if status else ()
-        ).fetchall()
+        rows = conn.execute(sql + " ORDER BY updated_at DESC", (status,) if status else ()).fetchall()
     finally:
         conn.close()
     return [dict(r) for r in rows]

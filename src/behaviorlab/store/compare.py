@@ -57,10 +57,7 @@ def compare_rows(name: str, recorded: Path, replayed: Path, limit: int = 5) -> l
     for i, (ra, rb) in enumerate(zip(a.to_pylist(), b.to_pylist(), strict=True)):
         for col in a.column_names:
             if not same_value(ra[col], rb[col]):
-                detail = (
-                    f"row {i} column {col!r}: "
-                    f"recorded {_show(ra[col])} vs replayed {_show(rb[col])}"
-                )
+                detail = f"row {i} column {col!r}: recorded {_show(ra[col])} vs replayed {_show(rb[col])}"
                 diffs.append(Difference(name, detail))
                 if len(diffs) >= limit:
                     return diffs
@@ -79,9 +76,7 @@ def verify_on_disk(run_dir: Path) -> list[Difference]:
                 diffs.append(Difference(rel, "missing from the recorded run"))
             elif (actual := sha256_file(f)) != digest:
                 diffs.append(
-                    Difference(
-                        rel, f"sha256 on disk {actual[:12]}… != manifest {digest[:12]}… (tampered?)"
-                    )
+                    Difference(rel, f"sha256 on disk {actual[:12]}… != manifest {digest[:12]}… (tampered?)")
                 )
     return diffs
 
@@ -117,9 +112,7 @@ def compare_checkpoints(
         other = theirs.get(step)
         if other is None:
             diffs.append(
-                Difference(
-                    f"checkpoints/{entry['dir']}", "no checkpoint at this step in the replay"
-                )
+                Difference(f"checkpoints/{entry['dir']}", "no checkpoint at this step in the replay")
             )
             continue
         for fname, digest in sorted(entry["files"].items()):
@@ -130,8 +123,7 @@ def compare_checkpoints(
             if got and got != digest and fname.endswith(".safetensors") and same_safetensors(a, b):
                 if notes is not None:
                     notes.append(
-                        f"checkpoints/{entry['dir']}/{fname}: "
-                        "identical content, header key order differs"
+                        f"checkpoints/{entry['dir']}/{fname}: identical content, header key order differs"
                     )
                 continue
             if got != digest:

@@ -97,9 +97,7 @@ def replay(run_dir: Path, *, keep: Path | None = None, progress: bool = False) -
         except TrainingFailed as e:
             recorded_error = _summary(run_dir).get("error")
             report.differences.append(
-                Difference(
-                    "training", f"replay failed: {e.one_line()} (recorded: {recorded_error})"
-                )
+                Difference("training", f"replay failed: {e.one_line()} (recorded: {recorded_error})")
             )
             return report
         notes: list[str] = []
@@ -120,9 +118,7 @@ def replay(run_dir: Path, *, keep: Path | None = None, progress: bool = False) -
         report.checked.append(f"{METRICS} (rows)")
         if (run_dir / PREDICTIONS).is_file():
             evaluate_run(out, _recorded_splits(run_dir), batch_size=EVAL_BATCH_SIZE)
-            report.differences += compare_rows(
-                PREDICTIONS, run_dir / PREDICTIONS, out / PREDICTIONS
-            )
+            report.differences += compare_rows(PREDICTIONS, run_dir / PREDICTIONS, out / PREDICTIONS)
             report.checked.append(f"{PREDICTIONS} (rows, per-token log-probs)")
         report.replay_dir = keep
     return report

@@ -22,10 +22,7 @@ def _row(run: SweepRun, run_dir: Path, result: dict[str, Any]) -> dict[str, Any]
         "digest": run.digest,
         "run_dir": str(run_dir),
         "overrides": run.overrides,
-        **{
-            k: result.get(k)
-            for k in ("status", "accuracy_id", "accuracy_ood", "steps", "seconds", "error")
-        },
+        **{k: result.get(k) for k in ("status", "accuracy_id", "accuracy_ood", "steps", "seconds", "error")},
     }
 
 
@@ -65,9 +62,7 @@ def run_sweep(
     job_index: list[int] = []
     for i, run in enumerate(sweep.runs):
         run_dir = out / run.digest
-        earlier = (
-            run_dir if is_complete(run_dir, run.digest) else find_complete(catalog, run.digest)
-        )
+        earlier = run_dir if is_complete(run_dir, run.digest) else find_complete(catalog, run.digest)
         if earlier is not None:  # complete already (here, or elsewhere per the catalog)
             rows[i] = {**_row(run, earlier, _cached(earlier)), "skipped": True}
             record(earlier, catalog)
@@ -88,9 +83,7 @@ def run_sweep(
     )
     with bar:
         done = len(sweep.runs) - len(jobs)
-        task = bar.add_task(
-            f"sweep {sweep.name} ({backend})", total=len(sweep.runs), completed=done, last=""
-        )
+        task = bar.add_task(f"sweep {sweep.name} ({backend})", total=len(sweep.runs), completed=done, last="")
         for j, result in run_jobs(jobs, backend, address=address, workers=workers):
             i = job_index[j]
             run = sweep.runs[i]
@@ -98,9 +91,7 @@ def run_sweep(
             if (out / run.digest / "config.toml").is_file():
                 record(out / run.digest, catalog)
             acc = result.get("accuracy_id")
-            last = f"{run.digest} {result['status']}" + (
-                f" id {acc:.3f}" if acc is not None else ""
-            )
+            last = f"{run.digest} {result['status']}" + (f" id {acc:.3f}" if acc is not None else "")
             bar.update(task, advance=1, last=last)
     final = [r for r in rows if r is not None]
     counts = {s: sum(r["status"] == s for r in final) for s in {r["status"] for r in final}}

@@ -78,9 +78,7 @@ def _base(doc: dict[str, Any], path: Path) -> dict[str, Any]:
     if isinstance(base, dict):
         return base
     if not isinstance(base, str):
-        raise BadInput(
-            f'{path}: needs `base = "config.toml"` (relative to the sweep file) or a [base] table'
-        )
+        raise BadInput(f'{path}: needs `base = "config.toml"` (relative to the sweep file) or a [base] table')
     base_path = (path.parent / base).resolve()
     if not base_path.is_file():
         raise BadInput(f"{path}: base config {base_path} not found")

@@ -20,9 +20,7 @@ class TokenStream:
         self.items = lex(text)
         self.pos = 0
         if len(self.items) > MAX_TOKENS:
-            raise BadInput(
-                f"{label}: input too long: {len(self.items)} tokens (at most {MAX_TOKENS})"
-            )
+            raise BadInput(f"{label}: input too long: {len(self.items)} tokens (at most {MAX_TOKENS})")
 
     def peek(self) -> str | None:
         """The next token, or None at the end of input."""

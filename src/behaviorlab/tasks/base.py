@@ -41,11 +41,7 @@ class Option:
         for choice in self.choices:
             if type(value) is type(choice) and value == choice:
                 return choice
-            if (
-                isinstance(value, str | int)
-                and not isinstance(value, bool)
-                and str(value) == str(choice)
-            ):
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value) == str(choice):
                 return choice
         valid = ", ".join(str(c) for c in self.choices)
         raise BadInput(f"{task}: option {self.name} must be one of {valid}; got {value!r}")
@@ -87,9 +83,7 @@ class Task(ABC):
         unknown = sorted(k for k, v in given.items() if k not in specs and v is not None)
         if unknown:
             valid = ", ".join(specs) or "none"
-            raise BadInput(
-                f"{cls.name}: unknown option {', '.join(unknown)}; valid options: {valid}"
-            )
+            raise BadInput(f"{cls.name}: unknown option {', '.join(unknown)}; valid options: {valid}")
         resolved: dict[str, object] = {}
         for name, spec in specs.items():
             value = given.get(name)

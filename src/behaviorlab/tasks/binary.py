@@ -83,9 +83,7 @@ class BinarySuccessor(Task):
 
     name = "binary-successor"
     description = "binary number -> its successor; order reverse (XO X1 O1) or natural (1 0)"
-    option_specs = (
-        Option("order", ("natural", "reverse"), "reverse", "reverse: XO/X1/O1; natural: 1/0"),
-    )
+    option_specs = (Option("order", ("natural", "reverse"), "reverse", "reverse: XO/X1/O1; natural: 1/0"),)
     meta_keys = ("length", "output_length", "size", "carry", "all_ones")
     default_sizes = (1, 8)
     size_limit = MAX_BITS

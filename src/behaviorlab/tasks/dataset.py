@@ -83,8 +83,7 @@ def load_spec(path: str | Path) -> DatasetSpec:
         return DatasetSpec.model_validate(raw)
     except ValidationError as e:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in e.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in e.errors()
         )
         raise BadInput(f"{path}: invalid dataset spec: {problems}") from None
 

@@ -42,9 +42,7 @@ def shape_depths(shape: str, n: int) -> range:
 @cache
 def feasible_sizes(shape: str, lo: int, hi: int, dlo: int, dhi: int) -> tuple[int, ...]:
     """Sizes in lo..hi for which `shape` admits a depth in dlo..dhi."""
-    return tuple(
-        n for n in range(lo, hi + 1) if any(dlo <= d <= dhi for d in shape_depths(shape, n))
-    )
+    return tuple(n for n in range(lo, hi + 1) if any(dlo <= d <= dhi for d in shape_depths(shape, n)))
 
 
 class TreeTraversal(Task):

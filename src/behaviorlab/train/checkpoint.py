@@ -84,9 +84,7 @@ def save(ckpt_dir: Path, ckpt: Checkpoint, keep_last: int = 3) -> Path:
     final, tmp = ckpt_dir / name, ckpt_dir / f".tmp-{name}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_file(
-        {k: v.detach().contiguous() for k, v in ckpt.model.items()}, tmp / "model.safetensors"
-    )
+    save_file({k: v.detach().contiguous() for k, v in ckpt.model.items()}, tmp / "model.safetensors")
     opt_tensors, opt_meta = _optimizer_to_tensors(ckpt.optimizer)
     save_file(opt_tensors, tmp / "optimizer.safetensors", metadata=opt_meta)
     save_file({"torch_cpu": ckpt.rng}, tmp / "rng.safetensors")

@@ -106,8 +106,7 @@ def validate(raw: dict[str, Any], source: str) -> ExperimentConfig:
         cfg = ExperimentConfig.model_validate(raw)
     except ValidationError as e:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in e.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in e.errors()
         )
         raise BadInput(f"{source}: invalid config: {problems}") from None
     # Catch an unknown task or option now, before anything is written.

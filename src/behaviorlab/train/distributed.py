@@ -40,28 +40,19 @@ from behaviorlab.train.rundir import ENV, SUMMARY, new_model, prepare, write_sum
 from behaviorlab.train.schedule import lr_factor
 
 
-def _global_loss(
-    model: torch.nn.Module, src: Tensor, tin: Tensor, tout: Tensor, n_global: int
-) -> Tensor:
+def _global_loss(model: torch.nn.Module, src: Tensor, tin: Tensor, tout: Tensor, n_global: int) -> Tensor:
     """This shard's summed token cross-entropy over the global token count (a slice of the mean)."""
     logits = model(src, tin)
-    return (
-        F.cross_entropy(logits.flatten(0, 1), tout.flatten(), ignore_index=0, reduction="sum")
-        / n_global
-    )
+    return F.cross_entropy(logits.flatten(0, 1), tout.flatten(), ignore_index=0, reduction="sum") / n_global
 
 
 def check_supported(cfg: ExperimentConfig, world: int) -> None:
     """Refuse configs this trainer cannot run exactly (before any process starts)."""
     tc = cfg.train
     if build_estimator(cfg.optim) is not None:
-        raise BadInput(
-            f"{cfg.name}: distributed training supports optimizers without a Hessian estimator"
-        )
+        raise BadInput(f"{cfg.name}: distributed training supports optimizers without a Hessian estimator")
     if tc.batch_size < world:
-        raise BadInput(
-            f"{cfg.name}: train.batch_size {tc.batch_size} is smaller than {world} processes"
-        )
+        raise BadInput(f"{cfg.name}: train.batch_size {tc.batch_size} is smaller than {world} processes")
 
 
 def train_rank(
@@ -152,11 +143,7 @@ def train_rank(
                 }
             )
             st.loss_sum, st.loss_count = 0.0, 0
-            if (
-                tc.target_accuracy is not None
-                and last_acc is not None
-                and last_acc >= tc.target_accuracy
-            ):
+            if tc.target_accuracy is not None and last_acc is not None and last_acc >= tc.target_accuracy:
                 st.early_stopped = True
         if rank == 0 and st.step % tc.checkpoint_every == 0:
             _save(ckpt_dir, model, opt, st)
@@ -189,15 +176,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _spawned(
-    rank: int, world: int, port: int, cfg_json: str, out: str, resume: bool, force: bool
-) -> None:
+def _spawned(rank: int, world: int, port: int, cfg_json: str, out: str, resume: bool, force: bool) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        train_rank(
-            ExperimentConfig.model_validate_json(cfg_json), Path(out), resume=resume, force=force
-        )
+        train_rank(ExperimentConfig.model_validate_json(cfg_json), Path(out), resume=resume, force=force)
     finally:
         dist.destroy_process_group()
 
@@ -223,9 +206,7 @@ def train_distributed(
 def main(
     config: Annotated[Path, typer.Argument(help="Experiment TOML.")],
     out: Annotated[Path, typer.Option("--out", help="Run directory to write.")],
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")
-    ] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")] = None,
     nproc: Annotated[int, typer.Option(help="Workers to spawn when not under torchrun.")] = 2,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,

@@ -14,9 +14,7 @@ from behaviorlab.train.rundir import PREDICTIONS, SUMMARY, open_run, write_summa
 FAILURE_FIELDS = ("split", "input", "target", "prediction", "first_wrong", "edit_distance")
 
 
-def evaluate_run(
-    run_dir: Path, splits: list[str] | None = None, batch_size: int = 256
-) -> dict[str, Any]:
+def evaluate_run(run_dir: Path, splits: list[str] | None = None, batch_size: int = 256) -> dict[str, Any]:
     """Greedy-decode the chosen splits (default: all but train) and record the results."""
     run = open_run(run_dir)
     names = splits or [s for s in run.splits if s != "train"]
@@ -38,9 +36,7 @@ def evaluate_run(
     summary_path = run_dir / SUMMARY
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     summary.update(
-        status="complete"
-        if summary.get("status") in ("trained", "complete")
-        else summary.get("status"),
+        status="complete" if summary.get("status") in ("trained", "complete") else summary.get("status"),
         accuracy_id=result["accuracy_id"],
         accuracy_ood=result["accuracy_ood"],
         accuracy_by_split={s: v["accuracy"] for s, v in result["splits"].items()},

@@ -1,0 +1,62 @@
+"""The main job end to end in its quick form: every model trained, evaluated, explained, opened up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from behaviorlab.demo import run_demo
+from behaviorlab.errors import BadInput
+
+METAMODEL_KEYS = {
+    "failure_prediction_rate",
+    "failure_precision",
+    "metamodel_agreement",
+    "metamodel_size",
+    "mutual_information_bits",
+}
+
+
+def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "behaviorlab", "demo", "--out", str(out), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["models"]) == {
+        "binary-successor/natural",
+        "binary-successor/reverse",
+        "tree-inorder/steps=1",
+    }
+    for key, entry in summary["models"].items():
+        assert 0.0 <= entry["accuracy_id"] <= 1.0 and 0.0 <= entry["accuracy_ood"] <= 1.0, key
+        assert set(entry) >= METAMODEL_KEYS, key
+        assert entry["recursion_heads"] and all("score" in h for h in entry["recursion_heads"]), key
+        assert entry["ablation_drop"]["n_random"] >= 1, key
+        run = out / entry["run_dir"]
+        for name in (
+            "config.toml",
+            "predictions.parquet",
+            "analysis/metamodel.json",
+            "analysis/head_scores.json",
+        ):
+            assert (run / name).is_file(), (key, name)
+    assert (out / "report.html").stat().st_size > 10_000
+    assert "binary-successor/reverse" in (out / "SUMMARY.md").read_text()
+    # The demo's runs are in the catalog beside them.
+    assert (out / "catalog.sqlite").is_file()
+
+
+def test_demo_refuses_an_existing_directory(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("x")
+    with pytest.raises(BadInput, match="exists"):
+        run_demo(tmp_path, quick=True)
+    assert (tmp_path / "keep.txt").exists()
