@@ -19,38 +19,28 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from behaviorlab.demo_configs import binary_raw
+
 GRID = {"adamw": [1e-3, 3e-3], "sophia-g": [1e-3, 3e-3], "sophia-h": [1e-3, 3e-3]}
 
 
 def _config(order: str, optimizer: str, lr: float, seed: int, steps: int) -> dict[str, Any]:
-    optim: dict[str, Any] = {"name": optimizer, "lr": lr, "weight_decay": 0.01}
+    """The demo's binary-successor experiment, monitored on test_id, stopping at 99%."""
+    raw = binary_raw(order, quick=False, lr=lr, name=f"{order}-{optimizer}-{lr}-{seed}")
+    raw["data"]["splits"] = [s for s in raw["data"]["splits"] if s["name"] != "test_ood"]
     if optimizer != "adamw":
-        optim["weight_decay"] = 0.02  # about twice AdamW's, as the Sophia authors advise
-    return {
-        "name": f"{order}-{optimizer}-{lr}-{seed}",
-        "data": {
-            "task": "binary-successor",
-            "options": {"order": order},
-            "seed": 0,
-            "splits": [
-                {"name": "train", "n": 700, "min_size": 1, "max_size": 10, "edge_fraction": 0.05},
-                {"name": "test_id", "n": 200, "min_size": 1, "max_size": 10},
-            ],
-        },
-        "model": {"d_model": 64, "n_heads": 4, "enc_layers": 2, "dec_layers": 2, "d_ff": 128},
-        "optim": optim,
-        "train": {
-            "steps": steps,
-            "batch_size": 64,
-            "warmup": 50,
-            "eval_every": 25,
-            "checkpoint_every": steps,
-            "target_accuracy": 0.99,
-            "monitor_split": "test_id",
-            "eval_examples": 200,
-            "seed": seed,
-        },
-    }
+        # About twice AdamW's weight decay, as the Sophia authors advise.
+        raw["optim"] = {"name": optimizer, "lr": lr, "weight_decay": 0.02}
+    raw["train"].update(
+        steps=steps,
+        eval_every=50,
+        checkpoint_every=steps,
+        target_accuracy=0.99,
+        monitor_split="test_id",
+        eval_examples=200,
+        seed=seed,
+    )
+    return raw
 
 
 def _one(raw: dict[str, Any]) -> dict[str, Any]:

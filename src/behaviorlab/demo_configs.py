@@ -21,7 +21,7 @@ def _train(steps: int) -> dict[str, Any]:
     }
 
 
-def _binary(order: str, quick: bool, lr: float = 3e-3, name: str | None = None) -> dict[str, Any]:
+def binary_raw(order: str, quick: bool, lr: float = 3e-3, name: str | None = None) -> dict[str, Any]:
     # Train on 1..10 bits, hold out unseen numbers of the same lengths (ID) and 11..12 bits (OOD).
     return {
         "name": name or f"binary-successor-{order}",
@@ -76,8 +76,8 @@ def demo_configs(quick: bool, optimizer: str = "adamw") -> dict[str, ExperimentC
     # The tree model is the slowest: listed first so the process pool starts it first.
     raws = {
         "tree-inorder/steps=1": _tree(quick),
-        "binary-successor/natural": _binary("natural", quick),
-        "binary-successor/reverse": _binary("reverse", quick),
+        "binary-successor/natural": binary_raw("natural", quick),
+        "binary-successor/reverse": binary_raw("reverse", quick),
     }
     return _finish(raws, optimizer)
 
@@ -85,7 +85,9 @@ def demo_configs(quick: bool, optimizer: str = "adamw") -> dict[str, ExperimentC
 def lr_configs(optimizer: str = "adamw", lr: float = 1e-3) -> dict[str, ExperimentConfig]:
     """The binary models again at a lower learning rate, for the shortcut comparison."""
     raws = {
-        f"binary-successor/{order}@lr={lr:g}": _binary(order, False, lr, f"binary-successor-{order}-lr{lr:g}")
+        f"binary-successor/{order}@lr={lr:g}": binary_raw(
+            order, False, lr, f"binary-successor-{order}-lr{lr:g}"
+        )
         for order in ("natural", "reverse")
     }
     return _finish(raws, optimizer)

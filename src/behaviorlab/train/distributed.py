@@ -28,14 +28,12 @@ from torch.nn.parallel import DistributedDataParallel
 from behaviorlab import tasks
 from behaviorlab.batching import encode_examples
 from behaviorlab.errors import BadInput
-from behaviorlab.evaluate import predict
-from behaviorlab.evaluate.metrics import accuracy
 from behaviorlab.io import atomic_write_json
-from behaviorlab.optim import build_estimator, build_optimizer, optimizer_stats, step_kwargs
+from behaviorlab.optim import build_estimator, build_optimizer, step_kwargs
 from behaviorlab.tasks.dataset import build_splits, write_splits
 from behaviorlab.train import checkpoint, determinism
 from behaviorlab.train.config import ExperimentConfig, load_config
-from behaviorlab.train.loop import LoopState, _save, _write_metrics
+from behaviorlab.train.loop import LoopState, _save, _write_metrics, log_monitor
 from behaviorlab.train.rundir import ENV, SUMMARY, new_model, prepare, write_summary
 from behaviorlab.train.schedule import lr_factor
 
@@ -130,21 +128,7 @@ def train_rank(
         if st.step % tc.eval_every == 0 or st.step == tc.steps:
             # Weights are identical on every rank, so every rank computes the same accuracy and
             # takes the same early-stop decision without further communication.
-            last_acc = accuracy(predict(model, task, monitor, tc.eval_batch_size))
-            model.train()
-            st.metrics.append(
-                {
-                    "step": st.step,
-                    "split": tc.monitor_split,
-                    "loss": st.loss_sum / max(1, st.loss_count),
-                    "accuracy": last_acc,
-                    "lr": opt.param_groups[0]["lr"],
-                    **{k: float(v) for k, v in optimizer_stats(opt).items()},
-                }
-            )
-            st.loss_sum, st.loss_count = 0.0, 0
-            if tc.target_accuracy is not None and last_acc is not None and last_acc >= tc.target_accuracy:
-                st.early_stopped = True
+            last_acc = log_monitor(st, model, task, monitor, opt, tc)
         if rank == 0 and st.step % tc.checkpoint_every == 0:
             _save(ckpt_dir, model, opt, st)
             _write_metrics(out, st.metrics)

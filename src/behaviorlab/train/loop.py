@@ -25,9 +25,10 @@ from behaviorlab.evaluate.metrics import accuracy
 from behaviorlab.io import atomic_write, atomic_write_json
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.optim import build_estimator, build_optimizer, optimizer_stats, step_kwargs
+from behaviorlab.tasks import Example, Task
 from behaviorlab.tasks.dataset import build_splits, write_splits
 from behaviorlab.train import checkpoint, determinism
-from behaviorlab.train.config import ExperimentConfig
+from behaviorlab.train.config import ExperimentConfig, TrainConfig
 from behaviorlab.train.rundir import (
     ENV,
     METRICS,
@@ -80,6 +81,34 @@ def _warn_win_rate(stats: dict[str, float], step: int) -> None:
             RuntimeWarning,
             stacklevel=2,
         )
+
+
+def log_monitor(
+    st: LoopState,
+    model: Seq2SeqModel,
+    task: Task,
+    monitor: list[Example],
+    opt: torch.optim.Optimizer,
+    tc: TrainConfig,
+) -> float | None:
+    """Accuracy on the monitor examples, one metrics row, and the early-stop decision."""
+    acc = accuracy(predict(model, task, monitor, tc.eval_batch_size))
+    model.train()
+    stats = {**optimizer_stats(opt), **st.hessian_stats}
+    st.metrics.append(
+        {
+            "step": st.step,
+            "split": tc.monitor_split,
+            "loss": st.loss_sum / max(1, st.loss_count),
+            "accuracy": acc,
+            "lr": opt.param_groups[0]["lr"],
+            **{k: float(v) for k, v in stats.items()},
+        }
+    )
+    st.loss_sum, st.loss_count = 0.0, 0
+    if tc.target_accuracy is not None and acc is not None and acc >= tc.target_accuracy:
+        st.early_stopped = True
+    return acc
 
 
 def _save(ckpt_dir: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer, st: LoopState) -> None:
@@ -212,21 +241,7 @@ def train(
             st.loss_count += 1
             if st.step % tc.eval_every == 0 or st.step == tc.steps:
                 _warn_win_rate(optimizer_stats(opt), st.step)
-                last_acc = accuracy(predict(model, task, monitor, tc.eval_batch_size))
-                model.train()
-                st.metrics.append(
-                    {
-                        "step": st.step,
-                        "split": tc.monitor_split,
-                        "loss": st.loss_sum / max(1, st.loss_count),
-                        "accuracy": last_acc,
-                        "lr": opt.param_groups[0]["lr"],
-                        **{k: float(v) for k, v in {**optimizer_stats(opt), **st.hessian_stats}.items()},
-                    }
-                )
-                st.loss_sum, st.loss_count = 0.0, 0
-                if tc.target_accuracy is not None and last_acc is not None and last_acc >= tc.target_accuracy:
-                    st.early_stopped = True
+                last_acc = log_monitor(st, model, task, monitor, opt, tc)
             if st.step % tc.checkpoint_every == 0:
                 _save(ckpt_dir, model, opt, st)
                 _write_metrics(out, st.metrics)
