@@ -54,3 +54,37 @@ def test_sweep_comparison_with_a_missing_run(tmp_path: Path) -> None:
     assert "junk: not a run directory" in html
     assert html.count('<details class="run"') == 4
     assert (sweep / "figures" / "compare-accuracy.png").is_file()
+
+
+def test_demo_page_shows_shortcuts_heads_and_lr_comparison(tmp_path: Path) -> None:
+    demo = make_demo(tmp_path / "demo")
+    summary = json.loads((demo / "summary.json").read_text())
+    first = next(iter(summary["models"]))
+    summary["models"][first].update(
+        failure_prediction_rate=0.885,
+        failure_precision=1.0,
+        metamodel_agreement=0.928,
+        metamodel_size=257.6,
+        metamodel_program="natural/reference@10+0",
+        recursion_heads=[{"kind": "cross", "layer": 1, "head": 1, "score": 0.26, "baseline": 0.1}],
+        ablation_drop={"found_heads": 0.99, "random_heads": 0.43, "n_random": 8},
+    )
+    summary["lr_comparison"] = {
+        "metamodels": [
+            {
+                "run": "task/a@lr=0.001",
+                "program": "shortcut <b>",
+                "metamodel_agreement": 0.5,
+                "failure_prediction_rate": 0.25,
+                "failure_precision": 1.0,
+                "metamodel_size": 9.0,
+                "same_shortcut_as": [],
+            },
+        ]
+    }
+    (demo / "summary.json").write_text(json.dumps(summary))
+    html, _ = build_report(demo)
+    assert "Shortcuts, failure prediction and heads" in html
+    assert "natural/reference@10+0" in html and "88.5%" in html and "cross.1.1" in html
+    assert "99.0% / 43.0%" in html
+    assert "task/a@lr=0.001" in html and "shortcut &lt;b&gt;" in html  # escaped

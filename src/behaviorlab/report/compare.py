@@ -122,6 +122,63 @@ def _run_block(label: str, row: dict[str, Any], run: RunData | None, canvas: Can
     )
 
 
+def _heads(value: Any) -> str:
+    heads = value if isinstance(value, list) else []
+    return ", ".join(
+        f"{h.get('kind')}.{h.get('layer')}.{h.get('head')} ({fmt(h.get('score'))}"
+        f"{' vs ' + fmt(h.get('baseline')) if 'baseline' in h else ''}){' ✓' if h.get('flagged') else ''}"
+        for h in heads[:3]
+        if isinstance(h, dict)
+    )
+
+
+def _drops(abl: dict[str, Any]) -> str:
+    return f"{pct(abl.get('found_heads'))} / {pct(abl.get('random_heads'))}" if abl else "—"
+
+
+def shortcuts_table(coll: Collection) -> str:
+    """Per model: the selected shortcut program, failure prediction, top heads and their ablation;
+    plus the demo's learning-rate comparison when present. Empty when no run was explained."""
+    rows = []
+    for r in coll.rows:
+        if "failure_prediction_rate" not in r:
+            continue
+        abl = r.get("ablation_drop") if isinstance(r.get("ablation_drop"), dict) else {}
+        rows.append(
+            {
+                "run": r["label"],
+                "program": r.get("metamodel_program"),
+                "agreement": pct(r.get("metamodel_agreement")),
+                "failures predicted": pct(r.get("failure_prediction_rate")),
+                "precision": pct(r.get("failure_precision")),
+                "size (bits)": r.get("metamodel_size"),
+                "top heads (score vs baseline)": _heads(r.get("recursion_heads")),
+                "ablation drop found / random": _drops(abl),
+            }
+        )
+    if not rows:
+        return ""
+    html = table(rows, limit=None)
+    comp = coll.info.get("lr_comparison")
+    if isinstance(comp, dict) and isinstance(comp.get("metamodels"), list):
+        lr_rows = [
+            {
+                "run": m.get("run"),
+                "program": m.get("program"),
+                "agreement": pct(m.get("metamodel_agreement")),
+                "failures predicted": pct(m.get("failure_prediction_rate")),
+                "precision": pct(m.get("failure_precision")),
+                "size (bits)": m.get("metamodel_size"),
+                "same shortcut as": ", ".join(m.get("same_shortcut_as") or []) or "—",
+            }
+            for m in comp["metamodels"]
+            if isinstance(m, dict)
+        ]
+        html += note("Learning rate vs learned shortcut (same task, different learning rates).")
+        html += table(lr_rows, limit=None)
+    return html
+
+
 def comparison_body(coll: Collection, canvas: Canvas) -> tuple[list[tuple[str, str]], str]:
     """(table of contents, HTML body) of the comparison page."""
     facts = [
@@ -134,10 +191,14 @@ def comparison_body(coll: Collection, canvas: Canvas) -> tuple[list[tuple[str, s
     charts = comparison_figures(coll, canvas)
     if charts:
         body += section("comparison", "Comparison", charts)
+    explained = shortcuts_table(coll)
+    if explained:
+        body += section("shortcuts", "Shortcuts, failure prediction and heads", explained)
     blocks = "".join(
         _run_block(r["label"], r, coll.runs[r["label"]], canvas, i == 0) for i, r in enumerate(coll.rows)
     )
     body += section("runs", "Runs", note("Each run's own report; click to fold or unfold.") + blocks)
-    toc = [("overview", "Overview")] + ([("comparison", "Comparison")] if charts else []) + [("runs", "Runs")]
+    toc = [("overview", "Overview")] + ([("comparison", "Comparison")] if charts else [])
+    toc += ([("shortcuts", "Shortcuts")] if explained else []) + [("runs", "Runs")]
     toc += [(_anchor(r["label"]), r["label"]) for r in coll.rows]
     return toc, body
