@@ -65,12 +65,15 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--json", type=Path, help="also write raw results here")
+    ap.add_argument("--optimizers", nargs="+", default=list(GRID), help="subset of " + ", ".join(GRID))
+    ap.add_argument("--lrs", nargs="+", type=float, help="learning rates (default: the grid's)")
     args = ap.parse_args()
     seeds = [0] if args.quick else [0, 1, 2]
     steps = 400 if args.quick else args.steps
     jobs = []
     for order in ("natural", "reverse"):
-        for opt, lrs in GRID.items():
+        for opt in args.optimizers:
+            lrs = args.lrs or GRID[opt]
             for lr in lrs[:1] if args.quick else lrs:
                 for seed in seeds:
                     jobs.append(((order, opt, lr), _config(order, opt, lr, seed, steps)))
