@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from test_metamodels_search import _safe  # the black-box wrapper for hand-written "models"
 
 from behaviorlab import tasks
 from behaviorlab.behaviors.tokens import tokenize
-from behaviorlab.errors import BadInput
 from behaviorlab.metamodels import (
     Context,
     explain,
@@ -22,19 +22,6 @@ from behaviorlab.metamodels.patch import patch
 
 NAT = tasks.get("binary-successor", order="natural")
 REV = tasks.get("binary-successor", order="reverse")
-
-
-def _safe(fn: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
-    def predict(xs: list[str]) -> list[str]:
-        out = []
-        for x in xs:
-            try:
-                out.append(fn(x))
-            except BadInput:
-                out.append(x)
-        return out
-
-    return predict
 
 
 def natural_sees_six(x: str) -> str:
