@@ -143,7 +143,8 @@ def shortcuts_table(coll: Collection) -> str:
     for r in coll.rows:
         if "failure_prediction_rate" not in r:
             continue
-        abl = r.get("ablation_drop") if isinstance(r.get("ablation_drop"), dict) else {}
+        raw_abl = r.get("ablation_drop")
+        abl: dict[str, Any] = raw_abl if isinstance(raw_abl, dict) else {}
         rows.append(
             {
                 "run": r["label"],
