@@ -153,6 +153,15 @@ class SophiaBase(torch.optim.Optimizer):
         return params, grads, exp_avgs, hessians, steps
 
     # ---- step --------------------------------------------------------------------------------
+    def _closure_then_step(self, closure: Callable[[], Any] | None, **kwargs: Any) -> Any:
+        """The torch.optim step protocol: re-evaluate the loss if asked, update, return the loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self._step_groups(**kwargs)
+        return loss
+
     def _step_groups(self, **kwargs: Any) -> None:
         """Run the shared prologue (step count, decay, momentum) then the subclass's update."""
         not_clipped: list[Tensor] = []

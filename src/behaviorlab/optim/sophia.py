@@ -62,12 +62,7 @@ class SophiaG(SophiaBase):
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None, bs: int = 5120) -> Any:
         """One update; `bs` is the batch's token count (the GNB estimate is scaled by it)."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self._step_groups(bs=bs)
-        return loss
+        return self._closure_then_step(closure, bs=bs)
 
     def _update_group(
         self,
@@ -135,12 +130,7 @@ class SophiaH(SophiaBase):
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update with the current gradients and Hessian EMA."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self._step_groups()
-        return loss
+        return self._closure_then_step(closure)
 
     def _update_group(
         self,
