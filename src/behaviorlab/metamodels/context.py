@@ -81,6 +81,11 @@ def _static_value(x: list[str], feat: str, arg: str | None) -> int:
         return x.index(arg) if arg in x else -1
     if feat == "last":
         return len(x) - 1 - x[::-1].index(arg) if arg in x else -1
+    if feat == "is" and arg is not None:
+        tok, at = arg.rsplit("@", 1)
+        j = int(at)
+        j = j if j >= 0 else len(x) + j
+        return int(0 <= j < len(x) and x[j] == tok)
     if feat in ("run", "lead"):
         seq = x[::-1] if feat == "run" else x
         k = 0

@@ -174,6 +174,7 @@ def search(
     screen: int = 64,
     keep_top: int = 12,
     view_bases: int = 1,
+    induce_limit: int = 600,
 ) -> list[Candidate]:
     """Family members (also on windowed views), a decision list induced on `learn`, and the best
     of them patched with exceptions learned on `learn`; scored on `fit`, best MDL first."""
@@ -206,7 +207,8 @@ def search(
     scored = [score(p, _contexts(p, fit_x, plain), fit_m, alpha, code[p.name])[0] for p in keep]
     learn_ctx = [Context(tokenize(x)) for x, _ in learn]
     learn_m = [m for _, m in learn]
-    made = [induce(learn_ctx, learn_m, name=f"induced/{task.key}")]
+    # Induction from scratch is quadratic in rows; the patch search scales and wants them all.
+    made = [induce(learn_ctx[:induce_limit], learn_m[:induce_limit], name=f"induced/{task.key}")]
     best = min(scored, key=lambda c: (c.mdl, c.size_bits)).program
     if not best.uses_reference() and learn:
         made.append(patch(best, learn_ctx, learn_m))

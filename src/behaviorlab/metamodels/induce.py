@@ -32,6 +32,7 @@ from behaviorlab.metamodels.program import (
 
 Feature = tuple[Term, ...]
 _OFFSETS = (0, -1, 1, -2, 2)
+_MAX_PLACES, _END_PLACES = 16, 4  # absolute token tests: first 16 positions, last 4
 
 
 def feature_pool(tokens: Sequence[str]) -> list[Feature]:
@@ -127,6 +128,11 @@ class _Rows:
                 add(Cmp(feat, "<=", c), vals <= c)
                 add(Cmp(feat, ">=", c), vals >= c)
         probes: list[TokEq] = [TokEq("x", t, o) for o in (0, -1, 1) for t in tokens]
+        # Absolute positions, from the start and from the end: off-distribution slips of models
+        # with learned positions hinge on what sits at particular places of the input.
+        longest = max((c.n for c in self.contexts), default=0)
+        places = [*range(min(longest, _MAX_PLACES)), *range(-1, -min(longest, _END_PLACES) - 1, -1)]
+        probes += [TokEq("at", t, j) for j in places for t in tokens]
         probes += [TokEq("prev", t) for t in tokens]
         for probe in probes:
             add(probe, np.array([holds(probe, self.contexts[k], i, self.outs[k][:i]) for k, i in self.rows]))

@@ -2,8 +2,9 @@
 
 A shortcut program from a family (the reference algorithm, or a capped/windowed variant) often
 explains most of a model; what is left are a handful of systematic slips. Instead of inducing a
-decision list from scratch, sequential covering here looks only for rules that fix teacher-forced
-positions the base gets wrong, net of the positions they would break, and prepends them.
+decision list from scratch, sequential covering here looks only for rules that fix the first
+teacher-forced position where the program parts from each output, net of the positions they would
+break, and prepends them; after each rule the program is re-run to find the new divergences.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from behaviorlab.behaviors.tokens import tokenize
-from behaviorlab.metamodels.induce import _counts, _pack, _Rows, simplify
-from behaviorlab.metamodels.program import Atom, Context, Program, Rule
+from behaviorlab.metamodels.induce import _END_PLACES, _MAX_PLACES, _counts, _pack, _Rows, simplify
+from behaviorlab.metamodels.program import Atom, Cmp, Context, Program, Rule, Term
+from behaviorlab.metamodels.vote import fit_vote, voter_values, voters
 
 
 def _base_ok(base: Program, rows: _Rows) -> np.ndarray:
@@ -33,6 +35,57 @@ def _gains(
     return _counts(m & wrong, C) - _counts(m & right, notC)
 
 
+def _best_guard(
+    A: np.ndarray,
+    W: np.ndarray,
+    R: np.ndarray,
+    C: np.ndarray,
+    notC: np.ndarray,
+    bits: np.ndarray,
+    beam: int,
+    max_atoms: int,
+) -> tuple[tuple[int, ...], int, float, list[tuple[float, tuple[int, ...]]]]:
+    """Beam search over conjunctions of up to `max_atoms` atoms: (atom indices, action, gain),
+    and the narrower conjunctions it tried with the rows each could fix, widest first.
+
+    Each level narrows the `beam` guards that could still fix the most rows (an upper bound on
+    any narrower guard's gain), so a level is skipped once no guard can beat the best so far.
+    """
+    g = _gains(A, W, R, C, notC) - 1e-3 * bits[:, None]
+    row, act = np.unravel_index(int(np.argmax(g)), g.shape)
+    best_guard: tuple[int, ...] = (int(row),)
+    best_act, best = int(act), float(g[row, act])
+    frontier: list[tuple[tuple[int, ...], np.ndarray, float]] = [((), ~np.zeros_like(W), 0.0)]
+    tried: list[tuple[float, tuple[int, ...]]] = []
+    for _ in range(max_atoms - 1):
+        grown: list[tuple[float, tuple[int, ...], np.ndarray, float]] = []
+        for idx, mask, cost in frontier:
+            sub = A & mask
+            fixable = _counts(sub & W, C).max(1)
+            for b in np.argsort(-fixable)[:beam]:
+                if fixable[b] > best and int(b) not in idx:
+                    grown.append((float(fixable[b]), (*idx, int(b)), sub[b], cost + bits[b]))
+        grown.sort(key=lambda e: -e[0])
+        frontier = []
+        seen: set[frozenset[int]] = set()
+        for fix, idx, mask, cost in grown:
+            if frozenset(idx) in seen:
+                continue
+            seen.add(frozenset(idx))
+            frontier.append((idx, mask, cost))
+            tried.append((fix, idx))
+            g2 = _gains(A & mask, W, R, C, notC) - 1e-3 * (bits[:, None] + cost)
+            g2[list(idx)] = -np.inf  # an atom twice is the same guard
+            r2, a2 = np.unravel_index(int(np.argmax(g2)), g2.shape)
+            if g2[r2, a2] > best:
+                best_guard, best_act, best = (*idx, int(r2)), int(a2), float(g2[r2, a2])
+            if len(frontier) == beam:
+                break
+        if not frontier:
+            break
+    return best_guard, best_act, best, sorted(tried, key=lambda e: -e[0])
+
+
 def patch(
     base: Program,
     contexts: Sequence[Context],
@@ -42,42 +95,98 @@ def patch(
     beam: int = 24,
     min_gain: int = 3,
     max_tokens: int = 8,
+    max_atoms: int = 3,
+    votes: bool = True,
+    n_votes: int = 8,
     name: str | None = None,
 ) -> Program:
-    """`base` with up to `max_rules` exception rules in front, simplified on the same data.
+    """`base` with up to `max_rules` exception rules (guards of up to `max_atoms` atoms) in
+    front, simplified on the same data.
 
-    A rule is scored by its net gain: base-wrong rows it fixes minus base-right rows it breaks
+    A rule is scored by its net gain: first divergences it fixes minus right rows it breaks
     (among rows no earlier exception took); rules gaining fewer than `min_gain` rows are noise.
     """
     t = _Rows(contexts, [tokenize(m) for m in model_outs], max_tokens)
-    ok = _base_ok(base, t)
     A, C = _pack(t.A), _pack(t.C)
     notC = _pack(~t.C) & _pack(np.ones((1, len(t.rows)), dtype=bool))
     bits = np.array([a.bits() for a in t.atoms])
-    remaining = np.ones(len(t.rows), dtype=bool)
+    seq = np.array([k for k, _ in t.rows])
+    spots = voters(contexts, t.tokens, _MAX_PLACES, _END_PLACES) if votes else []
+    F = voter_values(contexts, spots, seq)
+    taken = np.zeros(len(t.rows), dtype=bool)  # rows an earlier exception's guard covers
+    lengths = [j for j, a in enumerate(t.atoms) if a == Cmp((Term("n"),), "==", _const(a))]
+    positions = [j for j, a in enumerate(t.atoms) if a == Cmp((Term("i"),), "==", _const(a))]
     rules: list[Rule] = []
-    while len(rules) < max_rules and (remaining & ~ok).any():
-        W, R = _pack((remaining & ~ok)[None, :]), _pack((remaining & ok)[None, :])
-
-        g = _gains(A, W, R, C, notC) - 1e-3 * bits[:, None]
-        row, act = np.unravel_index(int(np.argmax(g)), g.shape)
-        guard: tuple[Atom, ...] = (t.atoms[int(row)],)
-        best = float(g[row, act])
-        # Pairs: narrow the atoms that cover the most fixable rows until they stop breaking.
-        fixable = _counts(A & W, C).max(1)
-        for b in np.argsort(-fixable)[:beam]:
-            if fixable[b] <= best:
-                break
-            g2 = _gains(A & A[b], W, R, C, notC) - 1e-3 * (bits[:, None] + bits[b])
-            r2, a2 = np.unravel_index(int(np.argmax(g2)), g2.shape)
-            if g2[r2, a2] > best and r2 != b:
-                best, act, guard = float(g2[r2, a2]), a2, (t.atoms[int(b)], t.atoms[int(r2)])
+    while len(rules) < max_rules:
+        ok = _base_ok(base.prepending(rules, base.name), t)
+        # Only each output's first divergence counts as fixable: later rows are teacher-forced
+        # on the model's tokens, and fixing them leaves the decoded output wrong all the same.
+        first = _first_per_sequence(~ok, seq) & ~taken
+        if not first.any():
+            break
+        W, R = _pack(first[None, :]), _pack((ok & ~taken)[None, :])
+        guard_idx, act, best, tried = _best_guard(A, W, R, C, notC, bits, beam, max_atoms)
+        guard: tuple[Atom, ...] = tuple(t.atoms[k] for k in guard_idx)
+        covers = np.logical_and.reduce([t.A[k] for k in guard_idx])
+        # A vote inside the widest conjunctions tried: where atoms could fix many rows but
+        # break many others, a threshold over input positions may split them cleanly.
+        conds = _distinct(tried, t.A, ~taken, n_votes) if spots else []
+        # Where the divergences pile up at one output position, a vote there; and since absolute
+        # positions mean different things at different input lengths, one length at a time too.
+        at_i = [j for j in positions if (t.A[j] & first).sum() >= min_gain]
+        at_i = sorted(at_i, key=lambda j: -int((t.A[j] & first).sum()))[:3]
+        conds += [(t.A[j] & ~taken, (j,)) for j in at_i]
+        conds += [
+            (cond & t.A[j], (*idx, j))
+            for cond, idx in conds[:2] + conds[-len(at_i) :]
+            if at_i or idx in [c[1] for c in conds[:2]]
+            for j in lengths
+            if (cond & t.A[j] & first).sum() >= min_gain
+        ]
+        for cond, idx in conds:
+            a = int((t.C[:, cond & first]).sum(1).argmax())
+            got = fit_vote(F, cond & first & t.C[a], cond & ok & ~t.C[a], spots)
+            if got is None:
+                continue
+            atom, truth, gain = got
+            cost = sum(float(bits[k]) for k in idx) + atom.bits()
+            if gain - 1e-3 * cost > best:
+                best, act = gain - 1e-3 * cost, a
+                guard, covers = (*(t.atoms[k] for k in idx), atom), cond & truth
         if best < min_gain:
             break
-        covered = np.ones(len(t.rows), dtype=bool)
-        for atom in guard:
-            covered &= t.A[t.atoms.index(atom)]
-        remaining &= ~covered
+        taken |= covers
         rules.append(Rule(guard, t.actions[int(act)]))
     patched = base.prepending(rules, name or f"{base.name}+patch")
     return simplify(patched, contexts, model_outs) if rules else patched
+
+
+def _const(a: Atom) -> int:
+    return a.const if isinstance(a, Cmp) else 0
+
+
+def _distinct(
+    tried: list[tuple[float, tuple[int, ...]]], A: np.ndarray, free: np.ndarray, k: int
+) -> list[tuple[np.ndarray, tuple[int, ...]]]:
+    """The first k conjunctions of `tried` that hold on distinct sets of free rows."""
+    out: list[tuple[np.ndarray, tuple[int, ...]]] = []
+    seen: set[bytes] = set()
+    for _, idx in tried:
+        cond = np.logical_and.reduce([A[j] for j in idx]) & free
+        key = np.packbits(cond).tobytes()
+        if key not in seen:
+            seen.add(key)
+            out.append((cond, idx))
+            if len(out) == k:
+                break
+    return out
+
+
+def _first_per_sequence(mask: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """Keep only the first true row of each sequence (rows are grouped by sequence, in order)."""
+    out = np.zeros_like(mask)
+    hit = np.flatnonzero(mask)
+    if len(hit):
+        starts = hit[np.r_[True, seq[hit][1:] != seq[hit][:-1]]]
+        out[starts] = True
+    return out

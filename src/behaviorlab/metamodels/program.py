@@ -20,9 +20,11 @@ from behaviorlab.metamodels.context import Context, View
 
 # Numeric features. `i` = output position, `n` = input length, `depth` = bracket depth of x[:i];
 # the rest take a token argument: count/first/last occurrence in x, trailing (`run`) and leading
-# (`lead`) run length of the token in x, and `ocount` = its count in the output so far.
-FEATURES = ("i", "n", "depth", "count", "first", "last", "run", "lead", "ocount")
-TOKEN_FEATURES = frozenset({"count", "first", "last", "run", "lead", "ocount"})
+# (`lead`) run length of the token in x, and `ocount` = its count in the output so far;
+# `is(T@k)` is 1 when x@k (absolute position, negative from the end) is T, else 0: weighted sums
+# of these are threshold units, the vote of input positions a network computes.
+FEATURES = ("i", "n", "depth", "count", "first", "last", "run", "lead", "ocount", "is")
+TOKEN_FEATURES = frozenset({"count", "first", "last", "run", "lead", "ocount", "is"})
 OPS = ("==", "!=", "<=", ">=", "<", ">")
 ACTIONS = ("copy", "flip", "emit", "stop", "reference")
 FLIP = {"0": "1", "1": "0", "XO": "X1", "X1": "XO"}
@@ -50,6 +52,8 @@ class Term:
     def bits(self) -> float:
         """Description length of the term."""
         extra = TOKEN_BITS if self.arg is not None else 0.0
+        if self.feat == "is" and self.arg is not None:
+            extra += _signed(int(self.arg.rsplit("@", 1)[1]))
         return math.log2(len(FEATURES)) + extra + _signed(self.coef)
 
 
@@ -74,16 +78,26 @@ class Cmp:
 
 @dataclass(frozen=True)
 class TokEq:
-    """x[i + offset] == token (source "x"), or previous output token == token (source "prev")."""
+    """A token test: x[i + offset] == token (source "x", relative to the output position),
+    x@offset == token (source "at": absolute input position, negative counts from the end), or
+    previous output token == token (source "prev")."""
 
-    source: Literal["x", "prev"]
+    source: Literal["x", "at", "prev"]
     token: str
     offset: int = 0
     negate: bool = False
 
     def bits(self) -> float:
         """Description length of the token test."""
-        return 3.0 + TOKEN_BITS + (_signed(self.offset) if self.source == "x" else 0.0)
+        return 3.0 + TOKEN_BITS + (_signed(self.offset) if self.source != "prev" else 0.0)
+
+    def read(self, ctx: Context, i: int, out: Sequence[str]) -> str | None:
+        """The token this test looks at (None past either end)."""
+        if self.source == "prev":
+            return out[-1] if out else None
+        if self.source == "at":
+            return ctx.token_at(self.offset if self.offset >= 0 else ctx.n + self.offset)
+        return ctx.token_at(i + self.offset)
 
 
 Atom = Cmp | TokEq
@@ -122,8 +136,7 @@ class Rule:
 def holds(atom: Atom, ctx: Context, i: int, out: Sequence[str]) -> bool:
     """Whether an atom is true at position i."""
     if isinstance(atom, TokEq):
-        got = (out[-1] if out else None) if atom.source == "prev" else ctx.token_at(i + atom.offset)
-        return (got == atom.token) != atom.negate
+        return (atom.read(ctx, i, out) == atom.token) != atom.negate
     v = sum(t.coef * ctx.value(t, i, out) for t in atom.terms)
     c = atom.const
     op = atom.op

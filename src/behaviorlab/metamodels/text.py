@@ -33,7 +33,7 @@ def term_text(t: Term, first: bool) -> str:
 def atom_text(a: Atom) -> str:
     """One guard atom as text."""
     if isinstance(a, TokEq):
-        lhs = "prev" if a.source == "prev" else f"x[{a.offset}]"
+        lhs = {"prev": "prev", "x": f"x[{a.offset}]", "at": f"x@{a.offset}"}[a.source]
         return f"{lhs} {'!=' if a.negate else '=='} {a.token}"
     lhs = " ".join(term_text(t, k == 0) for k, t in enumerate(a.terms))
     return f"{lhs} {a.op} {a.const}"
@@ -81,6 +81,8 @@ def _parse_terms(s: str) -> tuple[Term, ...]:
         m = _TERM.match(part)
         if not m or m.group(3) not in FEATURES:
             raise BadInput(f"bad term {part!r} in {s!r}: expected e.g. `i`, `run(1)`, `2*n`")
+        if m.group(3) == "is" and not re.match(r"^\S+@-?\d+$", m.group(4) or ""):
+            raise BadInput(f"bad term {part!r} in {s!r}: expected `is(TOKEN@POSITION)`, e.g. `is(X1@2)`")
         coef = int(m.group(2) or 1) * (-1 if m.group(1) else 1) * sign
         terms.append(Term(m.group(3), m.group(4), coef))
         sign = 1
@@ -88,13 +90,16 @@ def _parse_terms(s: str) -> tuple[Term, ...]:
 
 
 def _parse_atom(s: str) -> Atom:
-    m = re.match(r"^(prev|x\[(-?\d+)\]) (==|!=) (\S+)$", s)
+    m = re.match(r"^(prev|x\[(-?\d+)\]|x@(-?\d+)) (==|!=) (\S+)$", s)
     if m:
-        source: Literal["x", "prev"] = "prev" if m.group(1) == "prev" else "x"
-        return TokEq(source, m.group(4), int(m.group(2) or 0), m.group(3) == "!=")
+        source: Literal["x", "at", "prev"] = (
+            "prev" if m.group(1) == "prev" else "x" if m.group(2) is not None else "at"
+        )
+        offset = int(m.group(2) or m.group(3) or 0)
+        return TokEq(source, m.group(5), offset, m.group(4) == "!=")
     m = re.match(r"^(.+) (==|!=|<=|>=|<|>) (-?\d+)$", s)
     if not m or m.group(2) not in OPS:
-        raise BadInput(f"bad guard atom {s!r}: expected `TERMS OP INT` or `x[k] == TOKEN`")
+        raise BadInput(f"bad guard atom {s!r}: expected `TERMS OP INT`, `x[k] == TOKEN` or `x@k == TOKEN`")
     return Cmp(_parse_terms(m.group(1)), m.group(2), int(m.group(3)))
 
 
@@ -164,6 +169,8 @@ def from_json(d: dict[str, Any]) -> Program:
         guard: list[Atom] = []
         for a in r["guard"]:
             if "tok" in a:
+                if a["source"] not in ("x", "at", "prev"):
+                    raise BadInput(f"bad token-test source {a['source']!r} in program {d['name']!r}")
                 guard.append(TokEq(a["source"], a["tok"], a["offset"], a["negate"]))
             else:
                 guard.append(Cmp(tuple(Term(f, g, c) for f, g, c in a["terms"]), a["op"], a["const"]))

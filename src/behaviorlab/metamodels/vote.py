@@ -1,0 +1,76 @@
+"""Threshold-unit guards: `w1·is(T@k1) + w2·is(T@k2) + … >= θ` over absolute input positions.
+
+Off-distribution, a network's slips are often a soft vote of many input positions: no conjunction
+of a few atoms separates the rows a rule should fix from the rows it would break, but a weighted
+sum does. A logistic regression finds the direction; small integer weights keep it readable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from behaviorlab.metamodels.context import Context
+from behaviorlab.metamodels.program import Cmp, Term
+
+
+def voters(contexts: Sequence[Context], tokens: Sequence[str], first: int, last: int) -> list[Term]:
+    """What may vote: at each absolute place, every token seen there but the most common one
+    (its indicator would be redundant). (Token counts as voters fitted worse on the demo.)"""
+    longest = max((c.n for c in contexts), default=0)
+    spots = [*range(min(longest, first)), *range(-1, -min(longest, last) - 1, -1)]
+    out: list[Term] = []
+    for j in spots:
+        seen = Counter(c.token_at(j if j >= 0 else c.n + j) for c in contexts)
+        seen.pop(None, None)
+        common = seen.most_common(1)[0][0] if seen else None
+        out += [Term("is", f"{t}@{j}") for t in tokens if t in seen and t != common]
+    return out
+
+
+def voter_values(contexts: Sequence[Context], terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
+    """[rows, terms] integer feature values of each row's input."""
+    per_input = np.array(
+        [[c.static(t.feat, t.arg) for t in terms] for c in contexts], dtype=np.int64
+    ).reshape(len(contexts), len(terms))
+    return per_input[seq]
+
+
+def fit_vote(
+    F: np.ndarray, pos: np.ndarray, neg: np.ndarray, terms: Sequence[Term], max_weight: int = 4
+) -> tuple[Cmp, np.ndarray, int] | None:
+    """The integer-weighted vote over `terms` (values F) that best separates `pos` rows from
+    `neg` rows: (guard atom, its truth over all rows, pos rows it holds on minus neg rows)."""
+    if not pos.any() or not neg.any() or not F.shape[1]:
+        return None
+    X = torch.from_numpy(np.concatenate([F[pos], F[neg]]).astype(np.float64))
+    y = torch.cat([torch.ones(int(pos.sum())), torch.zeros(int(neg.sum()))]).double()
+    w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        # A little L2 keeps separable data from sending the weights to infinity.
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(X @ w + b, y) + 1e-3 * (w @ w)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    raw = w.detach().numpy()
+    if not np.abs(raw).max() > 0:
+        return None
+    weights = np.round(raw / np.abs(raw).max() * max_weight).astype(np.int64)
+    keep = np.flatnonzero(weights)
+    score = F[:, keep] @ weights[keep]  # [rows]
+    best: tuple[int, int] | None = None
+    for theta in np.unique(score[pos]):
+        gain = int((pos & (score >= theta)).sum()) - int((neg & (score >= theta)).sum())
+        if best is None or gain > best[1]:
+            best = (int(theta), gain)
+    assert best is not None
+    chosen = tuple(Term(terms[int(k)].feat, terms[int(k)].arg, int(weights[k])) for k in keep)
+    return Cmp(chosen, ">=", best[0]), score >= best[0], best[1]
