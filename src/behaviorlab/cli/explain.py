@@ -17,13 +17,20 @@ def explain_cmd(
     format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     alpha: Annotated[float, typer.Option(help="Weight of H(model | program) in the MDL score.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the fit/held-out split and bootstrap.")] = 0,
+    queries: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Extra inputs to ask the model about while fitting (default: 1000; 20 for tree tasks).",
+        ),
+    ] = None,
 ) -> None:
     """Search the shortcut program that reproduces the model, and score it; writes analysis/."""
     if format not in ("text", "json"):
         raise fail(f"--format {format!r}: expected text or json")
     from behaviorlab.metamodels.on_run import explain_run
 
-    result = explain_run(run_dir, alpha=alpha, seed=seed)
+    result = explain_run(run_dir, alpha=alpha, seed=seed, queries=queries)
     if format == "json":
         typer.echo(json.dumps({"program_text": result.program_text, **result.to_json()}, indent=2))
     else:
