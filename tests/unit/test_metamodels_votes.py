@@ -90,3 +90,16 @@ def test_explain_predicts_every_vote_failure() -> None:
     )
     assert r.n_failures >= 15
     assert r.failure_prediction_rate >= 0.95 and r.failure_precision == 1.0
+
+
+def test_exceptions_are_marked_and_the_shortcut_recovered() -> None:
+    ref = next(p for p in family_for(REV.key, REV.solve) if p.name == "reverse/reference")
+    base = ref.with_view((5, 1), "rev@5+1")
+    rule = from_text("program e\n  if i == 0 and x@-2 == XO then copy x[0]").rules[0]
+    p = base.prepending([rule], "rev@5+1+patch")
+    assert p.exceptions == 1 and p.label == "rev@5+1 + 1 exception"
+    text = to_text(p)
+    assert "--- exceptions above, shortcut below" in text
+    assert from_text(text) == p and from_json(to_json(p)) == p
+    assert p.shortcut() == base and p.size_bits > base.size_bits + rule.bits()
+    assert p.without(0).exceptions == 0 and p.without(3).exceptions == 1

@@ -13,7 +13,9 @@ SAME_SHORTCUT_AGREEMENT = 0.99
 
 
 def same_shortcut(a: Program, b: Program, inputs: list[str]) -> bool:
-    """Equal after normalisation, or agreeing on ≥ 99% of a shared input sample."""
+    """The shortcuts under any exceptions are equal after normalisation, or agree on ≥ 99% of a
+    shared input sample (exceptions model slips, which differ from run to run)."""
+    a, b = a.shortcut(), b.shortcut()
     if normal_form(a) == normal_form(b):
         return True
     if not inputs:
@@ -42,8 +44,9 @@ def compare(results: Mapping[str, ExplainResult]) -> list[dict[str, Any]]:
             {
                 "run": name,
                 "task": r.task_key,
-                "program": r.family_match or r.program.name,
+                "program": r.family_match or r.program.label,
                 "rules": len(r.program.rules),
+                "exceptions": r.program.exceptions,
                 "metamodel_size": r.metamodel_size,
                 "metamodel_agreement": r.metamodel_agreement,
                 "failure_prediction_rate": r.failure_prediction_rate,

@@ -90,7 +90,7 @@ def portable(result: ExplainResult, task_name: str, options: dict[str, Any]) -> 
         "task_key": result.task_key,
         "json": result.to_json(),
         "program": to_json(result.program),
-        "program_name": result.family_match or result.program.name,
+        "program_name": result.family_match or result.program.label,
         "heldout_inputs": result.heldout_inputs,
     }
 

@@ -128,31 +128,20 @@ def patch(
         guard_idx, act, best, tried = _best_guard(A, W, R, C, notC, bits, beam, max_atoms)
         guard: tuple[Atom, ...] = tuple(t.atoms[k] for k in guard_idx)
         covers = np.logical_and.reduce([t.A[k] for k in guard_idx])
-        # A vote inside the widest conjunctions tried: where atoms could fix many rows but
-        # break many others, a threshold over input positions may split them cleanly.
-        conds = _distinct(tried, t.A, ~taken, n_votes) if spots else []
-        # Where the divergences pile up at one output position, a vote there; and since absolute
-        # positions mean different things at different input lengths, one length at a time too.
-        at_i = [j for j in positions if (t.A[j] & first).sum() >= min_gain]
-        at_i = sorted(at_i, key=lambda j: -int((t.A[j] & first).sum()))[:3]
-        conds += [(t.A[j] & ~taken, (j,)) for j in at_i]
-        conds += [
-            (cond & t.A[j], (*idx, j))
-            for cond, idx in conds[:2] + conds[-len(at_i) :]
-            if at_i or idx in [c[1] for c in conds[:2]]
-            for j in lengths
-            if (cond & t.A[j] & first).sum() >= min_gain
-        ]
-        for cond, idx in conds:
-            a = int((t.C[:, cond & first]).sum(1).argmax())
-            got = fit_vote(F, cond & first & t.C[a], cond & ok & ~t.C[a], spots)
-            if got is None:
-                continue
-            atom, truth, gain = got
-            cost = sum(float(bits[k]) for k in idx) + atom.bits()
-            if gain - 1e-3 * cost > best:
-                best, act = gain - 1e-3 * cost, a
-                guard, covers = (*(t.atoms[k] for k in idx), atom), cond & truth
+        if spots:
+            # Votes inside the widest conjunctions tried and where divergences pile up: where
+            # atoms could fix many rows but break many others, a threshold may split them.
+            conds = _vote_conditions(t.A, tried, first, ~taken, positions, lengths, n_votes, min_gain)
+            for cond, idx in conds:
+                a = int((t.C[:, cond & first]).sum(1).argmax())
+                got = fit_vote(F, cond & first & t.C[a], cond & ok & ~t.C[a], spots)
+                if got is None:
+                    continue
+                atom, truth, gain = got
+                cost = sum(float(bits[k]) for k in idx) + atom.bits()
+                if gain - 1e-3 * cost > best:
+                    best, act = gain - 1e-3 * cost, a
+                    guard, covers = (*(t.atoms[k] for k in idx), atom), cond & truth
         if best < min_gain:
             break
         taken |= covers
@@ -163,6 +152,32 @@ def patch(
 
 def _const(a: Atom) -> int:
     return a.const if isinstance(a, Cmp) else 0
+
+
+def _vote_conditions(
+    A: np.ndarray,
+    tried: list[tuple[float, tuple[int, ...]]],
+    first: np.ndarray,
+    free: np.ndarray,
+    positions: list[int],
+    lengths: list[int],
+    k: int,
+    min_gain: int,
+) -> list[tuple[np.ndarray, tuple[int, ...]]]:
+    """Row sets to fit a vote in: the k widest distinct conjunctions the beam tried, the (up to
+    3) output positions `i == p` holding the most divergences, and, since absolute positions mean
+    different things at different input lengths, the first of each split by `n == v`."""
+    conds = _distinct(tried, A, free, k)
+    busy = [j for j in positions if (A[j] & first).sum() >= min_gain]
+    busy = sorted(busy, key=lambda j: -int((A[j] & first).sum()))[:3]
+    at_i = [(A[j] & free, (j,)) for j in busy]
+    split = [
+        (cond & A[j], (*idx, j))
+        for cond, idx in conds[:2] + at_i
+        for j in lengths
+        if (cond & A[j] & first).sum() >= min_gain
+    ]
+    return conds + at_i + split
 
 
 def _distinct(

@@ -204,7 +204,8 @@ class Program:
     """A named decision list; `oracle` (not serialised) backs the opaque `reference` action.
 
     With a `view`, rules from index `view_at` on read `x[:head] + x[-tail:]` instead of x; the
-    rules before it (exceptions to a windowed shortcut) still read the whole input.
+    rules before it (exceptions to a windowed shortcut) still read the whole input. The first
+    `exceptions` rules are exceptions patched onto the shortcut below them (see `shortcut`).
     """
 
     name: str
@@ -212,6 +213,7 @@ class Program:
     oracle: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
     view: View | None = None
     view_at: int = 0
+    exceptions: int = 0
 
     @property
     def size_bits(self) -> float:
@@ -223,7 +225,8 @@ class Program:
             if self.view is None
             else (_gamma(self.view[0]) + _gamma(self.view[1] + 1) + _gamma(self.view_at + 1))
         )
-        return 1.0 + view + sum(r.bits() for r in self.rules)
+        marker = _gamma(self.exceptions + 1) if self.exceptions else 0.0
+        return 1.0 + view + marker + sum(r.bits() for r in self.rules)
 
     def uses_reference(self) -> bool:
         """Whether running needs the oracle."""
@@ -305,9 +308,12 @@ class Program:
         return replace(self, name=name or self.name, view=view, view_at=0)
 
     def without(self, k: int) -> Program:
-        """Rule k dropped (the view keeps its place)."""
+        """Rule k dropped (the view and the exceptions marker keep their places)."""
         return replace(
-            self, rules=self.rules[:k] + self.rules[k + 1 :], view_at=self.view_at - (k < self.view_at)
+            self,
+            rules=self.rules[:k] + self.rules[k + 1 :],
+            view_at=self.view_at - (k < self.view_at),
+            exceptions=self.exceptions - (k < self.exceptions),
         )
 
     def replacing(self, k: int, rule: Rule) -> Program:
@@ -321,4 +327,22 @@ class Program:
             name=name,
             rules=tuple(rules) + self.rules,
             view_at=self.view_at + len(rules) if self.view is not None else 0,
+            exceptions=self.exceptions + len(rules),
+        )
+
+    @property
+    def label(self) -> str:
+        """Name for tables: the shortcut's name, and how many exceptions sit on top of it."""
+        k = self.exceptions
+        return self.name if not k else f"{self.shortcut().name} + {k} exception{'s' * (k > 1)}"
+
+    def shortcut(self) -> Program:
+        """The program without its exceptions: the shortcut they were patched onto."""
+        k = self.exceptions
+        return replace(
+            self,
+            name=self.name.removesuffix("+patch"),
+            rules=self.rules[k:],
+            view_at=max(self.view_at - k, 0),
+            exceptions=0,
         )

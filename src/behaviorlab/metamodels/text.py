@@ -54,10 +54,15 @@ def view_text(view: tuple[int, int]) -> str:
     return f"view x[:{head}]" + (f" + x[-{tail}:]" if tail else "")
 
 
+EXCEPTIONS_END = "--- exceptions above, shortcut below"
+
+
 def to_text(p: Program) -> str:
     """`program NAME` then one `if … then …` / `else …` line per rule."""
     lines = [f"program {p.name}"]
     for k, r in enumerate(p.rules):
+        if p.exceptions and k == p.exceptions:
+            lines.append(f"  {EXCEPTIONS_END}")
         if p.view is not None and k == p.view_at:
             lines.append(f"  {view_text(p.view)}")
         if r.guard:
@@ -120,8 +125,11 @@ def from_text(text: str) -> Program:
     if not lines or not lines[0].startswith("program "):
         raise BadInput("program text must start with `program NAME`")
     rules: list[Rule] = []
-    view, view_at = None, 0
+    view, view_at, exceptions = None, 0, 0
     for ln in lines[1:]:
+        if ln == EXCEPTIONS_END and not exceptions and rules:
+            exceptions = len(rules)
+            continue
         if ln.startswith("view ") and view is None:
             m = re.match(r"^view x\[:(\d+)\](?: \+ x\[-(\d+):\])?$", ln)
             if not m:
@@ -136,7 +144,8 @@ def from_text(text: str) -> Program:
             raise BadInput(f"bad rule line {ln!r}: expected `if GUARD then ACTION` or `else ACTION`")
         guard = tuple(_parse_atom(a) for a in m.group(1).split(" and "))
         rules.append(Rule(guard, _parse_action(m.group(2))))
-    return Program(lines[0][len("program ") :], tuple(rules), view=view, view_at=view_at)
+    name = lines[0][len("program ") :]
+    return Program(name, tuple(rules), view=view, view_at=view_at, exceptions=exceptions)
 
 
 def _atom_json(a: Atom) -> dict[str, Any]:
@@ -152,6 +161,7 @@ def to_json(p: Program) -> dict[str, Any]:
         "size_bits": p.size_bits,
         "view": None if p.view is None else list(p.view),
         "view_at": p.view_at,
+        "exceptions": p.exceptions,
         "rules": [
             {
                 "guard": [_atom_json(a) for a in r.guard],
@@ -182,6 +192,7 @@ def from_json(d: dict[str, Any]) -> Program:
         tuple(rules),
         view=None if view is None else (view[0], view[1]),
         view_at=d.get("view_at", 0),
+        exceptions=d.get("exceptions", 0),
     )
 
 
