@@ -23,9 +23,10 @@ app.command("demo", help="The main job: train, evaluate, explain and open up the
 app.add_typer(tasks_app, name="tasks", help="Exact recursive tasks: list, sample, solve, build.")
 app.command("train", help="Train a model from a TOML config into a run directory.")(train_cmd)
 app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(eval_cmd)
-app.command("explain", help="Find the shortcut program behind a model; failure prediction, MI, MDL.")(
-    explain_cmd
-)
+app.command(
+    "explain",
+    help="Find the shortcut program behind a model (or compare several); failure prediction, MI, MDL.",
+)(explain_cmd)
 app.add_typer(
     interpret_app, name="interpret", help="Attention, head scores, perturbation, ablation, patching of a run."
 )

@@ -4,16 +4,35 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from behaviorlab.cli._common import console, fail, handles_bad_input
 
 
+def comparison_table(rows: list[dict[str, Any]]) -> Table:
+    """One row per run: its shortcut, how well it explains the model, who shares it."""
+    table = Table("run", "task", "shortcut", "agreement", "failures predicted", "same shortcut as")
+    for r in rows:
+        table.add_row(
+            Path(r["run"]).name,
+            r["task"],
+            r["program"],
+            f"{r['metamodel_agreement']:.1%}",
+            f"{r['failure_prediction_rate']:.1%} of {r['n_failures']}",
+            ", ".join(r["same_shortcut_as"]) or "-",
+        )
+    return table
+
+
 @handles_bad_input
 def explain_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="A trained and evaluated run directory.")],
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(help="Trained and evaluated run directories; two or more are compared."),
+    ],
     format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     alpha: Annotated[float, typer.Option(help="Weight of H(model | program) in the MDL score.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the fit/held-out split and bootstrap.")] = 0,
@@ -25,12 +44,20 @@ def explain_cmd(
         ),
     ] = None,
 ) -> None:
-    """Search the shortcut program that reproduces the model, and score it; writes analysis/."""
+    """Search the shortcut program that reproduces each model and score it (writes analysis/);
+    with several runs, also show which learned the same shortcut."""
     if format not in ("text", "json"):
         raise fail(f"--format {format!r}: expected text or json")
-    from behaviorlab.metamodels.on_run import explain_run
+    from behaviorlab.metamodels.on_run import compare_runs, explain_run
 
-    result = explain_run(run_dir, alpha=alpha, seed=seed, queries=queries)
+    if len(run_dirs) > 1:
+        rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries)
+        if format == "json":
+            typer.echo(json.dumps(rows, indent=2))
+        else:
+            console.print(comparison_table(rows))
+        return
+    result = explain_run(run_dirs[0], alpha=alpha, seed=seed, queries=queries)
     if format == "json":
         typer.echo(json.dumps({"program_text": result.program_text, **result.to_json()}, indent=2))
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.predict import generate_strings
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.metamodels.compare import same_shortcut
+from behaviorlab.metamodels.compare import compare, same_shortcut
 from behaviorlab.metamodels.explain import ExplainResult, explain
 from behaviorlab.metamodels.text import from_json, to_json
 from behaviorlab.train.rundir import PREDICTIONS, Run, open_run
@@ -71,6 +71,17 @@ def explain_run(
         )
         atomic_write_text(analysis / "metamodel.txt", result.render_text())
     return result
+
+
+def compare_runs(
+    run_dirs: Sequence[Path], *, alpha: float = 1.0, seed: int = 0, queries: int | None = None
+) -> list[dict[str, Any]]:
+    """Explain each run (writing its analysis/), then side by side: which runs of the same task
+    learned the same shortcut (learning rates, optimizers, seeds, architectures)."""
+    if len(set(run_dirs)) < 2:
+        raise BadInput("comparing runs needs at least two different run directories")
+    results = {str(d): explain_run(d, alpha=alpha, seed=seed, queries=queries) for d in run_dirs}
+    return compare(results)
 
 
 SUMMARY_KEYS = (
