@@ -103,3 +103,15 @@ def test_exceptions_are_marked_and_the_shortcut_recovered() -> None:
     assert from_text(text) == p and from_json(to_json(p)) == p
     assert p.shortcut() == base and p.size_bits > base.size_bits + rule.bits()
     assert p.without(0).exceptions == 0 and p.without(3).exceptions == 1
+
+
+def test_cached_sums_survive_reused_object_ids() -> None:
+    """Contexts outlive the trial programs of a search; a freed term tuple's id gets reused."""
+    ctx = Context(tokenize("1 0 1"))
+    for _ in range(50):
+        ones = (Term("count", "1"),)
+        assert ctx.static_sum(ones) == 2
+        del ones
+        zeros = (Term("count", "0"),)
+        assert ctx.static_sum(zeros) == 1
+        del zeros

@@ -20,7 +20,7 @@ class Context:
         self.n = len(self.x)
         self.reference = list(reference)
         self._cache: dict[tuple[str, str | None], int] = {}
-        self._sums: dict[int, int] = {}
+        self._sums: dict[int, tuple[tuple[Term, ...], int]] = {}
         self._views: dict[View, Context] = {}
         self._depth = [0]
         for tok in self.x:
@@ -50,12 +50,13 @@ class Context:
 
     def static_sum(self, terms: tuple[Term, ...]) -> int:
         """Σ coef·feature over input-only terms, cached per context."""
-        # Keyed by identity: compiled guards hold their term tuples for the program's lifetime,
-        # and hashing nested dataclasses on every step would dominate decoding time.
+        # Keyed by identity: hashing nested dataclasses on every step would dominate decoding
+        # time. The entry holds the tuple itself, so its id cannot be reused by another tuple
+        # while cached (contexts outlive the many trial programs a search builds).
         got = self._sums.get(id(terms))
-        if got is None:
-            got = self._sums[id(terms)] = sum(t.coef * self.value(t, 0, ()) for t in terms)
-        return got
+        if got is None or got[0] is not terms:
+            got = self._sums[id(terms)] = (terms, sum(t.coef * self.value(t, 0, ()) for t in terms))
+        return got[1]
 
     def value(self, term: Term, i: int, out: Sequence[str]) -> int:
         """Value of a feature at output position i given the output so far."""
