@@ -64,17 +64,30 @@ def reverse_doubles_o1(x: str) -> str:
     return out + " O1" if "XO" not in x.split() else out
 
 
-def _run(task: tasks.Task, model: Callable[[list[str]], list[str]], seed: int = 0) -> ExplainResult:
-    fit = [e.input for e in task.sample(120, 10 * seed, max_size=10, edge_fraction=0.1)]
-    held = [e.input for e in task.sample(200, 10 * seed + 1, max_size=10, edge_fraction=0.1)]
+def explain_black_box(
+    task: tasks.Task,
+    model: Callable[[list[str]], list[str]],
+    fit: list[str],
+    held: list[str],
+    *,
+    seed: int = 0,
+    extra_fit: int = 100,
+) -> ExplainResult:
+    """explain() with the model's outputs on `fit` and `held`, and the model as the black box."""
     return explain(
         task,
         list(zip(fit, model(fit), strict=True)),
         list(zip(held, model(held), strict=True)),
         predict=model,
         seed=seed,
-        extra_fit=100,
+        extra_fit=extra_fit,
     )
+
+
+def _run(task: tasks.Task, model: Callable[[list[str]], list[str]], seed: int = 0) -> ExplainResult:
+    fit = [e.input for e in task.sample(120, 10 * seed, max_size=10, edge_fraction=0.1)]
+    held = [e.input for e in task.sample(200, 10 * seed + 1, max_size=10, edge_fraction=0.1)]
+    return explain_black_box(task, model, fit, held, seed=seed)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from test_metamodels_search import _safe  # the black-box wrapper for hand-written "models"
+from test_metamodels_search import _safe, explain_black_box  # black-box helpers
 
 from behaviorlab import tasks
 from behaviorlab.behaviors.tokens import tokenize
 from behaviorlab.metamodels import (
     Context,
-    explain,
     family_for,
     from_json,
     from_text,
@@ -68,13 +67,7 @@ def test_search_finds_the_window(task: tasks.Task, model: Callable[[str], str], 
     predict = _safe(model)
     fit = [e.input for e in task.sample(120, 0, max_size=10, edge_fraction=0.1)]
     held = [e.input for e in task.sample(200, 1, max_size=10, edge_fraction=0.1)]
-    r = explain(
-        task,
-        list(zip(fit, predict(fit), strict=True)),
-        list(zip(held, predict(held), strict=True)),
-        predict=predict,
-        extra_fit=100,
-    )
+    r = explain_black_box(task, predict, fit, held)
     assert r.n_failures >= 10 and r.program.name == name
     assert r.failure_prediction_rate == 1.0 and r.failure_precision == 1.0
 

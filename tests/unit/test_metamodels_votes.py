@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_metamodels_search import _safe  # the black-box wrapper for hand-written "models"
+from test_metamodels_search import _safe, explain_black_box  # black-box helpers
 
 from behaviorlab import tasks
 from behaviorlab.behaviors.tokens import tokenize
 from behaviorlab.errors import BadInput
-from behaviorlab.metamodels import Context, explain, family_for, from_json, from_text, to_json, to_text
+from behaviorlab.metamodels import Context, family_for, from_json, from_text, to_json, to_text
 from behaviorlab.metamodels.patch import _first_per_sequence, patch
 from behaviorlab.metamodels.program import Cmp, Term
 from behaviorlab.metamodels.vote import fit_vote
@@ -81,13 +81,7 @@ def test_explain_predicts_every_vote_failure() -> None:
     predict = _safe(reverse_with_vote_slip)
     fit = [e.input for e in REV.sample(200, 7, min_size=7, max_size=9)]
     held = [e.input for e in REV.sample(300, 8, min_size=7, max_size=9)]
-    r = explain(
-        REV,
-        list(zip(fit, predict(fit), strict=True)),
-        list(zip(held, predict(held), strict=True)),
-        predict=predict,
-        extra_fit=600,
-    )
+    r = explain_black_box(REV, predict, fit, held, extra_fit=600)
     assert r.n_failures >= 15
     assert r.failure_prediction_rate >= 0.95 and r.failure_precision == 1.0
 
