@@ -13,6 +13,13 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
+def _rate_ci(m: dict[str, Any]) -> str:
+    """Failure-prediction rate with its 95% interval, e.g. `98.7% (95.5-99.7)`."""
+    ci = m.get("failure_prediction_ci")
+    rate = _pct(m.get("failure_prediction_rate"))
+    return rate if not ci else f"{rate} ({100 * ci[0]:.1f}-{100 * ci[1]:.1f})"
+
+
 def _row(key: str, m: dict[str, Any]) -> list[str]:
     # Top candidate heads; a check mark means the head passed the recursion-head test.
     heads = ", ".join(
@@ -24,7 +31,7 @@ def _row(key: str, m: dict[str, Any]) -> list[str]:
         str(m.get("steps")),
         _pct(m.get("accuracy_id")),
         _pct(m.get("accuracy_ood")),
-        _pct(m.get("failure_prediction_rate")),
+        _rate_ci(m),
         str(m.get("metamodel_program", "—")),
         heads or "—",
     ]

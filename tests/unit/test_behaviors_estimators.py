@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from behaviorlab.behaviors import conditional_entropy, entropy, mdl_score, mutual_information
+from behaviorlab.behaviors import conditional_entropy, entropy, mdl_score, mutual_information, proportion_ci
 
 
 def _noisy_channel(k: int, eps: float, n: int, seed: int) -> tuple[list[int], list[int]]:
@@ -81,3 +81,13 @@ def test_mdl_score_and_validation() -> None:
         mutual_information([1, 2], [1])
     with pytest.raises(ValueError, match="unknown entropy method"):
         entropy([1, 2], method="nope")  # type: ignore[arg-type]
+
+
+def test_wilson_interval_known_values_and_edges() -> None:
+    lo, hi = proportion_ci(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(3.8416 / 13.8416, abs=1e-4)
+    lo, hi = proportion_ci(10, 10)
+    assert hi == 1.0 and lo == pytest.approx(10 / 13.8416, abs=1e-4)
+    lo, hi = proportion_ci(155, 157)
+    assert lo < 155 / 157 < hi and hi - lo < 0.06
+    assert proportion_ci(0, 0) == (0.0, 1.0)

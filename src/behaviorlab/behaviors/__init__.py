@@ -18,6 +18,7 @@ from behaviorlab.behaviors.estimators import (
     entropy,
     mdl_score,
     mutual_information,
+    proportion_ci,
 )
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "mdl_score",
     "mechanistic",
     "mutual_information",
+    "proportion_ci",
     "natural",
     "ood",
     "program_behavior",

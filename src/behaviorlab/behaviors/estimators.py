@@ -6,6 +6,7 @@ correction and a jackknife, and `bootstrap` gives seeded percentile confidence i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -179,3 +180,18 @@ def conditional_entropy(
 def mdl_score(size_bits: float, cond_entropy_bits: float, alpha: float = 1.0) -> float:
     """The behavior-selection objective |C(B)| + α·H(M(X) | B(X))."""
     return float(size_bits + alpha * cond_entropy_bits)
+
+
+def proportion_ci(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a share k/n (95% by default); (0, 1) when n = 0.
+
+    Unlike the normal approximation it stays inside [0, 1] and is honest near 0% and 100%,
+    where failure-prediction rates live.
+    """
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)

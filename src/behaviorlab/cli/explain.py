@@ -40,7 +40,8 @@ def explain_cmd(
         int | None,
         typer.Option(
             min=0,
-            help="Extra inputs to ask the model about while fitting (default: 1000; 20 for tree tasks).",
+            help="Fresh inputs to learn rules from, asked of the model (as many again score the "
+            "candidates); default 2000, 20 for tree tasks.",
         ),
     ] = None,
 ) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from behaviorlab.behaviors.distributions import mechanistic
-from behaviorlab.behaviors.estimators import Estimate, mdl_score, mutual_information
+from behaviorlab.behaviors.estimators import Estimate, mdl_score, mutual_information, proportion_ci
 from behaviorlab.behaviors.tokens import tokenize
 from behaviorlab.errors import BadInput
 from behaviorlab.metamodels.context import View
@@ -52,6 +52,7 @@ class ExplainResult:
     candidates: list[dict[str, Any]]
     family_match: str | None
     matches_reference: bool
+    failure_prediction_ci: tuple[float, float] = (0.0, 1.0)  # Wilson 95% over the failures
     failure_information: Estimate | None = None  # I(model fails; program predicts a failure)
     mutual_information_mechanistic: Estimate | None = None
     heldout_inputs: list[str] = field(default_factory=list, repr=False)
@@ -71,6 +72,7 @@ class ExplainResult:
         mech = self.mutual_information_mechanistic
         return {
             "failure_prediction_rate": self.failure_prediction_rate,
+            "failure_prediction_ci": list(self.failure_prediction_ci),
             "failure_precision": self.failure_precision,
             "metamodel_agreement": self.metamodel_agreement,
             "metamodel_size": self.metamodel_size,
@@ -100,13 +102,15 @@ class ExplainResult:
     def render_text(self) -> str:
         """A short human-readable report."""
         mi = self.mutual_information
+        lo, hi = self.failure_prediction_ci
         lines = [
             f"task {self.task_key}: selected {self.program.name!r} "
             f"({self.metamodel_size:.0f} bits; equals family member: {self.family_match or '-'})",
             self.program_text,
             f"held-out agreement with the model: {self.metamodel_agreement:.1%} (n={self.n_heldout})",
             f"model failures: {self.n_failures}; predicted by the program: "
-            f"{self.failure_prediction_rate:.1%}; precision {self.failure_precision:.1%}",
+            f"{self.failure_prediction_rate:.1%} [{lo:.1%}, {hi:.1%}]; "
+            f"precision {self.failure_precision:.1%}",
             f"I(model; program) = {mi.estimate:.3f} bits [{mi.ci_low:.3f}, {mi.ci_high:.3f}]",
             f"I(model fails; program predicts failure) = {self._failure_mi_text()}",
             f"MDL = {self.mdl:.1f} bits (alpha={self.alpha})",
@@ -301,6 +305,7 @@ def explain(
         metamodel_agreement=stats.agreement,
         failure_prediction_rate=stats.failure_prediction_rate,
         failure_precision=stats.failure_precision,
+        failure_prediction_ci=proportion_ci(stats.n_predicted_correctly, stats.n_failures),
         n_failures=stats.n_failures,
         n_predicted_failures=stats.n_predicted,
         n_heldout=stats.n,

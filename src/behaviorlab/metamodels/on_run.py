@@ -53,7 +53,7 @@ def explain_run(
     # the induction budget there is small: more examples cost minutes and buy nothing. Elsewhere
     # queries are cheap and the vote guards need them: off-distribution slips are rare per input.
     tree = run.task.name.startswith("tree")
-    extra = queries if queries is not None else (20 if tree else 1000)
+    extra = queries if queries is not None else (20 if tree else 2000)
     result = explain(
         task,
         rows[:half],
@@ -86,6 +86,7 @@ def compare_runs(
 
 SUMMARY_KEYS = (
     "failure_prediction_rate",
+    "failure_prediction_ci",
     "failure_precision",
     "metamodel_agreement",
     "metamodel_size",
