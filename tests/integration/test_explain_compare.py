@@ -35,7 +35,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def test_explain_compares_runs(runs: list[Path]) -> None:
     cli = CliRunner()
-    got = cli.invoke(app, ["explain", *map(str, runs), "--format", "json", "--queries", "40"])
+    fast = ["--queries", "40", "--check", "60"]
+    got = cli.invoke(app, ["explain", *map(str, runs), "--format", "json", *fast])
     assert got.exit_code == 0, got.output
     rows = json.loads(got.output)
     assert [r["run"] for r in rows] == [str(r) for r in runs]
@@ -46,11 +47,29 @@ def test_explain_compares_runs(runs: list[Path]) -> None:
     a, b = rows
     assert (str(runs[1]) in a["same_shortcut_as"]) == (str(runs[0]) in b["same_shortcut_as"])
     for run in runs:  # each run's own analysis is written as with a single run
-        assert json.loads((run / "analysis" / "metamodel.json").read_text())["task"] == a["task"]
-    text = cli.invoke(app, ["explain", *map(str, runs), "--queries", "40"])
+        saved = json.loads((run / "analysis" / "metamodel.json").read_text())
+        assert saved["task"] == a["task"]
+        # The fresh check draws like each test split (30 each here) and pools them.
+        check = saved["fresh_check"]
+        assert set(check) == {"test_id", "test_ood", "all"} and check["all"]["n"] == 60
+        lo, hi = check["all"]["failure_prediction_ci"]
+        assert 0.0 <= lo <= check["all"]["failure_prediction_rate"] <= hi <= 1.0
+    text = cli.invoke(app, ["explain", *map(str, runs), *fast])
     assert text.exit_code == 0 and "shortcut" in text.output and "agreement" in text.output
 
 
 def test_explain_refuses_one_run_twice(runs: list[Path]) -> None:
     got = CliRunner().invoke(app, ["explain", str(runs[0]), str(runs[0])])
     assert got.exit_code == 2 and "two different run directories" in got.output
+
+
+def test_queries_are_drawn_like_every_test_split(runs: list[Path]) -> None:
+    from behaviorlab.metamodels.on_run import draw_like_tests
+    from behaviorlab.train.rundir import open_run
+
+    run = open_run(runs[0])
+    xs = draw_like_tests(run, 200, seed=3)
+    lengths = {len(x.split()) for x in xs}
+    # TINY's test_id spans 1..8 bits and test_ood 9..10 (plus the final O1): both are drawn.
+    assert min(lengths) <= 3 and max(lengths) >= 10
+    assert xs == draw_like_tests(run, 200, seed=3) and xs != draw_like_tests(run, 200, seed=4)

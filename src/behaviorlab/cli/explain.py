@@ -44,6 +44,14 @@ def explain_cmd(
             "candidates); default 2000, 20 for tree tasks.",
         ),
     ] = None,
+    check: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Fresh inputs drawn like the test splits to check the program on, beyond the "
+            "held-out half; default 2000, 200 for tree tasks, 0 to skip.",
+        ),
+    ] = None,
 ) -> None:
     """Search the shortcut program that reproduces each model and score it (writes analysis/);
     with several runs, also show which learned the same shortcut."""
@@ -52,13 +60,13 @@ def explain_cmd(
     from behaviorlab.metamodels.on_run import compare_runs, explain_run
 
     if len(run_dirs) > 1:
-        rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries)
+        rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
         if format == "json":
             typer.echo(json.dumps(rows, indent=2))
         else:
             console.print(comparison_table(rows))
         return
-    result = explain_run(run_dirs[0], alpha=alpha, seed=seed, queries=queries)
+    result = explain_run(run_dirs[0], alpha=alpha, seed=seed, queries=queries, check=check)
     if format == "json":
         typer.echo(json.dumps({"program_text": result.program_text, **result.to_json()}, indent=2))
     else:

@@ -56,6 +56,7 @@ class ExplainResult:
     failure_information: Estimate | None = None  # I(model fails; program predicts a failure)
     mutual_information_mechanistic: Estimate | None = None
     heldout_inputs: list[str] = field(default_factory=list, repr=False)
+    fresh_check: dict[str, Any] | None = None  # per test split and "all": see on_run.fresh_check
 
     @property
     def program_text(self) -> str:
@@ -92,12 +93,24 @@ class ExplainResult:
             "matches_reference": self.matches_reference,
             "program": to_json(self.program),
             "program_text": self.program_text,
+            "fresh_check": self.fresh_check,
             "candidates": self.candidates,
         }
 
     def _failure_mi_text(self) -> str:
         f = self.failure_information
         return "-" if f is None else f"{f.estimate:.3f} bits [{f.ci_low:.3f}, {f.ci_high:.3f}]"
+
+    def _check_lines(self) -> list[str]:
+        lines = []
+        for split, c in (self.fresh_check or {}).items():
+            lo, hi = c["failure_prediction_ci"]
+            lines.append(
+                f"fresh check {split} (n={c['n']}): agreement {c['metamodel_agreement']:.1%}; "
+                f"{c['n_failures']} failures, predicted {c['failure_prediction_rate']:.1%} "
+                f"[{lo:.1%}, {hi:.1%}], precision {c['failure_precision']:.1%}"
+            )
+        return lines
 
     def render_text(self) -> str:
         """A short human-readable report."""
@@ -114,6 +127,7 @@ class ExplainResult:
             f"I(model; program) = {mi.estimate:.3f} bits [{mi.ci_low:.3f}, {mi.ci_high:.3f}]",
             f"I(model fails; program predicts failure) = {self._failure_mi_text()}",
             f"MDL = {self.mdl:.1f} bits (alpha={self.alpha})",
+            *self._check_lines(),
             "candidates (best MDL first):",
         ]
         for c in self.candidates:
@@ -229,17 +243,25 @@ def explain(
     seed: int = 0,
     predict: Predict | None = None,
     extra_fit: int = 150,
+    draw: Callable[[int, int], list[str]] | None = None,
     top: int = 8,
     max_induce_examples: int = 400,
 ) -> ExplainResult:
     """Select the program that best compresses the model's outputs on `fit` (MDL), then measure
-    agreement, failure prediction and MI on `heldout` ((input, model output) pairs)."""
+    agreement, failure prediction and MI on `heldout` ((input, model output) pairs).
+
+    With `predict`, 2·`extra_fit` more inputs are put to the model: `draw(n, seed)` gives them
+    (by default: the fitting set's size range, edge cases oversampled)."""
     if not fit or not heldout:
         raise BadInput("explain needs at least one fitting and one held-out (input, output) pair")
     given = list(fit)
     extra: list[tuple[str, str]] = []
     if predict is not None and extra_fit > 0:
-        extra = _more_fit(task, given, predict, 2 * extra_fit, seed)
+        if draw is None:
+            extra = _more_fit(task, given, predict, 2 * extra_fit, seed)
+        else:
+            xs = draw(2 * extra_fit, seed + 7919)
+            extra = list(zip(xs, predict(xs), strict=True))
     # Half the extra queries feed the induction, half only the MDL score: a check on fresh
     # inputs against rules that fit their own data by luck.
     scored = search(task, given + extra, given[:max_induce_examples] + extra[:extra_fit], alpha=alpha)
