@@ -64,6 +64,7 @@ def _run_one(
     explained = explain_run(path)
     entry.update({k: explained.to_json()[k] for k in SUMMARY_KEYS})
     entry["metamodel_program"] = explained.family_match or explained.program.label
+    entry["fresh_check"] = explained.fresh_check
     entry["_portable"] = portable(explained, cfg.data.task, dict(cfg.data.options))
     if analyze:
         say(steps, "interpret")

@@ -66,6 +66,21 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 f"\n{key}: ablating the found heads drops accuracy by {_pct(abl['found_heads'])}; "
                 f"random heads of the same count by {_pct(abl['random_heads'])} (mean of {abl['n_random']})."
             )
+    checks = [(k, m["fresh_check"]) for k, m in summary["models"].items() if m.get("fresh_check")]
+    if checks:
+        lines += [
+            "",
+            "## Metamodels on fresh inputs drawn like each test split",
+            "",
+            "| model | split | n | agreement | model failures | predicted (95% interval) | precision |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for key, check in checks:
+            for split, c in check.items():
+                lines.append(
+                    f"| {key} | {split} | {c['n']} | {_pct(c['metamodel_agreement'])} | {c['n_failures']} | "
+                    f"{_rate_ci(c)} | {_pct(c['failure_precision'])} |"
+                )
     comp = summary.get("lr_comparison")
     if comp:
         lines += [

@@ -39,6 +39,7 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
     for key, entry in summary["models"].items():
         assert 0.0 <= entry["accuracy_id"] <= 1.0 and 0.0 <= entry["accuracy_ood"] <= 1.0, key
         assert set(entry) >= METAMODEL_KEYS, key
+        assert entry["fresh_check"]["all"]["n"] > 0, key
         assert entry["recursion_heads"] and all("score" in h for h in entry["recursion_heads"]), key
         assert entry["ablation_drop"]["n_random"] >= 1, key
         run = out / entry["run_dir"]
@@ -50,7 +51,10 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
         ):
             assert (run / name).is_file(), (key, name)
     assert (out / "report.html").stat().st_size > 10_000
-    assert "binary-successor/reverse" in (out / "SUMMARY.md").read_text()
+    summary_md = (out / "SUMMARY.md").read_text()
+    assert (
+        "binary-successor/reverse" in summary_md and "fresh inputs drawn like each test split" in summary_md
+    )
     # The demo's runs are in the catalog beside them.
     assert (out / "catalog.sqlite").is_file()
 
