@@ -61,7 +61,8 @@ def _run_one(
     entry: dict[str, Any] = {"accuracy_id": result["accuracy_id"], "accuracy_ood": result["accuracy_ood"]}
     entry["steps"], entry["run_dir"], entry["lr"] = steps, path.name, cfg.optim.lr
     say(steps, "explain")
-    explained = explain_run(path)
+    # --quick is a smoke run: a smaller search and check, so less precise metamodel figures.
+    explained = explain_run(path, queries=300 if quick else None, check=300 if quick else None)
     entry.update({k: explained.to_json()[k] for k in SUMMARY_KEYS})
     entry["metamodel_program"] = explained.family_match or explained.program.label
     entry["fresh_check"] = explained.fresh_check
