@@ -139,8 +139,13 @@ def _metamodel(obj: Any) -> str:
         body += cards(numbers)
     if obj.get("program_text"):
         body += f'<h3>Program</h3><pre class="program">{esc(obj["program_text"])}</pre>'
-    rest = {k: v for k, v in obj.items() if k not in METAMODEL_NUMBERS and k != "program_text"}
-    body += _object(rest)
+    check = obj.get("fresh_check")
+    if isinstance(check, dict) and all(isinstance(c, dict) for c in check.values()):
+        body += "<h3>Fresh check (inputs drawn like each test split)</h3>" + table(
+            [{"split": split, **c} for split, c in check.items()]
+        )
+    shown = {*METAMODEL_NUMBERS, "program_text", "fresh_check"}
+    body += _object({k: v for k, v in obj.items() if k not in shown})
     return body
 
 
