@@ -250,18 +250,24 @@ def _hits(p: Program, contexts: Sequence[Context], model_outs: Sequence[str], ne
     return hits
 
 
-def simplify(p: Program, contexts: Sequence[Context], model_outs: Sequence[str]) -> Program:
-    """Drop rules, then guard atoms, whenever the number of exactly reproduced outputs holds."""
+def simplify(
+    p: Program, contexts: Sequence[Context], model_outs: Sequence[str], *, exceptions_only: bool = False
+) -> Program:
+    """Drop rules, then guard atoms, whenever the number of exactly reproduced outputs holds.
+
+    With `exceptions_only`, only the exception rules are edited: the shortcut under them stays
+    whole, so it still means what its name says and runs can be compared by it.
+    """
     best = _hits(p, contexts, model_outs)
-    for k in reversed(range(len(p.rules))):
+    for k in reversed(range(p.exceptions if exceptions_only else len(p.rules))):
         trial = p.without(k)
         hits = _hits(trial, contexts, model_outs, best)
         if hits >= best:
             p, best = trial, hits
-    for k in range(len(p.rules)):
+    for k in range(p.exceptions if exceptions_only else len(p.rules)):
         for atom in p.rules[k].guard:
-            if atom not in p.rules[k].guard:
-                continue
+            if atom not in p.rules[k].guard or (exceptions_only and len(p.rules[k].guard) == 1):
+                continue  # (an exception emptied to `else` would hide the shortcut)
             smaller = Rule(tuple(a for a in p.rules[k].guard if a != atom), p.rules[k].action)
             trial = p.replacing(k, smaller)
             hits = _hits(trial, contexts, model_outs, best)

@@ -147,7 +147,7 @@ def patch(
         taken |= covers
         rules.append(Rule(guard, t.actions[int(act)]))
     patched = base.prepending(rules, name or f"{base.name}+patch")
-    return simplify(patched, contexts, model_outs) if rules else patched
+    return simplify(patched, contexts, model_outs, exceptions_only=True) if rules else patched
 
 
 def _const(a: Atom) -> int:
