@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, fail, handles_bad_input
+from behaviorlab.cli._common import console, err_console, fail, handles_bad_input
 
 
 def comparison_table(rows: list[dict[str, Any]]) -> Table:
@@ -60,13 +60,15 @@ def explain_cmd(
     from behaviorlab.metamodels.on_run import compare_runs, explain_run
 
     if len(run_dirs) > 1:
-        rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
+        with err_console.status(f"explaining {len(run_dirs)} runs (about a minute each) …"):
+            rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
         if format == "json":
             typer.echo(json.dumps(rows, indent=2))
         else:
             console.print(comparison_table(rows))
         return
-    result = explain_run(run_dirs[0], alpha=alpha, seed=seed, queries=queries, check=check)
+    with err_console.status(f"explaining {run_dirs[0]}: querying the model, searching programs …"):
+        result = explain_run(run_dirs[0], alpha=alpha, seed=seed, queries=queries, check=check)
     if format == "json":
         typer.echo(json.dumps({"program_text": result.program_text, **result.to_json()}, indent=2))
     else:
