@@ -10,6 +10,12 @@ if TYPE_CHECKING:
 
 _OPEN, _CLOSE = frozenset({"(", "["}), frozenset({")", "]"})
 View = tuple[int, int]  # keep the first `head` and the last `tail` input tokens
+FIRST_PLACES, LAST_PLACES = 16, 4  # absolute positions searched: the first 16 and the last 4
+
+
+def absolute_places(longest: int, first: int = FIRST_PLACES, last: int = LAST_PLACES) -> list[int]:
+    """Absolute input positions a search may test: 0, 1, … and -1, -2, … (from the end)."""
+    return [*range(min(longest, first)), *range(-1, -min(longest, last) - 1, -1)]
 
 
 class Context:
@@ -73,6 +79,10 @@ class Context:
     def token_at(self, j: int) -> str | None:
         """x[j], or None outside the input."""
         return self.x[j] if 0 <= j < self.n else None
+
+    def token_at_place(self, j: int) -> str | None:
+        """x@j: position j from the start, or from the end when negative; None outside."""
+        return self.token_at(j if j >= 0 else self.n + j)
 
 
 def _static_value(x: list[str], feat: str, arg: str | None) -> int:

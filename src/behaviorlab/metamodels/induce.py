@@ -16,6 +16,7 @@ from functools import partial
 import numpy as np
 
 from behaviorlab.behaviors.tokens import detokenize, tokenize
+from behaviorlab.metamodels.context import absolute_places
 from behaviorlab.metamodels.program import (
     FLIP,
     Action,
@@ -32,7 +33,6 @@ from behaviorlab.metamodels.program import (
 
 Feature = tuple[Term, ...]
 _OFFSETS = (0, -1, 1, -2, 2)
-_MAX_PLACES, _END_PLACES = 16, 4  # absolute token tests: first 16 positions, last 4
 
 
 def feature_pool(tokens: Sequence[str]) -> list[Feature]:
@@ -130,8 +130,7 @@ class _Rows:
         probes: list[TokEq] = [TokEq("x", t, o) for o in (0, -1, 1) for t in tokens]
         # Absolute positions, from the start and from the end: off-distribution slips of models
         # with learned positions hinge on what sits at particular places of the input.
-        longest = max((c.n for c in self.contexts), default=0)
-        places = [*range(min(longest, _MAX_PLACES)), *range(-1, -min(longest, _END_PLACES) - 1, -1)]
+        places = absolute_places(max((c.n for c in self.contexts), default=0))
         probes += [TokEq("at", t, j) for j in places for t in tokens]
         probes += [TokEq("prev", t) for t in tokens]
         for probe in probes:

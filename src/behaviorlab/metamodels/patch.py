@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from behaviorlab.behaviors.tokens import tokenize
-from behaviorlab.metamodels.induce import _END_PLACES, _MAX_PLACES, _counts, _pack, _Rows, simplify
+from behaviorlab.metamodels.induce import _counts, _pack, _Rows, simplify
 from behaviorlab.metamodels.program import Atom, Cmp, Context, Program, Rule, Term
 from behaviorlab.metamodels.vote import fit_vote, voter_values, voters
 
@@ -111,11 +111,10 @@ def patch(
     notC = _pack(~t.C) & _pack(np.ones((1, len(t.rows)), dtype=bool))
     bits = np.array([a.bits() for a in t.atoms])
     seq = np.array([k for k, _ in t.rows])
-    spots = voters(contexts, t.tokens, _MAX_PLACES, _END_PLACES) if votes else []
+    spots = voters(contexts, t.tokens) if votes else []
     F = voter_values(contexts, spots, seq)
     taken = np.zeros(len(t.rows), dtype=bool)  # rows an earlier exception's guard covers
-    lengths = [j for j, a in enumerate(t.atoms) if a == Cmp((Term("n"),), "==", _const(a))]
-    positions = [j for j, a in enumerate(t.atoms) if a == Cmp((Term("i"),), "==", _const(a))]
+    lengths, positions = _equalities(t.atoms, "n"), _equalities(t.atoms, "i")
     rules: list[Rule] = []
     while len(rules) < max_rules:
         ok = _base_ok(base.prepending(rules, base.name), t)
@@ -150,8 +149,11 @@ def patch(
     return simplify(patched, contexts, model_outs, exceptions_only=True) if rules else patched
 
 
-def _const(a: Atom) -> int:
-    return a.const if isinstance(a, Cmp) else 0
+def _equalities(atoms: Sequence[Atom], feat: str) -> list[int]:
+    """Indices of the atoms `feat == c` (one per value c)."""
+    return [
+        j for j, a in enumerate(atoms) if isinstance(a, Cmp) and a.op == "==" and a.terms == (Term(feat),)
+    ]
 
 
 def _vote_conditions(

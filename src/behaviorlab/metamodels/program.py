@@ -96,7 +96,7 @@ class TokEq:
         if self.source == "prev":
             return out[-1] if out else None
         if self.source == "at":
-            return ctx.token_at(self.offset if self.offset >= 0 else ctx.n + self.offset)
+            return ctx.token_at_place(self.offset)
         return ctx.token_at(i + self.offset)
 
 

@@ -13,18 +13,18 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from behaviorlab.metamodels.context import Context
+from behaviorlab.metamodels.context import FIRST_PLACES, LAST_PLACES, Context, absolute_places
 from behaviorlab.metamodels.program import Cmp, Term
 
 
-def voters(contexts: Sequence[Context], tokens: Sequence[str], first: int, last: int) -> list[Term]:
+def voters(
+    contexts: Sequence[Context], tokens: Sequence[str], first: int = FIRST_PLACES, last: int = LAST_PLACES
+) -> list[Term]:
     """What may vote: at each absolute place, every token seen there but the most common one
     (its indicator would be redundant). (Token counts as voters fitted worse on the demo.)"""
-    longest = max((c.n for c in contexts), default=0)
-    spots = [*range(min(longest, first)), *range(-1, -min(longest, last) - 1, -1)]
     out: list[Term] = []
-    for j in spots:
-        seen = Counter(c.token_at(j if j >= 0 else c.n + j) for c in contexts)
+    for j in absolute_places(max((c.n for c in contexts), default=0), first, last):
+        seen = Counter(c.token_at_place(j) for c in contexts)
         seen.pop(None, None)
         common = seen.most_common(1)[0][0] if seen else None
         out += [Term("is", f"{t}@{j}") for t in tokens if t in seen and t != common]
