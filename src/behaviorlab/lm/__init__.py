@@ -1,0 +1,54 @@
+"""Text models: one interface (`TextModel`) over our runs, local Hugging Face directories and GGUF
+files. `load(spec)` opens one by its spec: `run:DIR` (or a bare run directory), `hf:DIR`,
+`gguf:FILE`."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from behaviorlab.errors import BadInput
+from behaviorlab.lm.base import GREEDY, Completion, Decoding, TextModel, cut_at_stop, texts
+
+# Scheme -> "module:function" taking the path; imported only when used (torch, transformers).
+ADAPTERS: dict[str, str] = {
+    "run": "behaviorlab.lm.run:open_run_model",
+    "hf": "behaviorlab.lm.hf:open_hf",
+    "gguf": "behaviorlab.lm.gguf:open_gguf",
+}
+
+
+def split_spec(spec: str) -> tuple[str, Path]:
+    """`scheme:path` -> (scheme, path); a bare existing directory is a run."""
+    scheme, sep, rest = spec.partition(":")
+    if sep and scheme in ADAPTERS:
+        if not rest:
+            raise BadInput(f"model spec {spec!r}: missing the path after {scheme}:")
+        return scheme, Path(rest)
+    path = Path(spec)
+    if path.is_dir():
+        return "run", path
+    known = ", ".join(f"{s}:PATH" for s in ADAPTERS)
+    raise BadInput(f"model spec {spec!r}: expected {known} or a run directory")
+
+
+def load(spec: str) -> TextModel:
+    """Open the model a spec names; bad specs and unreadable models are one-line BadInput."""
+    scheme, path = split_spec(spec)
+    module, func = ADAPTERS[scheme].split(":")
+    opener = getattr(importlib.import_module(module), func)
+    model: TextModel = opener(path)
+    return model
+
+
+__all__ = [
+    "ADAPTERS",
+    "GREEDY",
+    "Completion",
+    "Decoding",
+    "TextModel",
+    "cut_at_stop",
+    "load",
+    "split_spec",
+    "texts",
+]

@@ -1,0 +1,106 @@
+"""The text-model interface: any generative model as prompts in, text and token log-probs out.
+
+A `TextModel` is all a black-box study needs: our own runs, a local Hugging Face directory and a
+GGUF file all implement it, so a probe or a metamodel search runs unchanged on each. Sampling is
+reproducible: the same prompts, settings and seed give the same completions on the same machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from behaviorlab.errors import BadInput
+
+Finish = Literal["eos", "stop", "length"]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generated continuation of a prompt."""
+
+    text: str  # the continuation as text, cut before a stop string (the prompt is not repeated)
+    tokens: tuple[str, ...] = ()  # generated tokens as the model's tokenizer spells them; eos excluded
+    logprobs: tuple[float, ...] = ()  # the model's own (temperature 1) log-prob of each token above
+    finish: Finish = "length"  # why generation ended: end-of-sequence, a stop string, the budget
+    meta: dict[str, object] = field(default_factory=dict)  # adapter-specific extras (e.g. chat prompt)
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How to choose tokens: greedy, or sampled at a temperature from a seeded generator."""
+
+    greedy: bool = True
+    temperature: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.greedy and not self.temperature > 0:
+            raise BadInput(f"sampling temperature must be > 0; got {self.temperature}")
+
+    def label(self) -> str:
+        """`greedy` or `t=0.7,seed=1`, for records and tables."""
+        return "greedy" if self.greedy else f"t={self.temperature:g},seed={self.seed}"
+
+
+GREEDY = Decoding()
+
+
+@runtime_checkable
+class TextModel(Protocol):
+    """Prompts in, completions out; per-token log-probs of given continuations.
+
+    - `spec` reopens the same model (`run:/abs/dir`, `hf:/abs/dir`, `gguf:/abs/file.gguf`) and is
+      what records store; `name` is a short label for tables.
+    - `alphabet` is the closed token set a prompt may be built from (our task models read only
+      their grammar), or None when any text is welcome (a pretrained LM).
+    - `has_chat_template`: `chat=True` wraps each prompt as one user turn with the model's chat
+      template; models without one read the prompt as it is.
+    """
+
+    spec: str
+    name: str
+    alphabet: tuple[str, ...] | None
+    has_chat_template: bool
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens the model reads for `text` (no special tokens added)."""
+        ...
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        max_new_tokens: int,
+        *,
+        decoding: Decoding = GREEDY,
+        stop: Sequence[str] = (),
+        chat: bool = False,
+    ) -> list[Completion]:
+        """One completion per prompt, batched; stops at eos, a stop string or the budget."""
+        ...
+
+    def score(
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+    ) -> list[list[float]]:
+        """Log-prob of each token of each continuation given its prompt (teacher-forced)."""
+        ...
+
+
+def texts(
+    model: TextModel,
+    prompts: Sequence[str],
+    max_new_tokens: int,
+    *,
+    decoding: Decoding = GREEDY,
+    stop: Sequence[str] = (),
+    chat: bool = False,
+) -> list[str]:
+    """Just the completion texts (what a black-box search reads)."""
+    return [c.text for c in model.generate(prompts, max_new_tokens, decoding=decoding, stop=stop, chat=chat)]
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """`text` up to the earliest stop string, and whether one was found."""
+    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return (text[: min(cuts)], True) if cuts else (text, False)
