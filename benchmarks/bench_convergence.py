@@ -19,7 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from behaviorlab.demo_configs import binary_raw
+from behaviorlab.demo.configs import binary_raw
 
 GRID = {"adamw": [1e-3, 3e-3], "sophia-g": [1e-3, 3e-3], "sophia-h": [1e-3, 3e-3]}
 

@@ -20,8 +20,8 @@ import torch
 
 from behaviorlab import tasks
 from behaviorlab.batching import encode_examples, encode_sources
-from behaviorlab.interpret.perturb import Perturbation, originals_of, random_perturbations
-from behaviorlab.interpret.perturbation import perturb, perturb_looped
+from behaviorlab.interpret.edits import Perturbation, originals_of, random_perturbations
+from behaviorlab.interpret.perturb import perturb, perturb_looped
 from behaviorlab.models import ModelConfig, Seq2SeqModel, build_model
 
 

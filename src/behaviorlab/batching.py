@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from behaviorlab.tasks import Example
-from behaviorlab.tokenize import Vocab
+from behaviorlab.tasks.tokenize import Vocab
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Encoded:
     src: Tensor  # [N, S] long, right-padded
     tgt_in: Tensor  # [N, T] long, [bos] + y[:-1]
     tgt_out: Tensor  # [N, T] long, y = output ids + [eos], pad after
+    pad_id: int
 
     def __len__(self) -> int:
         return int(self.src.shape[0])
@@ -26,13 +27,9 @@ class Encoded:
     def batch(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Rows `idx`, trimmed to the longest real sequence in the batch (saves compute)."""
         src, tin, tout = self.src[idx], self.tgt_in[idx], self.tgt_out[idx]
-        s = int((src != self.pad_id).sum(1).max())
+        s = max(1, int((src != self.pad_id).sum(1).max()))  # an empty prompt keeps one pad column
         t = int((tout != self.pad_id).sum(1).max())
         return src[:, :s], tin[:, :t], tout[:, :t]
-
-    @property
-    def pad_id(self) -> int:
-        return 0
 
 
 def pad(rows: Sequence[Sequence[int]], pad_id: int, width: int | None = None) -> Tensor:
@@ -51,11 +48,11 @@ def encode_sources(vocab: Vocab, inputs: Sequence[str]) -> Tensor:
 
 def encode_examples(vocab: Vocab, examples: Sequence[Example]) -> Encoded:
     """Encode a split for teacher-forced training."""
-    assert vocab.pad_id == 0, "Encoded assumes pad id 0"
     ys = [vocab.encode(e.output) + [vocab.eos_id] for e in examples]
     tin = [[vocab.bos_id] + y[:-1] for y in ys]
     return Encoded(
         src=encode_sources(vocab, [e.input for e in examples]),
         tgt_in=pad(tin, vocab.pad_id),
         tgt_out=pad(ys, vocab.pad_id),
+        pad_id=vocab.pad_id,
     )

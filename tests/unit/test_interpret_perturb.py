@@ -6,9 +6,9 @@ import pytest
 
 from behaviorlab import tasks
 from behaviorlab.batching import encode_sources
+from behaviorlab.interpret.edits import Perturbation, originals_of, random_perturbations
 from behaviorlab.interpret.hypotheses import STUDY
-from behaviorlab.interpret.perturb import Perturbation, originals_of, random_perturbations, summarize
-from behaviorlab.interpret.perturbation import perturb, perturb_looped
+from behaviorlab.interpret.perturb import perturb, perturb_looped, summarize
 from behaviorlab.models import ModelConfig, Seq2SeqModel, build_model
 
 TASK = tasks.get("binary-successor", order="reverse")

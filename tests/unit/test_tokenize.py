@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from behaviorlab import tasks
 from behaviorlab.errors import BadInput
-from behaviorlab.tokenize import Vocab
+from behaviorlab.tasks.tokenize import Vocab
 
 CONFIGS = [
     ("peano-add", {}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -17,14 +18,25 @@ def train_cmd(
     out: Annotated[Path, typer.Option("--out", help="Run directory to write.")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run bit-identically.")] = False,
-    force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing run directory (only a run).")] = False,
     evaluate: Annotated[bool, typer.Option(help="Evaluate all test splits when done.")] = True,
+    nproc: Annotated[
+        int, typer.Option(min=1, help="Processes for data-parallel training (gloo); torchrun sets its own.")
+    ] = 1,
 ) -> None:
-    """Train a model from a TOML config into a run directory."""
+    """Train a model from a TOML config into a run directory (one process, N, or under torchrun)."""
     from behaviorlab.train import evaluate_run, load_config, train
+    from behaviorlab.train.distributed import join_torchrun, train_distributed, under_torchrun
 
     cfg = load_config(config, set_ or [])
-    summary = train(cfg, out, resume=resume, force=force, progress=True)
+    if under_torchrun():
+        summary = join_torchrun(cfg, out, resume=resume, force=force)
+        if os.environ.get("RANK") != "0":
+            return  # rank 0 evaluates and records the run
+    elif nproc > 1:
+        summary = train_distributed(cfg, out, nproc=nproc, resume=resume, force=force)
+    else:
+        summary = train(cfg, out, resume=resume, force=force, progress=True)
     console.print(f"trained {summary['steps']} steps -> {out}")
     if evaluate:
         _print_eval(evaluate_run(out), limit=5)
@@ -95,8 +107,13 @@ def demo_cmd(
         bool, typer.Option(help="Continue an interrupted demo; finished runs are kept.")
     ] = False,
     optimizer: Annotated[str, typer.Option(help="adamw, sophia-g or sophia-h.")] = "adamw",
+    backend: Annotated[
+        str, typer.Option(help="Where the models train: local (process pool) or ray.")
+    ] = "local",
 ) -> None:
     """The main job: train and evaluate the demo models, write DIR/summary.json."""
     from behaviorlab.demo import run_demo
 
-    run_demo(out, quick=quick, force=force, resume=resume, optimizer=optimizer, console=console)
+    run_demo(
+        out, quick=quick, force=force, resume=resume, optimizer=optimizer, backend=backend, console=console
+    )

@@ -135,6 +135,6 @@ def analyze_cmd(
     run_dir: RunArg, quick: Annotated[bool, typer.Option(help="Fewer inputs and draws.")] = False
 ) -> None:
     """Demo analysis."""
-    from behaviorlab.interpret.demo import analyze_for_demo
+    from behaviorlab.demo.analysis import analyze_for_demo
 
     _emit(analyze_for_demo(run_dir, quick=quick))

@@ -9,7 +9,8 @@ import torch
 
 from behaviorlab.batching import encode_sources
 from behaviorlab.models import Seq2SeqModel
-from behaviorlab.tasks import Example, Task
+from behaviorlab.tasks import Example
+from behaviorlab.tasks.base import Learnable
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Prediction:
     meta: dict[str, int] = field(default_factory=dict)
 
 
-def _max_new_tokens(task: Task, examples: Sequence[Example], margin: int = 4) -> int:
+def _max_new_tokens(task: Learnable, examples: Sequence[Example], margin: int = 4) -> int:
     longest = max(len(task.vocab.tokenize(e.output)) for e in examples)
     return longest + margin + 1  # + eos
 
@@ -33,7 +34,7 @@ def _max_new_tokens(task: Task, examples: Sequence[Example], margin: int = 4) ->
 @torch.no_grad()
 def generate_strings(
     model: Seq2SeqModel,
-    task: Task,
+    task: Learnable,
     inputs: Sequence[str],
     max_new_tokens: int,
     batch_size: int = 256,
@@ -59,7 +60,7 @@ def generate_strings(
 
 
 def predict(
-    model: Seq2SeqModel, task: Task, examples: Sequence[Example], batch_size: int = 256
+    model: Seq2SeqModel, task: Learnable, examples: Sequence[Example], batch_size: int = 256
 ) -> list[Prediction]:
     """Greedy predictions for a split, compared to the reference outputs by exact match."""
     if not examples:
@@ -69,6 +70,6 @@ def predict(
     )
     preds = []
     for e, (toks, lps) in zip(examples, gens, strict=True):
-        text = task.vocab.detokenize([t for t in toks if not t.startswith("<")])
+        text = task.vocab.text_of(toks)
         preds.append(Prediction(e.input, e.output, text, text == e.output, toks, lps, dict(e.meta)))
     return preds

@@ -20,6 +20,7 @@ from behaviorlab.batching import pad
 from behaviorlab.evaluate.predict import generate_strings
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.tasks import Example, Task
+from behaviorlab.tasks.tokenize import SPECIALS
 
 SPACES = ("encoder", "decoder", "cross")
 _PATTERN = re.compile(r"^(enc|dec)\.(\d+)\.(attn|self_attn|cross_attn)\.pattern$")
@@ -65,7 +66,7 @@ def prepare(
         else:
             longest = max((len(vocab.tokenize(e.output)) for e in examples), default=1)
             gens = generate_strings(model, task, [e.input for e in examples], longest + 5)
-            outputs = [[t for t in toks if not t.startswith("<")] for toks, _ in gens]
+            outputs = [[t for t in toks if t not in SPECIALS] for toks, _ in gens]
     src_tokens = [vocab.tokenize(e.input) for e in examples]
     src = pad([[vocab.id(t) for t in s] for s in src_tokens], vocab.pad_id)
     tgt_in = pad([[vocab.bos_id] + [vocab.id(t) for t in o] for o in outputs], vocab.pad_id)

@@ -142,7 +142,7 @@ def accuracy(
         gens = generate_strings(model, task, [e.input for e in examples], longest + 5)
     ok = 0
     for e, (toks, _) in zip(examples, gens, strict=True):
-        ok += task.vocab.detokenize([t for t in toks if not t.startswith("<")]) == e.output
+        ok += task.vocab.text_of(toks) == e.output
     return ok / len(examples)
 
 

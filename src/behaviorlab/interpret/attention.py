@@ -25,6 +25,7 @@ from behaviorlab.interpret._layout import (
     views,
 )
 from behaviorlab.interpret.cache import run_with_cache
+from behaviorlab.interpret.figures import attention_figure
 from behaviorlab.models import Seq2SeqModel
 
 
@@ -47,9 +48,8 @@ class AttentionMap:
 
     def figure(self) -> Any:
         """A plotly heatmap with token labels on both axes."""
-        from behaviorlab.interpret.figures import attention_figure
-
-        return attention_figure(self)
+        title = f"{self.kind} · layer {self.layer} · head {self.head} · {self.group} (n={self.n})"
+        return attention_figure(self.weights, self.key_tokens, self.query_tokens, title)
 
 
 def take(prep: Prepared, idx: Sequence[int]) -> Prepared:

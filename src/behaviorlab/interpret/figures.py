@@ -6,10 +6,7 @@ plotly is imported lazily so the library and CLI start without it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from behaviorlab.interpret.attention import AttentionMap
+from typing import Any
 
 
 def _go() -> Any:
@@ -20,12 +17,14 @@ def _go() -> Any:
     return go
 
 
-def attention_figure(m: AttentionMap) -> Any:
+def attention_figure(
+    weights: Sequence[Sequence[float]], key_tokens: Sequence[str], query_tokens: Sequence[str], title: str
+) -> Any:
     """Heatmap of one head: queries down, keys across, token labels on both axes."""
     go = _go()
-    fig = go.Figure(go.Heatmap(z=m.weights, x=m.key_tokens, y=m.query_tokens, colorscale="Blues", zmin=0.0))
+    fig = go.Figure(go.Heatmap(z=weights, x=key_tokens, y=query_tokens, colorscale="Blues", zmin=0.0))
     fig.update_layout(
-        title=f"{m.kind} · layer {m.layer} · head {m.head} · {m.group} (n={m.n})",
+        title=title,
         xaxis_title="key (attended to)",
         yaxis_title="query",
         yaxis_autorange="reversed",

@@ -23,16 +23,16 @@ from behaviorlab.interpret.ablate import (
 )
 from behaviorlab.interpret.attention import AttentionMap, attention_maps
 from behaviorlab.interpret.cache import ActivationCache, run_with_cache
+from behaviorlab.interpret.edits import Perturbation, originals_of, random_perturbations
 from behaviorlab.interpret.hypotheses import BUILTIN, Hypothesis
 from behaviorlab.interpret.patching import make_pairs, patch, patch_generation
-from behaviorlab.interpret.perturb import Perturbation, originals_of, random_perturbations
-from behaviorlab.interpret.perturbation import Head, perturb
+from behaviorlab.interpret.perturb import Head, perturb
 from behaviorlab.interpret.scores import head_scores, recursion_heads
 from behaviorlab.io import atomic_write_json
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.tasks import Example, Task
-from behaviorlab.train.rundir import Run
-from behaviorlab.train.rundir import open_run as _open
+from behaviorlab.train.run import Run
+from behaviorlab.train.run import open_run as _open
 
 
 class InterpretRun:

@@ -1,158 +1,37 @@
-"""Perturbation during generation: edit generated tokens or positional encodings, keep decoding.
-
-Token ops act on the model's own greedy output g (eos included) at generated position p:
-insert v before g[p], flip g[p] to v, or remove g[p]. Decoding is then forced through the edited
-sequence up to and including its position p (plus `keep` more edited tokens) and continues
-greedily. A position at or after len(g) is past the end: the row reproduces g unchanged.
-Position ops ("pos_swap", "pos_replace") change `stack`.embed.pos at positions `position` and
-`other` (hook positions: decoder-input index in an encoder-decoder; see models/) during a free
-greedy decode. Every (input × perturbation) pair runs in one batched decode.
-"""
+"""Run perturbations batched (the fast path) or looped (the reference), and watch chosen heads."""
 
 from __future__ import annotations
 
-import random
+import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from behaviorlab.batching import pad
-from behaviorlab.errors import BadInput
-from behaviorlab.interpret._decode import PosEdits, forced_decode
+from behaviorlab.batching import encode_sources
+from behaviorlab.interpret._layout import prepare
+from behaviorlab.interpret.attention import site_views
+from behaviorlab.interpret.edits import Perturbation, Plan, decode_plan, originals_of, plan
+from behaviorlab.interpret.hypotheses import Hypothesis
+from behaviorlab.interpret.scores import samples, target_mask
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.tasks import Example, Task
 
-TOKEN_OPS = ("insert", "remove", "flip")
-POS_OPS = ("pos_swap", "pos_replace")
+Head = tuple[str, int, int]  # (kind, layer, head)
 
 
-@dataclass(frozen=True)
-class Perturbation:
-    """One edit: op, generated position, token (insert/flip), partner position (pos ops)."""
-
-    op: str
-    position: int
-    token: str | None = None
-    other: int | None = None
-    stack: str = "dec"
-    keep: int = 0
-
-    def __post_init__(self) -> None:
-        if self.op not in TOKEN_OPS + POS_OPS + ("none",):
-            raise BadInput(f"unknown perturbation {self.op!r}; use {', '.join(TOKEN_OPS + POS_OPS)}")
-        if self.op in ("insert", "flip") and self.token is None:
-            raise BadInput(f"{self.op} needs a token")
-        if self.op in POS_OPS and self.other is None:
-            raise BadInput(f"{self.op} needs `other` (the partner position)")
-
-    @property
-    def label(self) -> str:
-        """Short text, e.g. `flip@3->X1`, `pos_swap@dec:2<->5`."""
-        if self.op in POS_OPS:
-            return f"{self.op}@{self.stack}:{self.position}<->{self.other}"
-        return f"{self.op}@{self.position}" + (f"->{self.token}" if self.token else "")
-
-
-def edit(g: list[int], p: Perturbation, token_id: int | None) -> tuple[list[int], list[int]]:
-    """(edited sequence, forced prefix) for token ops; past-the-end edits force all of g."""
-    if p.op not in TOKEN_OPS or p.position >= len(g) or p.position < 0:
-        return g, (g if p.op in TOKEN_OPS else [])
-    i = p.position
-    if p.op == "insert":
-        e = g[:i] + [token_id or 0] + g[i:]
-    elif p.op == "flip":
-        e = g[:i] + [token_id or 0] + g[i + 1 :]
-    else:
-        e = g[:i] + g[i + 1 :]
-    return e, e[: i + 1 + p.keep]
-
-
-@dataclass
-class Plan:
-    """The flattened (input × perturbation) pairs of one perturbation run."""
-
-    example: list[int]  # index into the inputs, per pair
-    perts: list[Perturbation]
-    edited: list[list[int]]
-    forced: list[list[int]]
-
-
-def plan(originals: Sequence[list[int]], perts: Sequence[Sequence[Perturbation]], task: Task) -> Plan:
-    """Pair every input with each of its perturbations and build the forced prefixes."""
-    out = Plan([], [], [], [])
-    for i, (g, ps) in enumerate(zip(originals, perts, strict=True)):
-        for p in ps:
-            tok = task.vocab.id(p.token) if p.token is not None else None
-            e, f = edit(g, p, tok)
-            out.example.append(i)
-            out.perts.append(p)
-            out.edited.append(e)
-            out.forced.append(f)
-    return out
-
-
-def _pos_edits(perts: Sequence[Perturbation], stack: str) -> PosEdits | None:
-    rows = [p.op in POS_OPS and p.stack == stack for p in perts]
-    if not any(rows):
-        return None
-    a = torch.tensor([p.position if r else -1 for p, r in zip(perts, rows, strict=True)])
-    b = torch.tensor([p.other if r and p.other is not None else -1 for p, r in zip(perts, rows, strict=True)])
-    swap = torch.tensor([p.op == "pos_swap" for p in perts])
-    return PosEdits(stack, a, b, swap)
-
-
-def decode_plan(
-    model: Seq2SeqModel, src: torch.Tensor, pl: Plan, max_new: int, batch_size: int
-) -> list[list[int]]:
-    """Decode every pair (batched in chunks); returns each pair's output ids (eos included)."""
-    outs: list[list[int]] = []
-    for start in range(0, len(pl.perts), batch_size):
-        sl = slice(start, start + batch_size)
-        idx = torch.tensor(pl.example[sl])
-        rows_src = src[idx]
-        rows_src = rows_src[:, : max(1, int((rows_src != model.pad_id).sum(1).max()))]
-        forced = pad(pl.forced[sl], model.pad_id)
-        flen = torch.tensor([len(f) for f in pl.forced[sl]])
-        perts = pl.perts[sl]
-        enc, dec = _pos_edits(perts, "enc"), _pos_edits(perts, "dec")
-        if enc is not None and dec is not None:
-            raise BadInput("one batch mixes encoder and decoder position edits; run them apart")
-        gen = forced_decode(model, rows_src, forced, flen, max_new, enc or dec)
-        outs += [gen.tokens[r, : int(gen.lengths[r])].tolist() for r in range(len(perts))]
-    return outs
-
-
-def originals_of(model: Seq2SeqModel, src: torch.Tensor, max_new: int, batch_size: int) -> list[list[int]]:
-    """The unperturbed greedy outputs (eos included)."""
-    outs: list[list[int]] = []
-    for start in range(0, src.shape[0], batch_size):
-        part = src[start : start + batch_size]
-        part = part[:, : max(1, int((part != model.pad_id).sum(1).max()))]
-        gen = model.generate(part, max_new)
-        outs += [gen.tokens[r, : int(gen.lengths[r])].tolist() for r in range(part.shape[0])]
-    return outs
-
-
-def random_perturbations(
-    task: Task, originals: Sequence[list[int]], n: int, seed: int, ops: Sequence[str] = TOKEN_OPS
+def _per_example(
+    perts: Sequence[Perturbation] | Sequence[Sequence[Perturbation]], n: int
 ) -> list[list[Perturbation]]:
-    """n random token edits per input at positions of its output (eos excluded)."""
-    rng = random.Random(seed)
-    grammar = list(task.vocab.tokens[3:])
-    out = []
-    for g in originals:
-        body = max(1, len(g) - 1)
-        ps = []
-        for _ in range(n):
-            op, i = rng.choice(list(ops)), rng.randrange(body)
-            cur = task.vocab.tokens[g[i]] if i < len(g) else None
-            tok = rng.choice([t for t in grammar if t != cur] or grammar) if op != "remove" else None
-            ps.append(Perturbation(op, i, tok))
-        out.append(ps)
-    return out
+    if perts and isinstance(perts[0], Perturbation):
+        return [list(perts)] * n  # type: ignore[arg-type]
+    return [list(p) for p in perts]  # type: ignore[arg-type]
+
+
+def _budget(task: Task, examples: Sequence[Example], perts: Sequence[Sequence[Perturbation]]) -> int:
+    longest = max(len(task.vocab.tokenize(e.output)) for e in examples)
+    return longest + 6 + max((p.keep + 1 for ps in perts for p in ps), default=0)
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -199,3 +78,109 @@ def rows_of(
             }
         )
     return rows
+
+
+@torch.no_grad()
+def perturb(
+    model: Seq2SeqModel,
+    task: Task,
+    examples: Sequence[Example],
+    perturbations: Sequence[Perturbation] | Sequence[Sequence[Perturbation]],
+    *,
+    batch_size: int = 2048,
+    heads: Sequence[Head] = (),
+    hypothesis: Hypothesis | None = None,
+) -> list[dict[str, Any]]:
+    """One row per (input × perturbation): original and perturbed outputs, changed, followed, correct.
+
+    `perturbations` is one list for every input or one list per input. With `heads` and a
+    `hypothesis`, rows also hold each head's attention mass on the hypothesis before and after.
+    """
+    model.eval()
+    if not examples:
+        return []
+    perts = _per_example(perturbations, len(examples))
+    src = encode_sources(task.vocab, [e.input for e in examples])  # [N, S]
+    max_new = _budget(task, examples, perts)
+    originals = originals_of(model, src, max_new, batch_size)
+    pl = plan(originals, perts, task)
+    outs = decode_plan(model, src, pl, max_new, batch_size)
+    rows = rows_of(task, examples, originals, pl, outs)
+    if heads and hypothesis is not None:
+        _head_change(model, task, examples, originals, pl, outs, rows, heads, hypothesis)
+    return rows
+
+
+@torch.no_grad()
+def perturb_looped(
+    model: Seq2SeqModel,
+    task: Task,
+    examples: Sequence[Example],
+    perturbations: Sequence[Perturbation] | Sequence[Sequence[Perturbation]],
+) -> list[dict[str, Any]]:
+    """The reference: one decode per (input, perturbation) pair in a Python loop."""
+    model.eval()
+    perts = _per_example(perturbations, len(examples))
+    max_new = _budget(task, examples, perts)
+    rows: list[dict[str, Any]] = []
+    for e, ps in zip(examples, perts, strict=True):
+        src = encode_sources(task.vocab, [e.input])
+        orig = originals_of(model, src, max_new, 1)
+        for p in ps:
+            pl = plan(orig, [[p]], task)
+            rows += rows_of(task, [e], orig, pl, decode_plan(model, src, pl, max_new, 1))
+    return rows
+
+
+def head_masses(
+    model: Seq2SeqModel,
+    task: Task,
+    examples: Sequence[Example],
+    outputs: Sequence[list[str]],
+    heads: Sequence[Head],
+    hyp: Hypothesis,
+) -> list[list[float]]:
+    """Per example, each head's mean attention mass on the hypothesis target (nan: no claim)."""
+    prep = prepare(model, task, examples, outputs)
+    out = [[math.nan] * len(heads) for _ in examples]
+    for idx, per_site in site_views(model, prep):
+        claims = [list(hyp.fn(s)) for s in samples(prep, idx)]
+        for site, vs in per_site.items():
+            v = vs.get(hyp.space)
+            wanted = [j for j, h in enumerate(heads) if h[:2] == (site.kind, site.layer)]
+            if v is None or not wanted:
+                continue
+            tm = target_mask(claims, v.weights.shape[2], v.weights.shape[3])  # [B, Q, K]
+            has = (tm.any(-1) & v.q_valid).float()  # [B, Q]
+            mass = (v.weights * tm[:, None].float()).sum(-1)  # [B, H, Q]
+            mean = (mass * has[:, None]).sum(-1) / has.sum(-1, keepdim=True)  # [B, H]
+            for j in wanted:
+                for r, i in enumerate(idx):
+                    out[i][j] = float(mean[r, heads[j][2]])
+    return out
+
+
+def _head_change(
+    model: Seq2SeqModel,
+    task: Task,
+    examples: Sequence[Example],
+    originals: Sequence[list[int]],
+    pl: Plan,
+    outs: Sequence[list[int]],
+    rows: list[dict[str, Any]],
+    heads: Sequence[Head],
+    hyp: Hypothesis,
+) -> None:
+    """Add `{kind}.{layer}.{head}:before/after` attention masses to each row (in place)."""
+    v = task.vocab
+
+    def toks(ids: list[int]) -> list[str]:
+        return [v.tokens[i] for i in ids if i not in (v.eos_id, v.pad_id, v.bos_id)]
+
+    before = head_masses(model, task, examples, [toks(g) for g in originals], heads, hyp)
+    pair_ex = [examples[i] for i in pl.example]
+    after = head_masses(model, task, pair_ex, [toks(o) for o in outs], heads, hyp)
+    for k, row in enumerate(rows):
+        for j, (kind, layer, head) in enumerate(heads):
+            row[f"{kind}.{layer}.{head}:before"] = before[pl.example[k]][j]
+            row[f"{kind}.{layer}.{head}:after"] = after[k][j]

@@ -3,48 +3,58 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from behaviorlab import tasks
 from behaviorlab.behaviors.estimators import proportion_ci
 from behaviorlab.errors import BadInput
-from behaviorlab.evaluate.predict import generate_strings
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.metamodels.compare import compare, same_shortcut
+from behaviorlab.lm.base import texts
+from behaviorlab.lm.run import RunModel
+from behaviorlab.metamodels.compare import compare
 from behaviorlab.metamodels.explain import ExplainResult, explain
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.scoring import failure_stats
-from behaviorlab.metamodels.text import from_json, to_json
-from behaviorlab.tasks.dataset import SplitSpec, derive_seed
-from behaviorlab.train.rundir import PREDICTIONS, Run, open_run
+from behaviorlab.rundir import ANALYSIS, PREDICTIONS
+from behaviorlab.tasks import Task
+from behaviorlab.tasks.dataset import DatasetSpec, SplitSpec, derive_seed
+from behaviorlab.train.run import Run, open_run
 
 
 def black_box(run: Run, margin: int = 4, chunk: int = 512) -> Callable[[list[str]], list[str]]:
     """The run's model as strings in, greedy strings out (gibberish inputs allowed)."""
-    vocab = run.task.vocab
+    model = RunModel(run)
 
     def predict(inputs: list[str]) -> list[str]:
         out: list[str] = []
         for j in range(0, len(inputs), chunk):  # bounded memory for thousands of queries
             part = inputs[j : j + chunk]
-            longest = max(len(vocab.tokenize(x)) for x in part)
-            gens = generate_strings(run.model, run.task, part, 2 * longest + margin)
-            out += [vocab.detokenize([t for t in toks if not t.startswith("<")]) for toks, _ in gens]
+            longest = max(len(model.tokenize(x)) for x in part)
+            out += texts(model, part, 2 * longest + margin)
         return out
 
     return predict
 
 
+def _task(run: Run) -> Task:
+    """The run's task; recorded data has no reference function or sampler to explain against."""
+    if not isinstance(run.task, Task):
+        raise BadInput(f"{run.path}: explain needs a run trained on a task (this one learned recorded data)")
+    return run.task
+
+
 def _test_specs(run: Run) -> list[SplitSpec]:
-    return [s for s in run.config.data.splits if s.name != "train" and s.n > 0]
+    data = run.config.data
+    if not isinstance(data, DatasetSpec):
+        raise BadInput(f"{run.path}: explain needs a run trained on a task (this one learned recorded data)")
+    return [s for s in data.splits if s.name != "train" and s.n > 0]
 
 
 def _draw(run: Run, spec: SplitSpec, n: int, seed: int, edge_fraction: float | None) -> list[str]:
     """n inputs drawn like one split (fresh draws: they may repeat the split's own inputs)."""
-    draws = run.task.sample(
+    draws = _task(run).sample(
         n,
         seed,
         min_size=spec.min_size,
@@ -78,7 +88,7 @@ def fresh_check(run: Run, program: Program, n: int, seed: int) -> dict[str, Any]
     specs = _test_specs(run)
     for k, spec in enumerate(specs):
         xs = _draw(run, spec, max(1, n // len(specs)), derive_seed(seed, "fresh-check", k), None)
-        parts = (predict(xs), program.run_many(xs), [run.task.solve(x) for x in xs])
+        parts = (predict(xs), program.run_many(xs), [_task(run).solve(x) for x in xs])
         out[spec.name] = _check_numbers(*parts)
         for acc, part in zip(every, parts, strict=True):
             acc.extend(part)
@@ -121,11 +131,11 @@ def explain_run(
     random.Random(seed).shuffle(rows)
     half = len(rows) // 2
     # Task.sample spells its ranges as keywords; explain's protocol takes **ranges: same calls.
-    task: Any = run.task
+    task: Any = _task(run)
     # Tree outputs are long and the rule language cannot express their rewrites (see notes), so
     # the induction budget there is small: more examples cost minutes and buy nothing. Elsewhere
     # queries are cheap and the vote guards need them: off-distribution slips are rare per input.
-    tree = run.task.name.startswith("tree")
+    tree = task.name.startswith("tree")
     extra = queries if queries is not None else (20 if tree else 2000)
     result = explain(
         task,
@@ -144,7 +154,7 @@ def explain_run(
     if n_check > 0:
         result.fresh_check = fresh_check(run, result.program, n_check, seed + 1)
     if write:
-        analysis = run_dir / "analysis"
+        analysis = run_dir / ANALYSIS
         atomic_write_json(
             analysis / "metamodel.json", {"program_text": result.program_text, **result.to_json()}
         )
@@ -166,52 +176,3 @@ def compare_runs(
         raise BadInput("comparing runs needs at least two different run directories")
     results = {str(d): explain_run(d, alpha=alpha, seed=seed, queries=queries, check=check) for d in run_dirs}
     return compare(results)
-
-
-SUMMARY_KEYS = (
-    "failure_prediction_rate",
-    "failure_prediction_ci",
-    "failure_precision",
-    "metamodel_agreement",
-    "metamodel_size",
-    "mutual_information_bits",
-)
-
-
-def portable(result: ExplainResult, task_name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """What another process needs to compare this result: numbers, program JSON, held-out inputs."""
-    return {
-        "task_name": task_name,
-        "options": options,
-        "task_key": result.task_key,
-        "json": result.to_json(),
-        "program": to_json(result.program),
-        "program_name": result.family_match or result.program.label,
-        "heldout_inputs": result.heldout_inputs,
-    }
-
-
-def compare_portable(saved: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Side by side: which runs learned the same shortcut (same program or ≥ 99% agreement)."""
-    programs = {}
-    for name, s in saved.items():
-        program = from_json(s["program"])
-        if program.uses_reference():  # the opaque `reference` action runs the task's own solver
-            program = program.bind(tasks.get(s["task_name"], **s["options"]).solve)
-        programs[name] = program
-    rows = []
-    for name, s in saved.items():
-        shared = sorted(
-            {x for o in saved.values() if o["task_key"] == s["task_key"] for x in o["heldout_inputs"]}
-        )
-        same = [
-            other
-            for other, o in saved.items()
-            if other != name
-            and o["task_key"] == s["task_key"]
-            and same_shortcut(programs[name], programs[other], shared)
-        ]
-        row = {"run": name, "task": s["task_key"], "program": s["program_name"]}
-        row.update({k: s["json"][k] for k in SUMMARY_KEYS})
-        rows.append({**row, "same_shortcut_as": same})
-    return rows

@@ -11,10 +11,8 @@ from behaviorlab.report.canvas import Canvas
 from behaviorlab.report.compare import comparison_body
 from behaviorlab.report.page import build_page, write_figures
 from behaviorlab.report.run_sections import render_sections, run_sections
-from behaviorlab.report.rundata import RUN_MARKERS, SWEEP, load_collection, load_run
-
-REPORT = "report.html"
-FIGURES = "figures"
+from behaviorlab.report.rundata import load_collection, load_run
+from behaviorlab.rundir import FIGURES, REPORT, RUN_MARKERS, SUMMARY, SWEEP, is_run
 
 
 def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canvas]:
@@ -26,14 +24,14 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
     if coll is not None:
         toc, body = comparison_body(coll, canvas)
         title = f"{path.resolve().name} ({coll.kind} comparison)"
-    elif any((path / m).exists() for m in RUN_MARKERS):
+    elif is_run(path):
         run = load_run(path)
         sections = run_sections(run, canvas)
         toc, body, title = [(a, t) for a, t, _ in sections], render_sections(sections), run.name
     else:
         raise BadInput(
             f"{path}: not a run, demo or sweep directory (no {', '.join(RUN_MARKERS)}, "
-            f"no {SWEEP}, no summary.json with `models`)"
+            f"no {SWEEP}, no {SUMMARY} with `models`)"
         )
     html = build_page(title, str(path.resolve()), toc, body, canvas, capture_errors=capture_errors)
     return html, canvas

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -12,18 +10,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
-
-# The run-directory file names (the same as behaviorlab.train.rundir; repeated here so a report
-# can be drawn without importing torch).
-CONFIG, ENV, SUMMARY, METRICS, PREDICTIONS, SWEEP = (
-    "config.toml",
-    "env.json",
-    "summary.json",
-    "metrics.parquet",
-    "predictions.parquet",
-    "sweep.json",
+from behaviorlab.rundir import (
+    ANALYSIS,
+    METRICS,
+    PREDICTIONS,
+    RESULTS,
+    SUMMARY,
+    SWEEP,
+    RunDir,
+    read_json_object,
 )
-RUN_MARKERS = (CONFIG, SUMMARY, METRICS, PREDICTIONS)
+
 # Per-token log-prob lists are large and not shown; skip them when reading predictions.
 _SKIP_COLUMNS = {"logprobs"}
 
@@ -43,6 +40,7 @@ class RunData:
     """Everything a run directory holds that a report can show; absent files stay empty."""
 
     path: Path
+    kind: str = "train"
     summary: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     config_text: str | None = None
@@ -50,6 +48,7 @@ class RunData:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     predictions: list[dict[str, Any]] = field(default_factory=list)
     has_predictions: bool = False
+    results: dict[str, Any] = field(default_factory=dict)  # a probe's or imitation run's tables
 
     @property
     def name(self) -> str:
@@ -59,7 +58,7 @@ class RunData:
     @property
     def analysis_dir(self) -> Path:
         """Where analysis stages write their results."""
-        return self.path / "analysis"
+        return self.path / ANALYSIS
 
 
 @dataclass
@@ -73,13 +72,6 @@ class Collection:
     runs: dict[str, RunData | None]  # label -> run (None when its directory is missing)
 
 
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: not valid JSON: {e}") from None
-
-
 def _parquet(path: Path, skip: set[str] | None = None) -> list[dict[str, Any]]:
     try:
         schema = pq.read_schema(path)
@@ -89,34 +81,17 @@ def _parquet(path: Path, skip: set[str] | None = None) -> list[dict[str, Any]]:
         raise BadInput(f"{path}: not a readable Parquet file: {e}") from None
 
 
-def read_json_object(path: Path) -> dict[str, Any]:
-    """A JSON file that must hold an object."""
-    obj = _json(path)
-    if not isinstance(obj, dict):
-        raise BadInput(f"{path}: expected a JSON object, found {type(obj).__name__}")
-    return obj
-
-
 def load_run(path: Path) -> RunData:
-    """Read a run directory (every file optional but at least one run file present)."""
-    if not path.is_dir() or not any((path / m).exists() for m in RUN_MARKERS):
-        raise BadInput(f"{path}: not a run directory (none of {', '.join(RUN_MARKERS)})")
-    run = RunData(path)
-    if (path / SUMMARY).is_file():
-        run.summary = read_json_object(path / SUMMARY)
-    if (path / CONFIG).is_file():
-        run.config_text = (path / CONFIG).read_text(encoding="utf-8")
-        try:
-            run.config = tomllib.loads(run.config_text)
-        except tomllib.TOMLDecodeError as e:
-            raise BadInput(f"{path / CONFIG}: not valid TOML: {e}") from None
-    if (path / ENV).is_file():
-        run.env = read_json_object(path / ENV)
+    """Read a run directory of any kind through `RunDir` (every file optional)."""
+    rd = RunDir.open(path)
+    run = RunData(path, rd.kind, rd.summary, rd.config, rd.config_text, rd.env())
     if (path / METRICS).is_file():
         run.metrics = _parquet(path / METRICS)
     if (path / PREDICTIONS).is_file():
         run.predictions = _parquet(path / PREDICTIONS, _SKIP_COLUMNS)
         run.has_predictions = True
+    if (path / RESULTS).is_file():
+        run.results = read_json_object(path / RESULTS)
     return run
 
 

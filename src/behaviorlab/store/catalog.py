@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
+from behaviorlab.rundir import RunDir
 
 CATALOG_NAME = "catalog.sqlite"
 ENV_VAR = "BEHAVIORLAB_CATALOG"
@@ -31,6 +32,7 @@ BUSY_TIMEOUT_MS = 60_000
 COLUMNS = (
     "run_id",
     "path",
+    "kind",
     "name",
     "task",
     "config_digest",
@@ -49,6 +51,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id        TEXT PRIMARY KEY,
     path          TEXT NOT NULL UNIQUE,
+    kind          TEXT,
     name          TEXT,
     task          TEXT,
     config_digest TEXT,
@@ -116,7 +119,19 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
             for stmt in SCHEMA.split(";"):
                 if stmt.strip():
                     conn.execute(stmt)
+    _add_missing_columns(conn)
     return conn
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Catalogs written before a column existed gain it (as NULL for old rows)."""
+    have = {r["name"] for r in conn.execute("PRAGMA table_info(runs)")}
+    missing = [c for c in COLUMNS if c not in have]
+    if missing:
+        with transaction(conn):
+            for c in missing:
+                if c not in {r["name"] for r in conn.execute("PRAGMA table_info(runs)")}:
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {c} TEXT")
 
 
 @contextmanager
@@ -132,29 +147,24 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def row_from_run(run_dir: Path) -> dict[str, Any]:
-    """The catalog row of a run directory, read from its summary.json and config.toml."""
-    from behaviorlab.train.rundir import SUMMARY, read_config
-
-    cfg = read_config(run_dir)
-    summary_path = run_dir / SUMMARY
-    try:
-        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    except json.JSONDecodeError as e:
-        raise BadInput(f"{summary_path}: not valid JSON ({e})") from None
+    """The catalog row of a run directory of any kind, read through `RunDir` (no torch)."""
+    run = RunDir.open(run_dir)
+    s, optim, train = run.summary, run.section("optim"), run.section("train")
     return {
         "run_id": run_id_for(run_dir),
         "path": str(run_dir.resolve()),
-        "name": cfg.name,
-        "task": summary.get("task") or cfg.data.task,
-        # The digest of the config that trained (config.toml cannot hold None values).
-        "config_digest": summary.get("config_digest") or cfg.digest(),
-        "status": summary.get("status", "created"),
-        "accuracy_id": summary.get("accuracy_id"),
-        "accuracy_ood": summary.get("accuracy_ood"),
-        "steps": summary.get("steps"),
-        "optimizer": cfg.optim.name,
-        "seed": cfg.train.seed,
-        "summary_json": json.dumps(summary, sort_keys=True, default=str),
+        "kind": run.kind,
+        "name": run.name,
+        "task": run.task,
+        "config_digest": s.get("config_digest"),
+        "status": run.status,
+        "accuracy_id": s.get("accuracy_id"),
+        "accuracy_ood": s.get("accuracy_ood"),
+        "steps": s.get("steps"),
+        # A training run's optimizer and seed; other kinds leave them empty.
+        "optimizer": optim.get("name") if run.kind == "train" else None,
+        "seed": train.get("seed") if run.kind == "train" else s.get("seed"),
+        "summary_json": json.dumps(s, sort_keys=True, default=str),
     }
 
 

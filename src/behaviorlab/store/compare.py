@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from behaviorlab.io import sha256_file
+from behaviorlab.rundir import CHECKPOINTS
 from behaviorlab.train.checkpoint import read_manifest
 
 
@@ -66,12 +67,12 @@ def compare_rows(name: str, recorded: Path, replayed: Path, limit: int = 5) -> l
 
 def verify_on_disk(run_dir: Path) -> list[Difference]:
     """Every checkpoint file of a run against the sha256 its manifest recorded (tamper check)."""
-    ckpt_dir = run_dir / "checkpoints"
+    ckpt_dir = run_dir / CHECKPOINTS
     diffs = []
     for entry in read_manifest(ckpt_dir)["checkpoints"]:
         for fname, digest in entry["files"].items():
             f = ckpt_dir / entry["dir"] / fname
-            rel = f"checkpoints/{entry['dir']}/{fname}"
+            rel = f"{CHECKPOINTS}/{entry['dir']}/{fname}"
             if not f.is_file():
                 diffs.append(Difference(rel, "missing from the recorded run"))
             elif (actual := sha256_file(f)) != digest:
@@ -103,8 +104,8 @@ def compare_checkpoints(
 
     A .safetensors file whose hash differs only through header key order is noted, not a difference.
     """
-    mine = {e["step"]: e for e in read_manifest(recorded / "checkpoints")["checkpoints"]}
-    theirs = {e["step"]: e for e in read_manifest(replayed / "checkpoints")["checkpoints"]}
+    mine = {e["step"]: e for e in read_manifest(recorded / CHECKPOINTS)["checkpoints"]}
+    theirs = {e["step"]: e for e in read_manifest(replayed / CHECKPOINTS)["checkpoints"]}
     if not mine:
         return [Difference("checkpoints", "the recorded run has no checkpoints")], 0
     diffs, checked = [], 0
@@ -112,25 +113,25 @@ def compare_checkpoints(
         other = theirs.get(step)
         if other is None:
             diffs.append(
-                Difference(f"checkpoints/{entry['dir']}", "no checkpoint at this step in the replay")
+                Difference(f"{CHECKPOINTS}/{entry['dir']}", "no checkpoint at this step in the replay")
             )
             continue
         for fname, digest in sorted(entry["files"].items()):
             checked += 1
             got = other["files"].get(fname)
-            a = recorded / "checkpoints" / entry["dir"] / fname
-            b = replayed / "checkpoints" / other["dir"] / fname
+            a = recorded / CHECKPOINTS / entry["dir"] / fname
+            b = replayed / CHECKPOINTS / other["dir"] / fname
             if got and got != digest and fname.endswith(".safetensors") and same_safetensors(a, b):
                 if notes is not None:
                     notes.append(
-                        f"checkpoints/{entry['dir']}/{fname}: identical content, header key order differs"
+                        f"{CHECKPOINTS}/{entry['dir']}/{fname}: identical content, header key order differs"
                     )
                 continue
             if got != digest:
                 shown = got[:12] + "…" if got else "missing"
                 diffs.append(
                     Difference(
-                        f"checkpoints/{entry['dir']}/{fname}",
+                        f"{CHECKPOINTS}/{entry['dir']}/{fname}",
                         f"sha256 recorded {digest[:12]}… vs replayed {shown}",
                     )
                 )

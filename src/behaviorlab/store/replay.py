@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +9,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from behaviorlab.errors import BadInput
+from behaviorlab.rundir import CHECKPOINTS, DATA, ENV, METRICS, PREDICTIONS, RunDir, read_json_object
 from behaviorlab.store.compare import (
     Difference,
     compare_checkpoints,
@@ -18,7 +19,7 @@ from behaviorlab.store.compare import (
 )
 from behaviorlab.train import determinism
 from behaviorlab.train.checkpoint import latest_entry
-from behaviorlab.train.rundir import ENV, METRICS, PREDICTIONS, SUMMARY, read_config
+from behaviorlab.train.run import read_config
 
 ENV_KEYS = ("torch", "python", "numpy", "platform", "machine", "threads")
 EVAL_BATCH_SIZE = 256  # what `evaluate_run` (and so `behaviorlab eval`) decodes with
@@ -58,7 +59,7 @@ def environment_warnings(run_dir: Path, threads: int, seed: int) -> list[str]:
     path = run_dir / ENV
     if not path.is_file():
         return [f"{path}: missing; cannot check the recorded environment"]
-    recorded = json.loads(path.read_text())
+    recorded = read_json_object(path)
     here = determinism.environment(seed, threads)
     return [
         f"{k} differs: recorded {recorded.get(k)!r}, here {here.get(k)!r}"
@@ -67,9 +68,13 @@ def environment_warnings(run_dir: Path, threads: int, seed: int) -> list[str]:
     ]
 
 
-def _summary(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / SUMMARY
-    return dict(json.loads(path.read_text())) if path.is_file() else {}
+def _training_run(run_dir: Path) -> RunDir:
+    run = RunDir.open(run_dir)
+    if run.kind != "train":
+        raise BadInput(
+            f"{run_dir}: replay of a {run.kind} run: use `behaviorlab replay` on its training runs"
+        )
+    return run
 
 
 def _recorded_splits(run_dir: Path) -> list[str]:
@@ -80,14 +85,14 @@ def _recorded_splits(run_dir: Path) -> list[str]:
 
 def replay(run_dir: Path, *, keep: Path | None = None, progress: bool = False) -> ReplayReport:
     """Retrain from config.toml (recorded seed and threads); compare every artifact bit for bit."""
-    from behaviorlab.train import evaluate_run, train
-    from behaviorlab.train.loop import TrainingFailed
+    from behaviorlab.train import TrainingFailed, evaluate_run, train
 
+    recorded = _training_run(run_dir)
     cfg = read_config(run_dir)
     report = ReplayReport(run_dir, "full")
     report.warnings = environment_warnings(run_dir, cfg.train.threads, cfg.train.seed)
     report.differences += verify_on_disk(run_dir)
-    last = latest_entry(run_dir / "checkpoints")
+    last = latest_entry(run_dir / CHECKPOINTS)
     # Replay exactly as far as the recorded run went (it may have been stopped early).
     stop_after = last["step"] if last is not None else None
     with tempfile.TemporaryDirectory(prefix="behaviorlab-replay-") as tmp:
@@ -95,7 +100,7 @@ def replay(run_dir: Path, *, keep: Path | None = None, progress: bool = False) -
         try:
             train(cfg, out, force=keep is None, progress=progress, stop_after=stop_after)
         except TrainingFailed as e:
-            recorded_error = _summary(run_dir).get("error")
+            recorded_error = recorded.summary.get("error")
             report.differences.append(
                 Difference("training", f"replay failed: {e.one_line()} (recorded: {recorded_error})")
             )
@@ -109,10 +114,8 @@ def replay(run_dir: Path, *, keep: Path | None = None, progress: bool = False) -
                 "(safetensors metadata key order), e.g. " + notes[0]
             )
         report.checked.append(f"{n_files} checkpoint files (sha256)")
-        for split in sorted(p.name for p in (run_dir / "data").glob("*.parquet")):
-            report.differences += compare_rows(
-                f"data/{split}", run_dir / "data" / split, out / "data" / split
-            )
+        for split in sorted(p.name for p in (run_dir / DATA).glob("*.parquet")):
+            report.differences += compare_rows(f"{DATA}/{split}", run_dir / DATA / split, out / DATA / split)
         report.checked.append("data splits (rows)")
         report.differences += compare_rows(METRICS, run_dir / METRICS, out / METRICS)
         report.checked.append(f"{METRICS} (rows)")
@@ -128,8 +131,9 @@ def rescore(run_dir: Path, *, keep: Path | None = None) -> ReplayReport:
     """No training: decode the recorded splits again from the final checkpoint and compare."""
     from behaviorlab.evaluate import predict
     from behaviorlab.evaluate.records import prediction_rows, write_predictions
-    from behaviorlab.train.rundir import open_run
+    from behaviorlab.train.run import open_run
 
+    _training_run(run_dir)
     cfg = read_config(run_dir)
     report = ReplayReport(run_dir, "checkpoint")
     report.warnings = environment_warnings(run_dir, cfg.train.threads, cfg.train.seed)

@@ -1,7 +1,8 @@
-"""Where sweep runs execute: a local spawn-context process pool, or Ray tasks (local or a cluster).
+"""Where many jobs execute: a local spawn-context process pool, or Ray tasks (local or a cluster).
 
-Both take the same job list and yield `(index, result)` as runs finish, so a sweep file runs
-unchanged on either.
+Both run `fn(*job, updates=...)` for every job and yield `(index, result)` as jobs finish, so a
+sweep, the demo or a study runs unchanged on either. `updates` is a queue a job may `put`
+progress messages on (None when nobody listens); `on_update` receives them in this process.
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import queue
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import ExitStack
 from typing import Any
 
 from behaviorlab.errors import BadInput
-from behaviorlab.sweep.worker import run_one
 
-Job = tuple[str, str]  # (config JSON, run directory)
+Job = tuple[Any, ...]  # the picklable positional arguments of one call
+OnUpdate = Callable[[Any], None]
 BACKENDS = ("local", "ray")
+POLL_SECONDS = 0.2
 
 
 def local_workers(jobs: int, threads: int = 1) -> int:
@@ -25,21 +29,41 @@ def local_workers(jobs: int, threads: int = 1) -> int:
     return max(1, min(jobs, (os.cpu_count() or 1) // max(1, threads)))
 
 
-def run_local(jobs: list[Job], workers: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def _drain(q: Any, on_update: OnUpdate | None) -> None:
+    while on_update is not None:
+        try:
+            on_update(q.get_nowait())
+        except queue.Empty:
+            return
+
+
+def run_local(
+    fn: Callable[..., Any], jobs: list[Job], workers: int | None = None, on_update: OnUpdate | None = None
+) -> Iterator[tuple[int, Any]]:
     """Run jobs in spawned processes (fork after torch set up its thread pool is unsafe)."""
     if not jobs:
         return
+    if workers is not None and workers < 1:
+        raise BadInput(f"--workers must be at least 1; got {workers}")
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(workers or local_workers(len(jobs)), mp_context=ctx) as pool:
-        futures = {pool.submit(run_one, cfg, out): i for i, (cfg, out) in enumerate(jobs)}
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
+    with ExitStack() as stack:
+        updates = stack.enter_context(ctx.Manager()).Queue() if on_update is not None else None
+        pool = stack.enter_context(ProcessPoolExecutor(workers or local_workers(len(jobs)), mp_context=ctx))
+        pending = {pool.submit(fn, *job, updates=updates): i for i, job in enumerate(jobs)}
+        while pending:
+            done, _ = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            _drain(updates, on_update)
+            for fut in done:
+                yield pending.pop(fut), fut.result()
 
 
-def run_ray(jobs: list[Job], address: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def run_ray(
+    fn: Callable[..., Any], jobs: list[Job], address: str | None = None, on_update: OnUpdate | None = None
+) -> Iterator[tuple[int, Any]]:
     """Run jobs as Ray tasks (1 CPU each): join `address`, or start a small local instance."""
     try:
         import ray
+        from ray.util.queue import Queue
     except ImportError:
         raise BadInput("--backend ray needs Ray: pip install 'behaviorlab[ray]'") from None
     if not jobs:
@@ -49,17 +73,14 @@ def run_ray(jobs: list[Job], address: str | None = None) -> Iterator[tuple[int, 
         if address:
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
         else:
-            ray.init(
-                num_cpus=2,
-                include_dashboard=False,
-                logging_level=logging.ERROR,
-                log_to_driver=False,
-            )
+            ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=1, max_retries=1)(run_one)
-        pending = {task.remote(cfg, out): i for i, (cfg, out) in enumerate(jobs)}
+        updates = Queue() if on_update is not None else None
+        task = ray.remote(num_cpus=1, max_retries=1)(fn)
+        pending = {task.remote(*job, updates=updates): i for i, job in enumerate(jobs)}
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
+            _drain(updates, on_update)
             for ref in done:
                 yield pending.pop(ref), ray.get(ref)
     finally:
@@ -67,14 +88,27 @@ def run_ray(jobs: list[Job], address: str | None = None) -> Iterator[tuple[int, 
             ray.shutdown()
 
 
+def check_backend(backend: str, address: str | None = None, workers: int | None = None) -> None:
+    """Refuse an unknown backend or meaningless options before anything starts."""
+    if backend not in BACKENDS:
+        raise BadInput(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend == "local" and address:
+        raise BadInput("--address is only for --backend ray")
+    if workers is not None and workers < 1:
+        raise BadInput(f"--workers must be at least 1; got {workers}")
+
+
 def run_jobs(
-    jobs: list[Job], backend: str, *, address: str | None = None, workers: int | None = None
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Dispatch to a backend by name."""
+    fn: Callable[..., Any],
+    jobs: list[Job],
+    backend: str,
+    *,
+    address: str | None = None,
+    workers: int | None = None,
+    on_update: OnUpdate | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Dispatch to a backend by name; yields (job index, result) as jobs finish."""
+    check_backend(backend, address, workers)
     if backend == "local":
-        if address:
-            raise BadInput("--address is only for --backend ray")
-        return run_local(jobs, workers)
-    if backend == "ray":
-        return run_ray(jobs, address)
-    raise BadInput(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        return run_local(fn, jobs, workers, on_update)
+    return run_ray(fn, jobs, address, on_update)

@@ -9,12 +9,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from behaviorlab.io import atomic_write_json
+from behaviorlab.rundir import CONFIG, SWEEP, RunDir
 from behaviorlab.store.catalog import CATALOG_NAME, find_complete, record
-from behaviorlab.sweep.backends import Job, local_workers, run_jobs
+from behaviorlab.sweep.backends import Job, check_backend, local_workers, run_jobs
 from behaviorlab.sweep.spec import SweepRun, load_sweep
-from behaviorlab.sweep.worker import is_complete
+from behaviorlab.sweep.worker import is_complete, run_one
 
-SWEEP_JSON = "sweep.json"
+SWEEP_JSON = SWEEP
 
 
 def _row(run: SweepRun, run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
@@ -27,9 +28,7 @@ def _row(run: SweepRun, run_dir: Path, result: dict[str, Any]) -> dict[str, Any]
 
 
 def _cached(run_dir: Path) -> dict[str, Any]:
-    import json
-
-    s = json.loads((run_dir / "summary.json").read_text())
+    s = RunDir.open(run_dir).summary
     return {
         "status": "complete",
         "accuracy_id": s.get("accuracy_id"),
@@ -53,6 +52,7 @@ def run_sweep(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run every not-yet-complete run of a sweep; writes OUT/sweep.json and records runs."""
+    check_backend(backend, address, workers)
     sweep = load_sweep(sweep_file)
     out = out or Path("runs") / sweep.name
     out.mkdir(parents=True, exist_ok=True)
@@ -84,11 +84,11 @@ def run_sweep(
     with bar:
         done = len(sweep.runs) - len(jobs)
         task = bar.add_task(f"sweep {sweep.name} ({backend})", total=len(sweep.runs), completed=done, last="")
-        for j, result in run_jobs(jobs, backend, address=address, workers=workers):
+        for j, result in run_jobs(run_one, jobs, backend, address=address, workers=workers):
             i = job_index[j]
             run = sweep.runs[i]
             rows[i] = {**_row(run, out / run.digest, result), "skipped": False}
-            if (out / run.digest / "config.toml").is_file():
+            if (out / run.digest / CONFIG).is_file():
                 record(out / run.digest, catalog)
             acc = result.get("accuracy_id")
             last = f"{run.digest} {result['status']}" + (f" id {acc:.3f}" if acc is not None else "")

@@ -2,44 +2,52 @@
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-from behaviorlab.train.rundir import SUMMARY
+from behaviorlab.errors import BadInput
+from behaviorlab.rundir import CONFIG, RunDir
 
 
 def is_complete(run_dir: Path, digest: str) -> bool:
     """True when the run directory holds a finished, evaluated run of this exact config."""
-    path = run_dir / SUMMARY
-    if not path.is_file():
-        return False
     try:
-        summary = json.loads(path.read_text())
-    except json.JSONDecodeError:
+        summary = RunDir.open(run_dir).summary
+    except BadInput:
         return False
     return bool(summary.get("status") == "complete" and summary.get("config_digest") == digest)
 
 
-def run_one(cfg_json: str, run_dir: str) -> dict[str, Any]:
-    """Train (resuming a partial run of the same config) and evaluate; never raises."""
+def run_one(cfg_json: str, run_dir: str, updates: Any = None) -> dict[str, Any]:
+    """Train (resuming a partial run of the same config) and evaluate; never raises.
+
+    With `updates`, sends `(run_dir, step, phase)` progress messages."""
     import torch
 
     from behaviorlab.train import ExperimentConfig, evaluate_run, train
-    from behaviorlab.train.rundir import CONFIG, read_config
+    from behaviorlab.train.run import read_config
 
     torch.set_num_threads(1)  # one core per worker; training sets cfg.train.threads itself
     t0 = time.perf_counter()
     path = Path(run_dir)
+
+    def say(step: int, phase: str) -> None:
+        if updates is not None:
+            updates.put((run_dir, step, phase))
+
     try:
         cfg = ExperimentConfig.model_validate_json(cfg_json)
         resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
-        summary = train(cfg, path, resume=resume, force=not resume, progress=False)
+        summary = train(
+            cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
+        )
         if summary["status"] == "trained":
+            say(summary["steps"], "evaluate")
             evaluate_run(path)
-        summary = json.loads((path / SUMMARY).read_text())
+        summary = RunDir.open(path).summary
+        say(int(summary.get("steps") or 0), "done")
         return {
             "status": summary.get("status"),
             "accuracy_id": summary.get("accuracy_id"),

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from typing import NoReturn
 
 from behaviorlab.errors import BadInput
-from behaviorlab.tokenize import lex
+from behaviorlab.tasks.tokenize import lex
 
 # Bounds keep every recursive reference function far below Python's recursion limit.
 MAX_TOKENS = 4096

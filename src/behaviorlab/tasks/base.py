@@ -6,10 +6,10 @@ import operator
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from behaviorlab.errors import BadInput
-from behaviorlab.tokenize import Vocab
+from behaviorlab.tasks.tokenize import Vocab
 
 SHAPES: tuple[str, ...] = ("random", "balanced", "left-spine", "right-spine")
 
@@ -25,6 +25,20 @@ class Example:
     def to_dict(self) -> dict[str, object]:
         """Plain dict (the jsonl form)."""
         return {"input": self.input, "output": self.output, "meta": dict(self.meta)}
+
+
+class Learnable(Protocol):
+    """What training and evaluation need of a data source (a Task, or recorded data)."""
+
+    @property
+    def key(self) -> str:
+        """Summary key, e.g. `binary-successor/reverse`."""
+        ...
+
+    @property
+    def vocab(self) -> Vocab:
+        """Token ids for inputs and outputs."""
+        ...
 
 
 @dataclass(frozen=True)

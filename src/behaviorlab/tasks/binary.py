@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from behaviorlab.errors import BadInput
 from behaviorlab.tasks._stream import TokenStream
 from behaviorlab.tasks.base import Example, Option, SampleParams, Task
-from behaviorlab.tokenize import lex
+from behaviorlab.tasks.tokenize import lex
 
 # The successor recurses once per trailing one; this bound keeps that well inside Python's limit.
 MAX_BITS = 512

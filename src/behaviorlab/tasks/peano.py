@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from behaviorlab.errors import BadInput
 from behaviorlab.tasks._stream import TokenStream
 from behaviorlab.tasks.base import Example, SampleParams, Task
-from behaviorlab.tokenize import lex
+from behaviorlab.tasks.tokenize import lex
 
 # Operands above this would make the recursive `add` dangerously deep for Python.
 MAX_VALUE = 512

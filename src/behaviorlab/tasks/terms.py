@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from behaviorlab.tasks._stream import TokenStream
+from behaviorlab.tasks.tokenize import LETTERS
 from behaviorlab.tasks.trees import (
     TRAVERSALS,
     Leaf,
@@ -14,7 +15,6 @@ from behaviorlab.tasks.trees import (
     print_tree,
     size,
 )
-from behaviorlab.tokenize import LETTERS
 
 
 @dataclass(frozen=True)

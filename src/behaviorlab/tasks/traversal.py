@@ -10,6 +10,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.tasks import terms
 from behaviorlab.tasks._stream import TokenStream
 from behaviorlab.tasks.base import Example, Option, SampleParams, Task
+from behaviorlab.tasks.tokenize import LETTERS, lex
 from behaviorlab.tasks.trees import (
     MAX_DEPTH,
     Branch,
@@ -25,7 +26,6 @@ from behaviorlab.tasks.trees import (
     spine_shape,
     uniform_shape,
 )
-from behaviorlab.tokenize import LETTERS, lex
 
 ALPHABET = [chr(c) for c in range(ord("a"), ord("z") + 1)]
 

@@ -9,7 +9,7 @@ from functools import cache
 from typing import TypeVar
 
 from behaviorlab.tasks._stream import TokenStream
-from behaviorlab.tokenize import LETTERS
+from behaviorlab.tasks.tokenize import LETTERS
 
 T = TypeVar("T")
 

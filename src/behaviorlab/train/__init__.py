@@ -1,9 +1,10 @@
-"""Training: configs, the deterministic loop, checkpoints, run directories, evaluation of a run."""
+"""Training: configs, the deterministic loop (one process or many), checkpoints, evaluation."""
 
 from behaviorlab.train.config import ExperimentConfig, TrainConfig, load_config
 from behaviorlab.train.evaluation import evaluate_run
-from behaviorlab.train.loop import TrainingFailed, train
-from behaviorlab.train.rundir import Run, open_run
+from behaviorlab.train.loop import train
+from behaviorlab.train.phases import TrainingFailed
+from behaviorlab.train.run import Run, open_run
 
 __all__ = [
     "ExperimentConfig",

@@ -1,4 +1,8 @@
-"""Experiment configs: TOML in, pydantic-validated, every default written back out."""
+"""Experiment configs: TOML in, pydantic-validated, every default written back out.
+
+`[data]` is either a task sampler (`task`, `options`, `splits`) or recorded Parquet files
+(`files`, see `tasks.recorded`); the two are told apart by the `files` key.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,30 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from behaviorlab import tasks
 from behaviorlab.errors import BadInput
 from behaviorlab.models import ModelConfig
 from behaviorlab.optim import OptimConfig
 from behaviorlab.tasks.dataset import DatasetSpec
+from behaviorlab.tasks.recorded import RecordedSpec, resolve
+
+
+def _data_source(value: Any) -> str:
+    """`files` for recorded data, `task` for a task sampler."""
+    if isinstance(value, dict):
+        return "files" if "files" in value else "task"
+    return "files" if isinstance(value, RecordedSpec) else "task"
+
+
+DataConfig = Annotated[
+    Annotated[DatasetSpec, Tag("task")] | Annotated[RecordedSpec, Tag("files")],
+    Discriminator(_data_source),
+]
 
 
 class TrainConfig(BaseModel):
@@ -47,7 +65,7 @@ class ExperimentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = "run"
-    data: DatasetSpec
+    data: DataConfig
     model: ModelConfig = ModelConfig()
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
@@ -100,15 +118,28 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return out
 
 
-def validate(raw: dict[str, Any], source: str) -> ExperimentConfig:
-    """Validate a raw dict; all problems listed on one line, naming the source."""
+def _where(loc: tuple[int | str, ...]) -> str:
+    # The data union's tag (`task`/`files`) is not a key the user wrote: leave it out.
+    parts = [
+        str(p) for i, p in enumerate(loc) if not (i == 1 and loc[0] == "data" and p in ("task", "files"))
+    ]
+    return ".".join(parts) or "<root>"
+
+
+def validate(
+    raw: dict[str, Any], source: str, *, base: Path | None = None, fallback: Path | None = None
+) -> ExperimentConfig:
+    """Validate a raw dict; all problems listed on one line, naming the source.
+
+    Recorded data is resolved here: paths relative to `base`, each file's sha256, the vocabulary;
+    `fallback` is a run's data/ folder holding copies when an original file has moved."""
     try:
         cfg = ExperimentConfig.model_validate(raw)
     except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in e.errors()
-        )
+        problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in e.errors())
         raise BadInput(f"{source}: invalid config: {problems}") from None
+    if isinstance(cfg.data, RecordedSpec):
+        return cfg.model_copy(update={"data": resolve(cfg.data, base, fallback)})
     # Catch an unknown task or option now, before anything is written.
     tasks.get(cfg.data.task, **cfg.data.options)
     if not any(s.name == "train" for s in cfg.data.splits):
@@ -117,11 +148,11 @@ def validate(raw: dict[str, Any], source: str) -> ExperimentConfig:
 
 
 def load_config(path: Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read, override and validate a TOML experiment config."""
+    """Read, override and validate a TOML experiment config (data paths relative to its folder)."""
     if not path.is_file():
         raise BadInput(f"{path}: config file not found")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise BadInput(f"{path}: not valid TOML: {e}") from None
-    return validate(apply_overrides(raw, overrides or []), str(path))
+    return validate(apply_overrides(raw, overrides or []), str(path), base=path.parent)

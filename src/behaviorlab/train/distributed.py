@@ -1,12 +1,13 @@
-"""One run across processes with DistributedDataParallel (gloo, CPU); same run directory as `train`.
+"""One run across processes with DistributedDataParallel (gloo, CPU): the same loop and run
+directory as single-process training, with `DataParallel` computing each step's loss.
 
 Every rank draws the same global batch (cfg.train.batch_size, per-step generator) and takes the
 rows `rank::world`. Each rank's loss is its token-summed cross-entropy divided by the global token
 count, times world size (DDP averages gradients), so the gradient is exactly the global mean's and
-the loss curve matches single-process `train` up to float summation order. Rank 0 writes files.
+the loss curve matches single-process training up to float summation order. Rank 0 writes files.
 
-    torchrun --nproc_per_node 2 -m behaviorlab.train.distributed CONFIG --out DIR
-    python -m behaviorlab.train.distributed CONFIG --out DIR --nproc 2   # spawns local workers
+    behaviorlab train CONFIG --out DIR --nproc 2          # spawns local workers
+    torchrun --nproc_per_node 2 -m behaviorlab train CONFIG --out DIR   # joins torchrun's group
 """
 
 from __future__ import annotations
@@ -14,150 +15,80 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-import typer
-from torch import Tensor
+from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from behaviorlab import tasks
-from behaviorlab.batching import encode_examples
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write_json
-from behaviorlab.optim import build_estimator, build_optimizer, step_kwargs
-from behaviorlab.tasks.dataset import build_splits, write_splits
-from behaviorlab.train import checkpoint, determinism
-from behaviorlab.train.config import ExperimentConfig, load_config
-from behaviorlab.train.loop import LoopState, _save, _write_metrics, log_monitor
-from behaviorlab.train.rundir import ENV, SUMMARY, new_model, prepare, write_summary
-from behaviorlab.train.schedule import lr_factor
+from behaviorlab.models import Seq2SeqModel
+from behaviorlab.optim import build_estimator
+from behaviorlab.rundir import SUMMARY
+from behaviorlab.train.config import ExperimentConfig
+from behaviorlab.train.loop import run, start
 
 
-def _global_loss(model: torch.nn.Module, src: Tensor, tin: Tensor, tout: Tensor, n_global: int) -> Tensor:
-    """This shard's summed token cross-entropy over the global token count (a slice of the mean)."""
-    logits = model(src, tin)
-    return F.cross_entropy(logits.flatten(0, 1), tout.flatten(), ignore_index=0, reduction="sum") / n_global
+class DataParallel:
+    """This process's shard of the global batch, gradients averaged by DDP."""
+
+    def __init__(self) -> None:
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+
+    def wrap(self, model: Seq2SeqModel) -> nn.Module:
+        """The model under DDP (gradients all-reduced in backward)."""
+        return DistributedDataParallel(model)
+
+    def loss(
+        self, net: nn.Module, src: Tensor, tin: Tensor, tout: Tensor, pad_id: int
+    ) -> tuple[Tensor, Tensor]:
+        """(this shard's slice of the global mean × world, the global mean loss)."""
+        n_global = int((tout != pad_id).sum())
+        shard = slice(self.rank, None, self.world)
+        logits = net(src[shard], tin[shard])  # [B/world, T, V]
+        part = (
+            F.cross_entropy(logits.flatten(0, 1), tout[shard].flatten(), ignore_index=pad_id, reduction="sum")
+            / n_global
+        )
+        total = part.detach().clone()
+        dist.all_reduce(total)  # the global mean, for logging and the NaN check on every rank
+        return part * self.world, total  # DDP divides the summed gradients by world size
+
+    def agree(self, refusal: str | None) -> None:
+        """Every rank waits for rank 0's verdict on the run directory."""
+        box: list[str | None] = [refusal]
+        dist.broadcast_object_list(box, src=0)
+        if box[0] is not None:
+            raise BadInput(box[0])
 
 
 def check_supported(cfg: ExperimentConfig, world: int) -> None:
     """Refuse configs this trainer cannot run exactly (before any process starts)."""
-    tc = cfg.train
     if build_estimator(cfg.optim) is not None:
         raise BadInput(f"{cfg.name}: distributed training supports optimizers without a Hessian estimator")
-    if tc.batch_size < world:
-        raise BadInput(f"{cfg.name}: train.batch_size {tc.batch_size} is smaller than {world} processes")
+    if cfg.train.batch_size < world:
+        raise BadInput(
+            f"{cfg.name}: train.batch_size {cfg.train.batch_size} is smaller than {world} processes"
+        )
 
 
 def train_rank(
     cfg: ExperimentConfig, out: Path, *, resume: bool = False, force: bool = False
 ) -> dict[str, Any]:
     """The loop on one rank of an initialised gloo process group; rank 0 writes the run dir."""
-    rank, world = dist.get_rank(), dist.get_world_size()
-    tc = cfg.train
-    check_supported(cfg, world)
-    task = tasks.get(cfg.data.task, **cfg.data.options)
-    refusal: list[str | None] = [None]
-    if rank == 0:
-        try:
-            prepare(out, cfg, resume=resume, force=force)
-        except BadInput as e:
-            refusal[0] = str(e)
-    # Every rank waits for rank 0's verdict, so a refused run directory is one clean error.
-    dist.broadcast_object_list(refusal, src=0)
-    if refusal[0] is not None:
-        raise BadInput(refusal[0])
-    determinism.configure(tc.seed, tc.threads)
-    splits = build_splits(cfg.data)
-    if rank == 0:
-        env = {
-            **determinism.environment(tc.seed, tc.threads),
-            "world_size": world,
-            "backend": "gloo",
-        }
-        atomic_write_json(out / ENV, env)
-        write_splits(splits, out / "data", cfg.data, force=True)
-    train_set = encode_examples(task.vocab, splits["train"])
-    monitor = splits.get(tc.monitor_split, splits["train"])[: tc.eval_examples]
-    model = new_model(cfg, task)
-    opt = build_optimizer(cfg.optim, model.parameters())
-    base_lrs = [g["lr"] for g in opt.param_groups]
-    params = [p for p in model.parameters() if p.requires_grad]
-    st, ckpt_dir = LoopState(), out / "checkpoints"
-    if resume and checkpoint.latest_entry(ckpt_dir) is not None:
-        ck = checkpoint.load(ckpt_dir)
-        model.load_state_dict(ck.model)
-        opt.load_state_dict(ck.optimizer)
-        torch.set_rng_state(ck.rng)
-        st = LoopState(**ck.trainer)
-    ddp = DistributedDataParallel(model)
-    if rank == 0:
-        write_summary(out, {"status": "running", "name": cfg.name, "config_digest": cfg.digest()})
-    t0, tokens0, last_acc = time.perf_counter(), st.tokens, None
-    model.train()
-    while st.step < tc.steps and not st.early_stopped:
-        step = st.step
-        factor = lr_factor(step, tc.steps, tc.warmup, tc.schedule, tc.min_lr_ratio)
-        for g, base in zip(opt.param_groups, base_lrs, strict=True):
-            g["lr"] = base * factor
-        gen = determinism.step_generator(tc.seed, step, 0)
-        idx = torch.randint(len(train_set), (tc.batch_size,), generator=gen)
-        src, tin, tout = train_set.batch(idx)  # the global batch, trimmed as in `train`
-        n_tokens = int((tout != 0).sum())
-        shard = slice(rank, None, world)
-        loss = _global_loss(ddp, src[shard], tin[shard], tout[shard], n_tokens)
-        opt.zero_grad(set_to_none=True)
-        (loss * world).backward()  # DDP divides the summed gradients by world size
-        if tc.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
-        opt.step(**step_kwargs(cfg.optim, n_tokens))
-        total = loss.detach().clone()
-        dist.all_reduce(total)  # the global mean loss, for logging and the NaN check
-        if not torch.isfinite(total):
-            if rank == 0:
-                write_summary(out, {"status": "failed", "error": f"non-finite loss at step {step}"})
-            raise BadInput(f"{out}: loss became {total.item()} at step {step}")
-        st.step += 1
-        st.tokens += n_tokens
-        st.loss_sum += float(total.item())
-        st.loss_count += 1
-        if st.step % tc.eval_every == 0 or st.step == tc.steps:
-            # Weights are identical on every rank, so every rank computes the same accuracy and
-            # takes the same early-stop decision without further communication.
-            last_acc = log_monitor(st, model, task, monitor, opt, tc)
-        if rank == 0 and st.step % tc.checkpoint_every == 0:
-            _save(ckpt_dir, model, opt, st)
-            _write_metrics(out, st.metrics)
-    elapsed = time.perf_counter() - t0
-    summary: dict[str, Any] = {
-        "status": "trained",
-        "name": cfg.name,
-        "task": task.key,
-        "config_digest": cfg.digest(),
-        "steps": st.step,
-        "early_stopped": st.early_stopped,
-        "monitor_accuracy": last_acc,
-        "world_size": world,
-        "train_seconds_this_session": round(elapsed, 3),
-        "tokens_per_second": round((st.tokens - tokens0) / elapsed, 1) if elapsed > 0 else None,
-        "final_loss": st.metrics[-1]["loss"] if st.metrics else None,
-    }
-    if rank == 0:
-        _save(ckpt_dir, model, opt, st)
-        _write_metrics(out, st.metrics)
-        write_summary(out, summary)
+    check_supported(cfg, dist.get_world_size())
+    s = start(cfg, out, DataParallel(), resume=resume, force=force)
+    summary = run(s, progress=False)
     dist.barrier()
     return summary
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _spawned(rank: int, world: int, port: int, cfg_json: str, out: str, resume: bool, force: bool) -> None:
@@ -169,48 +100,38 @@ def _spawned(rank: int, world: int, port: int, cfg_json: str, out: str, resume: 
         dist.destroy_process_group()
 
 
+def under_torchrun() -> bool:
+    """True when torchrun started this process (it sets RANK and WORLD_SIZE)."""
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def join_torchrun(
+    cfg: ExperimentConfig, out: Path, *, resume: bool = False, force: bool = False
+) -> dict[str, Any]:
+    """Join torchrun's process group (env:// rendezvous) and train this rank."""
+    dist.init_process_group("gloo")
+    try:
+        return train_rank(cfg, out, resume=resume, force=force)
+    finally:
+        dist.destroy_process_group()
+
+
 def train_distributed(
     cfg: ExperimentConfig, out: Path, *, nproc: int = 2, resume: bool = False, force: bool = False
 ) -> dict[str, Any]:
     """Spawn `nproc` local worker processes (gloo) to train one run; returns its summary."""
     import torch.multiprocessing as tmp
 
+    if nproc < 1:
+        raise BadInput(f"--nproc must be at least 1; got {nproc}")
     check_supported(cfg, nproc)
     args = (nproc, _free_port(), cfg.model_dump_json(), str(out), resume, force)
     try:
         tmp.spawn(_spawned, args=args, nprocs=nproc, join=True)
     except tmp.ProcessRaisedException as e:
         last = str(e).strip().splitlines()[-1]
-        if last.startswith("behaviorlab.errors.BadInput: "):  # a worker's bad input stays bad input
-            raise BadInput(last.split(": ", 1)[1]) from None
+        for prefix in ("behaviorlab.errors.BadInput: ", "behaviorlab.train.phases.TrainingFailed: "):
+            if last.startswith(prefix):  # a worker's bad input stays bad input
+                raise BadInput(last[len(prefix) :]) from None
         raise
     return dict(json.loads((out / SUMMARY).read_text()))
-
-
-def main(
-    config: Annotated[Path, typer.Argument(help="Experiment TOML.")],
-    out: Annotated[Path, typer.Option("--out", help="Run directory to write.")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")] = None,
-    nproc: Annotated[int, typer.Option(help="Workers to spawn when not under torchrun.")] = 2,
-    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint.")] = False,
-    force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
-) -> None:
-    """Train one run with DistributedDataParallel; under torchrun, join its process group."""
-    from behaviorlab.cli._common import fail
-
-    try:
-        cfg = load_config(config, set_ or [])
-        if "RANK" in os.environ:  # launched by torchrun: env:// rendezvous
-            dist.init_process_group("gloo")
-            try:
-                train_rank(cfg, out, resume=resume, force=force)
-            finally:
-                dist.destroy_process_group()
-        else:
-            train_distributed(cfg, out, nproc=nproc, resume=resume, force=force)
-    except BadInput as e:
-        raise fail(e.one_line()) from None
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.evaluate import predict, summarize
 from behaviorlab.evaluate.records import prediction_rows, write_predictions
-from behaviorlab.train.rundir import PREDICTIONS, SUMMARY, open_run, write_summary
+from behaviorlab.rundir import PREDICTIONS, RunDir, write_summary
+from behaviorlab.train.run import open_run
 
 FAILURE_FIELDS = ("split", "input", "target", "prediction", "first_wrong", "edit_distance")
 
@@ -33,8 +33,7 @@ def evaluate_run(run_dir: Path, splits: list[str] | None = None, batch_size: int
         for r in rows
         if not r["correct"]
     ]
-    summary_path = run_dir / SUMMARY
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    summary = RunDir.open(run_dir).summary
     summary.update(
         status="complete" if summary.get("status") in ("trained", "complete") else summary.get("status"),
         accuracy_id=result["accuracy_id"],

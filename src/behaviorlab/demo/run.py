@@ -1,50 +1,51 @@
 """The main job: train encoder-decoders on binary successor (both orders) and a tree reduction,
 evaluate in and out of distribution, open them up (attention, recursion heads, ablation,
 perturbation), reconstruct their shortcut programs, and write one run directory per model plus
-a summary. Models train in parallel processes, one torch thread each."""
+a summary. Models run as jobs on the sweep backends (a local process pool, or Ray), one torch
+thread each."""
 
 from __future__ import annotations
 
-import json
-import multiprocessing as mp
 import os
-import queue
 import shutil
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from behaviorlab.demo_configs import demo_configs, lr_configs
-from behaviorlab.demo_render import render_markdown, render_table
+from behaviorlab.demo.configs import demo_configs, lr_configs
+from behaviorlab.demo.render import render_markdown, render_table
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
+from behaviorlab.rundir import CONFIG, SUMMARY, RunDir, is_run, read_json_object
 from behaviorlab.store import record
+from behaviorlab.sweep.backends import check_backend, run_jobs
+from behaviorlab.tasks.dataset import DatasetSpec
 from behaviorlab.train import ExperimentConfig, evaluate_run, train
-from behaviorlab.train.rundir import SUMMARY
+from behaviorlab.train.data import task_name
 
 
 def _is_complete(path: Path) -> bool:
-    s = path / SUMMARY
-    return s.exists() and json.loads(s.read_text()).get("status") == "complete"
+    return is_run(path) and RunDir.open(path).status == "complete"
 
 
-def _run_one(
-    cfg_json: str, run_dir: str, resume: bool, quick: bool, analyze: bool, updates: Any
+def run_one(
+    cfg_json: str, run_dir: str, resume: bool, quick: bool, analyze: bool, updates: Any = None
 ) -> dict[str, Any]:
-    """Worker: train, evaluate, explain (metamodel) and open up (interpret) one model."""
-    from behaviorlab.interpret.demo import analyze_for_demo
-    from behaviorlab.metamodels.on_run import SUMMARY_KEYS, explain_run, portable
+    """Job: train, evaluate, explain (metamodel) and open up (interpret) one model."""
+    from behaviorlab.demo.analysis import analyze_for_demo
+    from behaviorlab.demo.metamodels import SUMMARY_KEYS, portable
+    from behaviorlab.metamodels.on_run import explain_run
 
     cfg = ExperimentConfig.model_validate_json(cfg_json)
     path = Path(run_dir)
-    can_resume = resume and (path / "config.toml").exists()
+    can_resume = resume and (path / CONFIG).exists()
 
     def say(step: int, phase: str) -> None:
-        updates.put((cfg.name, step, phase))
+        if updates is not None:
+            updates.put((cfg.name, step, phase))
 
     if not (can_resume and _is_complete(path)):
         train(
@@ -55,7 +56,7 @@ def _run_one(
             progress=False,
             on_step=lambda s: say(s, "train"),
         )
-    steps = json.loads((path / SUMMARY).read_text()).get("steps", cfg.train.steps)
+    steps = RunDir.open(path).summary.get("steps", cfg.train.steps)
     say(steps, "evaluate")
     result = evaluate_run(path)
     entry: dict[str, Any] = {"accuracy_id": result["accuracy_id"], "accuracy_ood": result["accuracy_ood"]}
@@ -66,7 +67,8 @@ def _run_one(
     entry.update({k: explained.to_json()[k] for k in SUMMARY_KEYS})
     entry["metamodel_program"] = explained.family_match or explained.program.label
     entry["fresh_check"] = explained.fresh_check
-    entry["_portable"] = portable(explained, cfg.data.task, dict(cfg.data.options))
+    options = dict(cfg.data.options) if isinstance(cfg.data, DatasetSpec) else {}
+    entry["_portable"] = portable(explained, task_name(cfg.data), options)
     if analyze:
         say(steps, "interpret")
         entry.update(analyze_for_demo(path, quick=quick))
@@ -76,9 +78,13 @@ def _run_one(
 
 
 def _prepare_out(out: Path, force: bool, resume: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{out}: exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not (force or resume):
         raise BadInput(f"{out}: output directory exists and is not empty (use --force or --resume)")
-    if force and not resume and out.exists():
+    if force and not resume and out.exists() and any(out.iterdir()):
+        if not (out / SUMMARY).is_file() or "models" not in read_json_object(out / SUMMARY):
+            raise BadInput(f"{out}: not a demo directory; --force replaces only an earlier demo's output")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -88,39 +94,35 @@ def _run_all(
     out: Path,
     resume: bool,
     quick: bool,
+    backend: str,
     workers: int,
     console: Console,
 ) -> dict[str, dict[str, Any]]:
-    """Run every job on a spawn pool with one progress bar per model."""
-    ctx = mp.get_context("spawn")  # fork after torch has started its thread pool is unsafe
-    with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        updates = manager.Queue()
-        futures: dict[str, Future[dict[str, Any]]] = {
-            key: pool.submit(
-                _run_one, cfg.model_dump_json(), str(out / cfg.name), resume, quick, analyze, updates
-            )
-            for key, (cfg, analyze) in jobs.items()
-        }
-        bars = Progress(
-            TextColumn("[bold]{task.description:<34}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[phase]}"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        with bars:
-            ids = {
-                c.name: bars.add_task(c.name, total=c.train.steps, phase="queued") for c, _ in jobs.values()
-            }
-            while not all(f.done() for f in futures.values()):
-                try:
-                    name, step, phase = updates.get(timeout=0.2)
-                    total = step if phase != "train" else None  # early stop ends the bar where it stopped
-                    bars.update(ids[name], completed=step, phase=phase, total=total)
-                except queue.Empty:
-                    pass
-        return {key: f.result() for key, f in futures.items()}
+    """Run every job on a sweep backend with one progress bar per model."""
+    keys = list(jobs)
+    args = [
+        (cfg.model_dump_json(), str(out / cfg.name), resume, quick, analyze) for cfg, analyze in jobs.values()
+    ]
+    bars = Progress(
+        TextColumn("[bold]{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[phase]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    results: dict[str, dict[str, Any]] = {}
+    with bars:
+        ids = {c.name: bars.add_task(c.name, total=c.train.steps, phase="queued") for c, _ in jobs.values()}
+
+        def on_update(msg: tuple[str, int, str]) -> None:
+            name, step, phase = msg
+            total = step if phase != "train" else None  # early stop ends the bar where it stopped
+            bars.update(ids[name], completed=step, phase=phase, total=total)
+
+        for i, result in run_jobs(run_one, args, backend, workers=workers, on_update=on_update):
+            results[keys[i]] = result
+    return {k: results[k] for k in keys}
 
 
 def run_demo(
@@ -130,18 +132,20 @@ def run_demo(
     force: bool = False,
     resume: bool = False,
     optimizer: str = "adamw",
+    backend: str = "local",
     workers: int | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, explain and interpret every demo model; write DIR/summary.json and SUMMARY.md."""
     console = console or Console()
+    check_backend(backend, None, workers)
     configs = demo_configs(quick, optimizer)  # validated before anything is written
     extra = {} if quick else lr_configs(optimizer)
     _prepare_out(out, force, resume)
     jobs = {k: (c, True) for k, c in configs.items()} | {k: (c, False) for k, c in extra.items()}
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
     t0 = time.perf_counter()
-    results = _run_all(jobs, out, resume, quick, workers, console)
+    results = _run_all(jobs, out, resume, quick, backend, workers, console)
     portable = {k: r.pop("_portable") for k, r in results.items()}
     summary: dict[str, Any] = {
         "quick": quick,
@@ -150,14 +154,14 @@ def run_demo(
         "models": {k: results[k] for k in configs},
     }
     if extra:
-        from behaviorlab.metamodels.on_run import compare_portable
+        from behaviorlab.demo.metamodels import compare_portable
 
         # Same task, different learning rates: did they learn the same shortcut?
         summary["lr_comparison"] = {
             "runs": {k: results[k] for k in [*configs, *extra] if k.startswith("binary-successor")},
             "metamodels": compare_portable({k: v for k, v in portable.items() if k.startswith("binary")}),
         }
-    atomic_write_json(out / "summary.json", summary)
+    atomic_write_json(out / SUMMARY, summary)
     atomic_write_text(out / "SUMMARY.md", render_markdown(summary))
     from behaviorlab.report import render_report
 

@@ -7,6 +7,7 @@ lexer splits on brackets as well as spaces, and `detokenize` re-glues with the s
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from behaviorlab.errors import BadInput
@@ -53,7 +54,7 @@ class Vocab:
     """Token ids: 0 pad, 1 bos, 2 eos, then the grammar's tokens in the task's fixed order."""
 
     def __init__(self, grammar_tokens: Sequence[str], label: str = "input") -> None:
-        dupes = {t for t in grammar_tokens if list(grammar_tokens).count(t) > 1}
+        dupes = {t for t, n in Counter(grammar_tokens).items() if n > 1}
         if dupes or any(t in SPECIALS for t in grammar_tokens):
             raise ValueError(f"grammar tokens must be unique and not special: {sorted(dupes)}")
         self.tokens: tuple[str, ...] = SPECIALS + tuple(grammar_tokens)
@@ -99,6 +100,10 @@ class Vocab:
             if tok not in self._grammar:
                 raise BadInput(f"{self.label}: token {index} ({tok!r}) is not in the vocabulary")
         return glue(tokens)
+
+    def text_of(self, tokens: Sequence[str]) -> str:
+        """The string of generated tokens, special tokens (pad, bos, eos) skipped."""
+        return self.detokenize([t for t in tokens if t not in SPECIALS])
 
     def encode(self, text: str) -> list[int]:
         """Token ids of a string, without bos/eos."""

@@ -10,13 +10,8 @@ import torch
 
 from behaviorlab.batching import encode_sources
 from behaviorlab.interpret.ablate import ablation_confirmation
-from behaviorlab.interpret.perturb import (
-    Perturbation,
-    originals_of,
-    random_perturbations,
-    summarize,
-)
-from behaviorlab.interpret.perturbation import perturb
+from behaviorlab.interpret.edits import Perturbation, originals_of, random_perturbations
+from behaviorlab.interpret.perturb import perturb, summarize
 
 
 def _found_heads(rows: list[dict[str, Any]], rec: list[dict[str, Any]]) -> tuple[list[Any], bool]:

@@ -1,0 +1,178 @@
+"""The loop's parts that do not depend on how many processes train: checks before anything is
+written, loop state and its checkpoint, the monitor, metrics and the progress bar."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from behaviorlab.errors import BadInput
+from behaviorlab.evaluate import predict
+from behaviorlab.evaluate.metrics import accuracy
+from behaviorlab.io import atomic_write
+from behaviorlab.models import ModelConfig, Seq2SeqModel
+from behaviorlab.optim import build_optimizer, optimizer_stats
+from behaviorlab.rundir import CHECKPOINTS, METRICS
+from behaviorlab.tasks import Example
+from behaviorlab.tasks.base import Learnable
+from behaviorlab.train import checkpoint
+from behaviorlab.train.config import ExperimentConfig, TrainConfig
+
+WIN_RATE_LOW, WIN_RATE_HIGH = 0.1, 0.5
+OPTIMIZER_COUNTERS = ("hessian_updates", "hessian_skipped")
+# metrics.parquet columns come first in this order, then optimizer statistics sorted by name:
+# a resumed run (whose rows come back from JSON) writes the same file as an uninterrupted one.
+METRIC_COLUMNS = ("step", "split", "loss", "accuracy", "lr")
+
+
+class TrainingFailed(BadInput):
+    """The run stopped itself (e.g. a NaN loss); the last good checkpoint is kept."""
+
+
+@dataclass
+class LoopState:
+    """Everything besides weights/optimizer/RNG that a resume must restore exactly."""
+
+    step: int = 0  # number of completed optimizer steps
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    loss_sum: float = 0.0  # running window for the logged train loss
+    loss_count: int = 0
+    early_stopped: bool = False
+    tokens: int = 0
+    hessian_stats: dict[str, float] = field(default_factory=dict)  # last estimator update
+    # Optimizer counters that live outside its state_dict (Sophia's hessian_updates/skipped).
+    optimizer_counters: dict[str, int] = field(default_factory=dict)
+
+
+def length_problem(model: ModelConfig, src_len: int, tgt_len: int) -> str | None:
+    """Why a model of this config cannot read `src_len` tokens and write `tgt_len` (eos included)."""
+    if model.kind == "lstm":
+        return None
+    if model.kind == "decoder-only":
+        total = src_len + tgt_len
+        return (
+            None
+            if total <= model.max_len
+            else f"prompt + output = {total} tokens > model.max_len={model.max_len}"
+        )
+    longest = max(src_len, tgt_len)
+    if longest > model.max_len:
+        return f"a sequence of {longest} tokens > model.max_len={model.max_len}"
+    if model.kind == "encoder-only" and tgt_len > src_len + model.extra_slots:
+        return f"an output of {tgt_len} tokens > input {src_len} + model.extra_slots={model.extra_slots}"
+    return None
+
+
+def preflight(cfg: ExperimentConfig, task: Learnable, splits: dict[str, list[Example]]) -> None:
+    """Every check that can be made before a run directory is touched."""
+    if not splits.get("train"):
+        raise BadInput(f"{cfg.name}: the train split is empty")
+    v = task.vocab
+    for name, examples in splits.items():
+        for e in examples:
+            problem = length_problem(cfg.model, len(v.tokenize(e.input)), len(v.tokenize(e.output)) + 1)
+            if problem is not None:
+                raise BadInput(f"{cfg.name}: split {name!r} input {e.input[:40]!r}: {problem}")
+    # Hyperparameters torch rejects (e.g. betas outside [0, 1)) fail here, not mid-run.
+    probe = torch.nn.Parameter(torch.zeros(1))
+    try:
+        build_optimizer(cfg.optim, [probe])
+    except (ValueError, RuntimeError) as e:
+        raise BadInput(f"{cfg.name}: optimizer {cfg.optim.name} rejects its settings: {e}") from None
+
+
+def warn_win_rate(opt: torch.optim.Optimizer, step: int) -> None:
+    """Sophia's authors keep the unclipped fraction in 0.1-0.5; outside it, rho/gamma needs tuning."""
+    win = optimizer_stats(opt).get("win_rate")
+    if win is not None and not (WIN_RATE_LOW <= win <= WIN_RATE_HIGH):
+        hint = (
+            "raise rho (sophia-g) / lower gamma (sophia-h)"
+            if win < WIN_RATE_LOW
+            else "lower rho / raise gamma"
+        )
+        warnings.warn(
+            f"step {step}: Sophia win rate {win:.3f} outside [{WIN_RATE_LOW}, {WIN_RATE_HIGH}]; {hint}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+def log_monitor(
+    st: LoopState,
+    model: Seq2SeqModel,
+    task: Learnable,
+    monitor: list[Example],
+    opt: torch.optim.Optimizer,
+    tc: TrainConfig,
+) -> float | None:
+    """Accuracy on the monitor examples, one metrics row, and the early-stop decision."""
+    acc = accuracy(predict(model, task, monitor, tc.eval_batch_size))
+    model.train()
+    stats = {**optimizer_stats(opt), **st.hessian_stats}
+    st.metrics.append(
+        {
+            "step": st.step,
+            "split": tc.monitor_split,
+            "loss": st.loss_sum / max(1, st.loss_count),
+            "accuracy": acc,
+            "lr": opt.param_groups[0]["lr"],
+            **{k: float(v) for k, v in stats.items()},
+        }
+    )
+    st.loss_sum, st.loss_count = 0.0, 0
+    if tc.target_accuracy is not None and acc is not None and acc >= tc.target_accuracy:
+        st.early_stopped = True
+    return acc
+
+
+def write_metrics(out: Path, rows: list[dict[str, Any]]) -> None:
+    """metrics.parquet with a fixed column order, atomically."""
+    if not rows:
+        table = pa.table({"step": pa.array([], pa.int64())})
+    else:
+        extra = sorted({k for r in rows for k in r} - set(METRIC_COLUMNS))
+        cols = [*METRIC_COLUMNS, *extra]
+        table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+    atomic_write(out / METRICS, lambda tmp: pq.write_table(table, tmp))
+
+
+def checkpoint_now(out: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer, st: LoopState) -> None:
+    """Save weights, optimizer, RNG and loop state, then the metrics so far."""
+    st.optimizer_counters = {k: getattr(opt, k) for k in OPTIMIZER_COUNTERS if hasattr(opt, k)}
+    ck = checkpoint.Checkpoint(
+        st.step, model.state_dict(), opt.state_dict(), torch.get_rng_state(), asdict(st)
+    )
+    checkpoint.save(out / CHECKPOINTS, ck)
+    write_metrics(out, st.metrics)
+
+
+def restore(ckpt_dir: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer) -> LoopState:
+    """Load the latest checkpoint into model and optimizer; the loop state to continue from."""
+    ck = checkpoint.load(ckpt_dir)
+    model.load_state_dict(ck.model)
+    opt.load_state_dict(ck.optimizer)
+    torch.set_rng_state(ck.rng)
+    st = LoopState(**ck.trainer)
+    for k, v in st.optimizer_counters.items():
+        setattr(opt, k, v)
+    return st
+
+
+def progress_bar(enabled: bool) -> Progress:
+    """Step bar with loss, monitor accuracy and tokens per second."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
+    )

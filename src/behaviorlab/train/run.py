@@ -1,0 +1,82 @@
+"""A training run's directory: creating it (never over something that is not a run), reading its
+config back, and opening a finished run with its model for evaluation or analysis."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from behaviorlab.errors import BadInput
+from behaviorlab.io import atomic_write_text
+from behaviorlab.models import Seq2SeqModel, build_model
+from behaviorlab.rundir import CHECKPOINTS, CONFIG, DATA, RunDir, is_run, read_toml
+from behaviorlab.tasks import Example, Task
+from behaviorlab.tasks.base import Learnable
+from behaviorlab.train import checkpoint
+from behaviorlab.train.config import ExperimentConfig, validate
+from behaviorlab.tasks.recorded import RecordedTask
+from behaviorlab.train.data import make_task, read_splits
+
+
+def prepare(out: Path, cfg: ExperimentConfig, *, resume: bool, force: bool) -> None:
+    """Create (or, on resume, check) a run directory; nothing is written for a refused run.
+
+    `force` replaces an existing *run* directory only; any other non-empty folder is refused."""
+    if resume:
+        if not (out / CONFIG).is_file():
+            raise BadInput(f"{out}: --resume needs an existing run directory with {CONFIG}")
+        recorded = read_config(out)
+        if recorded.digest() != cfg.digest():
+            raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
+        return
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{out}: exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise BadInput(f"{out}: output directory exists and is not empty (use --force)")
+        if not is_run(out):
+            raise BadInput(f"{out}: not a behaviorlab run directory; --force replaces only runs")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / CONFIG, cfg.to_toml())
+
+
+def read_config(run_dir: Path) -> ExperimentConfig:
+    """The resolved config recorded in a training run's directory."""
+    path = run_dir / CONFIG
+    if not path.is_file():
+        raise BadInput(f"{run_dir}: not a run directory (no {CONFIG})")
+    return validate(read_toml(path), str(path), fallback=run_dir / DATA)
+
+
+@dataclass
+class Run:
+    """A finished (or checkpointed) run, opened for evaluation or analysis."""
+
+    path: Path
+    config: ExperimentConfig
+    task: Task | RecordedTask
+    model: Seq2SeqModel
+    splits: dict[str, list[Example]]
+
+
+def new_model(cfg: ExperimentConfig, task: Learnable) -> Seq2SeqModel:
+    """The model a config describes, freshly initialised."""
+    v = task.vocab
+    return build_model(cfg.model, len(v), v.pad_id, v.bos_id, v.eos_id)
+
+
+def open_run(run_dir: Path) -> Run:
+    """Load a training run's config, task, data splits and latest verified weights."""
+    kind = RunDir.open(run_dir).kind
+    if kind != "train":
+        raise BadInput(f"{run_dir}: a {kind} run has no trained model")
+    cfg = read_config(run_dir)
+    task = make_task(cfg.data)
+    if not (run_dir / DATA).is_dir():
+        raise BadInput(f"{run_dir}: no {DATA}/ folder (was the run started?)")
+    model = new_model(cfg, task)
+    model.load_state_dict(checkpoint.load_weights(run_dir / CHECKPOINTS))
+    model.eval()
+    return Run(run_dir, cfg, task, model, read_splits(run_dir))
