@@ -41,3 +41,23 @@ def test_unsupported_configs_are_refused_before_spawning(tiny_raw: dict[str, Any
     tiny_raw["train"]["batch_size"] = 1
     with pytest.raises(BadInput, match="smaller than 2 processes"):
         check_supported(validate(tiny_raw, "tiny"), 2)
+
+
+def test_cli_trains_with_nproc_and_under_torchrun(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
+    import subprocess
+    import sys
+
+    cfg = validate(tiny_raw, "tiny")
+    (tmp_path / "tiny.toml").write_text(cfg.to_toml())
+    bl = [sys.executable, "-m", "behaviorlab", "train", str(tmp_path / "tiny.toml")]
+    subprocess.run([*bl, "--out", str(tmp_path / "spawned"), "--nproc", "2"], check=True, capture_output=True)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "behaviorlab"]
+    subprocess.run(
+        [*torchrun, *bl[3:], "--out", str(tmp_path / "torchrun")], check=True, capture_output=True, timeout=300
+    )
+    for name in ("spawned", "torchrun"):
+        summary = json.loads((tmp_path / name / "summary.json").read_text())
+        assert summary["world_size"] == 2 and summary["status"] == "complete"  # trained and evaluated
+    a = pq.read_table(tmp_path / "spawned" / "metrics.parquet").to_pylist()
+    b = pq.read_table(tmp_path / "torchrun" / "metrics.parquet").to_pylist()
+    assert a == b  # the same processes and the same loop, however they were started

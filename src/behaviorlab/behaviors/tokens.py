@@ -1,7 +1,7 @@
 """Strings ↔ tokens for behaviors and metamodels, independent of any task or model tokenizer.
 
 Metamodels see only strings, so they carry their own splitter for the canonical syntax of
-reference/tasks.md; anything unknown becomes a one-character token rather than an error, because
+behaviorlab.tasks; anything unknown becomes a one-character token rather than an error, because
 model outputs (and mechanistic-distribution inputs) may be gibberish.
 """
 

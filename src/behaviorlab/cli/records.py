@@ -48,6 +48,7 @@ def list_cmd(
     rows = list_runs(resolve_catalog(catalog), status)
     cols = [
         "run_id",
+        "kind",
         "name",
         "task",
         "config_digest",

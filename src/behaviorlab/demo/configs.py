@@ -67,7 +67,7 @@ def _finish(raws: dict[str, dict[str, Any]], optimizer: str) -> dict[str, Experi
         if optimizer != "adamw":
             # Sophia clips most coordinates to sign steps of size lr at AdamW's rates on these
             # small models; a tenth of AdamW's lr converged best in BENCHMARKS.md. Weight decay
-            # about twice AdamW's (reference/sophia.md).
+            # about twice AdamW's, as the Sophia authors advise.
             raw["optim"] = {"name": optimizer, "lr": raw["optim"]["lr"] / 10, "weight_decay": 0.02}
         out[key] = validate(raw, f"demo:{key}")
     return out

@@ -1,6 +1,6 @@
 """Named hook points: read or replace any activation by name, at (near) zero cost when unused.
 
-A model places `HookPoint`s on the tensors that matter (names in DESIGN.md) and calls each with the
+A model places `HookPoint`s on the tensors that matter (names in CONTRIBUTING.md) and calls each with the
 tensor and a `RunInfo` shared by one pass. A hook is `fn(x, ctx) -> Tensor | None`; returning a
 tensor replaces the activation. `HookedMixin` gives a model `hook_names`, `add_hook` (fnmatch
 globs), `remove_hooks` and the `hooks([...])` context manager.

@@ -1,4 +1,10 @@
-"""The store: a catalog of run directories (SQLite), SQL over runs (DuckDB), and exact replay."""
+"""The store: a catalog of run directories (SQLite), SQL over runs (DuckDB), and exact replay.
+
+The catalog and queries import no torch (listing runs stays fast); replay, which retrains, is
+imported on first use.
+"""
+
+from typing import Any
 
 from behaviorlab.store.catalog import (
     CATALOG_NAME,
@@ -10,9 +16,18 @@ from behaviorlab.store.catalog import (
     resolve_catalog,
     run_id_for,
 )
-from behaviorlab.store.compare import Difference
 from behaviorlab.store.query import open_views, query
-from behaviorlab.store.replay import ReplayReport, replay, rescore
+
+_LAZY = {"Difference": "compare", "ReplayReport": "rerun", "replay": "rerun", "rescore": "rerun"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"behaviorlab.store.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'behaviorlab.store' has no attribute {name!r}")
+
 
 __all__ = [
     "CATALOG_NAME",

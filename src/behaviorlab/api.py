@@ -1,0 +1,125 @@
+"""The notebook API: `behaviorlab.open(RUN)` and `behaviorlab.runs()`; tables come back as pandas
+DataFrames (built from the run's Arrow/Parquet data where it exists), figures as plotly figures.
+
+    run = behaviorlab.open("runs/demo/binary-successor-natural")
+    run.head_scores().head()          # DataFrame: kind, layer, head, hypothesis, score, baseline, ...
+    run.failures(split="test_ood")    # DataFrame: the failure catalog from predictions.parquet
+    behaviorlab.runs()                # DataFrame: the catalog
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from behaviorlab.errors import BadInput
+from behaviorlab.rundir import METRICS, PREDICTIONS, RunDir
+from behaviorlab.store.catalog import list_runs, resolve_catalog
+
+if TYPE_CHECKING:  # torch-heavy; imported when a run is opened
+    from behaviorlab.interpret.notebook import InterpretRun
+
+# Per-token lists are large and rarely wanted in a table view.
+_HEAVY = ("tokens", "logprobs")
+
+
+def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(rows))
+
+
+def _parquet(path: Path, drop: Sequence[str] = ()) -> pd.DataFrame:
+    if not path.is_file():
+        raise BadInput(f"{path}: missing (evaluate the run first: behaviorlab eval {path.parent})")
+    names = pq.read_schema(path).names
+    return pq.read_table(path, columns=[c for c in names if c not in drop]).to_pandas()
+
+
+class NotebookRun:
+    """A run opened in a notebook: its model, data and every analysis; tables as DataFrames.
+
+    `.analysis` is the underlying `InterpretRun` (lists of dicts, attention maps, caches)."""
+
+    def __init__(self, analysis: InterpretRun) -> None:
+        self.analysis = analysis
+
+    def __repr__(self) -> str:
+        return f"<behaviorlab run {self.path}>"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.analysis.path)
+
+    @property
+    def model(self) -> Any:
+        return self.analysis.model
+
+    @property
+    def task(self) -> Any:
+        return self.analysis.task
+
+    def predictions(self, split: str | None = None, tokens: bool = False) -> pd.DataFrame:
+        """predictions.parquet (optionally one split; per-token lists only with `tokens`)."""
+        df = _parquet(self.path / PREDICTIONS, () if tokens else _HEAVY)
+        return df if split is None else df[df["split"] == split].reset_index(drop=True)
+
+    def failures(self, split: str | None = None) -> pd.DataFrame:
+        """The failure catalog: every wrong prediction with its first wrong token and metadata."""
+        df = self.predictions(split)
+        return df[~df["correct"]].reset_index(drop=True)
+
+    def metrics(self) -> pd.DataFrame:
+        """metrics.parquet: loss, accuracy, lr and optimizer statistics by step."""
+        return _parquet(self.path / METRICS)
+
+    def head_scores(self, split: str = "test_id", n: int = 200, **kw: Any) -> pd.DataFrame:
+        """Every head scored against every hypothesis, best first per hypothesis."""
+        return _frame(self.analysis.head_scores(split=split, n=n, **kw))
+
+    def recursion_heads(self, **kw: Any) -> pd.DataFrame:
+        """Final-decoder-layer heads that fit a study hypothesis well above uniform."""
+        return _frame(self.analysis.recursion_heads(**kw))
+
+    def ablate(self, *args: Any, **kw: Any) -> pd.DataFrame:
+        """Accuracy drop per ablated component (default: every head and MLP)."""
+        return _frame(self.analysis.ablate(*args, **kw))
+
+    def perturb(self, *args: Any, **kw: Any) -> pd.DataFrame:
+        """One row per (input × perturbation): changed, followed the edit, still correct."""
+        return _frame(self.analysis.perturb(*args, **kw))
+
+    def patch(self, *args: Any, **kw: Any) -> pd.DataFrame:
+        """Activation patching rows over (clean, corrupted) pairs."""
+        return _frame(self.analysis.patch(*args, **kw))
+
+    def attention(self, *args: Any, **kw: Any) -> list[Any]:
+        """Averaged attention maps; each has `.figure()` (plotly) and `.to_dict()`."""
+        return self.analysis.attention(*args, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else (cache, examples, ablation_confirmation, figures) as InterpretRun has it.
+        return getattr(self.analysis, name)
+
+
+def open(path: str | Path) -> NotebookRun:  # noqa: A001 - `behaviorlab.open(RUN_DIR)` is the entry
+    """Open a training run for analysis in a notebook."""
+    from behaviorlab.interpret.notebook import open_run
+
+    return NotebookRun(open_run(Path(path)))
+
+
+def runs(catalog: str | Path | None = None, kind: str | None = None) -> pd.DataFrame:
+    """The run catalog as a DataFrame (newest first); `kind` keeps one kind (train, probe, ...)."""
+    rows = list_runs(resolve_catalog(None if catalog is None else Path(catalog)))
+    df = _frame(rows)
+    if kind is not None and not df.empty:
+        df = df[df["kind"] == kind].reset_index(drop=True)
+    return df
+
+
+def summary(path: str | Path) -> dict[str, Any]:
+    """A run's summary.json (any kind)."""
+    return RunDir.open(Path(path)).summary

@@ -1,0 +1,84 @@
+"""Each stage imports only from stages before it (the order CONTRIBUTING.md lists), and no two
+modules import each other."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+import behaviorlab
+
+ROOT = Path(behaviorlab.__file__).parent
+# Pipeline order; a module may import from its own stage or any stage listed before it.
+STAGES = [
+    "errors io rundir",
+    "tasks",
+    "models",
+    "optim",
+    "batching evaluate",
+    "train",
+    "lm",
+    "interpret",
+    "behaviors",
+    "metamodels",
+    "probes",
+    "imitation",
+    "store",
+    "sweep",
+    "report",
+    "study",
+    "api",
+    "demo",
+    "cli __main__",
+]
+RANK = {name: i for i, stage in enumerate(STAGES) for name in stage.split()}
+# The package root only hands the notebook entry points on (lazily): it is the facade, not a stage.
+FACADE = {"__init__"}
+
+
+def _stage(module: str) -> str:
+    return module.split(".")[0]
+
+
+def _imports(path: Path) -> set[str]:
+    """behaviorlab modules a file imports, at top level or inside functions (`from pkg import mod`
+    counts as importing the submodule)."""
+    known = _modules()
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("behaviorlab"):
+            base = node.module.removeprefix("behaviorlab").removeprefix(".")
+            for alias in node.names:
+                sub = f"{base}.{alias.name}" if base else alias.name
+                out.add(sub if sub in known else base)
+        elif isinstance(node, ast.Import):
+            out.update(a.name.removeprefix("behaviorlab.") for a in node.names if a.name.startswith("behaviorlab."))
+    return out
+
+
+@functools.cache
+def _modules() -> dict[str, Path]:
+    return {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in ROOT.rglob("*.py")
+    }
+
+
+def test_every_import_points_to_an_earlier_stage() -> None:
+    wrong = []
+    for module, path in _modules().items():
+        if module in FACADE:
+            continue
+        assert _stage(module) in RANK, f"{module}: add its folder to STAGES (and CONTRIBUTING.md)"
+        for target in _imports(path):
+            if RANK[_stage(target)] > RANK[_stage(module)]:
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, wrong
+
+
+def test_no_two_modules_import_each_other() -> None:
+    mods = _modules()
+    graph = {m: {t for t in _imports(p) if t in mods} for m, p in mods.items()}
+    loops = sorted({tuple(sorted((a, b))) for a, ts in graph.items() for b in ts if a in graph.get(b, set())})
+    assert not loops, loops
