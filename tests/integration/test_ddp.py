@@ -53,7 +53,10 @@ def test_cli_trains_with_nproc_and_under_torchrun(tmp_path: Path, tiny_raw: dict
     subprocess.run([*bl, "--out", str(tmp_path / "spawned"), "--nproc", "2"], check=True, capture_output=True)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "behaviorlab"]
     subprocess.run(
-        [*torchrun, *bl[3:], "--out", str(tmp_path / "torchrun")], check=True, capture_output=True, timeout=300
+        [*torchrun, *bl[3:], "--out", str(tmp_path / "torchrun")],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     for name in ("spawned", "torchrun"):
         summary = json.loads((tmp_path / name / "summary.json").read_text())

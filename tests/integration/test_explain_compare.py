@@ -64,9 +64,8 @@ def test_explain_refuses_one_run_twice(runs: list[Path]) -> None:
 
 
 def test_queries_are_drawn_like_every_test_split(runs: list[Path]) -> None:
-    from behaviorlab.train.run import open_run
-
     from behaviorlab.metamodels.on_run import draw_like_tests
+    from behaviorlab.train.run import open_run
 
     run = open_run(runs[0])
     xs = draw_like_tests(run, 200, seed=3)

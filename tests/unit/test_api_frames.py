@@ -30,10 +30,14 @@ def test_tables_are_dataframes(run_dir: Path) -> None:
     preds = run.predictions()
     assert isinstance(preds, pd.DataFrame) and "logprobs" not in preds and len(preds) == 80
     fails = run.failures("test_ood")
-    assert isinstance(fails, pd.DataFrame) and not fails["correct"].any() and set(fails["split"]) <= {"test_ood"}
+    assert (
+        isinstance(fails, pd.DataFrame) and not fails["correct"].any() and set(fails["split"]) <= {"test_ood"}
+    )
     assert list(run.metrics()["step"]) == [10, 20, 30]
     scores = run.head_scores(split="train", n=10)
-    assert isinstance(scores, pd.DataFrame) and {"kind", "layer", "head", "hypothesis", "score"} <= set(scores)
+    assert isinstance(scores, pd.DataFrame) and {"kind", "layer", "head", "hypothesis", "score"} <= set(
+        scores
+    )
     catalog = behaviorlab.runs(run_dir.parent / "catalog.sqlite")
     assert isinstance(catalog, pd.DataFrame) and list(catalog["kind"]) == ["train"]
     assert behaviorlab.runs(run_dir.parent / "catalog.sqlite", kind="probe").empty

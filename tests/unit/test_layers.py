@@ -53,7 +53,9 @@ def _imports(path: Path) -> set[str]:
                 sub = f"{base}.{alias.name}" if base else alias.name
                 out.add(sub if sub in known else base)
         elif isinstance(node, ast.Import):
-            out.update(a.name.removeprefix("behaviorlab.") for a in node.names if a.name.startswith("behaviorlab."))
+            out.update(
+                a.name.removeprefix("behaviorlab.") for a in node.names if a.name.startswith("behaviorlab.")
+            )
     return out
 
 

@@ -52,7 +52,7 @@ class InterpretRun:
 
     @property
     def task(self) -> Task:
-        return self.run.task
+        return self.run.task_for("interpretation")
 
     def __repr__(self) -> str:
         return f"<InterpretRun {self.path} {self.model.cfg.kind} {self.task.key}>"

@@ -39,10 +39,7 @@ def black_box(run: Run, margin: int = 4, chunk: int = 512) -> Callable[[list[str
 
 
 def _task(run: Run) -> Task:
-    """The run's task; recorded data has no reference function or sampler to explain against."""
-    if not isinstance(run.task, Task):
-        raise BadInput(f"{run.path}: explain needs a run trained on a task (this one learned recorded data)")
-    return run.task
+    return run.task_for("explain")
 
 
 def _test_specs(run: Run) -> list[SplitSpec]:

@@ -13,9 +13,9 @@ from behaviorlab.models import Seq2SeqModel, build_model
 from behaviorlab.rundir import CHECKPOINTS, CONFIG, DATA, RunDir, is_run, read_toml
 from behaviorlab.tasks import Example, Task
 from behaviorlab.tasks.base import Learnable
+from behaviorlab.tasks.recorded import RecordedTask
 from behaviorlab.train import checkpoint
 from behaviorlab.train.config import ExperimentConfig, validate
-from behaviorlab.tasks.recorded import RecordedTask
 from behaviorlab.train.data import make_task, read_splits
 
 
@@ -59,6 +59,12 @@ class Run:
     task: Task | RecordedTask
     model: Seq2SeqModel
     splits: dict[str, list[Example]]
+
+    def task_for(self, purpose: str) -> Task:
+        """The run's task, for analyses that need its reference and sampler (BadInput otherwise)."""
+        if not isinstance(self.task, Task):
+            raise BadInput(f"{self.path}: {purpose} needs a run trained on a task; this one learned recorded data")
+        return self.task
 
 
 def new_model(cfg: ExperimentConfig, task: Learnable) -> Seq2SeqModel:
