@@ -63,7 +63,9 @@ class Run:
     def task_for(self, purpose: str) -> Task:
         """The run's task, for analyses that need its reference and sampler (BadInput otherwise)."""
         if not isinstance(self.task, Task):
-            raise BadInput(f"{self.path}: {purpose} needs a run trained on a task; this one learned recorded data")
+            raise BadInput(
+                f"{self.path}: {purpose} needs a run trained on a task; this one learned recorded data"
+            )
         return self.task
 
 
