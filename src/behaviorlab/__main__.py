@@ -1,5 +1,5 @@
 """`python -m behaviorlab` runs the CLI."""
 
-from behaviorlab.cli import app
+from behaviorlab.cli import main
 
-app()
+main()

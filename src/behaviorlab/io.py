@@ -11,8 +11,17 @@ from pathlib import Path
 from typing import Any
 
 
+def umask_mode(mode: int = 0o666) -> int:
+    """`mode` as the user's umask would leave it for a newly created file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(tmp)` on a temp file beside `path`, fsync it, then rename it over `path`."""
+    """Call `write(tmp)` on a temp file beside `path`, fsync it, then rename it over `path`.
+
+    The file gets the user's umask permissions (mkstemp alone would leave it owner-only)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -21,6 +30,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+        tmp.chmod(umask_mode())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -8,13 +8,15 @@ or `runs list` goes through `RunDir` and imports no torch: only the standard lib
 from __future__ import annotations
 
 import json
+import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write_json
+from behaviorlab.io import atomic_write_json, sha256_file
 
 # Files and folders of a run directory.
 CONFIG = "config.toml"  # the resolved config, every default written out
@@ -25,6 +27,7 @@ PREDICTIONS = "predictions.parquet"  # every answer with per-token log-probs
 RESULTS = "results.json"  # a probe's or an imitation experiment's tables
 DATA = "data"  # the splits, one Parquet file each
 CHECKPOINTS = "checkpoints"  # step-N/{model,optimizer,rng}.safetensors + manifest.json
+MANIFEST = "manifest.json"  # in checkpoints/: every checkpoint's files with their sha256
 ANALYSIS = "analysis"  # what explain / interpret write (JSON, Parquet, text)
 REPORT = "report.html"  # the self-contained report
 FIGURES = "figures"  # the report's figures as PNG
@@ -121,6 +124,68 @@ class RunDir:
     def reload(self) -> RunDir:
         """The same directory read again (after a writer changed it)."""
         return RunDir.open(self.path)
+
+
+def check_output_dir(out: Path, force: bool, replaceable: Callable[[Path], bool], what: str) -> None:
+    """The rule for every command that writes an output directory: a new or empty directory is
+    fine; a non-empty one needs `force` and must be `what` (never a folder of other files).
+
+    Also refuses a path that is a file, or whose parent cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{out}: exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise BadInput(f"{out}: output directory exists and is not empty (use --force to replace it)")
+        if not replaceable(out):
+            raise BadInput(f"{out}: not {what}; --force replaces only that, refusing to delete it")
+    parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise BadInput(f"{parent}: is not a directory; cannot create {out}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BadInput(f"{parent}: not writable; cannot create {out}")
+
+
+def _entry_ok(e: Any) -> bool:
+    """A manifest entry: an int step, a dir name and a {file: sha256} map."""
+    types = {"step": int, "dir": str, "files": dict}
+    return isinstance(e, dict) and all(isinstance(e.get(k), t) for k, t in types.items())
+
+
+def read_manifest(ckpt_dir: Path) -> dict[str, Any]:
+    """checkpoints/manifest.json, or an empty one; BadInput names a malformed file."""
+    path = ckpt_dir / MANIFEST
+    if not path.exists():
+        return {"checkpoints": []}
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: manifest is not valid JSON ({e})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("checkpoints"), list):
+        raise BadInput(f"{path}: manifest has no `checkpoints` list")
+    for entry in manifest["checkpoints"]:
+        ok = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("step"), int)
+            and isinstance(entry.get("dir"), str)
+        )
+        if not ok or not isinstance(entry.get("files"), dict):
+            raise BadInput(f"{path}: malformed checkpoint entry {str(entry)[:60]}")
+    return manifest
+
+
+def checkpoint_problems(run_dir: Path) -> list[tuple[str, str]]:
+    """(file, problem) for every checkpoint file missing or not matching its recorded sha256."""
+    ckpt_dir = run_dir / CHECKPOINTS
+    out = []
+    for entry in read_manifest(ckpt_dir)["checkpoints"]:
+        for fname, digest in entry["files"].items():
+            f = ckpt_dir / entry["dir"] / fname
+            rel = f"{CHECKPOINTS}/{entry['dir']}/{fname}"
+            if not f.is_file():
+                out.append((rel, "missing from the recorded run"))
+            elif (actual := sha256_file(f)) != digest:
+                out.append((rel, f"sha256 on disk {actual[:12]}… != manifest {digest[:12]}… (tampered?)"))
+    return out
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+
+try:  # typer vendors click from 0.2x on; older releases use click itself
+    from typer._click import exceptions as cx
+except ImportError:  # pragma: no cover
+    from click import exceptions as cx  # type: ignore[no-redef]
 
 from behaviorlab.cli.experiment import demo_cmd, eval_cmd, train_cmd
 from behaviorlab.cli.explain import explain_cmd
@@ -38,3 +45,23 @@ app.command("replay", help="Re-execute a run and verify it bit for bit (exit 1 i
     replay_cmd
 )
 app.command("sweep", help="Run a grid/list of configs on a local process pool or Ray.")(sweep_cmd)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: usage errors and Ctrl-C are one line, like every other error."""
+    try:
+        code = app(args=argv, prog_name="behaviorlab", standalone_mode=False)
+    except cx.NoArgsIsHelpError as e:
+        sys.stdout.write(e.ctx.get_help() + "\n" if e.ctx else str(e))
+        code = 0
+    except cx.UsageError as e:
+        where = f"{e.ctx.command_path}: " if e.ctx else ""
+        sys.stderr.write("error: " + " ".join(f"{where}{e.format_message()}".split()) + "\n")
+        code = 2
+    except cx.ClickException as e:
+        sys.stderr.write("error: " + " ".join(e.format_message().split()) + "\n")
+        code = e.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted\n")
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -10,13 +10,14 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from behaviorlab.errors import BadInput
+from behaviorlab.errors import BadInput, Interrupted
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
-err_console = Console(stderr=True)
+# No markup: run names, file names, SQL results and task strings (`['a'; 'b']`) print as they are.
+console = Console(markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -32,9 +33,15 @@ def handles_bad_input(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
+        except Interrupted as e:
+            raise fail(f"{e.one_line()}; continue with the same command and --resume", code=130) from None
         except BadInput as e:
             raise fail(e.one_line()) from None
         except FileNotFoundError as e:
             raise fail(f"file not found: {e.filename or e}") from None
+        except PermissionError as e:
+            raise fail(f"{e.filename or e}: permission denied") from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", code=130) from None
 
     return wrapper

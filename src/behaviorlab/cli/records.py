@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from behaviorlab.cli._common import console, err_console, fail, handles_bad_input
 
@@ -136,11 +137,11 @@ def replay_cmd(
         print(json.dumps(report.to_dict(), indent=2))
     else:
         for w in report.warnings:
-            err_console.print(f"[yellow]warning:[/] {w}")
+            err_console.print(Text("warning: ", style="yellow") + Text(w))
         for c in report.checked:
             console.print(f"checked {c}")
         for d in report.differences:
-            console.print(f"[red]DIFFERS[/] {d}")
+            console.print(Text("DIFFERS ", style="red") + Text(str(d)))
         verdict = "bit-identical" if report.identical else f"{len(report.differences)} difference(s)"
         console.print(f"replay ({report.mode}) of {run_dir}: {verdict}")
     if not report.identical:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from behaviorlab import tasks
 from behaviorlab.cli._common import console, handles_bad_input
@@ -74,8 +76,10 @@ def sample(
     ),
     fmt: Format = typer.Option(Format.jsonl, "--format", help="jsonl or text (input<TAB>output)."),
 ) -> None:
-    """Print random examples as JSON lines (input, output, meta) or input<TAB>output text."""
-    examples = _task(task, order, steps, start).sample(
+    """Print random examples as JSON lines (input, output, meta) or input<TAB>output text.
+
+    Examples stream as they are drawn, so any -n runs in bounded memory."""
+    examples = _task(task, order, steps, start).stream(
         n,
         seed,
         min_size=min_size,
@@ -86,11 +90,13 @@ def sample(
         repeat_letters=not distinct_letters,
         shape=shape,
     )
-    for ex in examples:
-        if fmt is Format.jsonl:
-            sys.stdout.write(json.dumps(ex.to_dict()) + "\n")
-        else:
-            sys.stdout.write(f"{ex.input}\t{ex.output}\n")
+    try:
+        for ex in examples:
+            line = json.dumps(ex.to_dict()) if fmt is Format.jsonl else f"{ex.input}\t{ex.output}"
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @app.command()
@@ -122,10 +128,9 @@ def build(
         table.add_column(column)
     for split, path in zip(spec.splits, paths, strict=True):
         got = len(splits[split.name])
-        style = "" if got == split.n else "yellow"
         table.add_row(
             split.name,
-            f"[{style}]{got}[/]" if style else str(got),
+            Text(str(got), style="" if got == split.n else "yellow"),
             str(split.n),
             f"{split.min_size}..{split.max_size}",
             str(path),

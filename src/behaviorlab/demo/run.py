@@ -104,10 +104,10 @@ def _run_all(
         (cfg.model_dump_json(), str(out / cfg.name), resume, quick, analyze) for cfg, analyze in jobs.values()
     ]
     bars = Progress(
-        TextColumn("[bold]{task.description:<34}"),
+        TextColumn("{task.description:<34}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[phase]}"),
+        TextColumn("{task.fields[phase]}", markup=False),
         TimeElapsedColumn(),
         console=console,
     )

@@ -8,7 +8,7 @@ import pydantic
 from pydantic import PositiveInt
 
 
-class ModelConfig(pydantic.BaseModel, extra="forbid"):
+class ModelConfig(pydantic.BaseModel, extra="forbid", strict=True, allow_inf_nan=False):
     """Architecture of a sequence-to-sequence model; unused fields are ignored by a kind."""
 
     kind: Literal["encoder-decoder", "decoder-only", "encoder-only", "lstm"] = "encoder-decoder"

@@ -17,7 +17,7 @@ _SOPHIA_BETAS = (0.965, 0.99)
 _ADAMW_BETAS = (0.9, 0.999)
 
 
-class OptimConfig(pydantic.BaseModel, extra="forbid"):
+class OptimConfig(pydantic.BaseModel, extra="forbid", strict=True, allow_inf_nan=False):
     """Optimizer choice and hyperparameters; `betas` and `estimator` default per optimizer."""
 
     name: OptimName = "adamw"
@@ -34,6 +34,11 @@ class OptimConfig(pydantic.BaseModel, extra="forbid"):
     probe: Literal["rademacher", "gaussian"] = "rademacher"
     # Tokens per batch for SophiaG's ρ·bs·h; None → the loop passes the batch's token count.
     bs: int | None = Field(None, ge=1)
+
+    @pydantic.field_validator("betas", mode="before")
+    @classmethod
+    def _betas_from_list(cls, v: object) -> object:
+        return tuple(v) if isinstance(v, list) else v  # TOML writes a pair as an array
 
     def resolved_betas(self) -> tuple[float, float]:
         """The betas actually used."""

@@ -19,6 +19,10 @@ def _plotly_js() -> str:
     return str(get_plotlyjs())
 
 
+# Marks a page as ours: `report` overwrites only its own pages.
+GENERATOR = "behaviorlab report"
+
+
 def _script_json(obj: object) -> str:
     """JSON safe inside a <script> element (no `</script>` or `<!--` can appear)."""
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
@@ -62,6 +66,7 @@ def build_page(
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="{GENERATOR}">'
         f'<title>{esc(title)} — behaviorlab report</title><link rel="icon" href="data:,">'
         f"{capture}<style>{CSS}</style>{plotly}</head><body>"
         f'<header class="top"><div class="wrap"><div class="kicker">behaviorlab report</div>'

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write
+from behaviorlab.io import atomic_write_text
 from behaviorlab.report.canvas import Canvas
 from behaviorlab.report.compare import comparison_body
-from behaviorlab.report.page import build_page, write_figures
+from behaviorlab.report.page import GENERATOR, build_page, write_figures
 from behaviorlab.report.run_sections import render_sections, run_sections
 from behaviorlab.report.rundata import load_collection, load_run
 from behaviorlab.rundir import FIGURES, REPORT, RUN_MARKERS, SUMMARY, SWEEP, is_run
@@ -37,12 +36,11 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
     return html, canvas
 
 
-def _write_shareable(tmp: Path, text: str) -> None:
-    """Write the page with ordinary permissions (the atomic temp file starts owner-only)."""
-    tmp.write_text(text, encoding="utf-8")
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o666 & ~umask)
+def _is_ours(page: Path) -> bool:
+    """True when an existing file is a report this tool wrote (it carries our generator tag)."""
+    with open(page, "rb") as f:
+        head = f.read(4096)
+    return f'content="{GENERATOR}"'.encode() in head
 
 
 def render_report(path: Path, out: Path | None = None, *, capture_errors: bool = False) -> Path:
@@ -53,7 +51,12 @@ def render_report(path: Path, out: Path | None = None, *, capture_errors: bool =
     out = Path(out) if out is not None else path / REPORT
     if out.exists() and out.is_dir():
         raise BadInput(f"{out}: is a directory; --out takes the HTML file to write")
+    if out.exists() and not _is_ours(out):
+        raise BadInput(f"{out}: exists and is not a behaviorlab report; refusing to overwrite it")
     html, canvas = build_report(path, capture_errors=capture_errors)
-    write_figures(canvas, out.parent / FIGURES)
-    atomic_write(out, lambda tmp: _write_shareable(tmp, html))
+    try:
+        write_figures(canvas, out.parent / FIGURES)
+        atomic_write_text(out, html)
+    except OSError as e:
+        raise BadInput(f"{e.filename or out}: cannot write the report: {e.strerror or e}") from None
     return out

@@ -72,6 +72,8 @@ def header(run: RunData) -> str:
     body += cards(facts)
     if run.summary.get("error"):
         body += note(f"error: {run.summary['error']}", "warn")
+    for where, problem in run.integrity[:5]:
+        body += note(f"integrity: {where}: {problem} — numbers here may not match the checkpoint", "warn")
     if run.config_text is not None:
         body += "<details><summary>Resolved config</summary>"
         body += f"<pre>{esc(run.config_text)}</pre></details>"

@@ -18,6 +18,7 @@ from behaviorlab.rundir import (
     SUMMARY,
     SWEEP,
     RunDir,
+    checkpoint_problems,
     read_json_object,
 )
 
@@ -49,6 +50,7 @@ class RunData:
     predictions: list[dict[str, Any]] = field(default_factory=list)
     has_predictions: bool = False
     results: dict[str, Any] = field(default_factory=dict)  # a probe's or imitation run's tables
+    integrity: list[tuple[str, str]] = field(default_factory=list)  # checkpoint files failing sha256
 
     @property
     def name(self) -> str:
@@ -92,6 +94,7 @@ def load_run(path: Path) -> RunData:
         run.has_predictions = True
     if (path / RESULTS).is_file():
         run.results = read_json_object(path / RESULTS)
+    run.integrity = checkpoint_problems(path)
     return run
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
-from behaviorlab.rundir import RunDir
+from behaviorlab.rundir import RunDir, checkpoint_problems
 
 CATALOG_NAME = "catalog.sqlite"
 ENV_VAR = "BEHAVIORLAB_CATALOG"
@@ -42,6 +42,7 @@ COLUMNS = (
     "steps",
     "optimizer",
     "seed",
+    "integrity",
     "created_at",
     "updated_at",
     "summary_json",
@@ -61,6 +62,7 @@ CREATE TABLE IF NOT EXISTS runs (
     steps         INTEGER,
     optimizer     TEXT,
     seed          INTEGER,
+    integrity     TEXT,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
     summary_json  TEXT
@@ -94,9 +96,20 @@ def _now() -> str:
 
 def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     """Open the catalog in WAL mode with a long busy timeout; autocommit, we BEGIN explicitly."""
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory, not a catalog file")
     if not create and not path.is_file():
         raise BadInput(f"{path}: no catalog here (record a run first, or pass --catalog)")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _open(path, create)
+    except sqlite3.DatabaseError as e:  # "file is not a database", unreadable, locked for good
+        raise BadInput(f"{path}: not a usable SQLite catalog ({e})") from None
+    except OSError as e:
+        raise BadInput(f"{e.filename or path}: cannot open the catalog: {e.strerror or e}") from None
+
+
+def _open(path: Path, create: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -105,8 +118,8 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             break
-        except sqlite3.OperationalError:
-            if attempt == 99:
+        except sqlite3.OperationalError as e:
+            if attempt == 99 or "locked" not in str(e):
                 raise
             time.sleep(0.05)
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
@@ -150,6 +163,9 @@ def row_from_run(run_dir: Path) -> dict[str, Any]:
     """The catalog row of a run directory of any kind, read through `RunDir` (no torch)."""
     run = RunDir.open(run_dir)
     s, optim, train = run.summary, run.section("optim"), run.section("train")
+    problems = checkpoint_problems(run_dir)
+    # A run whose checkpoints fail their checksums is not complete, whatever its summary says.
+    status = "damaged" if problems else run.status
     return {
         "run_id": run_id_for(run_dir),
         "path": str(run_dir.resolve()),
@@ -157,13 +173,14 @@ def row_from_run(run_dir: Path) -> dict[str, Any]:
         "name": run.name,
         "task": run.task,
         "config_digest": s.get("config_digest"),
-        "status": run.status,
+        "status": status,
         "accuracy_id": s.get("accuracy_id"),
         "accuracy_ood": s.get("accuracy_ood"),
         "steps": s.get("steps"),
         # A training run's optimizer and seed; other kinds leave them empty.
         "optimizer": optim.get("name") if run.kind == "train" else None,
         "seed": train.get("seed") if run.kind == "train" else s.get("seed"),
+        "integrity": "; ".join(f"{f}: {p}" for f, p in problems[:3]) or None,
         "summary_json": json.dumps(s, sort_keys=True, default=str),
     }
 

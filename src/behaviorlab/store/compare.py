@@ -11,9 +11,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from behaviorlab.io import sha256_file
-from behaviorlab.rundir import CHECKPOINTS
-from behaviorlab.train.checkpoint import read_manifest
+from behaviorlab.rundir import CHECKPOINTS, checkpoint_problems, read_manifest
 
 
 @dataclass(frozen=True)
@@ -67,19 +65,7 @@ def compare_rows(name: str, recorded: Path, replayed: Path, limit: int = 5) -> l
 
 def verify_on_disk(run_dir: Path) -> list[Difference]:
     """Every checkpoint file of a run against the sha256 its manifest recorded (tamper check)."""
-    ckpt_dir = run_dir / CHECKPOINTS
-    diffs = []
-    for entry in read_manifest(ckpt_dir)["checkpoints"]:
-        for fname, digest in entry["files"].items():
-            f = ckpt_dir / entry["dir"] / fname
-            rel = f"{CHECKPOINTS}/{entry['dir']}/{fname}"
-            if not f.is_file():
-                diffs.append(Difference(rel, "missing from the recorded run"))
-            elif (actual := sha256_file(f)) != digest:
-                diffs.append(
-                    Difference(rel, f"sha256 on disk {actual[:12]}… != manifest {digest[:12]}… (tampered?)")
-                )
-    return diffs
+    return [Difference(rel, problem) for rel, problem in checkpoint_problems(run_dir)]
 
 
 def same_safetensors(a: Path, b: Path) -> bool:

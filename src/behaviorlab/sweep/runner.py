@@ -73,10 +73,10 @@ def run_sweep(
     workers = workers or local_workers(len(jobs), threads)
     console = console or Console()
     bar = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}"),
+        TextColumn("{task.fields[last]}", markup=False),
         TimeElapsedColumn(),
         console=console,
         disable=not progress,

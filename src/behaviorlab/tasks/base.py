@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -166,7 +167,35 @@ class Task(ABC):
         shape: str = "random",
     ) -> list[Example]:
         """`n` random examples; the same seed gives the same list in any process."""
-        if not isinstance(n, int) or n < 0:
+        return list(
+            self.stream(
+                n,
+                seed,
+                min_size=min_size,
+                max_size=max_size,
+                min_depth=min_depth,
+                max_depth=max_depth,
+                edge_fraction=edge_fraction,
+                repeat_letters=repeat_letters,
+                shape=shape,
+            )
+        )
+
+    def stream(
+        self,
+        n: int,
+        seed: int,
+        *,
+        min_size: int | None = None,
+        max_size: int | None = None,
+        min_depth: int | None = None,
+        max_depth: int | None = None,
+        edge_fraction: float = 0.0,
+        repeat_letters: bool = True,
+        shape: str = "random",
+    ) -> Iterator[Example]:
+        """The examples of `sample`, one at a time (bounded memory for any n); checks run first."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise BadInput(f"{self.label}: n must be a non-negative integer; got {n!r}")
         params = self.check_params(
             min_size, max_size, min_depth, max_depth, edge_fraction, repeat_letters, shape
@@ -175,7 +204,7 @@ class Task(ABC):
             rng = random.Random(operator.index(seed))  # numpy ints welcome; floats/str are not
         except TypeError:
             raise BadInput(f"{self.label}: seed must be an integer; got {seed!r}") from None
-        return [self.draw(rng, params) for _ in range(n)]
+        return (self.draw(rng, params) for _ in range(n))
 
     def check_params(
         self,

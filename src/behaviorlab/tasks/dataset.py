@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from behaviorlab.errors import BadInput
+from behaviorlab.rundir import check_output_dir
 from behaviorlab.tasks import get
 from behaviorlab.tasks.base import Example, Task
 
@@ -28,7 +29,8 @@ STALE_DRAWS = 2000
 class SplitSpec(BaseModel):
     """One split: how many examples, and the size/depth/shape distribution they come from."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "30", true or "0.003" are type errors, inf/nan are rejected (no silent coercion).
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     n: int = Field(ge=0)
     min_size: int = Field(ge=1)
@@ -43,7 +45,8 @@ class SplitSpec(BaseModel):
 class DatasetSpec(BaseModel):
     """A task (with options), a seed, and splits; earlier splits win shared inputs."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "30", true or "0.003" are type errors, inf/nan are rejected (no silent coercion).
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     task: str
     options: dict[str, str | int] = Field(default_factory=dict)
     seed: int = 0
@@ -140,11 +143,11 @@ def write_splits(
 ) -> list[Path]:
     """Write `{name}.parquet` per split (input, output, one int column per meta key), atomically."""
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise BadInput(f"{out}: directory is not empty (use --force to overwrite)")
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out, force, holds_only_splits, "a folder of behaviorlab splits")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"{e.filename or out}: cannot create: {e.strerror or e}") from None
     task = spec.make_task()
     paths = []
     for name, examples in splits.items():
@@ -165,6 +168,22 @@ def write_splits(
         _write_atomic(table, path)
         paths.append(path)
     return paths
+
+
+def holds_only_splits(folder: Path) -> bool:
+    """True when every file in `folder` is a split this module wrote (safe to overwrite)."""
+    for f in folder.iterdir():
+        if f.name.startswith("."):
+            continue  # temp files of an interrupted write
+        if f.suffix != ".parquet" or not f.is_file():
+            return False
+        try:
+            meta = pq.read_schema(f).metadata or {}
+        except (pa.ArrowInvalid, OSError):
+            return False
+        if SPEC_METADATA_KEY not in meta:
+            return False
+    return True
 
 
 def _to_table(examples: list[Example], meta_keys: tuple[str, ...]) -> pa.Table:

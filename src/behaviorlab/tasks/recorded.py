@@ -25,7 +25,8 @@ SPLIT_NAME = r"^[A-Za-z0-9_.-]+$"
 class RecordedSpec(BaseModel):
     """`[data] files = {train = "a.parquet", test_id = "b.parquet"}` and how to tokenize them."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "30", true or "0.003" are type errors, inf/nan are rejected (no silent coercion).
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     files: dict[str, str] = Field(min_length=1)  # split name -> Parquet path
     sha256: dict[str, str] = Field(default_factory=dict)  # filled when resolved
     tokenizer: Tokenizer = "words"

@@ -15,8 +15,7 @@ from torch import Tensor
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, sha256_file
-
-MANIFEST = "manifest.json"
+from behaviorlab.rundir import MANIFEST, read_manifest
 
 
 @dataclass
@@ -66,32 +65,26 @@ def _optimizer_from_tensors(tensors: dict[str, Tensor], meta: dict[str, str]) ->
     return {"state": ordered, "param_groups": groups}
 
 
-def read_manifest(ckpt_dir: Path) -> dict[str, Any]:
-    """The manifest, or an empty one."""
-    path = ckpt_dir / MANIFEST
-    if not path.exists():
-        return {"checkpoints": []}
-    try:
-        return dict(json.loads(path.read_text()))
-    except json.JSONDecodeError as e:
-        raise BadInput(f"{path}: manifest is not valid JSON ({e})") from None
-
-
 def save(ckpt_dir: Path, ckpt: Checkpoint, keep_last: int = 3) -> Path:
     """Write a checkpoint into a temp dir, rename it into place, then update the manifest."""
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     name = f"step-{ckpt.step:08d}"
     final, tmp = ckpt_dir / name, ckpt_dir / f".tmp-{name}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    save_file({k: v.detach().contiguous() for k, v in ckpt.model.items()}, tmp / "model.safetensors")
-    opt_tensors, opt_meta = _optimizer_to_tensors(ckpt.optimizer)
-    save_file(opt_tensors, tmp / "optimizer.safetensors", metadata=opt_meta)
-    save_file({"torch_cpu": ckpt.rng}, tmp / "rng.safetensors")
-    (tmp / "trainer.json").write_text(json.dumps(ckpt.trainer, sort_keys=True))
-    for f in tmp.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
+    try:
+        tmp.mkdir()
+        save_file({k: v.detach().contiguous() for k, v in ckpt.model.items()}, tmp / "model.safetensors")
+        opt_tensors, opt_meta = _optimizer_to_tensors(ckpt.optimizer)
+        save_file(opt_tensors, tmp / "optimizer.safetensors", metadata=opt_meta)
+        save_file({"torch_cpu": ckpt.rng}, tmp / "rng.safetensors")
+        (tmp / "trainer.json").write_text(json.dumps(ckpt.trainer, sort_keys=True))
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    except BaseException:
+        # A full disk or a kill leaves no half checkpoint: the last good one stays the newest.
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     files = {f.name: sha256_file(f) for f in sorted(final.iterdir())}
@@ -143,7 +136,12 @@ def load(ckpt_dir: Path, step: int | None = None) -> Checkpoint:
         rng = load_file(path / "rng.safetensors")["torch_cpu"]
     except (SafetensorError, OSError) as e:
         raise BadInput(f"{path}: unreadable checkpoint ({e})") from None
-    trainer = json.loads((path / "trainer.json").read_text())
+    try:
+        trainer = json.loads((path / "trainer.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path / 'trainer.json'}: not valid JSON ({e})") from None
+    if not isinstance(trainer, dict):
+        raise BadInput(f"{path / 'trainer.json'}: expected a JSON object")
     return Checkpoint(
         step=entry["step"],
         model=model,

@@ -39,7 +39,8 @@ DataConfig = Annotated[
 class TrainConfig(BaseModel):
     """The training loop's knobs."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "30", true or "0.003" are type errors, inf/nan are rejected (no silent coercion).
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     steps: int = Field(2000, gt=0)
     batch_size: int = Field(64, gt=0)
@@ -62,7 +63,8 @@ class TrainConfig(BaseModel):
 class ExperimentConfig(BaseModel):
     """One run: the data, the model, the optimizer and the loop."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "30", true or "0.003" are type errors, inf/nan are rejected (no silent coercion).
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     name: str = "run"
     data: DataConfig

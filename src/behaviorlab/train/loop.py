@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from behaviorlab.batching import Encoded, encode_examples
-from behaviorlab.errors import BadInput
+from behaviorlab.errors import BadInput, Interrupted
 from behaviorlab.io import atomic_write_json
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.optim import build_estimator, build_optimizer, step_kwargs
@@ -33,7 +33,9 @@ from behaviorlab.train.phases import (
     LoopState,
     TrainingFailed,
     checkpoint_now,
+    last_checkpoint_step,
     log_monitor,
+    mark,
     preflight,
     progress_bar,
     restore,
@@ -184,19 +186,12 @@ def step(s: Session) -> float:
     src, tin, tout = _batch(s, step, 0)
     loss, logged = s.replicas.loss(s.net, src, tin, tout, pad)
     if not torch.isfinite(logged):
-        last = checkpoint.latest_entry(s.ckpt_dir)
-        kept = f"last good checkpoint: step {last['step']}" if last else "no checkpoint yet"
+        kept = last_checkpoint_step(s.ckpt_dir)
         if s.writer:
-            write_summary(
-                s.out,
-                {
-                    "kind": "train",
-                    "status": "failed",
-                    "name": s.cfg.name,
-                    "error": f"non-finite loss at step {step}",
-                },
-            )
-        raise TrainingFailed(f"{s.out}: loss became {logged.item()} at step {step}; {kept}")
+            mark(s.out, "failed", f"non-finite loss at step {step}")
+        raise TrainingFailed(
+            f"{s.out}: loss became {logged.item()} at step {step}; last good checkpoint: {kept}"
+        )
     s.opt.zero_grad(set_to_none=True)
     loss.backward()
     if tc.grad_clip > 0:
@@ -269,7 +264,34 @@ def run(
     stop_after: int | None = None,
     on_step: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Step until the budget, an early stop or `stop_after`; then finish."""
+    """Step until the budget, an early stop or `stop_after`; then finish. A failure at run time
+    marks the run failed (or interrupted) with its reason; the last good checkpoint stays."""
+    try:
+        return _steps(s, progress, stop_after, on_step)
+    except KeyboardInterrupt:
+        kept = last_checkpoint_step(s.ckpt_dir)
+        if s.writer:
+            mark(s.out, "interrupted", f"interrupted at step {s.st.step}")
+        raise Interrupted(s.out, s.st.step, kept) from None
+    except TrainingFailed:
+        raise
+    except OSError as e:  # a full disk, a vanished directory
+        if s.writer:
+            mark(s.out, "failed", f"{type(e).__name__}: {e}")
+        kept = last_checkpoint_step(s.ckpt_dir)
+        raise TrainingFailed(
+            f"{e.filename or s.out}: {e.strerror or e} at step {s.st.step}; last good checkpoint: {kept}"
+        ) from None
+    except (RuntimeError, ValueError) as e:  # torch rejecting something only at run time
+        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+        if s.writer:
+            mark(s.out, "failed", reason)
+        raise TrainingFailed(f"{s.out}: training failed at step {s.st.step}: {reason}") from None
+
+
+def _steps(
+    s: Session, progress: bool, stop_after: int | None, on_step: Callable[[int], None] | None
+) -> dict[str, Any]:
     tc, st = s.cfg.train, s.st
     s.model.train()
     t0, tokens0 = time.perf_counter(), st.tokens

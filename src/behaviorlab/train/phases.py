@@ -3,6 +3,7 @@ written, loop state and its checkpoint, the monitor, metrics and the progress ba
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +35,20 @@ METRIC_COLUMNS = ("step", "split", "loss", "accuracy", "lr")
 
 class TrainingFailed(BadInput):
     """The run stopped itself (e.g. a NaN loss); the last good checkpoint is kept."""
+
+
+def last_checkpoint_step(ckpt_dir: Path) -> int | None:
+    """The step of the newest checkpoint, if any."""
+    entry = checkpoint.latest_entry(ckpt_dir)
+    return None if entry is None else int(entry["step"])
+
+
+def mark(out: Path, status: str, reason: str) -> None:
+    """Record a failed/interrupted status with its reason; best effort (the disk may be full)."""
+    from behaviorlab.rundir import update_summary
+
+    with contextlib.suppress(OSError, BadInput):
+        update_summary(out, status=status, error=reason)
 
 
 @dataclass
@@ -168,10 +183,10 @@ def restore(ckpt_dir: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer) -> 
 def progress_bar(enabled: bool) -> Progress:
     """Step bar with loss, monitor accuracy and tokens per second."""
     return Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
+        TextColumn("{task.fields[stats]}", markup=False),
         TimeRemainingColumn(),
         disable=not enabled,
         transient=False,
