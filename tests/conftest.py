@@ -48,3 +48,11 @@ TINY: dict[str, Any] = {
 def tiny_raw() -> dict[str, Any]:
     """A fresh copy of the tiny config as a raw dict (tests mutate it)."""
     return copy.deepcopy(TINY)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    """`cli("train", cfg, "--out", d)` runs the console entry point in-process -> Result."""
+    from kit import Cli  # tests/faults/kit.py (on sys.path for the fault tests that use it)
+
+    return Cli(capsys)

@@ -82,8 +82,10 @@ class RunDir:
         if not is_run(path):
             raise BadInput(f"{path}: not a run directory (none of {', '.join(RUN_MARKERS)})")
         summary = read_json_object(path / SUMMARY) if (path / SUMMARY).is_file() else {}
-        config_text = (path / CONFIG).read_text(encoding="utf-8") if (path / CONFIG).is_file() else None
-        config = read_toml(path / CONFIG) if config_text is not None else {}
+        config_text, config = None, {}
+        if (path / CONFIG).is_file():
+            config = read_toml(path / CONFIG)
+            config_text = (path / CONFIG).read_text(encoding="utf-8")  # decodes: read_toml did
         # Runs written before kinds existed are training runs.
         kind = str(summary.get("kind") or config.get("kind") or "train")
         if kind not in KINDS:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +67,13 @@ def _optimizer_from_tensors(tensors: dict[str, Tensor], meta: dict[str, str]) ->
     return {"state": ordered, "param_groups": groups}
 
 
+def _as_os_error(e: SafetensorError, where: Path) -> OSError:
+    """An OSError (errno and message) from safetensors' `… (os error 28)` text."""
+    found = re.search(r"os error (\d+)", str(e))
+    code = int(found.group(1)) if found else errno.EIO
+    return OSError(code, os.strerror(code), str(where))
+
+
 def save(ckpt_dir: Path, ckpt: Checkpoint, keep_last: int = 3) -> Path:
     """Write a checkpoint into a temp dir, rename it into place, then update the manifest."""
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -81,9 +90,11 @@ def save(ckpt_dir: Path, ckpt: Checkpoint, keep_last: int = 3) -> Path:
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
-    except BaseException:
+    except BaseException as e:
         # A full disk or a kill leaves no half checkpoint: the last good one stays the newest.
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, SafetensorError):  # safetensors reports I/O failures as its own error
+            raise _as_os_error(e, ckpt_dir) from None
         raise
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
