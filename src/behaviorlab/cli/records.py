@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input
+from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
 
 CatalogOpt = Annotated[
     Path | None,
@@ -130,6 +130,7 @@ def replay_cmd(
     """Re-execute a run and verify it bit for bit; exit 1 if anything differs."""
     from behaviorlab.store import replay, rescore
 
+    pin_threads(run_dir)  # replay and rescore also set it from the config, for their own steps
     report = rescore(run_dir, keep=keep) if from_checkpoint else replay(run_dir, keep=keep)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
