@@ -20,6 +20,8 @@ from test_metamodels_search import _safe, explain_black_box  # black-box helpers
 
 from behaviorlab import tasks
 from behaviorlab.errors import BadInput
+from behaviorlab.lm.function import FunctionModel
+from behaviorlab.metamodels import explain
 
 PINNED = Path(__file__).with_name("pinned_programs.json")
 NAT = tasks.get("binary-successor", order="natural")
@@ -115,16 +117,14 @@ def _binary(
 
 
 def _tree() -> dict[str, Any]:
-    from behaviorlab.metamodels import explain
-
     model = _safe(tree_echoes_big)
     examples = TREE.sample(50, 0, max_size=3)
     fit, held = [e.input for e in examples[:30]], [e.input for e in examples[30:]]
     r = explain(
         TREE,
-        list(zip(fit, model(fit), strict=True)),
-        list(zip(held, model(held), strict=True)),
-        predict=model,
+        [(x, model(x)) for x in fit],
+        [(x, model(x)) for x in held],
+        model=FunctionModel(model, "tree-echo"),
         seed=0,
         extra_fit=10,
         max_induce_examples=15,

@@ -13,6 +13,8 @@ from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.predict import generate_strings
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
+from behaviorlab.lm.base import TextModel
+from behaviorlab.lm.function import BatchFunctionModel
 from behaviorlab.metamodels.compare import compare, same_shortcut
 from behaviorlab.metamodels.explain import ExplainResult, explain
 from behaviorlab.metamodels.program import Program
@@ -36,6 +38,18 @@ def black_box(run: Run, margin: int = 4, chunk: int = 512) -> Callable[[list[str
         return out
 
     return predict
+
+
+def run_model(run: Run) -> TextModel:
+    """`black_box` as a TextModel: it sizes each chunk's budget itself, within the one asked for."""
+    vocab = run.task.vocab
+    return BatchFunctionModel(
+        black_box(run),
+        f"run:{run.path.name}",
+        alphabet=run.task.grammar_tokens(),
+        tokenize=vocab.tokenize,
+        detokenize=vocab.detokenize,
+    )
 
 
 def _test_specs(run: Run) -> list[SplitSpec]:
@@ -133,7 +147,7 @@ def explain_run(
         rows[half:],
         alpha=alpha,
         seed=seed,
-        predict=black_box(run),
+        model=run_model(run),
         extra_fit=extra,
         # Queries drawn like the test splits (all their lengths, not just the recorded ones),
         # edge cases oversampled: rare inputs are where shortcuts part from the reference.
