@@ -129,4 +129,13 @@ def pack(m: np.ndarray) -> np.ndarray:
 
 def counts(a: np.ndarray, c: np.ndarray) -> np.ndarray:
     """|a_i ∧ c_j| for every pair of packed rows: [len(a), len(c)]."""
-    return np.bitwise_count(a[:, None, :] & c[None, :, :]).sum(-1, dtype=np.int64)
+    if len(c) > len(a):
+        return counts(c, a).T
+    # One row of c at a time into reused buffers: no [len(a), len(c), words] temporaries.
+    out = np.empty((len(a), len(c)), dtype=np.int64)
+    both, bits = np.empty_like(a), np.empty(a.shape, dtype=np.uint8)
+    for j in range(len(c)):
+        np.bitwise_and(a, c[j], out=both)
+        np.bitwise_count(both, out=bits)
+        out[:, j] = np.add.reduce(bits, axis=1, dtype=np.uint32)  # < 2**32 rows
+    return out
