@@ -22,14 +22,14 @@ from behaviorlab.metamodels.tables import Tables, counts, pack
 
 
 def _best(
-    cover: np.ndarray, good: np.ndarray, global_bad: Callable[[np.ndarray], np.ndarray], bits: np.ndarray
+    cover: np.ndarray, good: np.ndarray, global_bad: Callable[[np.ndarray, int], np.ndarray], bits: np.ndarray
 ) -> tuple[int, int, float]:
     """(row, action, score) of the best guard pure on the remaining rows; score 0 if none.
 
     Score = coverage of remaining rows, halved unless the rule is also right on every row where
     it holds (globally pure): such rules stay correct whatever fires before them, so they
     generalise better than rules that are only right after earlier rules took their share.
-    `global_bad(rows)` counts, for those atom rows, all rows where each action would be wrong.
+    `global_bad(rows, action)` counts, for those atom rows, all rows where the action is wrong.
     """
     pure = (good == cover[:, None]) & (cover[:, None] > 0)
     cand = np.flatnonzero(pure.any(1))
@@ -38,14 +38,25 @@ def _best(
     # A guard covering under half the widest pure one cannot win even if globally pure.
     cand = cand[cover[cand] >= 0.5 * cover[cand].max()]
     p = pure[cand]
-    weight = np.where(p & (global_bad(cand) == 0), 1.0, 0.5)
+    bad = np.zeros(p.shape, dtype=np.int64)
+    for a in np.flatnonzero(p.any(0)):  # only where the guard is pure: a few actions per atom
+        at = np.flatnonzero(p[:, a])
+        bad[at, a] = global_bad(cand[at], int(a))
+    weight = np.where(p & (bad == 0), 1.0, 0.5)
     value = np.where(p, weight * cover[cand, None] - 1e-4 * bits[cand, None], -np.inf)
     k, act = np.unravel_index(int(np.argmax(value)), value.shape)
     return int(cand[k]), int(act), float(value[k, act])
 
 
-def _subset_counts(a: np.ndarray, c: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    return counts(a[rows], c)
+def _good(rows: np.ndarray, C: np.ndarray, useful: np.ndarray) -> np.ndarray:
+    """[guards, actions] rows where each action is right; 0 for actions right on no row left."""
+    good = np.zeros((len(rows), len(C)), dtype=np.int64)
+    good[:, useful] = counts(rows, C[useful])
+    return good
+
+
+def _subset_counts(a: np.ndarray, c: np.ndarray, rows: np.ndarray, action: int) -> np.ndarray:
+    return np.bitwise_count(a[rows] & c[action]).sum(-1, dtype=np.int64)
 
 
 def induce(
@@ -68,21 +79,25 @@ def induce(
     rules: list[Rule] = []
     while remaining.any() and len(rules) < max_rules:
         rem = pack(remaining[None, :])
-        Ar = A & rem
+        # Counts over the remaining rows skip the words that hold none of them.
+        live = np.flatnonzero(rem[0])
+        Ar, Cr = A[:, live] & rem[:, live], C[:, live]
+        useful = np.flatnonzero((Cr & rem[:, live]).any(1))  # actions right on some remaining row
         n_rem = int(remaining.sum())
         pure_all = np.flatnonzero(counts(rem, C)[0] == n_rem)
         if len(pure_all):  # one action explains everything left: close with `else`
             rules.append(Rule((), t.actions[int(pure_all[0])]))
             break
         cover = np.bitwise_count(Ar).sum(-1, dtype=np.int64)
-        good = counts(Ar, C)
+        good = _good(Ar, Cr, useful)
         row, act, cov = _best(cover, good, partial(_subset_counts, A, notC), bits)
         guard: tuple[Atom, ...] = (t.atoms[row],) if cov > 0 else ()
         # Pairs: refine the atoms that explain the most rows but are not yet pure.
         for b in np.argsort(-(good.max(1) - 1e-3 * bits))[:beam]:
             if cover[b] <= cov:
                 continue  # a pair covers no more than its first atom: it cannot win
-            both = Ar & Ar[b]
+            words = np.flatnonzero(Ar[b])  # a pair holds only where its first atom does
+            both = Ar[:, words] & Ar[b, words]
             c2 = np.bitwise_count(both).sum(-1, dtype=np.int64)
             keep = np.flatnonzero(c2 > cov)
             keep = keep[keep != b]
@@ -91,7 +106,7 @@ def induce(
             pair_rows = A[keep] & A[b]  # the pairs' truth over ALL rows, for global purity
             k2, a2, cov2 = _best(
                 c2[keep],
-                counts(both[keep], C),
+                _good(both[keep], Cr[:, words], useful),
                 partial(_subset_counts, pair_rows, notC),
                 bits[keep] + bits[b],
             )

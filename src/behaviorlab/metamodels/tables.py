@@ -131,6 +131,8 @@ def counts(a: np.ndarray, c: np.ndarray) -> np.ndarray:
     """|a_i ∧ c_j| for every pair of packed rows: [len(a), len(c)]."""
     if len(c) > len(a):
         return counts(c, a).T
+    if a.size < 16384:  # small: one broadcast beats a loop of small calls
+        return np.bitwise_count(a[:, None, :] & c[None, :, :]).sum(-1, dtype=np.int64)
     # One row of c at a time into reused buffers: no [len(a), len(c), words] temporaries.
     out = np.empty((len(a), len(c)), dtype=np.int64)
     both, bits = np.empty_like(a), np.empty(a.shape, dtype=np.uint8)
