@@ -61,7 +61,7 @@ def explain_cmd(
 
     pin_threads(run_dirs[0])
     if len(run_dirs) > 1:
-        with err_console.status(f"explaining {len(run_dirs)} runs (about a minute each) …"):
+        with err_console.status(f"explaining {len(run_dirs)} runs (10–20 s each) …"):
             rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
         if format == "json":
             typer.echo(json.dumps(rows, indent=2))
