@@ -99,8 +99,8 @@ def test_mdl_prefers_the_smaller_of_two_equally_accurate_programs() -> None:
     xs = [ex.input for ex in task.sample(80, 0)]
     outs = [task.solve(x) for x in xs]
     ctxs = [Context(tokenize(x)) for x in xs]
-    small, _ = score(ref, ctxs, outs, alpha=1.0)
-    big, _ = score(padded, ctxs, outs, alpha=1.0)
+    small = score(ref, ctxs, outs, alpha=1.0)
+    big = score(padded, ctxs, outs, alpha=1.0)
     assert small.fit_agreement == big.fit_agreement == 1.0
     assert padded.size_bits > ref.size_bits and small.mdl < big.mdl
 

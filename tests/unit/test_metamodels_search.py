@@ -10,6 +10,7 @@ import pytest
 from behaviorlab import tasks
 from behaviorlab.behaviors.tokens import tokenize
 from behaviorlab.errors import BadInput
+from behaviorlab.lm.function import FunctionModel
 from behaviorlab.metamodels import (
     Context,
     ExplainResult,
@@ -25,19 +26,16 @@ NAT = tasks.get("binary-successor", order="natural")
 REV = tasks.get("binary-successor", order="reverse")
 
 
-def _safe(fn: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
+def _safe(fn: Callable[[str], str]) -> Callable[[str], str]:
     """A black-box model: on gibberish it echoes the input, like a confused copier."""
 
-    def predict(xs: list[str]) -> list[str]:
-        out = []
-        for x in xs:
-            try:
-                out.append(fn(x))
-            except BadInput:
-                out.append(x)
-        return out
+    def model(x: str) -> str:
+        try:
+            return fn(x)
+        except BadInput:
+            return x
 
-    return predict
+    return model
 
 
 def natural_carry_cap3(x: str) -> str:
@@ -66,7 +64,7 @@ def reverse_doubles_o1(x: str) -> str:
 
 def explain_black_box(
     task: tasks.Task,
-    model: Callable[[list[str]], list[str]],
+    model: Callable[[str], str],
     fit: list[str],
     held: list[str],
     *,
@@ -76,15 +74,15 @@ def explain_black_box(
     """explain() with the model's outputs on `fit` and `held`, and the model as the black box."""
     return explain(
         task,
-        list(zip(fit, model(fit), strict=True)),
-        list(zip(held, model(held), strict=True)),
-        predict=model,
+        [(x, model(x)) for x in fit],
+        [(x, model(x)) for x in held],
+        model=FunctionModel(model, getattr(model, "__name__", "black-box")),
         seed=seed,
         extra_fit=extra_fit,
     )
 
 
-def _run(task: tasks.Task, model: Callable[[list[str]], list[str]], seed: int = 0) -> ExplainResult:
+def _run(task: tasks.Task, model: Callable[[str], str], seed: int = 0) -> ExplainResult:
     fit = [e.input for e in task.sample(120, 10 * seed, max_size=10, edge_fraction=0.1)]
     held = [e.input for e in task.sample(200, 10 * seed + 1, max_size=10, edge_fraction=0.1)]
     return explain_black_box(task, model, fit, held, seed=seed)
@@ -172,9 +170,9 @@ def test_compare_detects_same_and_different_shortcuts(results: dict[str, Explain
 def test_induce_alone_reproduces_a_buggy_model() -> None:
     model = _safe(natural_carry_cap3)
     fit = [e.input for e in NAT.sample(150, 2, max_size=10, edge_fraction=0.1)]
-    prog = induce([Context(tokenize(x)) for x in fit], model(fit))
+    prog = induce([Context(tokenize(x)) for x in fit], [model(x) for x in fit])
     held = [e.input for e in NAT.sample(200, 3, max_size=10, edge_fraction=0.1)]
-    assert prog.run_many(held) == model(held)
+    assert prog.run_many(held) == [model(x) for x in held]
     assert len(prog.rules) <= 8
 
 

@@ -17,7 +17,7 @@ from behaviorlab.metamodels import (
     to_json,
     to_text,
 )
-from behaviorlab.metamodels.patch import patch
+from behaviorlab.metamodels.exceptions import fit_exceptions
 
 NAT = tasks.get("binary-successor", order="natural")
 REV = tasks.get("binary-successor", order="reverse")
@@ -72,7 +72,7 @@ def test_search_finds_the_window(task: tasks.Task, model: Callable[[str], str], 
     assert r.failure_prediction_rate == 1.0 and r.failure_precision == 1.0
 
 
-def test_patch_adds_the_missing_exception() -> None:
+def test_fit_exceptions_adds_the_missing_exception() -> None:
     """A window model that also writes 0 first whenever the input ends in 0 0 0."""
 
     def model(x: str) -> str:
@@ -82,7 +82,7 @@ def test_patch_adds_the_missing_exception() -> None:
     ref = next(p for p in family_for(NAT.key, NAT.solve) if p.name == "natural/reference")
     base = ref.with_view((6, 0))
     xs = [e.input for e in NAT.sample(300, 3, max_size=10, edge_fraction=0.1)]
-    patched = patch(base, [Context(tokenize(x)) for x in xs], [model(x) for x in xs])
+    patched = fit_exceptions(base, [Context(tokenize(x)) for x in xs], [model(x) for x in xs])
     assert patched.view_at >= 1 and patched.shortcut().rules == base.rules  # the shortcut stays whole
     held = [e.input for e in NAT.sample(200, 4, max_size=10)]
     assert patched.run_many(held) == [model(x) for x in held]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -45,3 +47,20 @@ def handles_bad_input(fn: Callable[P, R]) -> Callable[P, R]:
             raise fail("interrupted", code=130) from None
 
     return wrapper
+
+
+def pin_threads(run_dir: Path | None = None) -> None:
+    """Pin torch to the thread count a run was trained with (1 without a run) before a model runs.
+
+    Our models are tiny: on a shared CPU, threads fight over cores for small matmuls (explain ran
+    nearly twice as long unpinned), and a fixed count keeps float reductions reproducible.
+    """
+    import torch
+
+    threads = 1
+    if run_dir is not None:
+        from behaviorlab.train.rundir import read_config
+
+        with contextlib.suppress(BadInput):  # not a run: the command reports that itself
+            threads = read_config(run_dir).train.threads
+    torch.set_num_threads(threads)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import console, handles_bad_input, pin_threads
 
 
 @handles_bad_input
@@ -39,6 +39,7 @@ def train_cmd(
         summary = train(cfg, out, resume=resume, force=force, progress=True)
     console.print(f"trained {summary['steps']} steps -> {out}")
     if evaluate:
+        pin_threads(out)
         _print_eval(evaluate_run(out), limit=5)
     _record(out)
 
@@ -52,6 +53,7 @@ def eval_cmd(
     """Exact match overall and by length/size/depth, ID vs OOD, and the failure catalog."""
     from behaviorlab.train import evaluate_run
 
+    pin_threads(run_dir)
     _print_eval(evaluate_run(run_dir, split or None), limit=failures)
     _record(run_dir)
 

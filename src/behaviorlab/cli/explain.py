@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input
+from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
 
 
 def comparison_table(rows: list[dict[str, Any]]) -> Table:
@@ -59,8 +59,9 @@ def explain_cmd(
         raise fail(f"--format {format!r}: expected text or json")
     from behaviorlab.metamodels.on_run import compare_runs, explain_run
 
+    pin_threads(run_dirs[0])
     if len(run_dirs) > 1:
-        with err_console.status(f"explaining {len(run_dirs)} runs (about a minute each) …"):
+        with err_console.status(f"explaining {len(run_dirs)} runs (10–20 s each) …"):
             rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
         if format == "json":
             typer.echo(json.dumps(rows, indent=2))

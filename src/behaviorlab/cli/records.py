@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input
+from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
 
 CatalogOpt = Annotated[
     Path | None,
@@ -132,6 +132,7 @@ def replay_cmd(
     """Re-execute a run and verify it bit for bit; exit 1 if anything differs."""
     from behaviorlab.store import replay, rescore
 
+    pin_threads(run_dir)  # replay and rescore also set it from the config, for their own steps
     report = rescore(run_dir, keep=keep) if from_checkpoint else replay(run_dir, keep=keep)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))

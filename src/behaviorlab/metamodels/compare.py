@@ -20,7 +20,7 @@ def same_shortcut(a: Program, b: Program, inputs: list[str]) -> bool:
         return True
     if not inputs:
         return False
-    agree = sum(a.run(x) == b.run(x) for x in inputs)
+    agree = sum(x == y for x, y in zip(a.run_many(inputs), b.run_many(inputs), strict=True))
     return agree / len(inputs) >= SAME_SHORTCUT_AGREEMENT
 
 

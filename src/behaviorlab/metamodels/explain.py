@@ -11,15 +11,15 @@ from behaviorlab.behaviors.distributions import mechanistic
 from behaviorlab.behaviors.estimators import Estimate, mdl_score, mutual_information, proportion_ci
 from behaviorlab.behaviors.tokens import tokenize
 from behaviorlab.errors import BadInput
+from behaviorlab.lm.base import TextModel, texts
+from behaviorlab.metamodels.batch import Batch
 from behaviorlab.metamodels.context import View
+from behaviorlab.metamodels.exceptions import fit_exceptions
 from behaviorlab.metamodels.families import family_for, reference_name
 from behaviorlab.metamodels.induce import induce
-from behaviorlab.metamodels.patch import patch
-from behaviorlab.metamodels.program import Context, Program
+from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
 from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
 from behaviorlab.metamodels.text import to_json, to_text
-
-Predict = Callable[[list[str]], list[str]]
 
 
 class TaskLike(Protocol):
@@ -153,8 +153,15 @@ def _reference(task: TaskLike, x: str) -> str | None:
         return None
 
 
+def ask(model: TextModel, inputs: Sequence[str]) -> list[str]:
+    """The model's greedy outputs, with room for twice the longest input (in its tokens) plus 4."""
+    if not inputs:
+        return []
+    return texts(model, inputs, 2 * max(len(model.tokenize(x)) for x in inputs) + 4)
+
+
 def _more_fit(
-    task: TaskLike, fit: list[tuple[str, str]], predict: Predict, n: int, seed: int
+    task: TaskLike, fit: list[tuple[str, str]], model: TextModel, n: int, seed: int
 ) -> list[tuple[str, str]]:
     """Ask the black box about more inputs in the fitting set's size range, edge cases
     oversampled: rare inputs (long carry runs) are where shortcuts part from the reference."""
@@ -170,11 +177,12 @@ def _more_fit(
         xs = [ex.input for ex in task.sample(n, seed + 7919, **ranges)]
     except (TypeError, BadInput):  # a sampler without these options
         xs = [ex.input for ex in task.sample(n, seed + 7919)]
-    return list(zip(xs, predict(xs), strict=True))
+    return list(zip(xs, ask(model, xs), strict=True))
 
 
-def _contexts(p: Program, inputs: Sequence[str], plain: list[Context]) -> list[Context]:
-    return [p.context(tokenize(x)) for x in inputs] if p.uses_reference() else plain
+def _inputs(p: Program, inputs: Sequence[str], plain: Batch) -> Batch:
+    """The batch a program runs on: with the reference outputs when it needs them."""
+    return p.batch(inputs, plain.vocab) if p.uses_reference() else plain
 
 
 def _views(lengths: Sequence[int]) -> list[View]:
@@ -197,21 +205,21 @@ def search(
     """Family members (also on windowed views), a decision list induced on `learn`, and the best
     of them patched with exceptions learned on `learn`; scored on `fit`, best MDL first."""
     fit_x, fit_m = [x for x, _ in fit], [m for _, m in fit]
-    plain = [Context(tokenize(x)) for x in fit_x]
+    plain = Batch.of_texts(fit_x)
     family = family_for(task.key, _oracle(task))
-    views = _views([c.n for c in plain]) if task.key.startswith("binary-successor") else []
+    views = _views(plain.n.tolist()) if task.key.startswith("binary-successor") else []
     # Two-part code over the hypothesis class "family (× views) ∪ anything": one flag bit, then
     # a family member by its index (the family is fixed in advance from the study) and its view
     # by index, or a program spelled out in full. Equally good fits thus go to named shortcuts.
     member = 1.0 + math.log2(len(family))
     code = {p.name: member for p in family}
     m = min(len(fit_x), screen)
+    head_x, head_m, head = fit_x[:m], fit_m[:m], plain.head(m)  # one list and batch: cached
 
     def screened(progs: Sequence[Program]) -> list[Program]:
         # Family members that miss on `screen` examples cannot win on the whole set.
         return sorted(
-            progs,
-            key=lambda p: score(p, _contexts(p, fit_x[:m], plain[:m]), fit_m[:m], alpha, code[p.name])[0].mdl,
+            progs, key=lambda p: score(p, _inputs(p, head_x, head), head_m, alpha, code[p.name]).mdl
         )
 
     ranked = screened(family)
@@ -222,15 +230,15 @@ def search(
     code.update({p.name: member + math.log2(len(views)) for p in viewed})
     ranked = screened(ranked + viewed)
     keep = ranked[:keep_top] + [p for p in ranked[keep_top:] if p.name == ref]
-    scored = [score(p, _contexts(p, fit_x, plain), fit_m, alpha, code[p.name])[0] for p in keep]
-    learn_ctx = [Context(tokenize(x)) for x, _ in learn]
+    scored = [score(p, _inputs(p, fit_x, plain), fit_m, alpha, code[p.name]) for p in keep]
+    learn_batch = Batch.of_texts([x for x, _ in learn])
     learn_m = [m for _, m in learn]
-    # Induction from scratch is quadratic in rows; the patch search scales and wants them all.
-    made = [induce(learn_ctx[:induce_limit], learn_m[:induce_limit], name=f"induced/{task.key}")]
+    # Induction from scratch is quadratic in rows; the exceptions search scales and wants them all.
+    made = [induce(learn_batch.head(induce_limit), learn_m[:induce_limit], name=f"induced/{task.key}")]
     best = min(scored, key=lambda c: (c.mdl, c.size_bits)).program
     if not best.uses_reference() and learn:
-        made.append(patch(best, learn_ctx, learn_m))
-    scored += [score(p, plain, fit_m, alpha, 1.0 + p.size_bits)[0] for p in made]
+        made.append(fit_exceptions(best, learn_batch, learn_m))
+    scored += [score(p, plain, fit_m, alpha, 1.0 + p.size_bits) for p in made]
     return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
 
 
@@ -241,7 +249,7 @@ def explain(
     *,
     alpha: float = 1.0,
     seed: int = 0,
-    predict: Predict | None = None,
+    model: TextModel | None = None,
     extra_fit: int = 150,
     draw: Callable[[int, int], list[str]] | None = None,
     top: int = 8,
@@ -250,18 +258,18 @@ def explain(
     """Select the program that best compresses the model's outputs on `fit` (MDL), then measure
     agreement, failure prediction and MI on `heldout` ((input, model output) pairs).
 
-    With `predict`, 2·`extra_fit` more inputs are put to the model: `draw(n, seed)` gives them
-    (by default: the fitting set's size range, edge cases oversampled)."""
+    With a `model` (the black box that wrote the outputs), 2·`extra_fit` more inputs are put to it:
+    `draw(n, seed)` gives them (by default: the fitting set's size range, edge cases oversampled)."""
     if not fit or not heldout:
         raise BadInput("explain needs at least one fitting and one held-out (input, output) pair")
     given = list(fit)
     extra: list[tuple[str, str]] = []
-    if predict is not None and extra_fit > 0:
+    if model is not None and extra_fit > 0:
         if draw is None:
-            extra = _more_fit(task, given, predict, 2 * extra_fit, seed)
+            extra = _more_fit(task, given, model, 2 * extra_fit, seed)
         else:
             xs = draw(2 * extra_fit, seed + 7919)
-            extra = list(zip(xs, predict(xs), strict=True))
+            extra = list(zip(xs, ask(model, xs), strict=True))
     # Half the extra queries feed the induction, half only the MDL score: a check on fresh
     # inputs against rules that fit their own data by luck.
     scored = search(task, given + extra, given[:max_induce_examples] + extra[:extra_fit], alpha=alpha)
@@ -270,7 +278,8 @@ def explain(
 
     held_x, held_m = [x for x, _ in heldout], [m for _, m in heldout]
     refs = [_reference(task, x) for x in held_x]
-    prog_out = program.run_many(held_x)
+    held = Batch.of_texts(held_x)
+    prog_out = program.outputs(_inputs(program, held_x, held))
     stats = failure_stats(held_m, prog_out, refs)
     # Whole output strings are nearly all distinct, so this MI saturates near log2(n); the
     # failure indicators below carry the part that matters and estimate well.
@@ -279,16 +288,16 @@ def explain(
     fail_mi = mutual_information([a for a, _ in known], [b for _, b in known], seed=seed)
 
     mech = None
-    if predict is not None:
+    if model is not None:
         lengths = [len(tokenize(x)) for x, _ in given + extra]
         gib = mechanistic(task, 200, seed, min_len=min(lengths), max_len=max(lengths))
-        mech = mutual_information(predict(gib), program.run_many(gib), seed=seed)
+        mech = mutual_information(ask(model, gib), program.run_many(gib), seed=seed)
 
     outs: dict[str, list[str]] = {program.name: prog_out}
 
     def held_out(p: Program) -> list[str]:
         if p.name not in outs:
-            outs[p.name] = p.run_many(held_x)
+            outs[p.name] = p.outputs(_inputs(p, held_x, held))
         return outs[p.name]
 
     table = []
@@ -312,7 +321,7 @@ def explain(
             c.program
             for c in scored
             if not c.program.name.startswith("induced/")
-            and not c.program.name.endswith("+patch")
+            and not c.program.name.endswith(EXCEPTIONS_SUFFIX)
             and c.fit_agreement >= best.fit_agreement
         ),
         key=lambda p: p.size_bits,

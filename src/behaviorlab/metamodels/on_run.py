@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,31 +11,15 @@ from behaviorlab.behaviors.estimators import proportion_ci
 from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.lm.base import texts
 from behaviorlab.lm.run import RunModel
 from behaviorlab.metamodels.compare import compare
-from behaviorlab.metamodels.explain import ExplainResult, explain
+from behaviorlab.metamodels.explain import ExplainResult, ask, explain
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.scoring import failure_stats
 from behaviorlab.rundir import ANALYSIS, PREDICTIONS
 from behaviorlab.tasks import Task
 from behaviorlab.tasks.dataset import DatasetSpec, SplitSpec, derive_seed
 from behaviorlab.train.run import Run, open_run
-
-
-def black_box(run: Run, margin: int = 4, chunk: int = 512) -> Callable[[list[str]], list[str]]:
-    """The run's model as strings in, greedy strings out (gibberish inputs allowed)."""
-    model = RunModel(run)
-
-    def predict(inputs: list[str]) -> list[str]:
-        out: list[str] = []
-        for j in range(0, len(inputs), chunk):  # bounded memory for thousands of queries
-            part = inputs[j : j + chunk]
-            longest = max(len(model.tokenize(x)) for x in part)
-            out += texts(model, part, 2 * longest + margin)
-        return out
-
-    return predict
 
 
 def _task(run: Run) -> Task:
@@ -79,13 +63,13 @@ def draw_like_tests(run: Run, n: int, seed: int, edge_fraction: float | None = N
 def fresh_check(run: Run, program: Program, n: int, seed: int) -> dict[str, Any]:
     """The program against the model on about n fresh inputs drawn like the run's test splits:
     a larger sample than the held-out half, for tighter intervals; per split and overall."""
-    predict = black_box(run)
+    model = RunModel(run)
     out: dict[str, Any] = {}
     every: tuple[list[str], list[str], list[str]] = ([], [], [])
     specs = _test_specs(run)
     for k, spec in enumerate(specs):
         xs = _draw(run, spec, max(1, n // len(specs)), derive_seed(seed, "fresh-check", k), None)
-        parts = (predict(xs), program.run_many(xs), [_task(run).solve(x) for x in xs])
+        parts = (ask(model, xs), program.run_many(xs), [_task(run).solve(x) for x in xs])
         out[spec.name] = _check_numbers(*parts)
         for acc, part in zip(every, parts, strict=True):
             acc.extend(part)
@@ -140,7 +124,7 @@ def explain_run(
         rows[half:],
         alpha=alpha,
         seed=seed,
-        predict=black_box(run),
+        model=RunModel(run),
         extra_fit=extra,
         # Queries drawn like the test splits (all their lengths, not just the recorded ones),
         # edge cases oversampled: rare inputs are where shortcuts part from the reference.

@@ -13,8 +13,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from behaviorlab.behaviors.tokens import detokenize, tokenize
-from behaviorlab.metamodels.program import TOKEN_BITS, Context, Program
+import numpy as np
+
+from behaviorlab.behaviors.tokens import tokenize
+from behaviorlab.metamodels.batch import Inputs, as_batch
+from behaviorlab.metamodels.features import TOKEN_BITS
+from behaviorlab.metamodels.machine import matches
+from behaviorlab.metamodels.program import Program
 
 
 @dataclass(frozen=True)
@@ -35,36 +40,43 @@ class Candidate:
         return self.residual_bits / max(1, self.n)
 
 
-def residual_bits(model_outs: Sequence[str], prog_outs: Sequence[str]) -> float:
-    """Total bits to transmit the model's outputs to a receiver who has the program's outputs."""
-    n = len(model_outs)
-    hits = sum(m == p for m, p in zip(model_outs, prog_outs, strict=True))
+def _code_length(hit: np.ndarray, lengths: np.ndarray) -> float:
+    """Bits for the outputs: a flag per example, and a miss spelled out (its length in tokens)."""
+    n, hits = len(hit), int(hit.sum())
     q = (hits + 1) / (n + 2)
     bits = -hits * math.log2(q)
-    for m, p in zip(model_outs, prog_outs, strict=True):
-        if m != p:
-            bits += -math.log2(1 - q) + (len(tokenize(m)) + 1) * TOKEN_BITS
+    for length in lengths[~hit].tolist():  # one by one, in order: the same float sum every time
+        bits += -math.log2(1 - q) + (length + 1) * TOKEN_BITS
     return bits
+
+
+def residual_bits(model_outs: Sequence[str], prog_outs: Sequence[str]) -> float:
+    """Total bits to transmit the model's outputs to a receiver who has the program's outputs."""
+    hit = np.array([m == p for m, p in zip(model_outs, prog_outs, strict=True)], dtype=bool)
+    return _code_length(hit, np.array([len(tokenize(m)) for m in model_outs], dtype=np.int64))
 
 
 def score(
     program: Program,
-    contexts: Sequence[Context],
+    contexts: Inputs,
     model_outs: Sequence[str],
     alpha: float,
     code_bits: float | None = None,
-) -> tuple[Candidate, list[str]]:
+) -> Candidate:
     """Run `program` on prepared contexts and score it by |C| + α · residual bits.
 
     `code_bits` overrides |C| when the program is named from a fixed hypothesis class (a family
-    member costs only its index); by default |C| is the program's own size.
+    member costs only its index); by default |C| is the program's own size. Pass the same batch
+    and output list for many programs: their preparation is cached.
     """
-    outs = [detokenize(program.run_context(ctx)) for ctx in contexts]
-    res = residual_bits(model_outs, outs)
-    agree = sum(m == o for m, o in zip(model_outs, outs, strict=True)) / max(1, len(outs))
+    batch = as_batch(contexts)
+    targets = batch.targets(model_outs)
+    hit = matches(program, batch, targets)
+    res = _code_length(hit, targets.lengths)
+    agree = int(hit.sum()) / max(1, len(batch))
     size = program.size_bits
     code = size if code_bits is None else code_bits
-    return Candidate(program, size, code, agree, res, code + alpha * res, len(outs)), outs
+    return Candidate(program, size, code, agree, res, code + alpha * res, len(batch))
 
 
 @dataclass(frozen=True)

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from behaviorlab.errors import BadInput
-from behaviorlab.metamodels.program import (
-    ACTIONS,
-    FEATURES,
-    OPS,
-    Action,
-    Atom,
-    Cmp,
-    Program,
-    Rule,
-    Term,
-    TokEq,
-)
+from behaviorlab.metamodels.features import Term, is_feature
+from behaviorlab.metamodels.program import Program
+from behaviorlab.metamodels.rules import Action, Atom, Cmp, Rule, Source, TokEq, is_action, is_op, is_source
 
 
 def term_text(t: Term, first: bool) -> str:
@@ -84,12 +75,13 @@ def _parse_terms(s: str) -> tuple[Term, ...]:
             sign = 1 if part == "+" else -1
             continue
         m = _TERM.match(part)
-        if not m or m.group(3) not in FEATURES:
+        feat = m.group(3) if m else ""
+        if not m or not is_feature(feat):
             raise BadInput(f"bad term {part!r} in {s!r}: expected e.g. `i`, `run(1)`, `2*n`")
-        if m.group(3) == "is" and not re.match(r"^\S+@-?\d+$", m.group(4) or ""):
+        if feat == "is" and not re.match(r"^\S+@-?\d+$", m.group(4) or ""):
             raise BadInput(f"bad term {part!r} in {s!r}: expected `is(TOKEN@POSITION)`, e.g. `is(X1@2)`")
         coef = int(m.group(2) or 1) * (-1 if m.group(1) else 1) * sign
-        terms.append(Term(m.group(3), m.group(4), coef))
+        terms.append(Term(feat, m.group(4), coef))
         sign = 1
     return tuple(terms)
 
@@ -97,24 +89,25 @@ def _parse_terms(s: str) -> tuple[Term, ...]:
 def _parse_atom(s: str) -> Atom:
     m = re.match(r"^(prev|x\[(-?\d+)\]|x@(-?\d+)) (==|!=) (\S+)$", s)
     if m:
-        source: Literal["x", "at", "prev"] = (
+        source: Source = (
             "prev" if m.group(1) == "prev" else "x" if m.group(2) is not None else "at"
         )
         offset = int(m.group(2) or m.group(3) or 0)
         return TokEq(source, m.group(5), offset, m.group(4) == "!=")
     m = re.match(r"^(.+) (==|!=|<=|>=|<|>) (-?\d+)$", s)
-    if not m or m.group(2) not in OPS:
+    op = m.group(2) if m else ""
+    if not m or not is_op(op):
         raise BadInput(f"bad guard atom {s!r}: expected `TERMS OP INT`, `x[k] == TOKEN` or `x@k == TOKEN`")
-    return Cmp(_parse_terms(m.group(1)), m.group(2), int(m.group(3)))
+    return Cmp(_parse_terms(m.group(1)), op, int(m.group(3)))
 
 
 def _parse_action(s: str) -> Action:
     m = re.match(r"^(copy|flip) x\[(-?\d+)\]$", s)
     if m:
-        return Action(m.group(1), int(m.group(2)))
+        return Action("copy" if m.group(1) == "copy" else "flip", int(m.group(2)))
     if s.startswith("emit "):
         return Action("emit", token=s[5:])
-    if s in ACTIONS:
+    if is_action(s):
         return Action(s)
     raise BadInput(f"bad action {s!r}: expected copy x[k], flip x[k], emit TOKEN, stop, reference")
 
@@ -172,19 +165,29 @@ def to_json(p: Program) -> dict[str, Any]:
     }
 
 
+def _atom_from_json(a: dict[str, Any], name: str) -> Atom:
+    if "tok" in a:
+        if not is_source(a["source"]):
+            raise BadInput(f"bad token-test source {a['source']!r} in program {name!r}")
+        return TokEq(a["source"], a["tok"], a["offset"], a["negate"])
+    terms = []
+    for f, g, c in a["terms"]:
+        if not is_feature(f):
+            raise BadInput(f"bad feature {f!r} in program {name!r}")
+        terms.append(Term(f, g, c))
+    if not is_op(a["op"]):
+        raise BadInput(f"bad comparison {a['op']!r} in program {name!r}")
+    return Cmp(tuple(terms), a["op"], a["const"])
+
+
 def from_json(d: dict[str, Any]) -> Program:
     """Inverse of `to_json` (the oracle, if any, must be re-bound with `Program.bind`)."""
     rules = []
     for r in d["rules"]:
-        guard: list[Atom] = []
-        for a in r["guard"]:
-            if "tok" in a:
-                if a["source"] not in ("x", "at", "prev"):
-                    raise BadInput(f"bad token-test source {a['source']!r} in program {d['name']!r}")
-                guard.append(TokEq(a["source"], a["tok"], a["offset"], a["negate"]))
-            else:
-                guard.append(Cmp(tuple(Term(f, g, c) for f, g, c in a["terms"]), a["op"], a["const"]))
+        guard = [_atom_from_json(a, d["name"]) for a in r["guard"]]
         act = r["action"]
+        if not is_action(act["kind"]):
+            raise BadInput(f"bad action {act['kind']!r} in program {d['name']!r}")
         rules.append(Rule(tuple(guard), Action(act["kind"], act["offset"], act["token"])))
     view = d.get("view")
     return Program(

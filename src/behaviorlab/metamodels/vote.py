@@ -7,35 +7,49 @@ sum does. A logistic regression finds the direction; small integer weights keep 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from behaviorlab.metamodels.context import FIRST_PLACES, LAST_PLACES, Context, absolute_places
-from behaviorlab.metamodels.program import Cmp, Term
+from behaviorlab.metamodels.batch import NONE, Batch
+from behaviorlab.metamodels.context import FIRST_PLACES, LAST_PLACES, absolute_places
+from behaviorlab.metamodels.features import Term
+from behaviorlab.metamodels.rules import Cmp
+
+
+def _most_common(ids: np.ndarray) -> int | None:
+    """The most frequent id (ties: the first to appear, as Counter.most_common), NONE ignored."""
+    ids = ids[ids != NONE]
+    if not len(ids):
+        return None
+    uniq, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    return int(uniq[np.lexsort((first, -counts))[0]])
 
 
 def voters(
-    contexts: Sequence[Context], tokens: Sequence[str], first: int = FIRST_PLACES, last: int = LAST_PLACES
+    batch: Batch, tokens: Sequence[str], first: int = FIRST_PLACES, last: int = LAST_PLACES
 ) -> list[Term]:
     """What may vote: at each absolute place, every token seen there but the most common one
     (its indicator would be redundant). (Token counts as voters fitted worse on the demo.)"""
     out: list[Term] = []
-    for j in absolute_places(max((c.n for c in contexts), default=0), first, last):
-        seen = Counter(c.token_at_place(j) for c in contexts)
-        seen.pop(None, None)
-        common = seen.most_common(1)[0][0] if seen else None
-        out += [Term("is", f"{t}@{j}") for t in tokens if t in seen and t != common]
+    for j in absolute_places(int(batch.n.max(initial=0)), first, last):
+        col = batch.place(j)
+        seen = set(np.unique(col[col != NONE]).tolist())
+        common = _most_common(col)
+        out += [
+            Term("is", f"{t}@{j}")
+            for t in tokens
+            if batch.vocab.id(t) in seen and batch.vocab.id(t) != common
+        ]
     return out
 
 
-def voter_values(contexts: Sequence[Context], terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
+def voter_values(batch: Batch, terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
     """[rows, terms] integer feature values of each row's input."""
-    per_input = np.array(
-        [[c.static(t.feat, t.arg) for t in terms] for c in contexts], dtype=np.int64
-    ).reshape(len(contexts), len(terms))
+    per_input = np.zeros((len(batch), len(terms)), dtype=np.int64)
+    for k, t in enumerate(terms):
+        per_input[:, k] = batch.static(t.feat, t.arg)
     return per_input[seq]
 
 

@@ -13,37 +13,59 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from behaviorlab.behaviors.tokens import tokenize
-from behaviorlab.metamodels.induce import _counts, _pack, _Rows, simplify
-from behaviorlab.metamodels.program import Atom, Cmp, Context, Program, Rule, Term
+from behaviorlab.metamodels.batch import Inputs, as_batch
+from behaviorlab.metamodels.features import Feature, Term
+from behaviorlab.metamodels.induce import simplify
+from behaviorlab.metamodels.machine import tokens
+from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
+from behaviorlab.metamodels.rules import Atom, Cmp, Rule
+from behaviorlab.metamodels.tables import Tables, counts, pack
 from behaviorlab.metamodels.vote import fit_vote, voter_values, voters
 
 
-def _base_ok(base: Program, rows: _Rows) -> np.ndarray:
+def _base_ok(base: Program, rows: Tables) -> np.ndarray:
     """Per teacher-forced row: does the base emit the model's token (or stop where it stops)?"""
-    ok = []
-    for k, i in rows.rows:
-        out = rows.outs[k]
-        ok.append(base.token(rows.contexts[k], i, out[:i]) == (out[i] if i < len(out) else None))
-    return np.array(ok, dtype=bool)
+    return tokens(base, rows.batch, rows.at) == rows.target
 
 
-def _gains(
-    m: np.ndarray, wrong: np.ndarray, right: np.ndarray, C: np.ndarray, notC: np.ndarray
-) -> np.ndarray:
-    """[guards, actions] net gain of `if guard then action` on the remaining rows."""
-    return _counts(m & wrong, C) - _counts(m & right, notC)
+class _Counts:
+    """Fix and break counts of guards for one round of the exceptions search.
+
+    The rows a rule may fix (first divergences) are few, so the atom and action tables on them are
+    gathered into small packed tables of their own; break counts need all the right rows, so they
+    are counted only for the guards and actions that could still win.
+    """
+
+    def __init__(self, t: Tables, A: np.ndarray, first: np.ndarray, right_wrong: np.ndarray) -> None:
+        at = np.flatnonzero(first)
+        self.A, self.AW, self.CW = A, pack(t.A[:, at]), pack(t.C[:, at])
+        self.right_wrong = right_wrong  # [actions, words]: right rows where the action is wrong
+        self.everywhere = (~np.zeros(A.shape[1], A.dtype), ~np.zeros(self.AW.shape[1], A.dtype))
+
+    def fixes(self, mask_w: np.ndarray) -> np.ndarray:
+        """[atoms, actions] rows `if atom and mask then action` fixes (`mask_w`: the mask on them)."""
+        return counts(self.AW & mask_w, self.CW)
+
+    def gains(
+        self, fix: np.ndarray, mask: np.ndarray, penalty: np.ndarray, beat: float = -np.inf
+    ) -> np.ndarray:
+        """[atoms, actions] fixed minus broken rows minus `penalty`, where that can exceed `beat`
+        (-inf elsewhere: breaks are never negative, so fixes minus penalty bound the gain)."""
+        hope = fix - penalty > beat
+        atoms, acts = np.flatnonzero(hope.any(1)), np.flatnonzero(hope.any(0))
+        out = np.full(fix.shape, -np.inf)
+        if len(atoms) and len(acts):
+            broken = counts(self.A[atoms] & mask, self.right_wrong[acts])
+            pick = np.ix_(atoms, acts)
+            out[pick] = (fix[pick] - broken) - penalty[atoms]
+        return out
+
+
+Frontier = list[tuple[tuple[int, ...], np.ndarray, np.ndarray, float, np.ndarray]]
 
 
 def _best_guard(
-    A: np.ndarray,
-    W: np.ndarray,
-    R: np.ndarray,
-    C: np.ndarray,
-    notC: np.ndarray,
-    bits: np.ndarray,
-    beam: int,
-    max_atoms: int,
+    counts: _Counts, bits: np.ndarray, beam: int, max_atoms: int
 ) -> tuple[tuple[int, ...], int, float, list[tuple[float, tuple[int, ...]]]]:
     """Beam search over conjunctions of up to `max_atoms` atoms: (atom indices, action, gain),
     and the narrower conjunctions it tried with the rows each could fix, widest first.
@@ -51,30 +73,35 @@ def _best_guard(
     Each level narrows the `beam` guards that could still fix the most rows (an upper bound on
     any narrower guard's gain), so a level is skipped once no guard can beat the best so far.
     """
-    g = _gains(A, W, R, C, notC) - 1e-3 * bits[:, None]
+    A, AW = counts.A, counts.AW
+    mask, mask_w = counts.everywhere
+    fix = counts.fixes(mask_w)
+    g = counts.gains(fix, mask, 1e-3 * bits[:, None])
     row, act = np.unravel_index(int(np.argmax(g)), g.shape)
     best_guard: tuple[int, ...] = (int(row),)
     best_act, best = int(act), float(g[row, act])
-    frontier: list[tuple[tuple[int, ...], np.ndarray, float]] = [((), ~np.zeros_like(W), 0.0)]
+    frontier: Frontier = [((), mask, mask_w, 0.0, fix)]
     tried: list[tuple[float, tuple[int, ...]]] = []
     for _ in range(max_atoms - 1):
-        grown: list[tuple[float, tuple[int, ...], np.ndarray, float]] = []
-        for idx, mask, cost in frontier:
-            sub = A & mask
-            fixable = _counts(sub & W, C).max(1)
+        grown: list[tuple[float, tuple[int, ...], np.ndarray, np.ndarray, float]] = []
+        for idx, mask, mask_w, cost, fix in frontier:
+            fixable = fix.max(1)
             for b in np.argsort(-fixable)[:beam]:
                 if fixable[b] > best and int(b) not in idx:
-                    grown.append((float(fixable[b]), (*idx, int(b)), sub[b], cost + bits[b]))
+                    narrower = (*idx, int(b))
+                    grown.append((float(fixable[b]), narrower, A[b] & mask, AW[b] & mask_w, cost + bits[b]))
         grown.sort(key=lambda e: -e[0])
         frontier = []
         seen: set[frozenset[int]] = set()
-        for fix, idx, mask, cost in grown:
+        for fixed, idx, mask, mask_w, cost in grown:
             if frozenset(idx) in seen:
                 continue
             seen.add(frozenset(idx))
-            frontier.append((idx, mask, cost))
-            tried.append((fix, idx))
-            g2 = _gains(A & mask, W, R, C, notC) - 1e-3 * (bits[:, None] + cost)
+            fix = counts.fixes(mask_w)
+            frontier.append((idx, mask, mask_w, cost, fix))
+            tried.append((fixed, idx))
+            # Only gains above the best so far matter: an equal or lower one changes nothing.
+            g2 = counts.gains(fix, mask, 1e-3 * (bits[:, None] + cost), best)
             g2[list(idx)] = -np.inf  # an atom twice is the same guard
             r2, a2 = np.unravel_index(int(np.argmax(g2)), g2.shape)
             if g2[r2, a2] > best:
@@ -86,9 +113,9 @@ def _best_guard(
     return best_guard, best_act, best, sorted(tried, key=lambda e: -e[0])
 
 
-def patch(
+def fit_exceptions(
     base: Program,
-    contexts: Sequence[Context],
+    contexts: Inputs,
     model_outs: Sequence[str],
     *,
     max_rules: int = 8,
@@ -106,16 +133,18 @@ def patch(
     A rule is scored by its net gain: first divergences it fixes minus right rows it breaks
     (among rows no earlier exception took); rules gaining fewer than `min_gain` rows are noise.
     """
-    t = _Rows(contexts, [tokenize(m) for m in model_outs], max_tokens)
-    A, C = _pack(t.A), _pack(t.C)
-    notC = _pack(~t.C) & _pack(np.ones((1, len(t.rows)), dtype=bool))
+    batch = as_batch(contexts)
+    t = Tables(batch, model_outs, max_tokens)
+    A = pack(t.A)
+    notC = pack(~t.C) & pack(np.ones((1, t.size), dtype=bool))
     bits = np.array([a.bits() for a in t.atoms])
-    seq = np.array([k for k, _ in t.rows])
-    spots = voters(contexts, t.tokens) if votes else []
-    F = voter_values(contexts, spots, seq)
-    taken = np.zeros(len(t.rows), dtype=bool)  # rows an earlier exception's guard covers
+    seq = t.seq
+    spots = voters(batch, t.tokens) if votes else []
+    F = voter_values(batch, spots, seq)
+    taken = np.zeros(t.size, dtype=bool)  # rows an earlier exception's guard covers
     lengths, positions = _equalities(t.atoms, "n"), _equalities(t.atoms, "i")
     rules: list[Rule] = []
+    fitted: dict[bytes, tuple[Cmp, np.ndarray, int] | None] = {}
     while len(rules) < max_rules:
         ok = _base_ok(base.prepending(rules, base.name), t)
         # Only each output's first divergence counts as fixable: later rows are teacher-forced
@@ -123,8 +152,8 @@ def patch(
         first = _first_per_sequence(~ok, seq) & ~taken
         if not first.any():
             break
-        W, R = _pack(first[None, :]), _pack((ok & ~taken)[None, :])
-        guard_idx, act, best, tried = _best_guard(A, W, R, C, notC, bits, beam, max_atoms)
+        counts = _Counts(t, A, first, notC & pack((ok & ~taken)[None, :]))
+        guard_idx, act, best, tried = _best_guard(counts, bits, beam, max_atoms)
         guard: tuple[Atom, ...] = tuple(t.atoms[k] for k in guard_idx)
         covers = np.logical_and.reduce([t.A[k] for k in guard_idx])
         if spots:
@@ -133,7 +162,11 @@ def patch(
             conds = _vote_conditions(t.A, tried, first, ~taken, positions, lengths, n_votes, min_gain)
             for cond, idx in conds:
                 a = int((t.C[:, cond & first]).sum(1).argmax())
-                got = fit_vote(F, cond & first & t.C[a], cond & ok & ~t.C[a], spots)
+                pos, neg = cond & first & t.C[a], cond & ok & ~t.C[a]
+                key = np.packbits(pos).tobytes() + np.packbits(neg).tobytes()
+                if key not in fitted:  # conditions often repeat: a fit is deterministic, keep it
+                    fitted[key] = fit_vote(F, pos, neg, spots)
+                got = fitted[key]
                 if got is None:
                     continue
                 atom, truth, gain = got
@@ -145,11 +178,11 @@ def patch(
             break
         taken |= covers
         rules.append(Rule(guard, t.actions[int(act)]))
-    patched = base.prepending(rules, name or f"{base.name}+patch")
-    return simplify(patched, contexts, model_outs, exceptions_only=True) if rules else patched
+    patched = base.prepending(rules, name or f"{base.name}{EXCEPTIONS_SUFFIX}")
+    return simplify(patched, batch, model_outs, exceptions_only=True) if rules else patched
 
 
-def _equalities(atoms: Sequence[Atom], feat: str) -> list[int]:
+def _equalities(atoms: Sequence[Atom], feat: Feature) -> list[int]:
     """Indices of the atoms `feat == c` (one per value c)."""
     return [
         j for j, a in enumerate(atoms) if isinstance(a, Cmp) and a.op == "==" and a.terms == (Term(feat),)
