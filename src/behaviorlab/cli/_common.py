@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from behaviorlab.errors import BadInput, Interrupted
+from behaviorlab.rundir import RunDir
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,8 +60,6 @@ def pin_threads(run_dir: Path | None = None) -> None:
 
     threads = 1
     if run_dir is not None:
-        from behaviorlab.train.rundir import read_config
-
         with contextlib.suppress(BadInput):  # not a run: the command reports that itself
-            threads = read_config(run_dir).train.threads
+            threads = int(RunDir.open(run_dir).section("train").get("threads", 1))
     torch.set_num_threads(threads)
