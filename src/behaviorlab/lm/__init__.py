@@ -1,6 +1,6 @@
 """Text models: one interface (`TextModel`) over our runs, local Hugging Face directories and GGUF
 files. `load(spec)` opens one by its spec: `run:DIR` (or a bare run directory), `hf:DIR`,
-`gguf:FILE`."""
+`gguf:FILE`, or a short alias (`smollm2`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,19 @@ ADAPTERS: dict[str, str] = {
     "hf": "behaviorlab.lm.hf:open_hf",
     "gguf": "behaviorlab.lm.gguf:open_gguf",
 }
+
+# Short names -> "module:function" returning the spec they stand for (BadInput when not installed).
+ALIASES: dict[str, str] = {
+    "smollm2": "behaviorlab.lm.gguf:smollm2_spec",
+}
+
+
+def resolve_alias(spec: str) -> str:
+    """The full spec an alias stands for; any other spec unchanged."""
+    if spec not in ALIASES:
+        return spec
+    module, func = ALIASES[spec].split(":")
+    return str(getattr(importlib.import_module(module), func)())
 
 
 def split_spec(spec: str) -> tuple[str, Path]:
@@ -34,7 +47,7 @@ def split_spec(spec: str) -> tuple[str, Path]:
 
 def load(spec: str) -> TextModel:
     """Open the model a spec names; bad specs and unreadable models are one-line BadInput."""
-    scheme, path = split_spec(spec)
+    scheme, path = split_spec(resolve_alias(spec))
     module, func = ADAPTERS[scheme].split(":")
     opener = getattr(importlib.import_module(module), func)
     model: TextModel = opener(path)
@@ -43,12 +56,14 @@ def load(spec: str) -> TextModel:
 
 __all__ = [
     "ADAPTERS",
+    "ALIASES",
     "GREEDY",
     "Completion",
     "Decoding",
     "TextModel",
     "cut_at_stop",
     "load",
+    "resolve_alias",
     "split_spec",
     "texts",
 ]
