@@ -43,6 +43,7 @@ bench: setup
 	$(PY) benchmarks/bench_sophia.py
 	$(PY) benchmarks/bench_interpret.py
 	$(PY) benchmarks/bench_convergence.py
+	$(PY) benchmarks/bench_lm.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
