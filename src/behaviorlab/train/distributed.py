@@ -49,6 +49,8 @@ def check_supported(cfg: ExperimentConfig, world: int) -> None:
     tc = cfg.train
     if build_estimator(cfg.optim) is not None:
         raise BadInput(f"{cfg.name}: distributed training supports optimizers without a Hessian estimator")
+    if tc.compile:
+        raise BadInput(f"{cfg.name}: distributed training runs eager; set train.compile = false")
     if tc.batch_size < world:
         raise BadInput(f"{cfg.name}: train.batch_size {tc.batch_size} is smaller than {world} processes")
 

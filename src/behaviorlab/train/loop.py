@@ -27,6 +27,7 @@ from behaviorlab.optim import build_estimator, build_optimizer, optimizer_stats,
 from behaviorlab.tasks import Example, Task
 from behaviorlab.tasks.dataset import build_splits, write_splits
 from behaviorlab.train import checkpoint, determinism
+from behaviorlab.train.compiled import CompiledForward
 from behaviorlab.train.config import ExperimentConfig, TrainConfig
 from behaviorlab.train.rundir import (
     ENV,
@@ -60,7 +61,7 @@ class LoopState:
     optimizer_counters: dict[str, int] = field(default_factory=dict)
 
 
-def _loss(model: Seq2SeqModel, src: Tensor, tin: Tensor, tout: Tensor) -> Tensor:
+def _loss(model: Callable[[Tensor, Tensor], Tensor], src: Tensor, tin: Tensor, tout: Tensor) -> Tensor:
     """Mean cross-entropy on output tokens only (padding ignored)."""
     logits = model(src, tin)  # [B, T, V]
     return F.cross_entropy(logits.flatten(0, 1), tout.flatten(), ignore_index=0)
@@ -175,6 +176,7 @@ def train(
     estimator = build_estimator(cfg.optim)
     base_lrs = [g["lr"] for g in opt.param_groups]
     params: list[Tensor] = [p for p in model.parameters() if p.requires_grad]
+    compiled = CompiledForward(model, tc.compile)  # evaluation and Sophia's estimates stay eager
     st = LoopState()
     ckpt_dir = out / "checkpoints"
     if resume and checkpoint.latest_entry(ckpt_dir) is not None:
@@ -205,7 +207,8 @@ def train(
                 generator=determinism.step_generator(tc.seed, step, 0),
             )
             src, tin, tout = train_set.batch(idx)
-            loss = _loss(model, src, tin, tout)
+            compiled.start()
+            loss = _loss(compiled.forward, src, tin, tout)
             if not torch.isfinite(loss):
                 last = checkpoint.latest_entry(ckpt_dir)
                 kept = f"last good checkpoint: step {last['step']}" if last else "no checkpoint yet"
@@ -213,6 +216,7 @@ def train(
                 raise TrainingFailed(f"{out}: loss became {loss.item()} at step {step}; {kept}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            compiled.stop()
             if tc.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
             n_tokens = int((tout != 0).sum())
@@ -267,6 +271,7 @@ def train(
         "early_stopped": st.early_stopped,
         "monitor_accuracy": last_acc,
         "train_seconds_this_session": round(elapsed, 3),
+        "compile_seconds": compiled.summary(),
         "tokens_per_second": round((st.tokens - tokens0) / elapsed, 1) if elapsed > 0 else None,
         "final_loss": st.metrics[-1]["loss"] if st.metrics else None,
     }
