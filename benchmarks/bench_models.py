@@ -188,7 +188,8 @@ def main() -> int:
     )
     # The demo's real shape: what `make demo` trains (demo_configs.MODEL, batch 64, ~12 tokens).
     demo = ModelConfig(d_model=64, n_heads=4, enc_layers=2, dec_layers=2, d_ff=128)
-    lines = bench_training(cfg, shape, repeats, "d=128") + bench_training(demo, (64, 12, 12), repeats, "demo")
+    lines = bench_training(cfg, shape, repeats, "train-size")
+    lines += bench_training(demo, (64, 12, 12), repeats, "demo")
     lines += bench_hooks(cfg, shape, repeats, "train-size")
     tiny = ModelConfig(d_model=32, n_heads=2, enc_layers=2, dec_layers=2, d_ff=64)
     lines += bench_hooks(tiny, (4, 12, 12), repeats, "tiny")

@@ -7,13 +7,17 @@ The demo's binary-successor model and batches (d_model 64, 4 heads, 2+2 layers, 
 (forward, cross-entropy, backward, gradient clipping, optimizer step). Each contestant has its
 own model from the same seed; blocks of `--block` steps run interleaved with the order rotated,
 timed in process CPU time; medians and ratios are printed, then the optimizer step alone and
-a profile line per contestant. Compile time is wall time (inductor compiles in worker processes).
+a profile line per contestant. Compile time is wall time (inductor compiles in worker processes),
+by default with an empty inductor cache (what a first run pays); `--warm-cache` keeps the user's
+cache (what later runs of the same model pay).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -85,7 +89,10 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--block", type=int, default=10, help="steps per timed block")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--warm-cache", action="store_true", help="reuse inductor's on-disk cache")
     a = ap.parse_args()
+    if not a.warm_cache:  # set before anything compiles: inductor reads it when it first caches
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-inductor-")
     torch.set_num_threads(a.threads)
     repeats = 3 if a.quick else a.repeats
     cfg, encoded, task = demo()
@@ -119,7 +126,8 @@ def main() -> int:
     print(
         f"  fused vs default: {timing['default AdamW'][0] / timing['fused AdamW'][0]:.3f}x; "
         f"compile on top of fused: {timing['fused AdamW'][0] / timing['fused + compile'][0]:.3f}x; "
-        f"compile time {compiled.seconds:.1f} s wall ({warm:.1f} s for the first {len(data)} steps)"
+        f"compile time {compiled.seconds:.1f} s wall, {'warm' if a.warm_cache else 'empty'} inductor cache "
+        f"({warm:.1f} s for the first {len(data)} steps)"
     )
     # The optimizer step alone, on gradients left by one backward.
     steps = {}
