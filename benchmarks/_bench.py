@@ -45,9 +45,10 @@ def is_kernel(name: str) -> bool:
     return bool(_MATMUL.search(name) or _ATTENTION.search(name))
 
 
-def kernel_share(step: Callable[[], object], steps: int = 5) -> float:
+def kernel_share(step: Callable[[], object], steps: int = 20) -> float:
     """Fraction of a step's profiled time spent in matmul/attention kernels (self time)."""
-    step()  # warm-up outside the profile
+    for _ in range(3):  # warm-up outside the profile: allocator, lazy init, first-call dispatch
+        step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
             with record_function("bench.step"):
@@ -58,7 +59,7 @@ def kernel_share(step: Callable[[], object], steps: int = 5) -> float:
     return kernels / total if total else 0.0
 
 
-def profile_line(label: str, step: Callable[[], object], steps: int = 5) -> str:
+def profile_line(label: str, step: Callable[[], object], steps: int = 20) -> str:
     """`profile <label>: matmul/attention X%, everything else Y%` from torch.profiler."""
     share = kernel_share(step, steps)
     return (
