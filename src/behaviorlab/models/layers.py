@@ -35,7 +35,6 @@ class Positions(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.kind: Literal["learned", "sinusoidal"] = cfg.pos_encoding
-        self.max_len = cfg.max_len
         self.learned = nn.Embedding(cfg.max_len, cfg.d_model)
         # Not persistent: a deterministic function of the config, so checkpoints stay small.
         self.register_buffer("sinusoid", sinusoid_table(cfg.max_len, cfg.d_model), persistent=False)
