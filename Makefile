@@ -40,6 +40,7 @@ test-slow: setup
 # Ratios against named peers, measured in one process; results go into BENCHMARKS.md.
 bench: setup
 	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/bench_train_step.py
 	$(PY) benchmarks/bench_sophia.py
 	$(PY) benchmarks/bench_interpret.py
 	$(PY) benchmarks/bench_convergence.py

@@ -1,22 +1,26 @@
 """Model benchmarks: training speed vs HF BART, hook-point overhead, cached vs uncached decoding.
 
 Run: `.venv/bin/python benchmarks/bench_models.py [--quick] [--threads N] [--wall]`. Prints a
-table with ratios and exits 0. Timings are medians over interleaved repeats (A, B, A, B, ...) so
-drift in machine load hits both sides alike. Defaults suit a shared 2-core box: one intra-op
-thread (multi-threaded kernels there mostly measure contention) and process CPU time rather than
-wall time (time spent descheduled by other people's jobs is not ours); `--wall` for wall time.
+table with ratios and exits 0. Timings are medians over interleaved repeats with the order rotated
+each round (A B, B A, ...) so drift in machine load and cache warmth hit both sides alike. Both
+sides train with the same step: fused AdamW, and BART with its key/value cache off (use_cache=False:
+training needs no cache, and building one is work our model does not do). Defaults suit a shared
+2-core box: one intra-op thread (multi-threaded kernels there mostly measure contention) and
+process CPU time rather than wall time (time spent descheduled by other people's jobs is not
+ours); `--wall` for wall time. Each training row ends with a torch.profiler line: the share of a
+step in matmul/attention kernels versus everything else.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from _bench import profile_line, race
 from torch import Tensor, nn
 
 from behaviorlab.models import HookPoint, ModelConfig, RunInfo, Seq2SeqModel, build_model
@@ -65,14 +69,16 @@ def bart(cfg: ModelConfig) -> nn.Module:
 
 
 def train_step_fn(model: nn.Module, hf: bool, data: tuple[Tensor, Tensor, Tensor]) -> Callable[[], None]:
-    """One AdamW step: forward, cross-entropy (pad ignored), backward, step."""
+    """One fused-AdamW step: forward, cross-entropy (pad ignored), backward, step."""
     src, tgt_in, y = data
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
     model.train()
 
     def step() -> None:
         if hf:
-            logits = model(input_ids=src, attention_mask=src != PAD, decoder_input_ids=tgt_in).logits
+            logits = model(
+                input_ids=src, attention_mask=src != PAD, decoder_input_ids=tgt_in, use_cache=False
+            ).logits
         else:
             logits = model(src, tgt_in)
         loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1), ignore_index=PAD)
@@ -87,36 +93,28 @@ CLOCK = time.process_time
 
 
 def interleaved(fns: list[Callable[[], object]], repeats: int, inner: int) -> list[tuple[float, float]]:
-    """(median, min) seconds per call of each fn, timed in alternation."""
-    for fn in fns:  # warm-up
-        fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = CLOCK()
-            for _ in range(inner):
-                fn()
-            times[i].append((CLOCK() - t0) / inner)
-    return [(statistics.median(ts), min(ts)) for ts in times]
+    """(median, min) seconds per call of each fn, timed in alternation, order rotated per round."""
+    timing = race({str(i): fn for i, fn in enumerate(fns)}, repeats, inner, CLOCK)
+    return [timing[str(i)] for i in range(len(fns))]
 
 
 def size(cfg: ModelConfig) -> str:
     return f"d={cfg.d_model} h={cfg.n_heads} L={cfg.enc_layers}+{cfg.dec_layers} ff={cfg.d_ff}"
 
 
-def bench_training(cfg: ModelConfig, shape: tuple[int, int, int], repeats: int) -> list[str]:
+def bench_training(cfg: ModelConfig, shape: tuple[int, int, int], repeats: int, label: str) -> list[str]:
     data = batch(*shape)
-    ours = build_model(cfg, V, PAD, BOS, EOS, seed=0)
-    peer = bart(cfg)
-    (t_ours, m_ours), (t_bart, m_bart) = interleaved(
-        [train_step_fn(ours, False, data), train_step_fn(peer, True, data)], repeats, 3
-    )
+    ours = train_step_fn(build_model(cfg, V, PAD, BOS, EOS, seed=0), False, data)
+    peer = train_step_fn(bart(cfg), True, data)
+    (t_ours, m_ours), (t_bart, m_bart) = interleaved([ours, peer], repeats, 3)
     toks = shape[0] * shape[2]  # target tokens per step
     return [
-        f"train {size(cfg)} B/S/T={shape}",
+        f"train {label} {size(cfg)} B/S/T={shape} (fused AdamW both; BART use_cache=False)",
         f"  tokens/s ours          {toks / t_ours:10.0f}   ({t_ours * 1e3:.1f} ms/step median)",
         f"  tokens/s HF BART       {toks / t_bart:10.0f}   ({t_bart * 1e3:.1f} ms/step median)",
         f"  ratio ours/bart        {t_bart / t_ours:10.2f}x  (min-based {m_bart / m_ours:.2f}x; goal >= 1.3)",
+        profile_line("ours", ours),
+        profile_line("BART", peer),
     ]
 
 
@@ -188,8 +186,10 @@ def main() -> int:
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, repeats {repeats}, "
         f"V={V}, {clock} time"
     )
-    default = ModelConfig()  # the size the lab trains by default
-    lines = bench_training(cfg, shape, repeats) + bench_training(default, shape, repeats)
+    # The demo's real shape: what `make demo` trains (demo.configs.MODEL, batch 64, ~12 tokens).
+    demo = ModelConfig(d_model=64, n_heads=4, enc_layers=2, dec_layers=2, d_ff=128)
+    lines = bench_training(cfg, shape, repeats, "train-size")
+    lines += bench_training(demo, (64, 12, 12), repeats, "demo")
     lines += bench_hooks(cfg, shape, repeats, "train-size")
     tiny = ModelConfig(d_model=32, n_heads=2, enc_layers=2, dec_layers=2, d_ff=64)
     lines += bench_hooks(tiny, (4, 12, 12), repeats, "tiny")

@@ -41,6 +41,9 @@ def test_unsupported_configs_are_refused_before_spawning(tiny_raw: dict[str, Any
     tiny_raw["train"]["batch_size"] = 1
     with pytest.raises(BadInput, match="smaller than 2 processes"):
         check_supported(validate(tiny_raw, "tiny"), 2)
+    tiny_raw["train"].update(batch_size=16, compile=True)
+    with pytest.raises(BadInput, match="runs eager"):
+        check_supported(validate(tiny_raw, "tiny"), 2)
 
 
 def test_cli_trains_with_nproc_and_under_torchrun(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:

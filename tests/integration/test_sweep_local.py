@@ -85,5 +85,5 @@ def test_failed_run_is_reported_not_raised(tmp_path: Path, tiny_raw: dict[str, A
 def test_shipped_sweep_file_expands(tmp_path: Path) -> None:
     sweep = load_sweep(Path(__file__).parents[2] / "configs" / "sweep-binary-lr.toml")
     assert len(sweep.runs) == 6
-    assert {r.config.optim.lr for r in sweep.runs} == {1e-3, 3e-3, 1e-2}
+    assert {r.config.optim.lr for r in sweep.runs} == {5e-4, 1e-3, 3e-3}
     assert all(r.config == validate(r.config.model_dump(), "x") for r in sweep.runs)

@@ -48,6 +48,27 @@ def test_same_config_and_seed_is_bit_identical(tmp_path: Path, tiny_raw: dict[st
     assert not _same_weights(tmp_path / "a", tmp_path / "c")
 
 
+def _predictions(run: Path) -> list[dict[str, Any]]:
+    evaluate_run(run)
+    return pq.read_table(run / "predictions.parquet").to_pylist()
+
+
+def test_fused_adamw_is_the_recorded_default_and_bit_identical(
+    tmp_path: Path, tiny_raw: dict[str, Any]
+) -> None:
+    cfg = validate(tiny_raw, "tiny")
+    assert cfg.optim.fused and "fused = true" in cfg.to_toml()
+    train(cfg, tmp_path / "a", progress=False)
+    train(cfg, tmp_path / "b", progress=False)
+    assert "fused = true" in (tmp_path / "a" / "config.toml").read_text()
+    assert _same_weights(tmp_path / "a", tmp_path / "b")
+    assert _metrics(tmp_path / "a") == _metrics(tmp_path / "b")
+    assert _predictions(tmp_path / "a") == _predictions(tmp_path / "b")
+    tiny_raw["optim"]["fused"] = False  # the per-tensor loop: same maths, other rounding
+    train(validate(tiny_raw, "tiny"), tmp_path / "loop", progress=False)
+    assert not _same_weights(tmp_path / "a", tmp_path / "loop")
+
+
 def test_resume_in_process_is_bit_identical(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     cfg = validate(tiny_raw, "tiny")
     train(cfg, tmp_path / "full", progress=False)

@@ -17,7 +17,7 @@ from behaviorlab.models.base import Seq2SeqModel
 from behaviorlab.models.config import ModelConfig
 from behaviorlab.models.generate import StepFn
 from behaviorlab.models.hooks import HookPoint, RunInfo
-from behaviorlab.models.layers import Stack, init_weights, key_mask
+from behaviorlab.models.layers import Stack, check_length, init_weights, key_mask
 
 
 class DecoderOnly(Seq2SeqModel):
@@ -45,10 +45,10 @@ class DecoderOnly(Seq2SeqModel):
         idx = torch.arange(length, device=offset.device)[None, :]
         return (idx - offset[:, None]).clamp(min=0), idx >= offset[:, None]
 
-    def _mask(self, valid: Tensor) -> Tensor | None:
+    def _mask(self, valid: Tensor) -> Tensor:
         """Additive [B, 1, L, L]: causal and no left-pad keys; a pad query sees itself (no NaN)."""
-        if bool(valid.all()):
-            return None  # no left padding: plain causal attention
+        # Always built, even without left padding: testing valid.all() would sync and break the
+        # torch.compile graph, for a shortcut worth little at these lengths.
         length = valid.shape[1]
         ones = torch.ones(length, length, dtype=torch.bool, device=valid.device)
         eye = torch.eye(length, dtype=torch.bool, device=valid.device)
@@ -61,9 +61,10 @@ class DecoderOnly(Seq2SeqModel):
         s = src.shape[1]
         seq = torch.cat([left, tgt_in], dim=1)  # [B, S + T]
         positions, valid = self._layout(offset, seq.shape[1])
-        mask = self._mask(valid)
+        if seq.shape[1] > self.cfg.max_len:  # shapes only: the usual case reads no data
+            check_length(int(positions.max()) + 1, self.cfg.max_len)  # rows may start late
         run = RunInfo(step, positions)
-        h = self.decoder(self.tok_emb(seq), run, mask=mask, causal=mask is None)
+        h = self.decoder(self.tok_emb(seq), run, mask=self._mask(valid))
         out_run = RunInfo(step, positions[:, s:])
         return self.hook_logits(self.head(h[:, s:]), out_run)  # [B, T, V]
 
@@ -91,10 +92,8 @@ class DecoderOnly(Seq2SeqModel):
         def step(prev: Tensor, t: int) -> Tensor:
             if t == 0:  # prefill: the whole prompt plus bos
                 seq = torch.cat([left, prev[:, None]], dim=1)  # [B, S + 1]
-                mask = self._mask(valid[:, : s + 1])
                 run = RunInfo(t, positions[:, : s + 1])
-                emb = self.tok_emb(seq)
-                h = self.decoder(emb, run, mask=mask, causal=mask is None, caches=caches)
+                h = self.decoder(self.tok_emb(seq), run, mask=self._mask(valid[:, : s + 1]), caches=caches)
             else:
                 at = s + t
                 run = RunInfo(t, positions[:, at : at + 1])

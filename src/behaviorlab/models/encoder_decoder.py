@@ -16,7 +16,7 @@ from behaviorlab.models.base import Seq2SeqModel
 from behaviorlab.models.config import ModelConfig
 from behaviorlab.models.generate import StepFn
 from behaviorlab.models.hooks import HookPoint, RunInfo
-from behaviorlab.models.layers import Stack, arange_positions, init_weights, key_mask
+from behaviorlab.models.layers import Stack, arange_positions, check_length, init_weights, key_mask
 
 
 class EncoderDecoder(Seq2SeqModel):
@@ -43,6 +43,7 @@ class EncoderDecoder(Seq2SeqModel):
     def encode(self, src: Tensor, step: int | None = None) -> tuple[Tensor, Tensor]:
         """Encoder output [B, S, D] and the src key mask [B, 1, 1, S]."""
         b, s = src.shape
+        check_length(s, self.cfg.max_len)
         mask = key_mask(src != self.pad_id)
         run = RunInfo(step, arange_positions(b, 0, s, src.device))
         memory = self.encoder(self.tok_emb(src), run, mask=mask)
@@ -51,6 +52,7 @@ class EncoderDecoder(Seq2SeqModel):
     def _forward(self, src: Tensor, tgt_in: Tensor, step: int | None) -> Tensor:
         memory, mask = self.encode(src, step)
         b, t = tgt_in.shape
+        check_length(t, self.cfg.max_len)
         run = RunInfo(step, arange_positions(b, 0, t, tgt_in.device))
         # Right padding: the causal mask alone keeps every real query off pad keys.
         h = self.decoder(
@@ -76,6 +78,7 @@ class EncoderDecoder(Seq2SeqModel):
         caches = self.decoder.new_caches(b, max_new_tokens, memory)
 
         def step(prev: Tensor, t: int) -> Tensor:
+            check_length(t + 1, self.cfg.max_len)
             run = RunInfo(t, arange_positions(b, t, 1, src.device))
             h = self.decoder(
                 self.tok_emb(prev[:, None]), run, caches=caches, memory_kvs=kvs, memory_mask=mask

@@ -17,7 +17,7 @@ from behaviorlab.models.base import Seq2SeqModel
 from behaviorlab.models.config import ModelConfig
 from behaviorlab.models.generate import Generation, choose, finish
 from behaviorlab.models.hooks import HookPoint, RunInfo
-from behaviorlab.models.layers import Stack, arange_positions, init_weights, key_mask
+from behaviorlab.models.layers import Stack, arange_positions, check_length, init_weights, key_mask
 
 
 class EncoderOnly(Seq2SeqModel):
@@ -36,6 +36,7 @@ class EncoderOnly(Seq2SeqModel):
         """Logits at every position of src + extra slots [B, S + E, V]."""
         x = F.pad(src, (0, self.cfg.extra_slots), value=self.pad_id)  # [B, S + E]
         b, n = x.shape
+        check_length(n, self.cfg.max_len)
         run = RunInfo(step, arange_positions(b, 0, n, src.device))
         h = self.encoder(self.tok_emb(x), run, mask=key_mask(x != self.pad_id))
         h = self.hook_enc_out(h, run)

@@ -35,22 +35,26 @@ class Positions(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.kind: Literal["learned", "sinusoidal"] = cfg.pos_encoding
-        self.max_len = cfg.max_len
         self.learned = nn.Embedding(cfg.max_len, cfg.d_model)
         # Not persistent: a deterministic function of the config, so checkpoints stay small.
         self.register_buffer("sinusoid", sinusoid_table(cfg.max_len, cfg.d_model), persistent=False)
 
     def forward(self, positions: Tensor) -> Tensor:
-        """Position vectors for `positions` [B, T] -> [B, T, D]."""
-        if positions.numel() and int(positions.max()) >= self.max_len:
-            raise BadInput(
-                f"position {int(positions.max())} is beyond max_len={self.max_len}; "
-                "use shorter sequences or raise model.max_len"
-            )
+        """Position vectors for `positions` [B, T] -> [B, T, D]; bounds are checked by the caller."""
+        # No bound check here: reading positions.max() would sync and break torch.compile's graph.
+        # Each model checks its lengths once (check_length) where it builds the positions.
         if self.kind == "learned":
             return self.learned(positions)
         table: Tensor = self.sinusoid  # type: ignore[assignment]
         return F.embedding(positions, table)
+
+
+def check_length(n: int, max_len: int) -> None:
+    """Refuse `n` positions (0..n-1) when the position table has only `max_len` rows."""
+    if n > max_len:
+        raise BadInput(
+            f"position {n - 1} is beyond max_len={max_len}; use shorter sequences or raise model.max_len"
+        )
 
 
 def key_mask(valid: Tensor) -> Tensor:

@@ -34,6 +34,9 @@ class OptimConfig(pydantic.BaseModel, extra="forbid", strict=True, allow_inf_nan
     probe: Literal["rademacher", "gaussian"] = "rademacher"
     # Tokens per batch for SophiaG's ρ·bs·h; None → the loop passes the batch's token count.
     bs: int | None = Field(None, ge=1)
+    # AdamW only: torch's fused CPU kernel (one pass over all tensors, ~3x faster step than the
+    # per-tensor loop), bit-identical run to run on one machine; false restores the loop.
+    fused: bool = True
 
     @pydantic.field_validator("betas", mode="before")
     @classmethod
@@ -74,7 +77,9 @@ def build_optimizer(cfg: OptimConfig, params: Iterable[Any]) -> torch.optim.Opti
             eps=cfg.eps,
             weight_decay=cfg.weight_decay,
         )
-    return torch.optim.AdamW(params, lr=cfg.lr, betas=betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(
+        params, lr=cfg.lr, betas=betas, eps=cfg.eps, weight_decay=cfg.weight_decay, fused=cfg.fused
+    )
 
 
 def build_estimator(cfg: OptimConfig) -> HessianEstimator | None:

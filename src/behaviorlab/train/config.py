@@ -58,6 +58,8 @@ class TrainConfig(BaseModel):
     seed: int = 0
     threads: int = Field(1, gt=0)  # fixed so runs are bit-identical on one machine
     eval_batch_size: int = Field(256, gt=0)
+    # torch.compile the training forward (see train/compiled.py); the summary reports its cost.
+    compile: bool = False
 
 
 class ExperimentConfig(BaseModel):

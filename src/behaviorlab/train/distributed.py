@@ -68,6 +68,8 @@ def check_supported(cfg: ExperimentConfig, world: int) -> None:
     """Refuse configs this trainer cannot run exactly (before any process starts)."""
     if build_estimator(cfg.optim) is not None:
         raise BadInput(f"{cfg.name}: distributed training supports optimizers without a Hessian estimator")
+    if cfg.train.compile:
+        raise BadInput(f"{cfg.name}: distributed training runs eager; set train.compile = false")
     if cfg.train.batch_size < world:
         raise BadInput(
             f"{cfg.name}: train.batch_size {cfg.train.batch_size} is smaller than {world} processes"

@@ -27,6 +27,7 @@ from behaviorlab.rundir import CHECKPOINTS, ENV, write_summary
 from behaviorlab.tasks import Example
 from behaviorlab.tasks.base import Learnable
 from behaviorlab.train import checkpoint, determinism
+from behaviorlab.train.compiled import CompiledForward
 from behaviorlab.train.config import ExperimentConfig
 from behaviorlab.train.data import make_task, sample, write_data
 from behaviorlab.train.phases import (
@@ -106,6 +107,7 @@ class Session:
     base_lrs: list[float]
     st: LoopState
     replicas: Replicas
+    compiled: CompiledForward  # the training forward, through torch.compile when asked
 
     @property
     def writer(self) -> bool:
@@ -157,10 +159,11 @@ def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool,
         base_lrs,
         LoopState(),
         replicas,
+        CompiledForward(model, tc.compile),  # evaluation and Sophia's estimates stay eager
     )
     if resume and checkpoint.latest_entry(s.ckpt_dir) is not None:
         s.st = restore(s.ckpt_dir, model, opt)
-    s.net = replicas.wrap(model)
+    s.net = replicas.wrap(model) if not tc.compile else s.compiled.forward  # type: ignore[assignment]
     if s.writer:
         write_summary(
             out, {"kind": "train", "status": "running", "name": cfg.name, "config_digest": cfg.digest()}
@@ -184,6 +187,7 @@ def step(s: Session) -> float:
     for g, base in zip(s.opt.param_groups, s.base_lrs, strict=True):
         g["lr"] = base * factor
     src, tin, tout = _batch(s, step, 0)
+    s.compiled.start()
     loss, logged = s.replicas.loss(s.net, src, tin, tout, pad)
     if not torch.isfinite(logged):
         kept = last_checkpoint_step(s.ckpt_dir)
@@ -194,6 +198,7 @@ def step(s: Session) -> float:
         )
     s.opt.zero_grad(set_to_none=True)
     loss.backward()
+    s.compiled.stop()
     if tc.grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(s.params, tc.grad_clip)
     n_tokens = int((tout != pad).sum())
@@ -246,6 +251,7 @@ def finish(s: Session, seconds: float, tokens0: int, last_acc: float | None) -> 
         "early_stopped": st.early_stopped,
         "monitor_accuracy": last_acc,
         "train_seconds_this_session": round(seconds, 3),
+        "compile_seconds": s.compiled.summary(),
         "tokens_per_second": round((st.tokens - tokens0) / seconds, 1) if seconds > 0 else None,
         "final_loss": st.metrics[-1]["loss"] if st.metrics else None,
     }
