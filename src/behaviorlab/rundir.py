@@ -33,6 +33,8 @@ REPORT = "report.html"  # the self-contained report
 FIGURES = "figures"  # the report's figures as PNG
 # Files of a collection (a folder of runs): a sweep's table, a demo's or study's summary.
 SWEEP = "sweep.json"
+STUDY = "study.json"  # a study's cells across seeds and its claims
+STUDY_MD = "STUDY.md"
 
 RUN_MARKERS = (CONFIG, SUMMARY, METRICS, PREDICTIONS)
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from behaviorlab.cli.interpret import app
-from behaviorlab.demo.analysis import analyze_for_demo
+from behaviorlab.interpret.findings import head_findings
 from behaviorlab.interpret.ablate import Component, head_components, mlp_components
 from behaviorlab.interpret.notebook import InterpretRun, open_run
 from behaviorlab.train import train
@@ -66,8 +66,8 @@ def test_notebook_methods_return_rows_and_figures(run: InterpretRun) -> None:
     assert "dec.0.cross_attn.pattern" in run.cache(["*.pattern"], split="train", n=3)
 
 
-def test_analyze_for_demo_writes_the_report_formats(run_dir: Path) -> None:
-    out = analyze_for_demo(run_dir, quick=True)
+def test_head_findings_writes_the_report_formats(run_dir: Path) -> None:
+    out = head_findings(run_dir, quick=True)
     assert set(out) >= {"recursion_heads", "ablation_drop", "perturbation"}
     maps = json.loads((run_dir / "analysis" / "attention.json").read_text())
     m = maps[0]

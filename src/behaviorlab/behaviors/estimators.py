@@ -196,3 +196,50 @@ def proportion_ci(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     # Exactly 0 or 1 at the edges (rounding would otherwise leave k/n just outside).
     return (0.0 if k == 0 else max(0.0, centre - half)), (1.0 if k == n else min(1.0, centre + half))
+
+
+# Two-sided 95% quantiles of Student's t by degrees of freedom (standard table values).
+_T95 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    12: 2.179,
+    15: 2.131,
+    20: 2.086,
+    30: 2.042,
+    60: 2.000,
+}
+
+
+def t95(df: int) -> float:
+    """The two-sided 95% t quantile for `df` degrees of freedom (the nearest smaller tabled df)."""
+    if df < 1:
+        raise ValueError("a t interval needs at least two values")
+    return _T95[max(k for k in _T95 if k <= df)] if df <= 60 else 1.96
+
+
+def mean_ci(
+    values: Sequence[float], bounds: tuple[float, float] | None = None
+) -> tuple[float, float, float]:
+    """(mean, low, high): a 95% t interval for the mean of a few values (e.g. over seeds),
+    clipped to `bounds` when the quantity has them (a rate lives in [0, 1]).
+
+    With one value the interval is that value (no spread is known, and none is claimed)."""
+    xs = np.asarray(values, dtype=float)
+    if xs.size == 0:
+        raise ValueError("mean_ci of no values")
+    mean = float(xs.mean())
+    if xs.size == 1:
+        return mean, mean, mean
+    half = t95(xs.size - 1) * float(xs.std(ddof=1)) / math.sqrt(xs.size)
+    lo, hi = mean - half, mean + half
+    if bounds is not None:
+        lo, hi = max(bounds[0], lo), min(bounds[1], hi)
+    return mean, lo, hi

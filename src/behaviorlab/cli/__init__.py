@@ -16,6 +16,7 @@ from behaviorlab.cli.explain import explain_cmd
 from behaviorlab.cli.interpret import app as interpret_app
 from behaviorlab.cli.records import replay_cmd, runs_app, sweep_cmd
 from behaviorlab.cli.report import report_cmd
+from behaviorlab.cli.study import app as study_app
 from behaviorlab.cli.tasks import app as tasks_app
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ app.command("replay", help="Re-execute a run and verify it bit for bit (exit 1 i
     replay_cmd
 )
 app.command("sweep", help="Run a grid/list of configs on a local process pool or Ray.")(sweep_cmd)
+app.add_typer(study_app, name="study", help="Whole studies in one command (recursion: grid and claims).")
 
 
 def main(argv: list[str] | None = None) -> None:

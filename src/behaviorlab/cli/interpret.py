@@ -135,6 +135,6 @@ def analyze_cmd(
     run_dir: RunArg, quick: Annotated[bool, typer.Option(help="Fewer inputs and draws.")] = False
 ) -> None:
     """Demo analysis."""
-    from behaviorlab.demo.analysis import analyze_for_demo
+    from behaviorlab.interpret.findings import head_findings
 
-    _emit(analyze_for_demo(run_dir, quick=quick))
+    _emit(head_findings(run_dir, quick=quick))

@@ -1,64 +1,24 @@
-"""The demo's experiments as configs: binary successor (both orders), a tree reduction, lr variants."""
+"""The demo's experiments as configs: binary successor (both orders), a tree reduction, lr variants.
+
+They are cells of the recursion study's grid (`study.grid`), trained once with seed 0."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from behaviorlab.study.grid import binary_raw as study_binary
+from behaviorlab.study.grid import tree_raw
 from behaviorlab.train import ExperimentConfig
 from behaviorlab.train.config import validate
 
-MODEL = {"d_model": 64, "n_heads": 4, "enc_layers": 2, "dec_layers": 2, "d_ff": 128}
-
-
-def _train(steps: int) -> dict[str, Any]:
-    return {
-        "steps": steps,
-        "batch_size": 64,
-        "warmup": 50,
-        "eval_every": 100,
-        "checkpoint_every": 250,
-        "target_accuracy": 1.0,
-    }
-
 
 def binary_raw(order: str, quick: bool, lr: float = 3e-3, name: str | None = None) -> dict[str, Any]:
-    # Train on 1..10 bits, hold out unseen numbers of the same lengths (ID) and 11..12 bits (OOD).
-    return {
-        "name": name or f"binary-successor-{order}",
-        "data": {
-            "task": "binary-successor",
-            "options": {"order": order},
-            "seed": 0,
-            "splits": [
-                {"name": "train", "n": 700, "min_size": 1, "max_size": 10, "edge_fraction": 0.05},
-                {"name": "test_id", "n": 200, "min_size": 1, "max_size": 10},
-                {"name": "test_ood", "n": 300, "min_size": 11, "max_size": 12},
-            ],
-        },
-        "model": MODEL,
-        "optim": {"name": "adamw", "lr": lr, "weight_decay": 0.01},
-        "train": _train(400 if quick else 1500),
-    }
+    """The demo's binary model (400 steps with --quick, else 1500, early stop at 100%)."""
+    return study_binary(order, lr=lr, steps=400 if quick else 1500, name=name or f"binary-successor-{order}")
 
 
 def _tree(quick: bool) -> dict[str, Any]:
-    # One-step inorder reductions: trees of 1..4 nodes in training, 5..6 out of distribution.
-    return {
-        "name": "tree-inorder-steps1",
-        "data": {
-            "task": "tree-inorder",
-            "options": {"steps": "1"},
-            "seed": 0,
-            "splits": [
-                {"name": "train", "n": 1500, "min_size": 1, "max_size": 4},
-                {"name": "test_id", "n": 200, "min_size": 1, "max_size": 4},
-                {"name": "test_ood", "n": 200, "min_size": 5, "max_size": 6},
-            ],
-        },
-        "model": MODEL,
-        "optim": {"name": "adamw", "lr": 3e-3, "weight_decay": 0.01},
-        "train": _train(300 if quick else 1200),
-    }
+    return tree_raw("inorder", "1", lr=3e-3, steps=300 if quick else 1200, name="tree-inorder-steps1")
 
 
 def _finish(raws: dict[str, dict[str, Any]], optimizer: str) -> dict[str, ExperimentConfig]:
@@ -86,10 +46,9 @@ def demo_configs(quick: bool, optimizer: str = "adamw") -> dict[str, ExperimentC
 
 def lr_configs(optimizer: str = "adamw", lr: float = 1e-3) -> dict[str, ExperimentConfig]:
     """The binary models again at a lower learning rate, for the shortcut comparison."""
+    name = "binary-successor-{}-lr{:g}"
     raws = {
-        f"binary-successor/{order}@lr={lr:g}": binary_raw(
-            order, False, lr, f"binary-successor-{order}-lr{lr:g}"
-        )
+        f"binary-successor/{order}@lr={lr:g}": binary_raw(order, False, lr, name.format(order, lr))
         for order in ("natural", "reverse")
     }
     return _finish(raws, optimizer)

@@ -35,9 +35,9 @@ def run_one(
     cfg_json: str, run_dir: str, resume: bool, quick: bool, analyze: bool, updates: Any = None
 ) -> dict[str, Any]:
     """Job: train, evaluate, explain (metamodel) and open up (interpret) one model."""
-    from behaviorlab.demo.analysis import analyze_for_demo
-    from behaviorlab.demo.metamodels import SUMMARY_KEYS, portable
+    from behaviorlab.interpret.findings import head_findings
     from behaviorlab.metamodels.on_run import explain_run
+    from behaviorlab.metamodels.portable import SUMMARY_KEYS, portable
 
     cfg = ExperimentConfig.model_validate_json(cfg_json)
     path = Path(run_dir)
@@ -71,7 +71,7 @@ def run_one(
     entry["_portable"] = portable(explained, task_name(cfg.data), options)
     if analyze:
         say(steps, "interpret")
-        entry.update(analyze_for_demo(path, quick=quick))
+        entry.update(head_findings(path, quick=quick))
     record(path)
     say(steps, "done")
     return entry
@@ -154,7 +154,7 @@ def run_demo(
         "models": {k: results[k] for k in configs},
     }
     if extra:
-        from behaviorlab.demo.metamodels import compare_portable
+        from behaviorlab.metamodels.portable import compare_portable
 
         # Same task, different learning rates: did they learn the same shortcut?
         summary["lr_comparison"] = {

@@ -11,7 +11,8 @@ from behaviorlab.report.compare import comparison_body
 from behaviorlab.report.page import GENERATOR, build_page, write_figures
 from behaviorlab.report.run_sections import render_sections, run_sections
 from behaviorlab.report.rundata import load_collection, load_run
-from behaviorlab.rundir import FIGURES, REPORT, RUN_MARKERS, SUMMARY, SWEEP, is_run
+from behaviorlab.report.study_sections import study_page
+from behaviorlab.rundir import FIGURES, REPORT, RUN_MARKERS, STUDY, SUMMARY, SWEEP, is_run, read_json_object
 
 
 def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canvas]:
@@ -20,7 +21,10 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
         raise BadInput(f"{path}: not a directory (expected a run, demo or sweep directory)")
     canvas = Canvas()
     coll = load_collection(path)
-    if coll is not None:
+    if (path / STUDY).is_file():
+        toc, body = study_page(path, read_json_object(path / STUDY), canvas)
+        title = f"{path.resolve().name} (recursion study)"
+    elif coll is not None:
         toc, body = comparison_body(coll, canvas)
         title = f"{path.resolve().name} ({coll.kind} comparison)"
     elif is_run(path):

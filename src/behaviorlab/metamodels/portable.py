@@ -1,5 +1,5 @@
-"""The demo's metamodel bookkeeping: what a worker process sends back about its explained run,
-and the side-by-side comparison of shortcuts across runs made from those records."""
+"""Explained runs across processes: what a worker sends back about its run (numbers, program
+JSON, held-out inputs), and the side-by-side comparison of shortcuts made from those records."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The demo's analysis step: write RUN_DIR/analysis/* and return the summary keys for one model."""
+"""Head findings of one run: attention maps, head scores against the study's hypotheses, recursion
+heads confirmed by ablation against random heads, perturbation rates; written to RUN/analysis/."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ def _found_heads(rows: list[dict[str, Any]], rec: list[dict[str, Any]]) -> tuple
     return list(dict.fromkeys((r["kind"], r["layer"], r["head"]) for r in study))[:2], True
 
 
-def analyze_for_demo(run_dir: Path, *, quick: bool) -> dict[str, Any]:
+def head_findings(run_dir: Path, *, quick: bool) -> dict[str, Any]:
     """Attention maps, head scores, recursion heads, ablation check and perturbation rates."""
     from behaviorlab.interpret.notebook import open_run
 
     t0 = time.perf_counter()
-    torch.set_num_threads(1)  # the demo runs one model per process; threads would fight
+    torch.set_num_threads(1)  # one model per worker process; threads would fight
     r = open_run(run_dir)
     n = 100 if quick else 200
     nonempty = [k for k, v in r.splits.items() if v]

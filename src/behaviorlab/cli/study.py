@@ -1,0 +1,49 @@
+"""`behaviorlab study …`: whole studies in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from behaviorlab.cli._common import console, handles_bad_input
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.command("recursion")
+@handles_bad_input
+def recursion_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the study's runs, STUDY.md and report.")],
+    quick: Annotated[bool, typer.Option(help="A small grid (same claims, fewer cells): minutes.")] = False,
+    backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address to join.")] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Finish an interrupted study; finished runs are kept.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")] = False,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per cell.")] = 3,
+) -> None:
+    """The recursion study's grid: binary successor and tree traversal (end to end and 1/2/3-step),
+    learning rates, positional encodings and seeds; claims marked reproduced / not / mixed."""
+    from behaviorlab.study import run_study
+
+    study = run_study(
+        out,
+        quick=quick,
+        backend=backend,
+        workers=workers,
+        address=address,
+        resume=resume,
+        force=force,
+        seeds=tuple(range(seeds)),
+        console=console,
+    )
+    table = Table("claim", "verdict", title=f"recursion study ({study['seconds']} s)")
+    for c in study["claims"]:
+        table.add_row(c["claim"], c["verdict"])
+    console.print(table)
+    console.print(f"study: {out / 'STUDY.md'}  report: {out / 'report.html'}")

@@ -1,0 +1,105 @@
+"""Across seeds: each cell's accuracy (in and out of distribution, by length / size / depth) with
+95% t intervals over seeds, its metamodels' failure prediction (median, worst, which seeds share
+a shortcut) and its head findings."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from behaviorlab.behaviors.estimators import mean_ci
+from behaviorlab.metamodels.portable import compare_portable
+from behaviorlab.study.grid import Cell
+
+UNIT = (0.0, 1.0)
+
+
+def interval(values: Sequence[float]) -> dict[str, Any] | None:
+    """{mean, lo, hi, n, values} of rates over seeds, or None with no values."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return None
+    mean, lo, hi = mean_ci(vals, UNIT)
+    return {"mean": mean, "lo": lo, "hi": hi, "n": len(vals), "values": vals}
+
+
+def _curves(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any] | None]]:
+    """split:field -> value -> interval over seeds (only seeds that saw that value)."""
+    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        for split, fields in r["breakdown"].items():
+            for field, by_value in fields.items():
+                for value, a in by_value.items():
+                    acc[f"{split}:{field}"][value].append(a)
+    return {
+        key: {v: interval(a) for v, a in sorted(by.items(), key=lambda kv: int(kv[0]))}
+        for key, by in acc.items()
+    }
+
+
+def _fresh_rate(row: dict[str, Any]) -> float | None:
+    """Failure prediction on the fresh check (all test-like splits), else on the held-out half."""
+    meta = row["metamodel"]["json"]
+    fresh = (meta.get("fresh_check") or {}).get("all")
+    if fresh and fresh.get("n_failures"):
+        return float(fresh["failure_prediction_rate"])
+    return float(meta["failure_prediction_rate"]) if meta.get("n_failures") else None
+
+
+def _metamodels(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    rates = {r["name"]: _fresh_rate(r) for r in rows}
+    known = [v for v in rates.values() if v is not None]
+    compared = compare_portable({r["name"]: r["metamodel"] for r in rows}) if len(rows) > 1 else []
+    return {
+        "failure_prediction": rates,
+        "median": statistics.median(known) if known else None,
+        "worst": min(known) if known else None,
+        "programs": {r["name"]: r["metamodel"]["program_name"] for r in rows},
+        "same_shortcut": {c["run"]: c["same_shortcut_as"] for c in compared},
+    }
+
+
+def _heads(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    flagged = [any(h.get("flagged") for h in (r["heads"].get("recursion_heads") or [])) for r in rows]
+    drops = [r["heads"]["ablation_drop"] for r in rows if r["heads"].get("ablation_drop")]
+    return {
+        "seeds_with_recursion_head": sum(flagged),
+        "n": len(rows),
+        "ablation_found": interval([d["found_heads"] for d in drops]),
+        "ablation_random": interval([d["random_heads"] for d in drops]),
+        "top_heads": {
+            r["name"]: [
+                f"{h['kind']}.{h['layer']}.{h['head']} {h['hypothesis']}{' ✓' if h.get('flagged') else ''}"
+                for h in (r["heads"].get("recursion_heads") or [])[:2]
+            ]
+            for r in rows
+        },
+    }
+
+
+def summarize_cell(cell: Cell, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Everything the report and the claims need about one cell."""
+    ok = [r for r in rows if not r.get("error")]
+    out: dict[str, Any] = {
+        "cell": cell.key,
+        "family": cell.family,
+        "task": cell.task,
+        "option": cell.option,
+        "lr": cell.lr,
+        "pos": cell.pos,
+        "seeds": len(rows),
+        "failed": [r["name"] + ": " + str(r["error"]) for r in rows if r.get("error")],
+    }
+    if not ok:
+        return out
+    out.update(
+        accuracy_id=interval([r["accuracy_id"] for r in ok]),
+        accuracy_ood=interval([r["accuracy_ood"] for r in ok]),
+        steps=[r["steps"] for r in ok],
+        curves=_curves(ok),
+        metamodels=_metamodels(ok),
+        heads=_heads(ok),
+    )
+    return out

@@ -1,0 +1,112 @@
+"""`behaviorlab study recursion`: the whole grid as jobs on the sweep backends, resumable, then the
+cells across seeds, the claims table, STUDY.md and a report page."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from behaviorlab.errors import BadInput
+from behaviorlab.io import atomic_write_json, atomic_write_text
+from behaviorlab.rundir import STUDY, STUDY_MD, check_output_dir
+from behaviorlab.study.aggregate import summarize_cell
+from behaviorlab.study.claims import check_claims
+from behaviorlab.study.grid import SEEDS, jobs
+from behaviorlab.study.job import run_one
+from behaviorlab.study.markdown import render_markdown
+from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
+
+
+def _is_study(path: Path) -> bool:
+    return (path / STUDY).is_file() or (path / ".study").is_file()
+
+
+def _prepare(out: Path, force: bool, resume: bool) -> None:
+    if resume and out.is_dir() and _is_study(out):
+        return
+    check_output_dir(out, force, _is_study, "an earlier study's folder")
+    if out.exists() and any(out.iterdir()):
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ".study").write_text("behaviorlab study folder (runs are written here)\n")
+
+
+def run_study(
+    out: Path,
+    *,
+    quick: bool = False,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    seeds: tuple[int, ...] = SEEDS,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Run (or finish) the grid into OUT; write OUT/study.json, OUT/STUDY.md and OUT/report.html."""
+    check_backend(backend, address, workers)
+    if len(seeds) < 1:
+        raise BadInput("a study needs at least one seed")
+    grid = jobs(quick, seeds)  # every config validated before anything is written
+    _prepare(out, force, resume)
+    console = console or Console(markup=False, highlight=False)
+    args = [(cfg.model_dump_json(), str(out / cfg.name), quick) for _, _, cfg in grid]
+    rows: list[dict[str, Any] | None] = [None] * len(grid)
+    t0 = time.perf_counter()
+    bar = Progress(
+        TextColumn("study", style="bold"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}", markup=False),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    with bar:
+        task = bar.add_task("study", total=len(grid), last="")
+
+        def on_update(msg: tuple[str, int, str]) -> None:
+            name, step, phase = msg
+            bar.update(task, last=f"{name}: {phase} {step}")
+
+        n_workers = workers or local_workers(len(grid))
+        for i, row in run_jobs(
+            run_one, args, backend, address=address, workers=n_workers, on_update=on_update
+        ):
+            rows[i] = row
+            bar.update(
+                task, advance=1, last=f"{row['name']} done" + (" (failed)" if row.get("error") else "")
+            )
+    by_cell: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    cells = {}
+    for (cell, _, _), row in zip(grid, rows, strict=True):
+        assert row is not None
+        by_cell[cell.key].append(row)
+        cells[cell.key] = cell
+    summaries = [
+        summarize_cell(cells[k], by_cell[k]) for k in sorted(cells, key=lambda k: (cells[k].family, k))
+    ]
+    study = {
+        "study": "recursion",
+        "quick": quick,
+        "seeds": list(seeds),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "claims": check_claims(summaries),
+        "cells": summaries,
+        "runs": [
+            {"name": r["name"], "cell": c.key, "seed": s, "run_dir": r["name"], "error": r.get("error")}
+            for (c, s, _), r in zip(grid, rows, strict=True)
+            if r is not None
+        ],
+    }
+    atomic_write_json(out / STUDY, study)
+    atomic_write_text(out / STUDY_MD, render_markdown(study))
+    from behaviorlab.report import render_report
+
+    render_report(out)
+    return study
