@@ -234,10 +234,19 @@ def series(name: str, rows: Sequence[dict[str, Any]], x: str, y: str = "rate") -
 
 
 def figure(
-    key: str, title: str, x_label: str, y_label: str, lines: list[dict[str, Any]], **opts: Any
-) -> dict:
-    """A renderer-neutral figure spec the report draws (options: log_x, categorical_x, integer_x)."""
-    return {"key": key, "title": title, "x_label": x_label, "y_label": y_label, "series": lines, **opts}
+    key: str,
+    title: str,
+    x_label: str,
+    y_label: str,
+    lines: list[dict[str, Any]],
+    *,
+    y_range: tuple[float, float] | None = (-0.02, 1.02),
+    **opts: Any,
+) -> dict[str, Any]:
+    """A renderer-neutral figure spec the report draws: series of (x, y, lo, hi); shares by
+    default (y from 0 to 1); options log_x, categorical_x, integer_x."""
+    spec = {"key": key, "title": title, "x_label": x_label, "y_label": y_label, "series": lines, **opts}
+    return spec | ({"y_range": list(y_range)} if y_range is not None else {})
 
 
 def behavior_score(

@@ -129,14 +129,14 @@ class Repetition(Probe):
                 "temperature (0 = greedy)",
                 "loop start (generated token)",
                 [
-                    {
-                        "name": "loop start",
-                        "x": [r["temperature"] for r in table if r["start_median"] is not None],
-                        "y": [r["start_median"] for r in table if r["start_median"] is not None],
-                        "lo": [r["start_q1"] for r in table if r["start_median"] is not None],
-                        "hi": [r["start_q3"] for r in table if r["start_median"] is not None],
-                    }
+                    series(
+                        "loop start",
+                        [r | {"lo": r["start_q1"], "hi": r["start_q3"]} for r in table],
+                        "temperature",
+                        "start_median",
+                    )
                 ],
+                y_range=None,
             ),
         ]
         greedy, last = table[0], table[-1]
