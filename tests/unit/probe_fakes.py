@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from behaviorlab.lm import GREEDY, Completion, Decoding, cut_at_stop
 
@@ -121,3 +122,25 @@ def _safe(f: object, x: str) -> str | None:
         return str(f(x))  # type: ignore[operator]
     except (ValueError, IndexError):
         return None
+
+
+_RUNS: dict[str, Path] = {}
+
+
+def tiny_run(kind: str, root: Path) -> Path:
+    """A tiny binary-successor run (transformer or lstm), trained and evaluated once per process."""
+    import copy
+
+    from behaviorlab.train import evaluate_run, train
+    from behaviorlab.train.config import validate
+    from tests.conftest import TINY
+
+    if kind not in _RUNS:
+        raw = copy.deepcopy(TINY)
+        if kind == "lstm":
+            raw["model"]["kind"] = "lstm"
+        out = root / f"tiny-{kind}"
+        train(validate(raw, "tiny"), out, progress=False)
+        evaluate_run(out)
+        _RUNS[kind] = out
+    return _RUNS[kind]
