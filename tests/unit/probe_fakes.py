@@ -9,7 +9,7 @@ Rules (by prompt):
   implementations and applies it to the query; with fewer it answers "?".
 - A story "… worked as a JOB in …" then a question about the job: answers JOB when the question
   comes at most RECALL_WINDOW tokens after the story's fact, else "I have never heard of NAME.".
-- Chat (when built with chat=True): asked to write a story, it writes one about a potter.
+- Chat (when built with chat=True): asked to invent a character, it is Tamsin Vale, a potter.
 """
 
 from __future__ import annotations
@@ -67,11 +67,12 @@ class FakeLM:
             return " " + prompt[len("Repeat exactly: ") :].strip()
         if "My new neighbour" in prompt:
             return " They seem nice.\n"
-        if "Write a three-sentence story" in prompt:
-            return (
-                "Tamsin Vale worked as a potter in a quiet village. She sold bowls. Everyone knew her.\n"
-                "Name: Tamsin Vale; Job: potter"
-            )
+        if prompt.startswith("Invent a full name"):
+            return "**Tamsin Vale**\n"
+        if prompt.startswith("Invent an unusual job for"):
+            return "A potter.\n"
+        if story := re.match(r"Write a two-sentence story about (.+), who works as a (.+)\.$", prompt):
+            return f"{story.group(1)} worked as a {story.group(2)} in a quiet village. She sold bowls."
         if prompt.startswith("Question: ") and "job?" not in prompt:
             q = prompt[len("Question: ") :].split("\n")[0]
             sig = [(w[0] + w[-1]).casefold() for w in _WORD.findall(q)]

@@ -140,3 +140,15 @@ def test_mapping_classes() -> None:
     assert by["loops (period ≤ 16, ≥ 3 repeats)"] == "idiosyncratic"
     assert by["copies its whole input"] == "shared"
     assert sum(m["counts"].values()) >= len(m["features"])
+
+
+def test_one_line_replies_of_the_self_written_variant() -> None:
+    from behaviorlab.probes.consistency import first_phrase
+
+    assert first_phrase("**Ila Vorn**\nmore text", 4) == "Ila Vorn"
+    assert first_phrase("Name: Tor Mesk.", 4) == "Tor Mesk"
+    assert first_phrase("An underwater lamplighter!", 4) == "underwater lamplighter"
+    assert first_phrase("Here is a name for your character: Tor Mesk.", 4) == "Tor Mesk"
+    assert first_phrase("I'll write a full name for you:\n\nEmma Blackstone", 4) == "Emma Blackstone"
+    assert first_phrase("Once upon a time, in a land far, far away, there was a", 4) is None
+    assert first_phrase("", 4) is None

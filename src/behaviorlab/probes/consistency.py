@@ -3,9 +3,10 @@
 Open text: a short story gives an invented name a job; filler dialogue turns of about N tokens
 follow; then a question about the character's job. Recall: the answer names the job; denial: the
 answer says it does not know the character (`content.DENIAL`). For chat models a second variant
-lets the model write the story itself (it names the character and job on a last line, which is
-parsed and removed). Closed vocabularies: a key sequence, then N filler tokens; recall: the output
-contains the key. A decoy (a job or key the prompt never mentioned) gives the chance rate.
+lets the model invent the character: a name (sampled, seeded), a job for that name, then the
+story, each asked for separately and parsed from a one-line reply. Closed vocabularies: a
+key sequence, then N filler tokens; recall: the output contains the key. A decoy (a job or key
+the prompt never mentioned) gives the chance rate.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from behaviorlab.lm import TextModel
+from behaviorlab.lm import Decoding, TextModel
 from behaviorlab.probes.base import (
     Item,
     ModelFacts,
@@ -33,11 +34,28 @@ from behaviorlab.probes.base import (
 from behaviorlab.probes.content import DENIAL, FILLER, JOBS, invented_name
 from behaviorlab.probes.text import contains_run, contains_word
 
-_WRITE = (
-    "Write a three-sentence story about a person with an invented full name and an unusual job. "
-    "After the story, on its own last line, write exactly: Name: <full name>; Job: <job>"
-)
-_PARSED = re.compile(r"Name:\s*([^;\n]+?)\s*;\s*Job:\s*([^\n]+)", re.IGNORECASE)
+# The self-written variant asks one thing at a time: small chat models follow that, not a format.
+_ASK_NAME = "Invent a full name (first and last name) for a new story character. Reply with the name only."
+_ASK_JOB = "Invent an unusual job for {name}. Reply with the job only, in one to three words."
+_ASK_STORY = "Write a two-sentence story about {name}, who works as a {job}."
+_LABEL = re.compile(r"^(?:full name|name|job|occupation)\s*:\s*", re.IGNORECASE)
+
+
+def first_phrase(text: str, max_words: int) -> str | None:
+    """The short answer in a reply: its first line, or what follows a colon ("Here is a name: X"),
+    or the next line after one ending in a colon; cleaned of markdown, quotes, a label and an
+    article. None when that is not a phrase of at most `max_words` words."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    line = lines[0] if lines else ""
+    if line.endswith(":") and len(lines) > 1:
+        line = lines[1]
+    elif ":" in line:
+        line = line.rsplit(":", 1)[1]
+    line = _LABEL.sub("", line.strip().strip("*#\"'` ").strip())
+    line = re.sub(r"^(?:an?|the)\s+", "", line, flags=re.IGNORECASE).strip(" .!,\"'*")
+    words = line.split()
+    ok = 1 <= len(words) <= max_words and all(re.fullmatch(r"[\w'-]+", w) for w in words)
+    return line if ok else None
 
 
 class ConsistencyConfig(ProbeConfig):
@@ -47,8 +65,9 @@ class ConsistencyConfig(ProbeConfig):
     distances: tuple[int, ...] = (0, 64, 256, 512)
     closed_distances: tuple[int, ...] = (0, 4, 8, 16, 32, 64)
     key_length: int = Field(4, ge=1)
-    max_new_tokens: int = Field(24, ge=1)
-    story_tokens: int = Field(120, ge=16)  # chat variant: budget for the story the model writes
+    max_new_tokens: int = Field(32, ge=1)
+    story_tokens: int = Field(80, ge=16)  # chat variant: budget for the story the model writes
+    story_temperature: float = Field(0.7, gt=0)  # the invented names are sampled (seeded): n different
     self_written: bool = True  # chat models: also the variant where the model writes the story
 
 
@@ -105,17 +124,22 @@ class Consistency(Probe):
         return items
 
     def _self_written(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> tuple[list[Item], int]:
+        """The model invents a name (sampled, seeded), then a job for it, then writes the story."""
         cfg, rng = self.cfg, rng_for(self.cfg.seed, self.name, "self")
-        asks = [Item(f"write-{i}", _WRITE, ("write", 0)) for i in range(cfg.n)]
-        stories = rec.generate(asks, cfg.story_tokens)
-        items, unparsed = [], 0
-        for i, c in enumerate(stories):
-            m = _PARSED.search(c.text)
-            if m is None:
-                unparsed += 1
-                continue
-            name, job = m.group(1).strip(" *\"'"), m.group(2).strip(" .*\"'")
-            story = c.text[: m.start()].strip()
+        sampled = Decoding(greedy=False, temperature=cfg.story_temperature, seed=cfg.seed)
+        asks = [Item(f"name-{i}", _ASK_NAME, ("write", "name")) for i in range(cfg.n)]
+        names = [first_phrase(c.text, 4) for c in rec.generate(asks, 24, decoding=sampled)]
+        named = [(i, n) for i, n in enumerate(names) if n]
+        asks = [Item(f"job-{i}", _ASK_JOB.format(name=n), ("write", "job")) for i, n in named]
+        jobs = [first_phrase(c.text, 4) for c in rec.generate(asks, 24)] if asks else []
+        people = [(i, n, j) for (i, n), j in zip(named, jobs, strict=True) if j]
+        asks = [
+            Item(f"story-{i}", _ASK_STORY.format(name=n, job=j), ("write", "story")) for i, n, j in people
+        ]
+        stories = rec.generate(asks, cfg.story_tokens) if asks else []
+        items = []
+        for (i, name, job), c in zip(people, stories, strict=True):
+            story = c.text.strip()
             decoy = rng.choice([j for j in JOBS if j.casefold() != job.casefold()])
             for d in cfg.distances:
                 text, count = filler(model, d, rng.randrange(len(FILLER))) if d else ("", 0)
@@ -126,12 +150,11 @@ class Consistency(Probe):
                     "attr": job,
                     "decoy": decoy,
                     "name": name,
+                    "story_mentions_job": contains_word(story, job),
                 }
-                items.append(
-                    Item(
-                        f"self-{d}-{i}", story + text + self._question(facts, name), ("self-written", d), data
-                    )
-                )
+                prompt = story + text + self._question(facts, name)
+                items.append(Item(f"self-{d}-{i}", prompt, ("self-written", d), data))
+        unparsed = cfg.n - len(people)
         return items, unparsed
 
     def _closed(self, model: TextModel, facts: ModelFacts) -> tuple[list[Item], list[str]]:
@@ -159,7 +182,7 @@ class Consistency(Probe):
                 written, unparsed = self._self_written(model, facts, rec)
                 items += written
                 if unparsed:
-                    notes.append(f"{unparsed} of {cfg.n} self-written stories had no parsable Name/Job line")
+                    notes.append(f"{unparsed} of {cfg.n} invented characters had no usable name or job reply")
         comps = (
             rec.generate(items, cfg.max_new_tokens, stop=() if facts.closed else ("\n\n",)) if items else []
         )

@@ -94,7 +94,9 @@ class Copying(Probe):
         items, notes = self._items(model, facts)
         by_budget: dict[int, list[Item]] = {}
         for it in items:
-            by_budget.setdefault(len(it.data["planted"]) + cfg.extra_tokens, []).append(it)
+            # Budgets rounded up to a multiple of 8: fewer, fuller generate calls.
+            need = len(it.data["planted"]) + cfg.extra_tokens
+            by_budget.setdefault(-(-need // 8) * 8, []).append(it)
         outputs: dict[str, str] = {}
         for budget, group in sorted(by_budget.items()):
             for it, c in zip(group, rec.generate(group, budget), strict=True):

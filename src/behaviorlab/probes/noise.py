@@ -98,14 +98,21 @@ class Noise(Probe):
                         text = char_noise(c["text"], op, r, rng)
                     items.append(
                         Item(
-                            f"{op}-{r:g}-{i}", c["wrap"].format(text), (op, r), {"i": i, "where": "anywhere"}
+                            f"{op}-{r:g}-{i}",
+                            c["wrap"].format(text),
+                            (op, r),
+                            {"i": i, "where": "anywhere", "noise": r},
                         )
                     )
         if facts.closed or not cfg.boundary:
             return items
         rng = rng_for(cfg.seed, self.name, "sites")
         for i, c in enumerate(clean):
-            spans = token_spans(c["text"], model.tokenize(c["text"]))
+            toks = model.tokenize(c["text"])
+            spans = token_spans(c["text"], toks)
+            if spans is None and (lead := token_spans(" " + c["text"], toks)) is not None:
+                # SentencePiece spells a leading space the text does not have: shift it away.
+                spans = [(max(s - 1, 0), v - 1, e - 1) for s, v, e in lead]
             if spans is None:
                 continue
             for op in ops:
@@ -192,9 +199,10 @@ class Noise(Probe):
                     }
                     table.append(row)
                     sites.setdefault(where, []).append(row)
-        pooled = [j for j, it in enumerate(noisy) if it.condition[1] == cfg.headline_rate]  # type: ignore[index]
+        at = cfg.headline_rate if cfg.headline_rate in cfg.rates else max(cfg.rates)
+        pooled = [j for j, it in enumerate(noisy) if it.data.get("noise") == at]
         headline = {
-            "label": f"answer change rate at {cfg.headline_rate:g} noise (all ops)",
+            "label": f"answer change rate at {at:g} noise (all ops)",
             **rate(sum(changed[j] for j in pooled), len(pooled)),
         }
         rated = [(j, it) for j, it in enumerate(noisy) if it.data["where"] == "anywhere"]
@@ -239,7 +247,7 @@ class Noise(Probe):
             key=lambda r: r["rate"],
             default=None,
         )
-        verdict = f"answers change in {ci(headline)} of inputs at {cfg.headline_rate:g} {unit} noise"
+        verdict = f"answers change in {ci(headline)} of inputs at {at:g} {unit} noise"
         if worst is not None:
             verdict += f"; worst op at {top:g}: {worst['op']} {ci(worst)}"
         notes = []
