@@ -3,8 +3,8 @@
 Open text: a short story gives an invented name a job; filler dialogue turns of about N tokens
 follow; then a question about the character's job. Recall: the answer names the job; denial: the
 answer says it does not know the character (`content.DENIAL`). For chat models a second variant
-lets the model invent the character: a name (sampled, seeded), a job for that name, then the
-story, each asked for separately and parsed from a one-line reply. Closed vocabularies: a
+lets the model invent the character: a name (for a seeded place), a job for that name, then
+the story, each asked for separately (greedy) and parsed from a short reply. Closed vocabularies: a
 key sequence, then N filler tokens; recall: the output contains the key. A decoy (a job or key
 the prompt never mentioned) gives the chance rate.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from behaviorlab.lm import Decoding, TextModel
+from behaviorlab.lm import TextModel
 from behaviorlab.probes.base import (
     Item,
     ModelFacts,
@@ -35,10 +35,32 @@ from behaviorlab.probes.content import DENIAL, FILLER, JOBS, invented_name
 from behaviorlab.probes.text import contains_run, contains_word
 
 # The self-written variant asks one thing at a time: small chat models follow that, not a format.
-_ASK_NAME = "Invent a full name (first and last name) for a new story character. Reply with the name only."
+_ASK_NAME = (
+    "Invent a full name (first and last name) for a new story character from {place}. "
+    "Reply with the name only."
+)
+_PLACES = (
+    "a lighthouse town",
+    "a mountain village",
+    "a desert city",
+    "a river port",
+    "an island",
+    "a forest hamlet",
+    "a mining town",
+    "a canal city",
+    "a fishing village",
+    "a valley farm",
+)
+# A name inside a chatty reply: two or three capitalised words in a row ("… named Edward Black").
+_CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\b")
 _ASK_JOB = "Invent an unusual job for {name}. Reply with the job only, in one to three words."
 _ASK_STORY = "Write a two-sentence story about {name}, who works as a {job}."
 _LABEL = re.compile(r"^(?:full name|name|job|occupation)\s*:\s*", re.IGNORECASE)
+
+
+def _capitalised(text: str) -> str | None:
+    found = _CAPITALISED.search(text)
+    return found.group(1) if found else None
 
 
 def first_phrase(text: str, max_words: int) -> str | None:
@@ -67,7 +89,6 @@ class ConsistencyConfig(ProbeConfig):
     key_length: int = Field(4, ge=1)
     max_new_tokens: int = Field(32, ge=1)
     story_tokens: int = Field(80, ge=16)  # chat variant: budget for the story the model writes
-    story_temperature: float = Field(0.7, gt=0)  # the invented names are sampled (seeded): n different
     self_written: bool = True  # chat models: also the variant where the model writes the story
 
 
@@ -124,11 +145,11 @@ class Consistency(Probe):
         return items
 
     def _self_written(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> tuple[list[Item], int]:
-        """The model invents a name (sampled, seeded), then a job for it, then writes the story."""
+        """The model invents a name (for a seeded place), then a job for it, then writes the story."""
         cfg, rng = self.cfg, rng_for(self.cfg.seed, self.name, "self")
-        sampled = Decoding(greedy=False, temperature=cfg.story_temperature, seed=cfg.seed)
-        asks = [Item(f"name-{i}", _ASK_NAME, ("write", "name")) for i in range(cfg.n)]
-        names = [first_phrase(c.text, 4) for c in rec.generate(asks, 24, decoding=sampled)]
+        places = [_PLACES[(rng.randrange(len(_PLACES)) + i) % len(_PLACES)] for i in range(cfg.n)]
+        asks = [Item(f"name-{i}", _ASK_NAME.format(place=p), ("write", "name")) for i, p in enumerate(places)]
+        names = [first_phrase(c.text, 4) or _capitalised(c.text) for c in rec.generate(asks, 24)]
         named = [(i, n) for i, n in enumerate(names) if n]
         asks = [Item(f"job-{i}", _ASK_JOB.format(name=n), ("write", "job")) for i, n in named]
         jobs = [first_phrase(c.text, 4) for c in rec.generate(asks, 24)] if asks else []

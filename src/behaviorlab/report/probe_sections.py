@@ -57,9 +57,21 @@ def overview(run: RunData) -> str:
     return body
 
 
-def headlines(res: dict[str, Any]) -> str | None:
-    """One row per probe: each model's headline number and verdict."""
+def ordered(res: dict[str, Any], order: list[str] | None) -> dict[str, dict[str, Any]]:
+    """results.json's probes in run order, each with its models in column order (the file itself
+    is written with sorted keys)."""
     probes = res.get("probes", {})
+    names = [p for p in order or [] if p in probes] + sorted(p for p in probes if p not in (order or []))
+    models = [m.get("name") for m in res.get("models", [])]
+    out = {}
+    for p in names:
+        per = probes[p] if isinstance(probes[p], dict) else {}
+        out[p] = {m: per[m] for m in models if m in per} | {m: r for m, r in per.items() if m not in models}
+    return out
+
+
+def headlines(probes: dict[str, dict[str, Any]]) -> str | None:
+    """One row per probe: each model's headline number and verdict."""
     if not probes:
         return None
     rows = []
@@ -193,12 +205,13 @@ def mapping_body(mapping: dict[str, Any]) -> str | None:
 def probe_sections(run: RunData, canvas: Canvas) -> list[tuple[str, str, str]]:
     """(anchor, title, html) of a probe run's page."""
     res = run.results
+    probes = ordered(res, run.summary.get("probes") or run.config.get("probes"))
     parts: list[tuple[str, str, str | None]] = [
         ("overview", "Overview", overview(run)),
-        ("headlines", "Headlines", headlines(res)),
+        ("headlines", "Headlines", headlines(probes)),
     ]
-    for probe, per in res.get("probes", {}).items():
-        if isinstance(per, dict) and per:
+    for probe, per in probes.items():
+        if per:
             parts.append((f"probe-{probe}", f"Probe: {probe}", probe_body(probe, per, canvas)))
     parts.append(("mapping", "Data vs outputs", mapping_body(res.get("mapping") or {})))
     return [(a, t, b) for a, t, b in parts if b]
