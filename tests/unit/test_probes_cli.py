@@ -69,6 +69,10 @@ def test_report_renders_a_probe_page(probed: tuple[Path, str], capsys: pytest.Ca
     for title in ("Headlines", "Probe: copying", "Probe: noise", "Probe: consistency", "Data vs outputs"):
         assert f"<h2>{title}</h2>" in html
     assert "Training curves" not in html
+    order = [
+        html.index(f"<h2>Probe: {p}</h2>") for p in ("copying", "repetition", "noise", "icl", "consistency")
+    ]
+    assert order == sorted(order)  # run order, although results.json keeps its keys sorted
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "icl-icl-accuracy.png" in pngs and "copying-copy-by-span.png" in pngs
 

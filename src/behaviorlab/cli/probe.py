@@ -29,9 +29,10 @@ def results_table(results: dict[str, Any]) -> Table:
         t.add_column(n, overflow="fold")
     for probe, per in results.get("probes", {}).items():
         t.add_row(probe, *(_cell(per[n]) for n in names))
-    for n, m in results.get("mapping", {}).items():
-        if "verdict" in m:
-            t.add_row("data vs outputs", *(m["verdict"] if x == n else "" for x in names))
+    mapping = results.get("mapping", {})
+    if mapping:
+        cells = [mapping.get(n, {}).get("verdict") or mapping.get(n, {}).get("skipped") or "—" for n in names]
+        t.add_row("data vs outputs", *cells)
     return t
 
 

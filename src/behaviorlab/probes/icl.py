@@ -184,7 +184,8 @@ class Icl(Probe):
             first, last = pooled[0], pooled[-1]
             verdict = (
                 f"accuracy {ci(first)} with {first['shots']} and {ci(last)} with {last['shots']} "
-                f"demonstrations (all tasks pooled)"
+                "demonstrations"
+                + (f" ({len(by_task)} tasks pooled)" if len(by_task) > 1 else f" ({next(iter(by_task))})")
             )
             headline = {
                 "label": f"accuracy at {last['shots']} shots",
