@@ -14,6 +14,7 @@ except ImportError:  # pragma: no cover
 from behaviorlab.cli.experiment import demo_cmd, eval_cmd, train_cmd
 from behaviorlab.cli.explain import explain_cmd
 from behaviorlab.cli.interpret import app as interpret_app
+from behaviorlab.cli.probe import probe_cmd
 from behaviorlab.cli.records import replay_cmd, runs_app, sweep_cmd
 from behaviorlab.cli.report import report_cmd
 from behaviorlab.cli.study import app as study_app
@@ -38,6 +39,9 @@ app.command(
 app.add_typer(
     interpret_app, name="interpret", help="Attention, head scores, perturbation, ablation, patching of a run."
 )
+app.command(
+    "probe", help="Black-box probes (copying, repetition, noise, icl, consistency) on one or more models."
+)(probe_cmd)
 app.command("report", help="Self-contained HTML report (figures also as PNG) of a run, demo or sweep.")(
     report_cmd
 )

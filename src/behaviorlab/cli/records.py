@@ -119,7 +119,7 @@ def record_cmd(
 
 @handles_bad_input
 def replay_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `train`.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `train` or `probe`.")],
     from_checkpoint: Annotated[
         bool,
         typer.Option(
@@ -130,10 +130,16 @@ def replay_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-execute a run and verify it bit for bit; exit 1 if anything differs."""
-    from behaviorlab.store import replay, rescore
+    from behaviorlab.rundir import RunDir
+    from behaviorlab.store import replay, replay_probe, rescore
 
     pin_threads(run_dir)  # replay and rescore also set it from the config, for their own steps
-    report = rescore(run_dir, keep=keep) if from_checkpoint else replay(run_dir, keep=keep)
+    if RunDir.open(run_dir).kind == "probe":
+        if from_checkpoint or keep is not None:
+            raise fail("--from-checkpoint and --keep apply to training runs, not to a probe run")
+        report = replay_probe(run_dir)
+    else:
+        report = rescore(run_dir, keep=keep) if from_checkpoint else replay(run_dir, keep=keep)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -143,7 +149,8 @@ def replay_cmd(
             console.print(f"checked {c}")
         for d in report.differences:
             console.print(Text("DIFFERS ", style="red") + Text(str(d)))
-        verdict = "bit-identical" if report.identical else f"{len(report.differences)} difference(s)"
+        same = "identical (texts exact, log-probs within 1e-4)" if report.mode == "probe" else "bit-identical"
+        verdict = same if report.identical else f"{len(report.differences)} difference(s)"
         console.print(f"replay ({report.mode}) of {run_dir}: {verdict}")
     if not report.identical:
         raise typer.Exit(1)

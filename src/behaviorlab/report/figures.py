@@ -20,6 +20,22 @@ class Series:
     dashed: bool = False
     hover: list[str] | None = None  # extra text per point, e.g. "n=40"
     color: str | None = None
+    lo: list[float | None] | None = None  # interval bounds per point (e.g. a 95% CI), drawn as error bars
+    hi: list[float | None] | None = None
+
+    def errors(self) -> tuple[list[float], list[float]] | None:
+        """(below, above) distances from y to lo and hi, 0 where unknown; None without bounds."""
+        if self.lo is None or self.hi is None:
+            return None
+        below = [
+            0.0 if y is None or lo is None else max(0.0, y - lo)
+            for y, lo in zip(self.y, self.lo, strict=True)
+        ]
+        above = [
+            0.0 if y is None or hi is None else max(0.0, hi - y)
+            for y, hi in zip(self.y, self.hi, strict=True)
+        ]
+        return below, above
 
 
 @dataclass
@@ -47,6 +63,7 @@ class Figure:
     heatmap: Heatmap | None = None
     y_range: tuple[float, float] | None = None
     log_y: bool = False
+    log_x: bool = False  # for doubling x values (span lengths 1, 2, 4, …): ticks at the values
     categorical_x: bool = False
     integer_x: bool = False  # whole-number x values (length, depth, ...): one tick per value
     horizontal: bool = False  # bars drawn sideways (rankings); x holds the labels

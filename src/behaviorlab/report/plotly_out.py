@@ -43,6 +43,18 @@ def _series(s: Series, color: str, horizontal: bool) -> dict[str, Any]:
             marker={"size": 6, "symbol": "diamond" if s.dashed else "circle"},
             connectgaps=False,
         )
+    errors = s.errors()
+    if errors is not None:
+        below, above = errors
+        trace["error_y"] = {
+            "type": "data",
+            "symmetric": False,
+            "array": above,
+            "arrayminus": below,
+            "color": color,
+            "thickness": 1.2,
+            "width": 3,
+        }
     if s.hover is not None:
         value = "%{x}" if horizontal and s.kind == "bar" else "%{y}"
         trace.update(
@@ -124,6 +136,13 @@ def to_plotly(fig: Figure) -> dict[str, Any]:
         layout["margin"]["b"] = 100
     if fig.log_y:
         y_axis["type"] = "log"
+    if fig.log_x and xs and min(xs) > 0:
+        x_axis.update(
+            type="log",
+            tickmode="array",
+            tickvals=sorted(set(xs)),
+            ticktext=[f"{v:g}" for v in sorted(set(xs))],
+        )
     if fig.y_range is not None:
         y_axis["range"] = list(fig.y_range)
     if fig.horizontal:

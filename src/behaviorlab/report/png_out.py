@@ -27,14 +27,16 @@ def _draw_series(ax: Axes, fig: Figure) -> None:
     for i, (s, color) in enumerate(zip(fig.series, fig.colors(), strict=True)):
         pos = [cats.index(str(v)) for v in s.x] if cats else list(s.x)
         ys = [float("nan") if v is None else v for v in s.y]
+        errors = s.errors()
+        yerr = None if errors is None else [errors[0], errors[1]]
         if s.kind == "bar":
             offset = (bars.index(s) - (len(bars) - 1) / 2) * width
             where = [p + offset for p in pos]
             hatch = "//" if s.dashed else None
             if fig.horizontal:
-                ax.barh(where, ys, height=width, color=color, label=s.name, hatch=hatch)
+                ax.barh(where, ys, height=width, color=color, label=s.name, hatch=hatch, xerr=yerr)
             else:
-                ax.bar(where, ys, width=width, color=color, label=s.name, hatch=hatch)
+                ax.bar(where, ys, width=width, color=color, label=s.name, hatch=hatch, yerr=yerr)
         else:
             ax.plot(
                 pos,
@@ -46,6 +48,10 @@ def _draw_series(ax: Axes, fig: Figure) -> None:
                 markersize=3 if len(pos) > 60 else 5,
                 zorder=3 + i,
             )
+            if yerr is not None:
+                ax.errorbar(
+                    pos, ys, yerr=yerr, fmt="none", ecolor=color, elinewidth=1, capsize=2, zorder=3 + i
+                )
     if cats:
         if fig.horizontal:
             ax.set_yticks(range(len(cats)), cats)
@@ -62,6 +68,10 @@ def _draw_series(ax: Axes, fig: Figure) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if fig.y_range is not None:
         value_axis(*fig.y_range)
+    xs = [v for s in fig.series for v in s.x if isinstance(v, int | float)]
+    if fig.log_x and xs and min(xs) > 0 and not cats:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(set(xs)), [f"{v:g}" for v in sorted(set(xs))])
     if fig.log_y:
         (ax.set_xscale if fig.horizontal else ax.set_yscale)("log")
     if len(fig.series) > 1:

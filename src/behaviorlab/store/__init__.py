@@ -18,7 +18,13 @@ from behaviorlab.store.catalog import (
 )
 from behaviorlab.store.query import open_views, query
 
-_LAZY = {"Difference": "compare", "ReplayReport": "rerun", "replay": "rerun", "rescore": "rerun"}
+_LAZY = {
+    "Difference": "compare",
+    "ReplayReport": "rerun",
+    "replay": "rerun",
+    "rescore": "rerun",
+    "replay_probe": "probe_replay",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -41,6 +47,7 @@ __all__ = [
     "query",
     "record",
     "replay",
+    "replay_probe",
     "rescore",
     "resolve_catalog",
     "run_id_for",

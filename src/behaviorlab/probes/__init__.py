@@ -1,0 +1,20 @@
+"""Black-box probes: behaviours that need only text in and out (plus token log-probs), so the same
+probe runs on our transformer, our LSTM and a pretrained LM. `run_probes` writes a probe run."""
+
+from behaviorlab.probes.base import ModelFacts, Probe, ProbeConfig, Recorder, model_facts
+from behaviorlab.probes.registry import PROBES, make, names, parse_names
+from behaviorlab.probes.suite import OUTPUTS, run_probes
+
+__all__ = [
+    "OUTPUTS",
+    "PROBES",
+    "ModelFacts",
+    "Probe",
+    "ProbeConfig",
+    "Recorder",
+    "make",
+    "model_facts",
+    "names",
+    "parse_names",
+    "run_probes",
+]

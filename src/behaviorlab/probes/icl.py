@@ -1,0 +1,205 @@
+"""`icl`: does accuracy grow with the number of demonstrations in the prompt?
+
+Open text: "Input: …\\nOutput: …" demonstrations of string tasks with exact references — our task
+generators (binary successor in natural order, Peano addition) and plain string maps (reverse a
+word, uppercase a word, a word's last letter) — then the query; the answer is the completion's
+first line, exact match after whitespace normalisation (a leading "Output:" echo is dropped).
+No instruction is given: 0 shots measures what the model guesses from the format alone.
+Closed vocabularies: demonstrations are the run's own task pairs concatenated as token sequences
+(`x1 y1 x2 y2 … xq`), which such a model never saw in training — the numbers say what comes out.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import Field
+
+from behaviorlab import tasks
+from behaviorlab.lm import TextModel
+from behaviorlab.probes.base import (
+    Item,
+    ModelFacts,
+    Probe,
+    ProbeConfig,
+    Recorder,
+    behavior_score,
+    ci,
+    figure,
+    rate,
+    result,
+    rng_for,
+    series,
+)
+from behaviorlab.probes.content import WORDS
+from behaviorlab.probes.text import first_line, normalize_ws
+
+Pair = tuple[str, str]
+
+
+def _task_pairs(name: str, max_size: int, **options: object) -> Callable[[random.Random, int], list[Pair]]:
+    task = tasks.get(name, **options)
+    return lambda rng, k: [
+        (e.input, e.output) for e in task.sample(k, rng.randrange(2**31), max_size=max_size)
+    ]
+
+
+def _word_pairs(fn: Callable[[str], str]) -> Callable[[random.Random, int], list[Pair]]:
+    return lambda rng, k: [(w, fn(w)) for w in (rng.choice(WORDS) for _ in range(k))]
+
+
+OPEN_TASKS: dict[str, Callable[[random.Random, int], list[Pair]]] = {
+    "binary-successor": _task_pairs("binary-successor", 6, order="natural"),
+    "peano-add": _task_pairs("peano-add", 3),
+    "reverse-word": _word_pairs(lambda w: w[::-1]),
+    "uppercase-word": _word_pairs(str.upper),
+    "last-letter": _word_pairs(lambda w: w[-1]),
+}
+
+
+class IclConfig(ProbeConfig):
+    """Queries per (task, shots), the shot counts, and the answer budget."""
+
+    n: int = Field(4, ge=1)
+    shots: tuple[int, ...] = (0, 1, 2, 4, 8, 16)
+    tasks: tuple[str, ...] = tuple(OPEN_TASKS)
+    max_new_tokens: int = Field(16, ge=1)
+    closed_max_size: int = Field(3, ge=1)  # closed demonstrations: small task sizes, so shots fit
+
+
+def answer(text: str) -> str:
+    """The completion's first line, whitespace-normalised, without an echoed "Output:" label."""
+    line = first_line(text)
+    return normalize_ws(line[len("output:") :]) if line.casefold().startswith("output:") else line
+
+
+class Icl(Probe):
+    name = "icl"
+    title = "In-context learning"
+    Config = IclConfig
+
+    @property
+    def cfg(self) -> IclConfig:
+        assert isinstance(self.config, IclConfig)
+        return self.config
+
+    def _open_items(self) -> list[Item]:
+        cfg, items = self.cfg, []
+        for task in cfg.tasks:
+            draw = OPEN_TASKS[task]
+            rng = rng_for(cfg.seed, self.name, task)
+            for i in range(cfg.n):
+                pool = draw(rng, max(cfg.shots) + 1)
+                query, demos = pool[0], pool[1:]
+                for k in cfg.shots:
+                    text = "".join(f"Input: {x}\nOutput: {y}\n\n" for x, y in demos[:k])
+                    prompt = f"{text}Input: {query[0]}\nOutput:"
+                    items.append(
+                        Item(
+                            f"{task}-{k}-{i}", prompt, (task, k), {"ref": query[1], "task": task, "shots": k}
+                        )
+                    )
+        return items
+
+    def _closed_items(self, facts: ModelFacts) -> tuple[list[Item], list[str]]:
+        cfg, items, notes = self.cfg, [], []
+        task = facts.task
+        if task is None:
+            return [], ["no task with a reference function: nothing to demonstrate"]
+        rng = rng_for(cfg.seed, self.name, task.key)
+        limit = facts.max_prompt_tokens(cfg.max_new_tokens)
+        skipped: set[int] = set()
+        for i in range(cfg.n):
+            pool = [
+                (e.input, e.output)
+                for e in task.sample(max(cfg.shots) + 1, rng.randrange(2**31), max_size=cfg.closed_max_size)
+            ]
+            query, demos = pool[0], pool[1:]
+            for k in cfg.shots:
+                prompt = " ".join([p for x, y in demos[:k] for p in (x, y)] + [query[0]])
+                if limit is not None and len(prompt.split()) > limit:
+                    skipped.add(k)
+                    continue
+                items.append(
+                    Item(
+                        f"{task.name}-{k}-{i}",
+                        prompt,
+                        (task.name, k),
+                        {"ref": query[1], "task": task.name, "shots": k},
+                    )
+                )
+        if skipped:
+            notes.append(
+                f"shots {sorted(skipped)} skipped where the prompt exceeds the model's context"
+                f" ({limit} tokens)"
+            )
+        return items, notes
+
+    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
+        cfg = self.cfg
+        items, notes = self._closed_items(facts) if facts.closed else (self._open_items(), [])
+        stop = () if facts.closed else ("\n",)
+        budget = cfg.max_new_tokens
+        comps = rec.generate(items, budget, stop=stop) if items else []
+        got = [normalize_ws(c.text) if facts.closed else answer(c.text) for c in comps]
+        ok = [g == normalize_ws(it.data["ref"]) for g, it in zip(got, items, strict=True)]
+        table: list[dict[str, Any]] = []
+        by_task: dict[str, list[dict[str, Any]]] = {}
+        for task in dict.fromkeys(it.data["task"] for it in items):
+            for k in cfg.shots:
+                idx = [j for j, it in enumerate(items) if it.condition == (task, k)]
+                if idx:
+                    row = {"task": task, "shots": k, **rate(sum(ok[j] for j in idx), len(idx))}
+                    table.append(row)
+                    by_task.setdefault(task, []).append(row)
+        pooled = []
+        for k in cfg.shots:
+            idx = [j for j, it in enumerate(items) if it.data["shots"] == k]
+            if idx:
+                pooled.append({"task": "all", "shots": k, **rate(sum(ok[j] for j in idx), len(idx))})
+        table += pooled if len(by_task) > 1 else []
+        lines = [series(t, rows, "shots") for t, rows in by_task.items()]
+        if len(by_task) > 1:
+            lines.append(series("all tasks", pooled, "shots") | {"dashed": True})
+        figures = [
+            figure(
+                "icl-accuracy",
+                "Accuracy by number of demonstrations",
+                "demonstrations (shots)",
+                "exact-match accuracy",
+                lines,
+                log_x=False,
+            )
+        ]
+        behavior = behavior_score(
+            "number of demonstrations",
+            "B(x) = the number of demonstrations in the prompt; feature: correct",
+            [it.data["shots"] for it in items],
+            ok,
+            cfg.seed,
+        )
+        if pooled:
+            first, last = pooled[0], pooled[-1]
+            verdict = (
+                f"accuracy {ci(first)} with {first['shots']} and {ci(last)} with {last['shots']} "
+                "demonstrations"
+                + (f" ({len(by_task)} tasks pooled)" if len(by_task) > 1 else f" ({next(iter(by_task))})")
+            )
+            headline = {
+                "label": f"accuracy at {last['shots']} shots",
+                **{k: last[k] for k in ("n", "k", "rate", "lo", "hi")},
+            }
+        else:
+            verdict = "not measured: " + "; ".join(notes)
+            headline = {"label": "accuracy", **rate(0, 0)}
+        return result(
+            headline=headline,
+            keys=["task", "shots"],
+            table=table,
+            figures=figures,
+            behavior=behavior,
+            verdict=verdict,
+            notes=notes,
+        )
