@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from behaviorlab.cli.interpret import app
-from behaviorlab.interpret.findings import head_findings
 from behaviorlab.interpret.ablate import Component, head_components, mlp_components
+from behaviorlab.interpret.findings import head_findings
 from behaviorlab.interpret.notebook import InterpretRun, open_run
 from behaviorlab.train import train
 from behaviorlab.train.config import validate
