@@ -50,7 +50,7 @@ def handles_bad_input(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def pin_threads(run_dir: Path | None = None) -> None:
+def pin_threads(run_dir: Path | None = None, threads: int = 1) -> None:
     """Pin torch to the thread count a run was trained with (1 without a run) before a model runs.
 
     Our models are tiny: on a shared CPU, threads fight over cores for small matmuls (explain ran
@@ -58,7 +58,6 @@ def pin_threads(run_dir: Path | None = None) -> None:
     """
     import torch
 
-    threads = 1
     if run_dir is not None:
         with contextlib.suppress(BadInput):  # not a run: the command reports that itself
             threads = int(RunDir.open(run_dir).section("train").get("threads", 1))

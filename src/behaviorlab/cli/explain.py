@@ -30,9 +30,9 @@ def comparison_table(rows: list[dict[str, Any]]) -> Table:
 @handles_bad_input
 def explain_cmd(
     run_dirs: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(help="Trained and evaluated run directories; two or more are compared."),
-    ],
+    ] = None,
     format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     alpha: Annotated[float, typer.Option(help="Weight of H(model | program) in the MDL score.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the fit/held-out split and bootstrap.")] = 0,
@@ -52,11 +52,29 @@ def explain_cmd(
             "held-out half; default 2000, 200 for tree tasks, 0 to skip.",
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Any text model (hf:DIR, gguf:FILE, smollm2), asked few-shot."),
+    ] = None,
+    task: Annotated[str | None, typer.Option(help="With --model: the task to ask it.")] = None,
+    order: Annotated[str | None, typer.Option(help="With --model: binary-successor order.")] = None,
+    steps: Annotated[str | None, typer.Option(help="With --model: tree reduction steps.")] = None,
+    shots: Annotated[int, typer.Option(min=0, help="With --model: demonstrations per prompt.")] = 8,
+    n: Annotated[int, typer.Option(min=4, help="With --model: inputs asked (half fit, half held).")] = 200,
+    max_size: Annotated[int, typer.Option(help="With --model: largest input size asked.")] = 8,
 ) -> None:
     """Search the shortcut program that reproduces each model and score it (writes analysis/);
-    with several runs, also show which learned the same shortcut."""
+    with several runs, also show which learned the same shortcut; with --model, explain any text
+    model asked few-shot on a task."""
     if format not in ("text", "json"):
         raise fail(f"--format {format!r}: expected text or json")
+    if model is not None or task is not None:
+        if run_dirs or model is None or task is None:
+            raise fail("explain --model SPEC --task NAME takes no run directories (and needs both)")
+        _explain_model(model, task, order, steps, shots, n, max_size, queries, check, alpha, seed, format)
+        return
+    if not run_dirs:
+        raise fail("explain needs run directories, or --model SPEC --task NAME")
     from behaviorlab.metamodels.on_run import compare_runs, explain_run
 
     pin_threads(run_dirs[0])
@@ -74,3 +92,46 @@ def explain_cmd(
         typer.echo(json.dumps({"program_text": result.program_text, **result.to_json()}, indent=2))
     else:
         console.print(result.render_text(), markup=False, highlight=False)
+
+
+def _explain_model(
+    spec: str,
+    task_name: str,
+    order: str | None,
+    steps: str | None,
+    shots: int,
+    n: int,
+    max_size: int,
+    queries: int | None,
+    check: int | None,
+    alpha: float,
+    seed: int,
+    format: str,
+) -> None:
+    from behaviorlab import lm, tasks
+    from behaviorlab.metamodels.on_model import explain_model
+
+    pin_threads(None, threads=2)  # a pretrained LM has real matmuls: both cores help
+    task = tasks.get(task_name, order=order, steps=steps)
+    with err_console.status(f"loading {spec} …"):
+        model = lm.load(spec)
+    with err_console.status(f"asking {model.name} {shots}-shot on {task.key}, searching programs …"):
+        result, facts = explain_model(
+            model,
+            task,
+            shots=shots,
+            n=n,
+            queries=200 if queries is None else queries,
+            check=200 if check is None else check,
+            max_size=max_size,
+            alpha=alpha,
+            seed=seed,
+        )
+    if format == "json":
+        typer.echo(json.dumps({**facts, "program_text": result.program_text, **result.to_json()}, indent=2))
+        return
+    console.print(
+        f"{facts['model']} on {facts['task']}, {shots}-shot: exact match {facts['accuracy']:.1%} "
+        f"of {facts['n']} inputs (sizes {facts['sizes'][0]}..{facts['sizes'][1]})"
+    )
+    console.print(result.render_text())

@@ -70,14 +70,14 @@ def fresh_check(run: Run, program: Program, n: int, seed: int) -> dict[str, Any]
     for k, spec in enumerate(specs):
         xs = _draw(run, spec, max(1, n // len(specs)), derive_seed(seed, "fresh-check", k), None)
         parts = (ask(model, xs), program.run_many(xs), [_task(run).solve(x) for x in xs])
-        out[spec.name] = _check_numbers(*parts)
+        out[spec.name] = check_numbers(*parts)
         for acc, part in zip(every, parts, strict=True):
             acc.extend(part)
-    out["all"] = _check_numbers(*every)
+    out["all"] = check_numbers(*every)
     return out
 
 
-def _check_numbers(model: list[str], prog: list[str], refs: list[str]) -> dict[str, Any]:
+def check_numbers(model: list[str], prog: list[str], refs: list[str]) -> dict[str, Any]:
     st = failure_stats(model, prog, list(refs))
     return {
         "n": st.n,

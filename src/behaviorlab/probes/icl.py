@@ -19,6 +19,7 @@ from pydantic import Field
 
 from behaviorlab import tasks
 from behaviorlab.lm import TextModel
+from behaviorlab.lm.fewshot import few_shot_prompt, parse_answer
 from behaviorlab.probes.base import (
     Item,
     ModelFacts,
@@ -34,7 +35,7 @@ from behaviorlab.probes.base import (
     series,
 )
 from behaviorlab.probes.content import WORDS
-from behaviorlab.probes.text import first_line, normalize_ws
+from behaviorlab.probes.text import normalize_ws
 
 Pair = tuple[str, str]
 
@@ -69,12 +70,6 @@ class IclConfig(ProbeConfig):
     closed_max_size: int = Field(3, ge=1)  # closed demonstrations: small task sizes, so shots fit
 
 
-def answer(text: str) -> str:
-    """The completion's first line, whitespace-normalised, without an echoed "Output:" label."""
-    line = first_line(text)
-    return normalize_ws(line[len("output:") :]) if line.casefold().startswith("output:") else line
-
-
 class Icl(Probe):
     name = "icl"
     title = "In-context learning"
@@ -94,8 +89,7 @@ class Icl(Probe):
                 pool = draw(rng, max(cfg.shots) + 1)
                 query, demos = pool[0], pool[1:]
                 for k in cfg.shots:
-                    text = "".join(f"Input: {x}\nOutput: {y}\n\n" for x, y in demos[:k])
-                    prompt = f"{text}Input: {query[0]}\nOutput:"
+                    prompt = few_shot_prompt(demos[:k], query[0], gap="\n\n")
                     items.append(
                         Item(
                             f"{task}-{k}-{i}", prompt, (task, k), {"ref": query[1], "task": task, "shots": k}
@@ -143,7 +137,7 @@ class Icl(Probe):
         stop = () if facts.closed else ("\n",)
         budget = cfg.max_new_tokens
         comps = rec.generate(items, budget, stop=stop) if items else []
-        got = [normalize_ws(c.text) if facts.closed else answer(c.text) for c in comps]
+        got = [normalize_ws(c.text) if facts.closed else parse_answer(c.text) for c in comps]
         ok = [g == normalize_ws(it.data["ref"]) for g, it in zip(got, items, strict=True)]
         table: list[dict[str, Any]] = []
         by_task: dict[str, list[dict[str, Any]]] = {}

@@ -10,6 +10,8 @@ import random
 import re
 from collections.abc import Sequence
 
+from behaviorlab.lm.fewshot import first_line
+
 # How byte-level BPE (GPT-2, Llama 3, SmolLM) and SentencePiece spell a leading space or newline.
 _MARKERS = {"Ġ": " ", "▁": " ", "Ċ": "\n", "ĉ": "\t"}
 _SPACE_MARKERS = "Ġ▁ \t\n"
@@ -19,14 +21,6 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 def normalize_ws(text: str) -> str:
     """Single spaces, no leading or trailing whitespace."""
     return " ".join(text.split())
-
-
-def first_line(text: str) -> str:
-    """The first non-empty line of a completion, whitespace-normalised."""
-    for line in text.splitlines():
-        if line.strip():
-            return normalize_ws(line)
-    return ""
 
 
 def answer_key(text: str) -> str:
