@@ -35,11 +35,14 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
         "binary-successor/natural",
         "binary-successor/reverse",
         "tree-inorder/steps=1",
+        "binary-successor/natural@lstm",
     }
     for key, entry in summary["models"].items():
         assert 0.0 <= entry["accuracy_id"] <= 1.0 and 0.0 <= entry["accuracy_ood"] <= 1.0, key
         assert set(entry) >= METAMODEL_KEYS, key
         assert entry["fresh_check"]["all"]["n"] > 0, key
+        if key.endswith("@lstm"):  # explained, but no attention heads to open up
+            continue
         assert entry["recursion_heads"] and all("score" in h for h in entry["recursion_heads"]), key
         assert entry["ablation_drop"]["n_random"] >= 1, key
         run = out / entry["run_dir"]
@@ -55,6 +58,15 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
     assert (
         "binary-successor/reverse" in summary_md and "fresh inputs drawn like each test split" in summary_md
     )
+    # The same probes on our transformer, our LSTM and (when installed) SmolLM2, side by side.
+    from behaviorlab.lm.gguf import smollm2_path
+
+    probes = summary["probes"]
+    expected = 3 if smollm2_path() is not None else 2
+    assert len(probes["models"]) == expected
+    assert set(probes["rows"]) == {"copying", "repetition", "noise", "icl", "consistency"}
+    assert all(len(per) == expected for per in probes["rows"].values())
+    assert (out / "probes" / "report.html").is_file() and "Black-box probes" in summary_md
     # The demo's runs are in the catalog beside them.
     assert (out / "catalog.sqlite").is_file()
 

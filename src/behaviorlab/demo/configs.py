@@ -52,3 +52,10 @@ def lr_configs(optimizer: str = "adamw", lr: float = 1e-3) -> dict[str, Experime
         for order in ("natural", "reverse")
     }
     return _finish(raws, optimizer)
+
+
+def lstm_configs(quick: bool, optimizer: str = "adamw") -> dict[str, ExperimentConfig]:
+    """An LSTM on the natural-order binary task: the non-transformer comparator the probes use."""
+    raw = binary_raw("natural", quick, name="binary-successor-natural-lstm")
+    raw["model"] = {**raw["model"], "kind": "lstm"}
+    return _finish({"binary-successor/natural@lstm": raw}, optimizer)

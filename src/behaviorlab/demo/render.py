@@ -96,4 +96,37 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 f"| {r['run']} | {r['program']} | {_pct(r['metamodel_agreement'])} | "
                 f"{_pct(r['failure_prediction_rate'])} | {same} |"
             )
+    lines += _probe_lines(summary.get("probes"))
     return "\n".join(lines) + "\n"
+
+
+def probe_cell(cell: dict[str, Any]) -> str:
+    """`label: 40% [20–60%] — verdict` for one probe × model."""
+    head = cell.get("headline") or {}
+    rate = head.get("rate")
+    number = "—" if rate is None else f"{100 * rate:.0f}% [{100 * head['lo']:.0f}–{100 * head['hi']:.0f}%]"
+    return f"{head.get('label', '')}: {number} — {cell.get('verdict', '')}"
+
+
+def _probe_lines(probes: dict[str, Any] | None) -> list[str]:
+    if not probes:
+        return []
+    names = probes["models"]
+    lines = [
+        "",
+        "## Black-box probes across architectures",
+        "",
+        f"The same probes on each model ({probes.get('seconds', '?')} s; full tables and figures: "
+        f"`{probes['report']}`). 95% intervals.",
+        "",
+        "| probe | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for probe, per in probes["rows"].items():
+        lines.append(f"| {probe} | " + " | ".join(probe_cell(per[n]).replace("|", "/") for n in names) + " |")
+    if any(probes.get("mapping", {}).values()):
+        cells = [str(probes["mapping"].get(n) or "—") for n in names]
+        lines.append("| data vs outputs | " + " | ".join(cells) + " |")
+    if probes.get("note"):
+        lines += ["", probes["note"]]
+    return lines

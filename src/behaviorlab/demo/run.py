@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from behaviorlab.demo.configs import demo_configs, lr_configs
+from behaviorlab.demo.configs import demo_configs, lr_configs, lstm_configs
 from behaviorlab.demo.render import render_markdown, render_table
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
@@ -140,9 +140,11 @@ def run_demo(
     console = console or Console()
     check_backend(backend, None, workers)
     configs = demo_configs(quick, optimizer)  # validated before anything is written
+    lstm = lstm_configs(quick, optimizer)
     extra = {} if quick else lr_configs(optimizer)
     _prepare_out(out, force, resume)
-    jobs = {k: (c, True) for k, c in configs.items()} | {k: (c, False) for k, c in extra.items()}
+    # Heads are opened up on the transformers; the LSTM and the lr variants are explained only.
+    jobs = {k: (c, True) for k, c in configs.items()} | {k: (c, False) for k, c in {**lstm, **extra}.items()}
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
     t0 = time.perf_counter()
     results = _run_all(jobs, out, resume, quick, backend, workers, console)
@@ -151,7 +153,7 @@ def run_demo(
         "quick": quick,
         "optimizer": optimizer,
         "seconds": round(time.perf_counter() - t0, 1),
-        "models": {k: results[k] for k in configs},
+        "models": {k: results[k] for k in [*configs, *lstm]},
     }
     if extra:
         from behaviorlab.metamodels.portable import compare_portable
@@ -161,6 +163,14 @@ def run_demo(
             "runs": {k: results[k] for k in [*configs, *extra] if k.startswith("binary-successor")},
             "metamodels": compare_portable({k: v for k, v in portable.items() if k.startswith("binary")}),
         }
+    from behaviorlab.demo.probes import probe_section
+
+    # The same black-box probes on our transformer, our LSTM and a pretrained chat model.
+    runs = [out / configs["binary-successor/natural"].name, out / lstm["binary-successor/natural@lstm"].name]
+    t_probes = time.perf_counter()
+    summary["probes"] = probe_section(out, runs, quick=quick, console=console)
+    summary["probes"]["seconds"] = round(time.perf_counter() - t_probes, 1)
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
     atomic_write_json(out / SUMMARY, summary)
     atomic_write_text(out / "SUMMARY.md", render_markdown(summary))
     from behaviorlab.report import render_report

@@ -180,6 +180,25 @@ def shortcuts_table(coll: Collection) -> str:
     return html
 
 
+def probes_table(coll: Collection) -> str:
+    """A demo's probes across architectures: probes as rows, models as columns (with a link)."""
+    probes = coll.info.get("probes")
+    if not isinstance(probes, dict) or not probes.get("rows"):
+        return ""
+    names = list(probes.get("models") or [])
+    rows = []
+    for probe, per in probes["rows"].items():
+        row: dict[str, Any] = {"probe": probe}
+        for n in names:
+            head = (per.get(n) or {}).get("headline") or {}
+            rate = head.get("rate")
+            number = "—" if rate is None else f"{pct(rate)} [{pct(head.get('lo'))}, {pct(head.get('hi'))}]"
+            row[n] = f"{head.get('label', '')}: {number} — {(per.get(n) or {}).get('verdict', '')}"
+        rows.append(row)
+    link = f'<p><a href="{esc(probes.get("report", ""))}">The probe run\'s own report</a></p>'
+    return note("The same black-box probes on each model; 95% intervals.") + table(rows, limit=None) + link
+
+
 def comparison_body(coll: Collection, canvas: Canvas) -> tuple[list[tuple[str, str]], str]:
     """(table of contents, HTML body) of the comparison page."""
     facts = [
@@ -195,11 +214,15 @@ def comparison_body(coll: Collection, canvas: Canvas) -> tuple[list[tuple[str, s
     explained = shortcuts_table(coll)
     if explained:
         body += section("shortcuts", "Shortcuts, failure prediction and heads", explained)
+    probed = probes_table(coll)
+    if probed:
+        body += section("probes", "Black-box probes across architectures", probed)
     blocks = "".join(
         _run_block(r["label"], r, coll.runs[r["label"]], canvas, i == 0) for i, r in enumerate(coll.rows)
     )
     body += section("runs", "Runs", note("Each run's own report; click to fold or unfold.") + blocks)
     toc = [("overview", "Overview")] + ([("comparison", "Comparison")] if charts else [])
-    toc += ([("shortcuts", "Shortcuts")] if explained else []) + [("runs", "Runs")]
+    toc += ([("shortcuts", "Shortcuts")] if explained else []) + ([("probes", "Probes")] if probed else [])
+    toc += [("runs", "Runs")]
     toc += [(_anchor(r["label"]), r["label"]) for r in coll.rows]
     return toc, body
