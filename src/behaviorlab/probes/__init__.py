@@ -3,7 +3,8 @@ probe runs on our transformer, our LSTM and a pretrained LM. `run_probes` writes
 
 from behaviorlab.probes.base import ModelFacts, Probe, ProbeConfig, Recorder, model_facts
 from behaviorlab.probes.registry import PROBES, make, names, parse_names
-from behaviorlab.probes.suite import OUTPUTS, run_probes
+from behaviorlab.probes.suite import run_probes
+from behaviorlab.rundir import OUTPUTS
 
 __all__ = [
     "OUTPUTS",

@@ -28,6 +28,8 @@ from behaviorlab.probes.mapping import run_mapping
 from behaviorlab.probes.registry import PROBES, make, parse_names
 from behaviorlab.rundir import (
     CONFIG,
+    OUTPUTS,
+    PARTS,
     RESULTS,
     RunDir,
     check_output_dir,
@@ -36,9 +38,6 @@ from behaviorlab.rundir import (
     read_toml,
     write_summary,
 )
-
-OUTPUTS = "outputs.parquet"  # every generation of a probe run
-PARTS = "parts"  # one finished model × probe each: NN-probe.parquet, then NN-probe.json
 
 OUTPUT_SCHEMA = pa.schema(
     [

@@ -25,8 +25,7 @@ import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
 from behaviorlab.lm import Decoding, TextModel, load
-from behaviorlab.probes.suite import OUTPUTS
-from behaviorlab.rundir import RunDir
+from behaviorlab.rundir import OUTPUTS, RunDir
 from behaviorlab.store.compare import Difference
 from behaviorlab.store.rerun import ReplayReport
 

@@ -7,7 +7,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, TypedDict, Unpack
 
 from behaviorlab.errors import BadInput
 from behaviorlab.tasks.tokenize import Vocab
@@ -60,6 +60,18 @@ class Option:
                 return choice
         valid = ", ".join(str(c) for c in self.choices)
         raise BadInput(f"{task}: option {self.name} must be one of {valid}; got {value!r}")
+
+
+class Ranges(TypedDict, total=False):
+    """Sampler settings a caller may give (sizes and depths inclusive; None: the task's default)."""
+
+    min_size: int | None
+    max_size: int | None
+    min_depth: int | None
+    max_depth: int | None
+    edge_fraction: float
+    repeat_letters: bool
+    shape: str
 
 
 @dataclass(frozen=True)
@@ -153,52 +165,25 @@ class Task(ABC):
         """One line for `tasks list`."""
         return self.description
 
-    def sample(
-        self,
-        n: int,
-        seed: int,
-        *,
-        min_size: int | None = None,
-        max_size: int | None = None,
-        min_depth: int | None = None,
-        max_depth: int | None = None,
-        edge_fraction: float = 0.0,
-        repeat_letters: bool = True,
-        shape: str = "random",
-    ) -> list[Example]:
+    def sample(self, n: int, seed: int, **ranges: Unpack[Ranges]) -> list[Example]:
         """`n` random examples; the same seed gives the same list in any process."""
-        return list(
-            self.stream(
-                n,
-                seed,
-                min_size=min_size,
-                max_size=max_size,
-                min_depth=min_depth,
-                max_depth=max_depth,
-                edge_fraction=edge_fraction,
-                repeat_letters=repeat_letters,
-                shape=shape,
-            )
-        )
+        return list(self.stream(n, seed, **ranges))
 
-    def stream(
-        self,
-        n: int,
-        seed: int,
-        *,
-        min_size: int | None = None,
-        max_size: int | None = None,
-        min_depth: int | None = None,
-        max_depth: int | None = None,
-        edge_fraction: float = 0.0,
-        repeat_letters: bool = True,
-        shape: str = "random",
-    ) -> Iterator[Example]:
+    def stream(self, n: int, seed: int, **ranges: Unpack[Ranges]) -> Iterator[Example]:
         """The examples of `sample`, one at a time (bounded memory for any n); checks run first."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise BadInput(f"{self.label}: n must be a non-negative integer; got {n!r}")
+        unknown = set(ranges) - set(Ranges.__annotations__)
+        if unknown:
+            raise BadInput(f"{self.label}: unknown sampling option(s) {sorted(unknown)}")
         params = self.check_params(
-            min_size, max_size, min_depth, max_depth, edge_fraction, repeat_letters, shape
+            ranges.get("min_size"),
+            ranges.get("max_size"),
+            ranges.get("min_depth"),
+            ranges.get("max_depth"),
+            ranges.get("edge_fraction", 0.0),
+            ranges.get("repeat_letters", True),
+            ranges.get("shape", "random"),
         )
         try:
             rng = random.Random(operator.index(seed))  # numpy ints welcome; floats/str are not
