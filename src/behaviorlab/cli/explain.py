@@ -41,7 +41,7 @@ def explain_cmd(
         typer.Option(
             min=0,
             help="Fresh inputs to learn rules from, asked of the model (as many again score the "
-            "candidates); default 2000, 20 for tree tasks.",
+            "candidates); default 2000, 400 for tree tasks.",
         ),
     ] = None,
     check: Annotated[
@@ -49,7 +49,7 @@ def explain_cmd(
         typer.Option(
             min=0,
             help="Fresh inputs drawn like the test splits to check the program on, beyond the "
-            "held-out half; default 2000, 200 for tree tasks, 0 to skip.",
+            "held-out half; default 2000, 1000 for tree tasks, 0 to skip.",
         ),
     ] = None,
 ) -> None:

@@ -8,11 +8,12 @@ from typing import Any
 from behaviorlab.metamodels.explain import ExplainResult
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.text import normal_form
+from behaviorlab.metamodels.tree_program import TreeProgram
 
 SAME_SHORTCUT_AGREEMENT = 0.99
 
 
-def same_shortcut(a: Program, b: Program, inputs: list[str]) -> bool:
+def same_shortcut(a: Program | TreeProgram, b: Program | TreeProgram, inputs: list[str]) -> bool:
     """The shortcuts under any exceptions are equal after normalisation, or agree on ≥ 99% of a
     shared input sample (exceptions model slips, which differ from run to run)."""
     a, b = a.shortcut(), b.shortcut()

@@ -20,6 +20,8 @@ from behaviorlab.metamodels.induce import induce
 from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
 from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
 from behaviorlab.metamodels.text import to_json, to_text
+from behaviorlab.metamodels.tree_program import TreeProgram
+from behaviorlab.metamodels.tree_search import fit_tree_exceptions
 
 
 class TaskLike(Protocol):
@@ -38,7 +40,7 @@ class ExplainResult:
     """The selected metamodel and how well it explains and predicts the model."""
 
     task_key: str
-    program: Program
+    program: Program | TreeProgram
     metamodel_size: float
     metamodel_agreement: float
     failure_prediction_rate: float
@@ -180,7 +182,7 @@ def _more_fit(
     return list(zip(xs, ask(model, xs), strict=True))
 
 
-def _inputs(p: Program, inputs: Sequence[str], plain: Batch) -> Batch:
+def _inputs(p: Program | TreeProgram, inputs: Sequence[str], plain: Batch) -> Batch:
     """The batch a program runs on: with the reference outputs when it needs them."""
     return p.batch(inputs, plain.vocab) if p.uses_reference() else plain
 
@@ -207,6 +209,9 @@ def search(
     fit_x, fit_m = [x for x, _ in fit], [m for _, m in fit]
     plain = Batch.of_texts(fit_x)
     family = family_for(task.key, _oracle(task))
+    if family and isinstance(family[0], TreeProgram):
+        trees = [p for p in family if isinstance(p, TreeProgram)]
+        return _search_trees(trees, plain, fit_m, learn, alpha, reference_name(task.key))
     views = _views(plain.n.tolist()) if task.key.startswith("binary-successor") else []
     # Two-part code over the hypothesis class "family (× views) ∪ anything": one flag bit, then
     # a family member by its index (the family is fixed in advance from the study) and its view
@@ -222,7 +227,7 @@ def search(
             progs, key=lambda p: score(p, _inputs(p, head_x, head), head_m, alpha, code[p.name]).mdl
         )
 
-    ranked = screened(family)
+    ranked = screened([p for p in family if isinstance(p, Program)])
     ref = reference_name(task.key)
     # Views multiply the family; try them on the best few members (and the reference) only.
     bases = ranked[:view_bases] + [p for p in ranked[view_bases:] if p.name == ref]
@@ -236,9 +241,38 @@ def search(
     # Induction from scratch is quadratic in rows; the exceptions search scales and wants them all.
     made = [induce(learn_batch.head(induce_limit), learn_m[:induce_limit], name=f"induced/{task.key}")]
     best = min(scored, key=lambda c: (c.mdl, c.size_bits)).program
-    if not best.uses_reference() and learn:
+    if isinstance(best, Program) and not best.uses_reference() and learn:
         made.append(fit_exceptions(best, learn_batch, learn_m))
     scored += [score(p, plain, fit_m, alpha, 1.0 + p.size_bits) for p in made]
+    return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
+
+
+def _search_trees(
+    family: list[TreeProgram],
+    plain: Batch,
+    fit_m: list[str],
+    learn: Sequence[tuple[str, str]],
+    alpha: float,
+    ref: str,
+    bases_patched: int = 3,
+) -> list[Candidate]:
+    """Tree family members scored on the fitting set, and the best patched with term-level
+    exceptions learned on `learn`; best MDL first."""
+    member = 1.0 + math.log2(len(family))
+    scored = sorted(
+        (score(p, plain, fit_m, alpha, member) for p in family), key=lambda c: (c.mdl, c.size_bits)
+    )
+    if learn:
+        learn_batch = Batch.of_texts([x for x, _ in learn])
+        learn_m = [m for _, m in learn]
+        # A shortcut that cuts the output hides slips past the cut: patch the best few members
+        # and the reference, and let MDL choose among the patched programs.
+        bases = scored[:bases_patched] + [c for c in scored[bases_patched:] if c.program.name == ref]
+        for c in bases:
+            assert isinstance(c.program, TreeProgram)
+            patched = fit_tree_exceptions(c.program, learn_batch, learn_m)
+            if patched.exceptions:
+                scored.append(score(patched, plain, fit_m, alpha, 1.0 + patched.size_bits))
     return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
 
 
@@ -295,7 +329,7 @@ def explain(
 
     outs: dict[str, list[str]] = {program.name: prog_out}
 
-    def held_out(p: Program) -> list[str]:
+    def held_out(p: Program | TreeProgram) -> list[str]:
         if p.name not in outs:
             outs[p.name] = p.outputs(_inputs(p, held_x, held))
         return outs[p.name]

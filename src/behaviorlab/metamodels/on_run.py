@@ -16,6 +16,7 @@ from behaviorlab.metamodels.compare import compare
 from behaviorlab.metamodels.explain import ExplainResult, ask, explain
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.scoring import failure_stats
+from behaviorlab.metamodels.tree_program import TreeProgram
 from behaviorlab.rundir import ANALYSIS, PREDICTIONS
 from behaviorlab.tasks import Task
 from behaviorlab.tasks.dataset import DatasetSpec, SplitSpec, derive_seed
@@ -60,7 +61,7 @@ def draw_like_tests(run: Run, n: int, seed: int, edge_fraction: float | None = N
     return xs
 
 
-def fresh_check(run: Run, program: Program, n: int, seed: int) -> dict[str, Any]:
+def fresh_check(run: Run, program: Program | TreeProgram, n: int, seed: int) -> dict[str, Any]:
     """The program against the model on about n fresh inputs drawn like the run's test splits:
     a larger sample than the held-out half, for tighter intervals; per split and overall."""
     model = RunModel(run)
@@ -113,11 +114,10 @@ def explain_run(
     half = len(rows) // 2
     # Task.sample spells its ranges as keywords; explain's protocol takes **ranges: same calls.
     task: Any = _task(run)
-    # Tree outputs are long and the rule language cannot express their rewrites (see notes), so
-    # the induction budget there is small: more examples cost minutes and buy nothing. Elsewhere
-    # queries are cheap and the vote guards need them: off-distribution slips are rare per input.
+    # Tree outputs are long, so a tree model is asked less; elsewhere queries are cheap and the
+    # vote guards need them: off-distribution slips are rare per input.
     tree = task.name.startswith("tree")
-    extra = queries if queries is not None else (20 if tree else 2000)
+    extra = queries if queries is not None else (400 if tree else 2000)
     result = explain(
         task,
         rows[:half],
@@ -129,9 +129,8 @@ def explain_run(
         # Queries drawn like the test splits (all their lengths, not just the recorded ones),
         # edge cases oversampled: rare inputs are where shortcuts part from the reference.
         draw=lambda n, s: draw_like_tests(run, n, s, edge_fraction=0.25),
-        max_induce_examples=60 if tree else 400,
     )
-    n_check = check if check is not None else (200 if tree else 2000)
+    n_check = check if check is not None else (1000 if tree else 2000)
     if n_check > 0:
         result.fresh_check = fresh_check(run, result.program, n_check, seed + 1)
     if write:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -224,3 +225,53 @@ def tree_from_text(text: str) -> TreeProgram:
             raise BadInput(f"bad rule line {ln!r}: expected `if GUARD then ACTION` or `else ACTION`")
     name = lines[0][len("program ") :]
     return TreeProgram(name, m.group(1), _steps(m.group(2), lines[1]), tuple(rules), exceptions)
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+
+def tree_to_json(p: TreeProgram) -> dict[str, Any]:
+    """Plain JSON-able dict (`kind: tree` tells it from a token program)."""
+    return {
+        "kind": "tree",
+        "name": p.name,
+        "size_bits": p.size_bits,
+        "fn": p.fn,
+        "steps": p.steps,
+        "exceptions": p.exceptions,
+        "rules": [
+            {
+                "guard": [[a.feat, a.op, a.const] for a in r.guard],
+                "action": {"kind": r.action.kind, "k": r.action.k},
+            }
+            for r in p.rules
+        ],
+    }
+
+
+def tree_from_json(d: dict[str, Any]) -> TreeProgram:
+    """Inverse of `tree_to_json`."""
+    rules = []
+    for r in d["rules"]:
+        guard = []
+        for feat, op, const in r["guard"]:
+            if not is_node_feature(feat) or not is_op(op):
+                raise BadInput(f"bad node guard {feat} {op} {const} in program {d['name']!r}")
+            guard.append(NodeCmp(feat, op, int(const)))
+        kind = r["action"]["kind"]
+        if not is_tree_action(kind):
+            raise BadInput(f"bad tree action {kind!r} in program {d['name']!r}")
+        rules.append(TreeRule(tuple(guard), TreeAction(kind, int(r["action"]["k"]))))
+    return TreeProgram(d["name"], d["fn"], int(d["steps"]), tuple(rules), int(d.get("exceptions", 0)))
+
+
+def tree_normal_form(p: TreeProgram) -> tuple[Any, tuple[Any, ...]]:
+    """Traversal and budget, and rules with sorted guards up to the first `else` (names ignored)."""
+    rules: list[TreeRule] = []
+    for r in p.rules:
+        rules.append(TreeRule(tuple(sorted(r.guard, key=node_atom_text)), r.action))
+        if not r.guard:
+            break
+    while rules and not rules[-1].guard and rules[-1].action.kind == "reduce":
+        rules.pop()  # a final `else reduce` is the default anyway
+    return ("tree", p.fn, p.steps), tuple(rules)

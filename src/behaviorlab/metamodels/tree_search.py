@@ -104,7 +104,7 @@ class _Round:
             self.fixed = exact | (jr > j[b_of])
         self.b, self.tb_b = tb.b[self.v], tb.b
 
-        self.breaks = _changes(tb, d, act, m)  # [actions, N] nodes of right inputs an action changes
+        self.breaks = _changes(tb, d, act, m, jb)  # [actions, N] nodes of right inputs an action changes
 
     def fixable(self, truth: np.ndarray) -> np.ndarray:
         """[guards, actions] inputs a guard (truth over nodes, [guards, N]) could fix per action,
@@ -128,13 +128,15 @@ def _inputs_holding(truth: np.ndarray, nodes: np.ndarray, inputs: np.ndarray) ->
     return np.logical_or.reduceat(truth[:, nodes[order]], starts, axis=1).sum(1)
 
 
-def _changes(tb: TreeBatch, d: Decoded, act: np.ndarray, m: Outputs) -> np.ndarray:
-    """[actions, N] where each candidate action would change the output of an input the program
-    reproduces now (an estimate from the walk: children's parts, budgets and heights)."""
+def _changes(tb: TreeBatch, d: Decoded, act: np.ndarray, m: Outputs, jb: np.ndarray) -> np.ndarray:
+    """[actions, N] where each candidate action would change a part of an output the program
+    reproduces now — a whole output, or one before its first divergence `jb` (an estimate from
+    the walk: children's parts, budgets and heights)."""
     W = max(d.U.shape[1], m.U.shape[1])
     mine = np.pad(d.U, ((0, 0), (0, W - d.U.shape[1])), constant_values=-1)
     theirs = np.pad(m.U, ((0, 0), (0, W - m.U.shape[1])), constant_values=-1)
-    right = (m.ok & (mine == theirs).all(1) & (d.n == m.n))[tb.b] & d.visited
+    whole = (m.ok & (mine == theirs).all(1) & (d.n == m.n))[tb.b]
+    right = d.visited & (whole | ((jb >= 0) & (d.off + d.T <= jb)))
     kids = tb.left >= 0
     TL = np.where(kids, d.T[np.maximum(tb.left, 0)], 0)
     TR = np.where(kids, d.T[np.maximum(tb.right, 0)], 0)
@@ -149,8 +151,10 @@ def _changes(tb: TreeBatch, d: Decoded, act: np.ndarray, m: Outputs) -> np.ndarr
             c = d.expands | (leaf & (d.budget > 0))
         elif a.kind == "drop":
             c = d.T > 0
-        elif a.kind == "stop":
-            c = d.off < d.n[tb.b]
+        elif a.kind == "stop":  # cuts everything after the node, confirmed or not
+            c = d.visited & (whole | (jb >= 0)) & (d.off < np.where(jb >= 0, jb, d.n[tb.b]))
+            out.append(c)
+            continue
         elif a.kind in ("dup", "skip"):
             c = says
         elif a.kind == "swap":
@@ -192,18 +196,20 @@ def fit_tree_exceptions(
         if not rnd.fixed.any():
             break
         fix1 = rnd.fixable(A)  # [atoms, actions]
-        trials: list[tuple[float, tuple[int, ...], int]] = []
+        singles: list[tuple[float, tuple[int, ...], int]] = []
         for g, a in zip(*np.nonzero(fix1 >= min_gain), strict=True):  # net of estimated breaks
-            trials.append((fix1[g, a] - 1e-3 * bits[g], (int(g),), int(a)))
-        # Pairs narrow the atoms that could fix the most inputs.
+            singles.append((fix1[g, a] - 1e-3 * bits[g], (int(g),), int(a)))
+        # Pairs narrow the atoms that could fix the most inputs; they are checked apart from the
+        # single atoms, so that many near-equal pairs cannot crowd out a good single atom.
+        pairs: list[tuple[float, tuple[int, ...], int]] = []
         for g in np.argsort(-fix1.max(1))[:beam]:
             fix2 = rnd.fixable(A & A[g])
-            for h, a in zip(*np.nonzero(fix2 >= min_gain), strict=True):
+            for h, a in zip(*np.nonzero(fix2 > np.maximum(fix1[g][None, :], min_gain - 1)), strict=True):
                 if h != g:
-                    trials.append((fix2[h, a] - 1e-3 * (bits[g] + bits[h]), (int(g), int(h)), int(a)))
-        trials.sort(key=lambda t: -t[0])
+                    pairs.append((fix2[h, a] - 1e-3 * (bits[g] + bits[h]), (int(g), int(h)), int(a)))
+        trials = sorted(singles, key=lambda t: -t[0])[:verify] + sorted(pairs, key=lambda t: -t[0])[:verify]
         best: tuple[int, float, TreeRule] | None = None
-        for _, idx, a in trials[:verify]:
+        for _, idx, a in trials:
             rule = TreeRule(tuple(atoms[i] for i in idx), CANDIDATE_ACTIONS[a])
             hits = _hits(base.prepending([*rules, rule], base.name), batch, model_outs)
             if best is None or (hits, -rule.bits()) > (best[0], -best[1]):
