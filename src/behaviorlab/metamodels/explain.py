@@ -18,6 +18,7 @@ from behaviorlab.metamodels.exceptions import fit_exceptions
 from behaviorlab.metamodels.families import family_for, reference_name
 from behaviorlab.metamodels.induce import induce
 from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
+from behaviorlab.metamodels.risk import RiskModel, explain_risk
 from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
 from behaviorlab.metamodels.text import to_json, to_text
 from behaviorlab.metamodels.tree_program import TreeProgram
@@ -59,6 +60,7 @@ class ExplainResult:
     mutual_information_mechanistic: Estimate | None = None
     heldout_inputs: list[str] = field(default_factory=list, repr=False)
     fresh_check: dict[str, Any] | None = None  # per test split and "all": see on_run.fresh_check
+    risk_model: RiskModel | None = field(default=None, repr=False)  # the "maybe" beside the program
 
     @property
     def program_text(self) -> str:
@@ -96,6 +98,7 @@ class ExplainResult:
             "program": to_json(self.program),
             "program_text": self.program_text,
             "fresh_check": self.fresh_check,
+            "risk": None if self.risk_model is None else self.risk_model.report,
             "candidates": self.candidates,
         }
 
@@ -114,6 +117,30 @@ class ExplainResult:
             )
         return lines
 
+    def _risk_lines(self) -> list[str]:
+        if self.risk_model is None:
+            return []
+        lines = []
+        for where, r in self.risk_model.report.items():
+            if where == "top_features":
+                continue
+
+            def f(v: float | None) -> str:
+                return "-" if v is None else f"{v:.3f}"
+
+            inside = sum(b["within"] for b in r["reliability"])
+            lines.append(
+                f"failure risk ({where}, n={r['n']}): AUC {f(r['auc'])}; on the residue the program "
+                f"calls safe ({r['n_residue_failures']} failures) AUC {f(r['auc_residue'])}; "
+                f"reliability: {inside}/{len(r['reliability'])} bins within their 95% interval"
+            )
+            lines += [
+                f"  predicted {b['predicted']:.1%}  observed {b['observed']:.1%} "
+                f"[{b['ci'][0]:.1%}, {b['ci'][1]:.1%}]  (n={b['n']})"
+                for b in r["reliability"]
+            ]
+        return lines
+
     def render_text(self) -> str:
         """A short human-readable report."""
         mi = self.mutual_information
@@ -130,6 +157,7 @@ class ExplainResult:
             f"I(model fails; program predicts failure) = {self._failure_mi_text()}",
             f"MDL = {self.mdl:.1f} bits (alpha={self.alpha})",
             *self._check_lines(),
+            *self._risk_lines(),
             "candidates (best MDL first):",
         ]
         for c in self.candidates:
@@ -362,6 +390,12 @@ def explain(
     )
     match = next((p.name for p in family if held_out(p) == prog_out), None)
     ref_prog = next(c.program for c in scored if c.program.name == reference_name(task.key))
+    fit_all = given + extra
+    risk = explain_risk(
+        program,
+        ([x for x, _ in fit_all], [m for _, m in fit_all], [_reference(task, x) for x, _ in fit_all]),
+        (held_x, held_m, refs),
+    )
     matches_ref = held_out(ref_prog) == prog_out
     return ExplainResult(
         task_key=task.key,
@@ -383,4 +417,5 @@ def explain(
         failure_information=fail_mi,
         mutual_information_mechanistic=mech,
         heldout_inputs=held_x,
+        risk_model=risk,
     )

@@ -15,6 +15,7 @@ from behaviorlab.lm.run import RunModel
 from behaviorlab.metamodels.compare import compare
 from behaviorlab.metamodels.explain import ExplainResult, ask, explain
 from behaviorlab.metamodels.program import Program
+from behaviorlab.metamodels.risk import RiskModel, evaluate, score_inputs
 from behaviorlab.metamodels.scoring import failure_stats
 from behaviorlab.metamodels.tree_program import TreeProgram
 from behaviorlab.rundir import ANALYSIS, PREDICTIONS
@@ -61,20 +62,29 @@ def draw_like_tests(run: Run, n: int, seed: int, edge_fraction: float | None = N
     return xs
 
 
-def fresh_check(run: Run, program: Program | TreeProgram, n: int, seed: int) -> dict[str, Any]:
+def fresh_check(
+    run: Run, program: Program | TreeProgram, n: int, seed: int, risk: RiskModel | None = None
+) -> dict[str, Any]:
     """The program against the model on about n fresh inputs drawn like the run's test splits:
-    a larger sample than the held-out half, for tighter intervals; per split and overall."""
+    a larger sample than the held-out half, for tighter intervals; per split and overall (and
+    the calibrated failure risk on them, when given)."""
     model = RunModel(run)
     out: dict[str, Any] = {}
     every: tuple[list[str], list[str], list[str]] = ([], [], [])
+    inputs: list[str] = []
     specs = _test_specs(run)
     for k, spec in enumerate(specs):
         xs = _draw(run, spec, max(1, n // len(specs)), derive_seed(seed, "fresh-check", k), None)
         parts = (ask(model, xs), program.run_many(xs), [_task(run).solve(x) for x in xs])
         out[spec.name] = _check_numbers(*parts)
+        inputs += xs
         for acc, part in zip(every, parts, strict=True):
             acc.extend(part)
     out["all"] = _check_numbers(*every)
+    if risk is not None:  # fit on the fitting set, calibrated on the held-out half: all fresh here
+        F, failed, shortcut = score_inputs(risk, program, inputs, every[0], list(every[2]))
+        risk.report["fresh"] = evaluate(risk, F, failed, shortcut)
+        out["all"]["risk"] = risk.report["fresh"]
     return out
 
 
@@ -132,7 +142,7 @@ def explain_run(
     )
     n_check = check if check is not None else (1000 if tree else 2000)
     if n_check > 0:
-        result.fresh_check = fresh_check(run, result.program, n_check, seed + 1)
+        result.fresh_check = fresh_check(run, result.program, n_check, seed + 1, result.risk_model)
     if write:
         analysis = run_dir / ANALYSIS
         atomic_write_json(
