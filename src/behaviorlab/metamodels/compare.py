@@ -25,6 +25,13 @@ def same_shortcut(a: Program | TreeProgram, b: Program | TreeProgram, inputs: li
     return agree / len(inputs) >= SAME_SHORTCUT_AGREEMENT
 
 
+def _fresh(r: ExplainResult) -> dict[str, Any]:
+    """The fresh check's headline numbers over all its inputs (None when it was skipped)."""
+    c = (r.fresh_check or {}).get("all")
+    keys = ("failure_prediction_rate", "failure_precision", "n_failures")
+    return {f"fresh_{k}": None if c is None else c[k] for k in keys}
+
+
 def compare(results: Mapping[str, ExplainResult]) -> list[dict[str, Any]]:
     """One row per run; `same_shortcut_as` lists the other runs whose program is the same."""
     names = list(results)
@@ -53,6 +60,7 @@ def compare(results: Mapping[str, ExplainResult]) -> list[dict[str, Any]]:
                 "failure_prediction_rate": r.failure_prediction_rate,
                 "failure_precision": r.failure_precision,
                 "n_failures": r.n_failures,
+                **_fresh(r),
                 "same_shortcut_as": same,
             }
         )

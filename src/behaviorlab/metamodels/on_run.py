@@ -12,6 +12,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
 from behaviorlab.lm.run import RunModel
+from behaviorlab.metamodels.across import distribution
 from behaviorlab.metamodels.compare import compare
 from behaviorlab.metamodels.explain import ExplainResult, ask, explain
 from behaviorlab.metamodels.program import Program
@@ -166,3 +167,17 @@ def compare_runs(
         raise BadInput("comparing runs needs at least two different run directories")
     results = {str(d): explain_run(d, alpha=alpha, seed=seed, queries=queries, check=check) for d in run_dirs}
     return compare(results)
+
+
+def across_runs(
+    run_dirs: Sequence[Path],
+    *,
+    alpha: float = 1.0,
+    seed: int = 0,
+    queries: int | None = None,
+    check: int | None = None,
+) -> dict[str, Any]:
+    """Explain every run; one row per run and, per task, the distribution of failure prediction
+    over the runs (median, worst, best) and the groups of runs that learned the same shortcut."""
+    rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
+    return {"runs": rows, "distribution": distribution(rows)}
