@@ -148,7 +148,7 @@ def tree_family(task_key: str) -> Iterator[TreeProgram]:
         yield _tree(f"drop-left-past-{d}", fn, own, f"if depth >= {d} then dropleft")
         yield _tree(f"drop-right-past-{d}", fn, own, f"if depth >= {d} then dropright")
     for size in range(2, 8):
-        yield _tree(f"keep-size-{size}+", fn, own, f"if size >= {size} and kind == branch then keep")
+        yield _tree(f"keep-size-{size}-up", fn, own, f"if size >= {size} and kind == branch then keep")
     for length in range(6, 62, 2):
         yield _tree(f"output-cap-{length}", fn, own, f"if opos >= {length} then stop")
         yield _tree(f"input-blind-{length}", fn, own, f"if ipos >= {length} then drop")
