@@ -272,6 +272,13 @@ def search(
     if isinstance(best, Program) and not best.uses_reference() and learn:
         made.append(fit_exceptions(best, learn_batch, learn_m))
     scored += [score(p, plain, fit_m, alpha, 1.0 + p.size_bits) for p in made]
+    first = min(scored, key=lambda c: (c.mdl, c.size_bits))
+    if first.program is made[0] and learn:
+        # No family member explains the model as well as a decision list learned from scratch
+        # (models with sinusoidal positions, say): patch the slips of that list instead.
+        patched = fit_exceptions(made[0], learn_batch, learn_m)
+        if patched.exceptions:
+            scored.append(score(patched, plain, fit_m, alpha, 1.0 + patched.size_bits))
     return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
 
 
