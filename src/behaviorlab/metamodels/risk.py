@@ -126,6 +126,8 @@ def calibrate(model: RiskModel, F: np.ndarray, failed: np.ndarray) -> RiskModel:
     """Platt scaling of the model's logits on held-out inputs (a little L2 keeps it finite)."""
     z = model.logit(F)[:, None]
     a, c = _logistic(z, failed, 1e-4)
+    if a[0] < 0:  # a handful of one class can flip the slope: then trust only the base rate
+        a, c = np.zeros(1), float(_logistic(np.zeros((len(z), 1)), failed, 1e-4)[1])
     model.platt = (float(a[0]), c)
     return model
 
