@@ -85,23 +85,21 @@ class TreeProgram:
         return decode(tb.nodes, act, k, self.steps, self.inorder)
 
     def outputs(self, batch: Batch) -> list[str]:
-        """Output strings; inputs that are not terms of `fn` are echoed."""
+        """Output strings; a program has nothing to say ("") on inputs that are not terms of `fn`."""
         tb = tree_batch(batch, self.fn)
         d = self.decoded(tb)
-        return [
-            tb.units.print(d.U[b, : d.n[b]].tolist()) if tb.ok[b] else tb.texts[b] for b in range(len(tb))
-        ]
+        return [tb.units.print(d.U[b, : d.n[b]].tolist()) if tb.ok[b] else "" for b in range(len(tb))]
 
     def matches(self, batch: Batch, model_outs: Sequence[str]) -> np.ndarray:
-        """[B] whether the output equals the model's (echoes compared as strings)."""
+        """[B] whether the output equals the model's ("" on inputs that are not terms)."""
         tb = tree_batch(batch, self.fn)
         m, d = tb.outputs(model_outs), self.decoded(tb)
         W = max(d.U.shape[1], m.U.shape[1])
         mine = np.pad(d.U, ((0, 0), (0, W - d.U.shape[1])), constant_values=-1)
         theirs = np.pad(m.U, ((0, 0), (0, W - m.U.shape[1])), constant_values=-1)
         same = m.ok & (d.n == m.n) & (mine == theirs).all(1)
-        echo = np.array([x == y for x, y in zip(tb.texts, model_outs, strict=True)], dtype=bool)
-        return np.where(tb.ok, same, echo)
+        silent = np.array([y == "" for y in model_outs], dtype=bool)
+        return np.where(tb.ok, same, silent)
 
     def run_many(self, texts: Sequence[str]) -> list[str]:
         return self.outputs(Batch.of_texts(texts))
