@@ -106,15 +106,19 @@ class _Round:
 
         self.breaks = _changes(tb, d, act, m, jb)  # [actions, N] nodes of right inputs an action changes
 
-    def fixable(self, truth: np.ndarray) -> np.ndarray:
-        """[guards, actions] inputs a guard (truth over nodes, [guards, N]) could fix per action,
-        minus right inputs it would break there."""
-        out = np.zeros((len(truth), len(CANDIDATE_ACTIONS)), dtype=np.int64)
+    def fixable(self, A: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        """[atoms, actions] for the guards `atom and cond` (truth over nodes): the inputs each
+        could fix per action, minus the nodes of right outputs it would change there (a penalty
+        counted per node, not per input: cheap, and the best guards are checked exactly anyway)."""
+        out = np.zeros((len(A), len(CANDIDATE_ACTIONS)), dtype=np.int64)
         for a in range(len(CANDIDATE_ACTIONS)):
-            sel = self.v[self.fixed & (self.a == a)]
-            out[:, a] = _inputs_holding(truth, sel, self.b[self.fixed & (self.a == a)])
-            bad = np.flatnonzero(self.breaks[a])
-            out[:, a] -= _inputs_holding(truth, bad, self.tb_b[bad])
+            pick = self.fixed & (self.a == a)
+            sel, inputs = self.v[pick], self.b[pick]
+            if cond is not None:
+                sel, inputs = sel[cond[sel]], inputs[cond[sel]]
+            out[:, a] = _inputs_holding(A, sel, inputs)
+            bad = np.flatnonzero(self.breaks[a] if cond is None else self.breaks[a] & cond)
+            out[:, a] -= np.count_nonzero(A[:, bad], axis=1)
         return out
 
 
@@ -203,7 +207,7 @@ def fit_tree_exceptions(
         # single atoms, so that many near-equal pairs cannot crowd out a good single atom.
         pairs: list[tuple[float, tuple[int, ...], int]] = []
         for g in np.argsort(-fix1.max(1))[:beam]:
-            fix2 = rnd.fixable(A & A[g])
+            fix2 = rnd.fixable(A, A[g])
             for h, a in zip(*np.nonzero(fix2 > np.maximum(fix1[g][None, :], min_gain - 1)), strict=True):
                 if h != g:
                     pairs.append((fix2[h, a] - 1e-3 * (bits[g] + bits[h]), (int(g), int(h)), int(a)))
