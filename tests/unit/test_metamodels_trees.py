@@ -121,7 +121,7 @@ def plain_run(p: TreeProgram, text: str) -> str:
                 pos = _walk(p, item.tree, p.steps, 0, "root", pos + 1, out) + 1
     except _Stop:
         pass
-    return _print(out)
+    return _print(out[: p.cap] if p.cap else out)
 
 
 def _print(units: list[str]) -> str:
@@ -146,7 +146,7 @@ def _random_program(rng: random.Random, fn: str, steps: int) -> TreeProgram:
             guard.append(NodeCmp(f, rng.choice(["==", "!=", "<=", ">="]), const))  # type: ignore[arg-type]
         kind = rng.choice(kinds)
         rules.append(TreeRule(tuple(guard), TreeAction(kind, rng.randint(0, 2) if kind == "steps" else 0)))  # type: ignore[arg-type]
-    return TreeProgram("random", fn, steps, tuple(rules))
+    return TreeProgram("random", fn, steps, tuple(rules), cap=rng.choice([0, 0, 2, 4]))
 
 
 @pytest.mark.parametrize("fn", ["inorder", "preorder"])
@@ -171,7 +171,7 @@ def test_reference_program_is_the_task(fn: str, steps: int | str) -> None:
 def test_tree_program_text_and_json_round_trip() -> None:
     for p in tree_family("tree-preorder/steps=2"):
         assert from_text(to_text(p)) == p and from_json(to_json(p)) == p
-    odd = "program x\n  term inorder steps all\n  if side == left and depth >= 3 then steps 1"
+    odd = "program x\n  term inorder steps all cap 5\n  if side == left and depth >= 3 then steps 1"
     p = from_text(odd)
     assert isinstance(p, TreeProgram) and to_text(p) == odd.replace("  term", "  term")
 

@@ -124,16 +124,17 @@ def tree_spec(task_key: str) -> tuple[str, int]:
     return name.removeprefix("tree-"), ALL_STEPS if steps == "all" else int(steps)
 
 
-def _tree(name: str, fn: str, steps: int | str, *rules: str) -> TreeProgram:
+def _tree(name: str, fn: str, steps: int | str, *rules: str, cap: int = 0) -> TreeProgram:
     body = "\n".join(f"  {r}" for r in rules)
-    return tree_from_text(f"program tree/{name}\n  term {fn} steps {steps}\n{body}")
+    head = f"term {fn} steps {steps}" + (f" cap {cap}" if cap else "")
+    return tree_from_text(f"program tree/{name}\n  {head}\n{body}")
 
 
 def tree_family(task_key: str) -> Iterator[TreeProgram]:
     """Tree traversals: the reference reduction and the study's shortcuts on it — shallow
     reductions (the root unrolled, the rest copied), too few or too many steps, subtrees past a
-    depth or above a size left unreduced, dropped or cut off, and outputs or inputs cut at a
-    length (learned positions)."""
+    depth or above a size left unreduced, dropped or cut off, outputs capped at a number of
+    letters and calls, and outputs or inputs cut at a length (learned positions)."""
     fn, k = tree_spec(task_key)
     own = "all" if k == ALL_STEPS else k
     yield _tree("reference", fn, own)
@@ -149,6 +150,8 @@ def tree_family(task_key: str) -> Iterator[TreeProgram]:
         yield _tree(f"drop-right-past-{d}", fn, own, f"if depth >= {d} then dropright")
     for size in range(2, 8):
         yield _tree(f"keep-size-{size}-up", fn, own, f"if size >= {size} and kind == branch then keep")
+    for units in range(1, 13):  # a model that never writes more letters and calls than it saw
+        yield _tree(f"unit-cap-{units}", fn, own, cap=units)
     for length in range(6, 62, 2):
         yield _tree(f"output-cap-{length}", fn, own, f"if opos >= {length} then stop")
         yield _tree(f"input-blind-{length}", fn, own, f"if ipos >= {length} then drop")

@@ -39,8 +39,9 @@ class Decoded:
     expands: np.ndarray  # [N] the node is unfolded (its children visited)
 
 
-def decode(tb: Nodes, act: np.ndarray, k: np.ndarray, steps: int, inorder: bool) -> Decoded:
-    """Run per-node action codes `act` (and step counts `k` for `steps`) on every input."""
+def decode(tb: Nodes, act: np.ndarray, k: np.ndarray, steps: int, inorder: bool, cap: int = 0) -> Decoded:
+    """Run per-node action codes `act` (and step counts `k` for `steps`) on every input; with a
+    `cap`, no output holds more than that many units."""
     N = len(tb.b)
     visited, expands = np.zeros(N, dtype=bool), np.zeros(N, dtype=bool)
     budget = np.zeros(N, dtype=np.int64)
@@ -86,6 +87,8 @@ def decode(tb: Nodes, act: np.ndarray, k: np.ndarray, steps: int, inorder: bool)
     np.add.at(total, tb.b[roots], T[roots])
     stops = np.flatnonzero(visited & (act == CODE["stop"]))
     np.minimum.at(total, tb.b[stops], off[stops])
+    if cap:
+        np.minimum(total, cap, out=total)
     U = np.full((B, int(total.max(initial=0)) + 1), -1, dtype=np.int64)
     for j in (0, 1):
         m = np.flatnonzero(e > j)

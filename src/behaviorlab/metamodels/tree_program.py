@@ -49,21 +49,24 @@ def tree_batch(batch: Batch, fn: str) -> TreeBatch:
 
 @dataclass(frozen=True)
 class TreeProgram:
-    """`fn` (inorder/preorder), default budget `steps` (ALL_STEPS = normal form) and rules; the
-    first `exceptions` rules are patched onto the shortcut below them."""
+    """`fn` (inorder/preorder), default budget `steps` (ALL_STEPS = normal form), rules, and an
+    optional cap on the output's units; the first `exceptions` rules are patched onto the
+    shortcut below them."""
 
     name: str
     fn: str
     steps: int
     rules: tuple[TreeRule, ...] = ()
     exceptions: int = 0
+    cap: int = 0  # at most this many units (letters and calls) in any output; 0: no cap
 
     @property
     def size_bits(self) -> float:
         """Description length: the header (traversal, budget) and the rules."""
         budget = 1.0 if self.steps == ALL_STEPS else 1.0 + gamma(self.steps + 1)
         marker = gamma(self.exceptions + 1) if self.exceptions else 0.0
-        return 2.0 + budget + marker + sum(r.bits() for r in self.rules)
+        cap = 1.0 + (gamma(self.cap) if self.cap else 0.0)
+        return 2.0 + budget + cap + marker + sum(r.bits() for r in self.rules)
 
     @property
     def inorder(self) -> bool:
@@ -82,7 +85,7 @@ class TreeProgram:
     def decoded(self, tb: TreeBatch) -> Decoded:
         """The walk on every input of a node table."""
         act, k = actions(tb, self.rules, self.steps, self.inorder)
-        return decode(tb.nodes, act, k, self.steps, self.inorder)
+        return decode(tb.nodes, act, k, self.steps, self.inorder, self.cap)
 
     def outputs(self, batch: Batch) -> list[str]:
         """Output strings; a program has nothing to say ("") on inputs that are not terms of `fn`."""
@@ -155,7 +158,8 @@ def tree_action_text(a: TreeAction) -> str:
 
 def tree_to_text(p: TreeProgram) -> str:
     """`program NAME`, `term FN steps K`, then one line per rule."""
-    lines = [f"program {p.name}", f"  term {p.fn} steps {'all' if p.steps == ALL_STEPS else p.steps}"]
+    cap = f" cap {p.cap}" if p.cap else ""
+    lines = [f"program {p.name}", f"  term {p.fn} steps {'all' if p.steps == ALL_STEPS else p.steps}{cap}"]
     for k, r in enumerate(p.rules):
         if p.exceptions and k == p.exceptions:
             lines.append(f"  {EXCEPTIONS_END}")
@@ -205,9 +209,9 @@ def tree_from_text(text: str) -> TreeProgram:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     if len(lines) < 2 or not lines[0].startswith("program "):
         raise BadInput("tree program text must start with `program NAME` and `term FN steps K`")
-    m = re.match(r"^term (inorder|preorder) steps (\S+)$", lines[1])
+    m = re.match(r"^term (inorder|preorder) steps (\S+)(?: cap (\d+))?$", lines[1])
     if not m:
-        raise BadInput(f"bad term line {lines[1]!r}: expected `term inorder|preorder steps K|all`")
+        raise BadInput(f"bad term line {lines[1]!r}: expected `term inorder|preorder steps K|all [cap C]`")
     rules: list[TreeRule] = []
     exceptions = 0
     for ln in lines[2:]:
@@ -222,7 +226,8 @@ def tree_from_text(text: str) -> TreeProgram:
         else:
             raise BadInput(f"bad rule line {ln!r}: expected `if GUARD then ACTION` or `else ACTION`")
     name = lines[0][len("program ") :]
-    return TreeProgram(name, m.group(1), _steps(m.group(2), lines[1]), tuple(rules), exceptions)
+    cap = int(m.group(3) or 0)
+    return TreeProgram(name, m.group(1), _steps(m.group(2), lines[1]), tuple(rules), exceptions, cap)
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -237,6 +242,7 @@ def tree_to_json(p: TreeProgram) -> dict[str, Any]:
         "fn": p.fn,
         "steps": p.steps,
         "exceptions": p.exceptions,
+        "cap": p.cap,
         "rules": [
             {
                 "guard": [[a.feat, a.op, a.const] for a in r.guard],
@@ -260,7 +266,8 @@ def tree_from_json(d: dict[str, Any]) -> TreeProgram:
         if not is_tree_action(kind):
             raise BadInput(f"bad tree action {kind!r} in program {d['name']!r}")
         rules.append(TreeRule(tuple(guard), TreeAction(kind, int(r["action"]["k"]))))
-    return TreeProgram(d["name"], d["fn"], int(d["steps"]), tuple(rules), int(d.get("exceptions", 0)))
+    exceptions, cap = int(d.get("exceptions", 0)), int(d.get("cap", 0))
+    return TreeProgram(d["name"], d["fn"], int(d["steps"]), tuple(rules), exceptions, cap)
 
 
 def tree_normal_form(p: TreeProgram) -> tuple[Any, tuple[Any, ...]]:
@@ -272,4 +279,4 @@ def tree_normal_form(p: TreeProgram) -> tuple[Any, tuple[Any, ...]]:
             break
     while rules and not rules[-1].guard and rules[-1].action.kind == "reduce":
         rules.pop()  # a final `else reduce` is the default anyway
-    return ("tree", p.fn, p.steps), tuple(rules)
+    return ("tree", p.fn, p.steps, p.cap), tuple(rules)

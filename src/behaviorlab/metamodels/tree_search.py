@@ -79,7 +79,7 @@ class _Round:
 
     def __init__(self, p: TreeProgram, tb: TreeBatch, m: Outputs) -> None:
         act, k = actions(tb, p.rules, p.steps, p.inorder)
-        d = decode(tb.nodes, act, k, p.steps, p.inorder)
+        d = decode(tb.nodes, act, k, p.steps, p.inorder, p.cap)
         j = first_divergence(d, m)
         jb = j[tb.b]
         # Nodes the walk reached whose part of the output starts at or spans the divergence.
@@ -97,7 +97,7 @@ class _Round:
             local = np.arange(len(reps.b)) - base[reps.b] + tb.start[idx]
             ract, rk = act[local], k[local]
             ract[at], rk[at] = _CODES[a_of], _KS[a_of]
-            rd = decode(reps, ract, rk, p.steps, p.inorder)
+            rd = decode(reps, ract, rk, p.steps, p.inorder, p.cap)
             mr = Outputs(m.texts, m.U[b_of], m.n[b_of], m.ok[b_of])
             jr = first_divergence(rd, mr)
             exact = (jr == -1) & (rd.n == mr.n)
