@@ -38,8 +38,13 @@ def test_explain_compares_runs(runs: list[Path]) -> None:
     fast = ["--queries", "40", "--check", "60"]
     got = cli.invoke(app, ["explain", *map(str, runs), "--format", "json", *fast])
     assert got.exit_code == 0, got.output
-    rows = json.loads(got.output)
+    both = json.loads(got.output)
+    rows = both["runs"]
     assert [r["run"] for r in rows] == [str(r) for r in runs]
+    dist = both["distribution"]["binary-successor/reverse"]
+    rates = [r["fresh_failure_prediction_rate"] for r in rows]
+    assert dist["n_runs"] == 2 and dist["worst"]["rate"] == min(rates) and dist["best"] == max(rates)
+    assert sorted(run for g in dist["shortcut_groups"] for run in g["runs"]) == sorted(map(str, runs))
     for r in rows:
         assert r["task"] == "binary-successor/reverse" and 0.0 <= r["metamodel_agreement"] <= 1.0
         assert r["exceptions"] >= 0 and isinstance(r["same_shortcut_as"], list)
@@ -56,6 +61,7 @@ def test_explain_compares_runs(runs: list[Path]) -> None:
         assert 0.0 <= lo <= check["all"]["failure_prediction_rate"] <= hi <= 1.0
     text = cli.invoke(app, ["explain", *map(str, runs), *fast])
     assert text.exit_code == 0 and "shortcut" in text.output and "agreement" in text.output
+    assert "median" in text.output and "worst" in text.output
 
 
 def test_explain_refuses_one_run_twice(runs: list[Path]) -> None:

@@ -1,9 +1,12 @@
 """Pinned search results: the selected program and its figures for fixed black boxes.
 
 The search is a heuristic; its speed-ups must not change what it finds. The expected values in
-`pinned_programs.json` were recorded from the search as it stood before it was vectorised. Record
-again (`python tests/unit/test_metamodels_pinned.py --record`) only for an intended change to the
-search, and say so in the commit.
+`pinned_programs.json` were recorded from the search as it stood before it was vectorised, and
+recorded again when tree programs came in: the binary-successor programs, numbers and candidate
+tables stayed exactly the same (only their digests moved, for the new `risk` section of the JSON);
+tree-echo is now explained by a tree program. Record again (`python
+tests/unit/test_metamodels_pinned.py --record`) only for an intended change to the search, and say
+so in the commit.
 """
 
 from __future__ import annotations

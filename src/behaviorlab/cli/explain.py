@@ -27,6 +27,21 @@ def comparison_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def distribution_lines(dist: dict[str, Any]) -> list[str]:
+    """Per task: failure prediction over the runs, and who shares a shortcut."""
+    lines = []
+    for task, d in dist.items():
+        worst = d["worst"]
+        lines.append(
+            f"{task}: failures predicted over {d['n_runs']} runs ({', '.join(d['measured_on'])}): "
+            f"median {d['median']:.1%}, worst {worst['rate']:.1%} ({Path(worst['run']).name}), "
+            f"best {d['best']:.1%}"
+        )
+        for g in d["shortcut_groups"]:
+            lines.append(f"  same shortcut ({g['program']}): {', '.join(Path(r).name for r in g['runs'])}")
+    return lines
+
+
 @handles_bad_input
 def explain_cmd(
     run_dirs: Annotated[
@@ -41,7 +56,7 @@ def explain_cmd(
         typer.Option(
             min=0,
             help="Fresh inputs to learn rules from, asked of the model (as many again score the "
-            "candidates); default 2000, 20 for tree tasks.",
+            "candidates); default 2000, 400 for tree tasks.",
         ),
     ] = None,
     check: Annotated[
@@ -49,7 +64,7 @@ def explain_cmd(
         typer.Option(
             min=0,
             help="Fresh inputs drawn like the test splits to check the program on, beyond the "
-            "held-out half; default 2000, 200 for tree tasks, 0 to skip.",
+            "held-out half; default 2000, 1000 for tree tasks, 0 to skip.",
         ),
     ] = None,
     model: Annotated[
@@ -75,16 +90,18 @@ def explain_cmd(
         return
     if not run_dirs:
         raise fail("explain needs run directories, or --model SPEC --task NAME")
-    from behaviorlab.metamodels.on_run import compare_runs, explain_run
+    from behaviorlab.metamodels.on_run import across_runs, explain_run
 
     pin_threads(run_dirs[0])
     if len(run_dirs) > 1:
-        with err_console.status(f"explaining {len(run_dirs)} runs (10–20 s each) …"):
-            rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
+        with err_console.status(f"explaining {len(run_dirs)} runs (10–40 s each) …"):
+            got = across_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
         if format == "json":
-            typer.echo(json.dumps(rows, indent=2))
+            typer.echo(json.dumps(got, indent=2))
         else:
-            console.print(comparison_table(rows))
+            console.print(comparison_table(got["runs"]))
+            for line in distribution_lines(got["distribution"]):
+                console.print(line, markup=False, highlight=False)
         return
     with err_console.status(f"explaining {run_dirs[0]}: querying the model, searching programs …"):
         result = explain_run(run_dirs[0], alpha=alpha, seed=seed, queries=queries, check=check)

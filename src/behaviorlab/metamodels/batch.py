@@ -97,6 +97,7 @@ class Batch:
         self._views: dict[View, Batch] = {}
         self._depth: np.ndarray | None = None
         self._targets: dict[int, Targets] = {}
+        self.cache: dict[object, object] = {}  # other views of the same inputs (e.g. node tables)
 
     @classmethod
     def of(cls, contexts: Sequence[Context], vocab: Vocab | None = None) -> Batch:

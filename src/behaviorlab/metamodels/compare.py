@@ -8,11 +8,12 @@ from typing import Any
 from behaviorlab.metamodels.explain import ExplainResult
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.text import normal_form
+from behaviorlab.metamodels.tree_program import TreeProgram
 
 SAME_SHORTCUT_AGREEMENT = 0.99
 
 
-def same_shortcut(a: Program, b: Program, inputs: list[str]) -> bool:
+def same_shortcut(a: Program | TreeProgram, b: Program | TreeProgram, inputs: list[str]) -> bool:
     """The shortcuts under any exceptions are equal after normalisation, or agree on ≥ 99% of a
     shared input sample (exceptions model slips, which differ from run to run)."""
     a, b = a.shortcut(), b.shortcut()
@@ -22,6 +23,13 @@ def same_shortcut(a: Program, b: Program, inputs: list[str]) -> bool:
         return False
     agree = sum(x == y for x, y in zip(a.run_many(inputs), b.run_many(inputs), strict=True))
     return agree / len(inputs) >= SAME_SHORTCUT_AGREEMENT
+
+
+def _fresh(r: ExplainResult) -> dict[str, Any]:
+    """The fresh check's headline numbers over all its inputs (None when it was skipped)."""
+    c = (r.fresh_check or {}).get("all")
+    keys = ("failure_prediction_rate", "failure_precision", "n_failures")
+    return {f"fresh_{k}": None if c is None else c[k] for k in keys}
 
 
 def compare(results: Mapping[str, ExplainResult]) -> list[dict[str, Any]]:
@@ -52,6 +60,7 @@ def compare(results: Mapping[str, ExplainResult]) -> list[dict[str, Any]]:
                 "failure_prediction_rate": r.failure_prediction_rate,
                 "failure_precision": r.failure_precision,
                 "n_failures": r.n_failures,
+                **_fresh(r),
                 "same_shortcut_as": same,
             }
         )

@@ -18,8 +18,11 @@ from behaviorlab.metamodels.exceptions import fit_exceptions
 from behaviorlab.metamodels.families import family_for, reference_name
 from behaviorlab.metamodels.induce import induce
 from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
+from behaviorlab.metamodels.risk import RiskModel, explain_risk
 from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
 from behaviorlab.metamodels.text import to_json, to_text
+from behaviorlab.metamodels.tree_program import TreeProgram
+from behaviorlab.metamodels.tree_search import fit_tree_exceptions
 
 
 class TaskLike(Protocol):
@@ -38,7 +41,7 @@ class ExplainResult:
     """The selected metamodel and how well it explains and predicts the model."""
 
     task_key: str
-    program: Program
+    program: Program | TreeProgram
     metamodel_size: float
     metamodel_agreement: float
     failure_prediction_rate: float
@@ -57,6 +60,7 @@ class ExplainResult:
     mutual_information_mechanistic: Estimate | None = None
     heldout_inputs: list[str] = field(default_factory=list, repr=False)
     fresh_check: dict[str, Any] | None = None  # per test split and "all": see on_run.fresh_check
+    risk_model: RiskModel | None = field(default=None, repr=False)  # the "maybe" beside the program
 
     @property
     def program_text(self) -> str:
@@ -94,6 +98,7 @@ class ExplainResult:
             "program": to_json(self.program),
             "program_text": self.program_text,
             "fresh_check": self.fresh_check,
+            "risk": None if self.risk_model is None else self.risk_model.report,
             "candidates": self.candidates,
         }
 
@@ -112,6 +117,30 @@ class ExplainResult:
             )
         return lines
 
+    def _risk_lines(self) -> list[str]:
+        if self.risk_model is None:
+            return []
+        lines = []
+        for where, r in self.risk_model.report.items():
+            if where == "top_features":
+                continue
+
+            def f(v: float | None) -> str:
+                return "-" if v is None else f"{v:.3f}"
+
+            inside = sum(b["within"] for b in r["reliability"])
+            lines.append(
+                f"failure risk ({where}, n={r['n']}): AUC {f(r['auc'])}; on the residue the program "
+                f"calls safe ({r['n_residue_failures']} failures) AUC {f(r['auc_residue'])}; "
+                f"reliability: {inside}/{len(r['reliability'])} bins within their 95% interval"
+            )
+            lines += [
+                f"  predicted {b['predicted']:.1%}  observed {b['observed']:.1%} "
+                f"[{b['ci'][0]:.1%}, {b['ci'][1]:.1%}]  (n={b['n']})"
+                for b in r["reliability"]
+            ]
+        return lines
+
     def render_text(self) -> str:
         """A short human-readable report."""
         mi = self.mutual_information
@@ -128,6 +157,7 @@ class ExplainResult:
             f"I(model fails; program predicts failure) = {self._failure_mi_text()}",
             f"MDL = {self.mdl:.1f} bits (alpha={self.alpha})",
             *self._check_lines(),
+            *self._risk_lines(),
             "candidates (best MDL first):",
         ]
         for c in self.candidates:
@@ -180,7 +210,7 @@ def _more_fit(
     return list(zip(xs, ask(model, xs), strict=True))
 
 
-def _inputs(p: Program, inputs: Sequence[str], plain: Batch) -> Batch:
+def _inputs(p: Program | TreeProgram, inputs: Sequence[str], plain: Batch) -> Batch:
     """The batch a program runs on: with the reference outputs when it needs them."""
     return p.batch(inputs, plain.vocab) if p.uses_reference() else plain
 
@@ -207,6 +237,9 @@ def search(
     fit_x, fit_m = [x for x, _ in fit], [m for _, m in fit]
     plain = Batch.of_texts(fit_x)
     family = family_for(task.key, _oracle(task))
+    if family and isinstance(family[0], TreeProgram):
+        trees = [p for p in family if isinstance(p, TreeProgram)]
+        return _search_trees(trees, plain, fit_m, learn, alpha, reference_name(task.key))
     views = _views(plain.n.tolist()) if task.key.startswith("binary-successor") else []
     # Two-part code over the hypothesis class "family (× views) ∪ anything": one flag bit, then
     # a family member by its index (the family is fixed in advance from the study) and its view
@@ -222,7 +255,7 @@ def search(
             progs, key=lambda p: score(p, _inputs(p, head_x, head), head_m, alpha, code[p.name]).mdl
         )
 
-    ranked = screened(family)
+    ranked = screened([p for p in family if isinstance(p, Program)])
     ref = reference_name(task.key)
     # Views multiply the family; try them on the best few members (and the reference) only.
     bases = ranked[:view_bases] + [p for p in ranked[view_bases:] if p.name == ref]
@@ -236,9 +269,45 @@ def search(
     # Induction from scratch is quadratic in rows; the exceptions search scales and wants them all.
     made = [induce(learn_batch.head(induce_limit), learn_m[:induce_limit], name=f"induced/{task.key}")]
     best = min(scored, key=lambda c: (c.mdl, c.size_bits)).program
-    if not best.uses_reference() and learn:
+    if isinstance(best, Program) and not best.uses_reference() and learn:
         made.append(fit_exceptions(best, learn_batch, learn_m))
     scored += [score(p, plain, fit_m, alpha, 1.0 + p.size_bits) for p in made]
+    first = min(scored, key=lambda c: (c.mdl, c.size_bits))
+    if first.program is made[0] and learn:
+        # No family member explains the model as well as a decision list learned from scratch
+        # (models with sinusoidal positions, say): patch the slips of that list instead.
+        patched = fit_exceptions(made[0], learn_batch, learn_m)
+        if patched.exceptions:
+            scored.append(score(patched, plain, fit_m, alpha, 1.0 + patched.size_bits))
+    return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
+
+
+def _search_trees(
+    family: list[TreeProgram],
+    plain: Batch,
+    fit_m: list[str],
+    learn: Sequence[tuple[str, str]],
+    alpha: float,
+    ref: str,
+    bases_patched: int = 3,
+) -> list[Candidate]:
+    """Tree family members scored on the fitting set, and the best patched with term-level
+    exceptions learned on `learn`; best MDL first."""
+    member = 1.0 + math.log2(len(family))
+    scored = sorted(
+        (score(p, plain, fit_m, alpha, member) for p in family), key=lambda c: (c.mdl, c.size_bits)
+    )
+    if learn:
+        learn_batch = Batch.of_texts([x for x, _ in learn])
+        learn_m = [m for _, m in learn]
+        # A shortcut that cuts the output hides slips past the cut: patch the best few members
+        # and the reference, and let MDL choose among the patched programs.
+        bases = scored[:bases_patched] + [c for c in scored[bases_patched:] if c.program.name == ref]
+        for c in bases:
+            assert isinstance(c.program, TreeProgram)
+            patched = fit_tree_exceptions(c.program, learn_batch, learn_m)
+            if patched.exceptions:
+                scored.append(score(patched, plain, fit_m, alpha, 1.0 + patched.size_bits))
     return sorted(scored, key=lambda c: (c.mdl, c.size_bits))
 
 
@@ -295,7 +364,7 @@ def explain(
 
     outs: dict[str, list[str]] = {program.name: prog_out}
 
-    def held_out(p: Program) -> list[str]:
+    def held_out(p: Program | TreeProgram) -> list[str]:
         if p.name not in outs:
             outs[p.name] = p.outputs(_inputs(p, held_x, held))
         return outs[p.name]
@@ -328,6 +397,12 @@ def explain(
     )
     match = next((p.name for p in family if held_out(p) == prog_out), None)
     ref_prog = next(c.program for c in scored if c.program.name == reference_name(task.key))
+    fit_all = given + extra
+    risk = explain_risk(
+        program,
+        ([x for x, _ in fit_all], [m for _, m in fit_all], [_reference(task, x) for x, _ in fit_all]),
+        (held_x, held_m, refs),
+    )
     matches_ref = held_out(ref_prog) == prog_out
     return ExplainResult(
         task_key=task.key,
@@ -349,4 +424,5 @@ def explain(
         failure_information=fail_mi,
         mutual_information_mechanistic=mech,
         heldout_inputs=held_x,
+        risk_model=risk,
     )

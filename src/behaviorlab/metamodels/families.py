@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.text import from_text
+from behaviorlab.metamodels.tree_program import TreeProgram, tree_from_text
+from behaviorlab.metamodels.tree_rules import ALL_STEPS
 
 _NATURAL_CORE = """\
   if i - n >= 1 then stop
@@ -30,7 +32,9 @@ _REVERSE_CORE = """\
 
 def _prog(name: str, *blocks: str) -> Program:
     body = "\n".join(b for b in blocks if b)
-    return from_text(f"program {name}\n{body}")
+    p = from_text(f"program {name}\n{body}")
+    assert isinstance(p, Program)
+    return p
 
 
 def _natural_overflow(c: int, mode: str) -> str:
@@ -112,20 +116,56 @@ def peano_family() -> Iterator[Program]:
                 )
 
 
-def tree_family(oracle: Callable[[str], str]) -> Iterator[Program]:
-    """Tree steps: copy the term, give up with `[]`, or the (opaque) reference reduction."""
-    yield _prog("tree/identity", "  else copy x[0]")
-    yield _prog("tree/empty-list", "  if i == 0 then emit [", "  if i == 1 then emit ]", "  else stop")
-    yield _prog("tree/reference", "  else reference").bind(oracle)
+def tree_spec(task_key: str) -> tuple[str, int]:
+    """(traversal, step budget) of a tree task key such as `tree-inorder/steps=2`."""
+    name, _, rest = task_key.partition("/")
+    opts = dict(part.split("=", 1) for part in rest.split("/") if "=" in part)
+    steps = opts.get("steps", "all")
+    return name.removeprefix("tree-"), ALL_STEPS if steps == "all" else int(steps)
 
 
-def family_for(task_key: str, oracle: Callable[[str], str]) -> list[Program]:
+def _tree(name: str, fn: str, steps: int | str, *rules: str, cap: int = 0) -> TreeProgram:
+    body = "\n".join(f"  {r}" for r in rules)
+    head = f"term {fn} steps {steps}" + (f" cap {cap}" if cap else "")
+    return tree_from_text(f"program tree/{name}\n  {head}\n{body}")
+
+
+def tree_family(task_key: str) -> Iterator[TreeProgram]:
+    """Tree traversals: the reference reduction and the study's shortcuts on it — shallow
+    reductions (the root unrolled, the rest copied), too few or too many steps, subtrees past a
+    depth or above a size left unreduced, dropped or cut off, outputs capped at a number of
+    letters and calls, and outputs or inputs cut at a length (learned positions)."""
+    fn, k = tree_spec(task_key)
+    own = "all" if k == ALL_STEPS else k
+    yield _tree("reference", fn, own)
+    yield _tree("identity", fn, own, "else keep")
+    yield _tree("empty-list", fn, own, "else drop")
+    for j in (1, 2, 3, "all"):
+        if j != own:
+            yield _tree(f"steps-{j}", fn, j)
+    for d in range(1, 6):
+        for mode in ("keep", "drop", "stop"):
+            yield _tree(f"past-depth-{d}-{mode}", fn, own, f"if depth >= {d} then {mode}")
+        yield _tree(f"drop-left-past-{d}", fn, own, f"if depth >= {d} then dropleft")
+        yield _tree(f"drop-right-past-{d}", fn, own, f"if depth >= {d} then dropright")
+    for size in range(2, 8):
+        yield _tree(f"keep-size-{size}-up", fn, own, f"if size >= {size} and kind == branch then keep")
+    for units in range(1, 13):  # a model that never writes more letters and calls than it saw
+        yield _tree(f"unit-cap-{units}", fn, own, cap=units)
+    for length in range(6, 62, 2):
+        yield _tree(f"output-cap-{length}", fn, own, f"if opos >= {length} then stop")
+        yield _tree(f"input-blind-{length}", fn, own, f"if ipos >= {length} then drop")
+
+
+def family_for(task_key: str, oracle: Callable[[str], str]) -> list[Program] | list[TreeProgram]:
     """All family members for a task key such as `binary-successor/natural`."""
     if task_key.startswith("binary-successor"):
         return list(reverse_family() if "reverse" in task_key else natural_family())
     if task_key.startswith("peano"):
         return list(peano_family())
-    return list(tree_family(oracle))
+    if task_key.startswith("tree-"):
+        return list(tree_family(task_key))
+    return [_prog("tree/reference", "  else reference").bind(oracle)]  # a task without a family
 
 
 def reference_name(task_key: str) -> str:

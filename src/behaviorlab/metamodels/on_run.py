@@ -12,10 +12,13 @@ from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
 from behaviorlab.lm.run import RunModel
+from behaviorlab.metamodels.across import distribution
 from behaviorlab.metamodels.compare import compare
 from behaviorlab.metamodels.explain import ExplainResult, ask, explain
 from behaviorlab.metamodels.program import Program
+from behaviorlab.metamodels.risk import RiskModel, evaluate, score_inputs
 from behaviorlab.metamodels.scoring import failure_stats
+from behaviorlab.metamodels.tree_program import TreeProgram
 from behaviorlab.rundir import ANALYSIS, PREDICTIONS
 from behaviorlab.tasks import Task
 from behaviorlab.tasks.dataset import DatasetSpec, SplitSpec, derive_seed
@@ -60,20 +63,29 @@ def draw_like_tests(run: Run, n: int, seed: int, edge_fraction: float | None = N
     return xs
 
 
-def fresh_check(run: Run, program: Program, n: int, seed: int) -> dict[str, Any]:
+def fresh_check(
+    run: Run, program: Program | TreeProgram, n: int, seed: int, risk: RiskModel | None = None
+) -> dict[str, Any]:
     """The program against the model on about n fresh inputs drawn like the run's test splits:
-    a larger sample than the held-out half, for tighter intervals; per split and overall."""
+    a larger sample than the held-out half, for tighter intervals; per split and overall (and
+    the calibrated failure risk on them, when given)."""
     model = RunModel(run)
     out: dict[str, Any] = {}
     every: tuple[list[str], list[str], list[str]] = ([], [], [])
+    inputs: list[str] = []
     specs = _test_specs(run)
     for k, spec in enumerate(specs):
         xs = _draw(run, spec, max(1, n // len(specs)), derive_seed(seed, "fresh-check", k), None)
         parts = (ask(model, xs), program.run_many(xs), [_task(run).solve(x) for x in xs])
         out[spec.name] = check_numbers(*parts)
+        inputs += xs
         for acc, part in zip(every, parts, strict=True):
             acc.extend(part)
     out["all"] = check_numbers(*every)
+    if risk is not None:  # fit on the fitting set, calibrated on the held-out half: all fresh here
+        F, failed, shortcut = score_inputs(risk, program, inputs, every[0], list(every[2]))
+        risk.report["fresh"] = evaluate(risk, F, failed, shortcut)
+        out["all"]["risk"] = risk.report["fresh"]
     return out
 
 
@@ -113,11 +125,10 @@ def explain_run(
     half = len(rows) // 2
     # Task.sample spells its ranges as keywords; explain's protocol takes **ranges: same calls.
     task: Any = _task(run)
-    # Tree outputs are long and the rule language cannot express their rewrites (see notes), so
-    # the induction budget there is small: more examples cost minutes and buy nothing. Elsewhere
-    # queries are cheap and the vote guards need them: off-distribution slips are rare per input.
+    # Tree outputs are long, so a tree model is asked less; elsewhere queries are cheap and the
+    # vote guards need them: off-distribution slips are rare per input.
     tree = task.name.startswith("tree")
-    extra = queries if queries is not None else (20 if tree else 2000)
+    extra = queries if queries is not None else (400 if tree else 2000)
     result = explain(
         task,
         rows[:half],
@@ -129,11 +140,10 @@ def explain_run(
         # Queries drawn like the test splits (all their lengths, not just the recorded ones),
         # edge cases oversampled: rare inputs are where shortcuts part from the reference.
         draw=lambda n, s: draw_like_tests(run, n, s, edge_fraction=0.25),
-        max_induce_examples=60 if tree else 400,
     )
-    n_check = check if check is not None else (200 if tree else 2000)
+    n_check = check if check is not None else (1000 if tree else 2000)
     if n_check > 0:
-        result.fresh_check = fresh_check(run, result.program, n_check, seed + 1)
+        result.fresh_check = fresh_check(run, result.program, n_check, seed + 1, result.risk_model)
     if write:
         analysis = run_dir / ANALYSIS
         atomic_write_json(
@@ -157,3 +167,17 @@ def compare_runs(
         raise BadInput("comparing runs needs at least two different run directories")
     results = {str(d): explain_run(d, alpha=alpha, seed=seed, queries=queries, check=check) for d in run_dirs}
     return compare(results)
+
+
+def across_runs(
+    run_dirs: Sequence[Path],
+    *,
+    alpha: float = 1.0,
+    seed: int = 0,
+    queries: int | None = None,
+    check: int | None = None,
+) -> dict[str, Any]:
+    """Explain every run; one row per run and, per task, the distribution of failure prediction
+    over the runs (median, worst, best) and the groups of runs that learned the same shortcut."""
+    rows = compare_runs(run_dirs, alpha=alpha, seed=seed, queries=queries, check=check)
+    return {"runs": rows, "distribution": distribution(rows)}

@@ -20,13 +20,14 @@ from behaviorlab.metamodels.batch import Inputs, as_batch
 from behaviorlab.metamodels.features import TOKEN_BITS
 from behaviorlab.metamodels.machine import matches
 from behaviorlab.metamodels.program import Program
+from behaviorlab.metamodels.tree_program import TreeProgram
 
 
 @dataclass(frozen=True)
 class Candidate:
     """One program's score on the fitting set."""
 
-    program: Program
+    program: Program | TreeProgram
     size_bits: float
     code_bits: float  # what selection charges for naming the program (see `score`)
     fit_agreement: float
@@ -57,7 +58,7 @@ def residual_bits(model_outs: Sequence[str], prog_outs: Sequence[str]) -> float:
 
 
 def score(
-    program: Program,
+    program: Program | TreeProgram,
     contexts: Inputs,
     model_outs: Sequence[str],
     alpha: float,
@@ -71,7 +72,10 @@ def score(
     """
     batch = as_batch(contexts)
     targets = batch.targets(model_outs)
-    hit = matches(program, batch, targets)
+    if isinstance(program, TreeProgram):
+        hit = program.matches(batch, model_outs)
+    else:
+        hit = matches(program, batch, targets)
     res = _code_length(hit, targets.lengths)
     agree = int(hit.sum()) / max(1, len(batch))
     size = program.size_bits

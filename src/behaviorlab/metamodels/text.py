@@ -9,6 +9,14 @@ from behaviorlab.errors import BadInput
 from behaviorlab.metamodels.features import Term, is_feature
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.rules import Action, Atom, Cmp, Rule, Source, TokEq, is_action, is_op, is_source
+from behaviorlab.metamodels.tree_program import (
+    TreeProgram,
+    tree_from_json,
+    tree_from_text,
+    tree_normal_form,
+    tree_to_json,
+    tree_to_text,
+)
 
 
 def term_text(t: Term, first: bool) -> str:
@@ -48,8 +56,10 @@ def view_text(view: tuple[int, int]) -> str:
 EXCEPTIONS_END = "--- exceptions above, shortcut below"
 
 
-def to_text(p: Program) -> str:
+def to_text(p: Program | TreeProgram) -> str:
     """`program NAME` then one `if … then …` / `else …` line per rule."""
+    if isinstance(p, TreeProgram):
+        return tree_to_text(p)
     lines = [f"program {p.name}"]
     for k, r in enumerate(p.rules):
         if p.exceptions and k == p.exceptions:
@@ -89,9 +99,7 @@ def _parse_terms(s: str) -> tuple[Term, ...]:
 def _parse_atom(s: str) -> Atom:
     m = re.match(r"^(prev|x\[(-?\d+)\]|x@(-?\d+)) (==|!=) (\S+)$", s)
     if m:
-        source: Source = (
-            "prev" if m.group(1) == "prev" else "x" if m.group(2) is not None else "at"
-        )
+        source: Source = "prev" if m.group(1) == "prev" else "x" if m.group(2) is not None else "at"
         offset = int(m.group(2) or m.group(3) or 0)
         return TokEq(source, m.group(5), offset, m.group(4) == "!=")
     m = re.match(r"^(.+) (==|!=|<=|>=|<|>) (-?\d+)$", s)
@@ -112,9 +120,11 @@ def _parse_action(s: str) -> Action:
     raise BadInput(f"bad action {s!r}: expected copy x[k], flip x[k], emit TOKEN, stop, reference")
 
 
-def from_text(text: str) -> Program:
+def from_text(text: str) -> Program | TreeProgram:
     """Inverse of `to_text`."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[1].startswith("term "):
+        return tree_from_text(text)
     if not lines or not lines[0].startswith("program "):
         raise BadInput("program text must start with `program NAME`")
     rules: list[Rule] = []
@@ -147,8 +157,10 @@ def _atom_json(a: Atom) -> dict[str, Any]:
     return {"terms": [[t.feat, t.arg, t.coef] for t in a.terms], "op": a.op, "const": a.const}
 
 
-def to_json(p: Program) -> dict[str, Any]:
+def to_json(p: Program | TreeProgram) -> dict[str, Any]:
     """Plain JSON-able dict."""
+    if isinstance(p, TreeProgram):
+        return tree_to_json(p)
     return {
         "name": p.name,
         "size_bits": p.size_bits,
@@ -180,8 +192,10 @@ def _atom_from_json(a: dict[str, Any], name: str) -> Atom:
     return Cmp(tuple(terms), a["op"], a["const"])
 
 
-def from_json(d: dict[str, Any]) -> Program:
+def from_json(d: dict[str, Any]) -> Program | TreeProgram:
     """Inverse of `to_json` (the oracle, if any, must be re-bound with `Program.bind`)."""
+    if d.get("kind") == "tree":
+        return tree_from_json(d)
     rules = []
     for r in d["rules"]:
         guard = [_atom_from_json(a, d["name"]) for a in r["guard"]]
@@ -199,9 +213,11 @@ def from_json(d: dict[str, Any]) -> Program:
     )
 
 
-def normal_form(p: Program) -> tuple[tuple[int, int, int] | None, tuple[Rule, ...]]:
+def normal_form(p: Program | TreeProgram) -> tuple[Any, tuple[Any, ...]]:
     """View, and rules with guard atoms sorted and trailing unreachable rules dropped (names
     ignored)."""
+    if isinstance(p, TreeProgram):
+        return tree_normal_form(p)
     rules: list[Rule] = []
     for r in p.rules:
         rules.append(Rule(tuple(sorted(r.guard, key=atom_text)), r.action))
