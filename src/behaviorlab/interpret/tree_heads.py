@@ -1,6 +1,6 @@
 """Heads in tree models: score the study's tree hypotheses, then test the best heads causally.
 
-As for binary recursion heads (demo/analysis.py), a head's attention matching a hypothesis is
+As for binary recursion heads (interpret/findings.py), a head's attention matching a hypothesis is
 only a correlation; mean-ablating the top heads must hurt more than ablating random heads of the
 same count, and patching a head's output from a clean run into a corrupted one must move the
 logits back more than patching random heads does.

@@ -79,6 +79,28 @@ def _heads(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _tree_heads(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Per seed: the top tree heads and whether ablation and patching beat random heads."""
+    found = [r["heads"]["tree"] for r in rows if (r.get("heads") or {}).get("tree")]
+    if not found:
+        return None
+    confirmed = []
+    for t in found:
+        abl, rec = t.get("ablation") or {}, [p["recovered"] for p in t.get("patching", [])]
+        ablation_ok = bool(abl) and abl["found_heads"] > abl["random_heads"]
+        patch_ok = bool(rec) and t.get("patching_random") is not None and max(rec) > t["patching_random"]
+        confirmed.append(ablation_ok and patch_ok)
+    return {
+        "n": len(found),
+        "seeds_confirmed": sum(confirmed),
+        "top": [
+            [f"{s['kind']}.{s['layer']}.{s['head']} {s['hypothesis']}" for s in t["scores"]] for t in found
+        ],
+        "ablation_found": interval([t["ablation"]["found_heads"] for t in found if t.get("ablation")]),
+        "ablation_random": interval([t["ablation"]["random_heads"] for t in found if t.get("ablation")]),
+    }
+
+
 def summarize_cell(cell: Cell, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Everything the report and the claims need about one cell."""
     ok = [r for r in rows if not r.get("error")]
@@ -101,5 +123,6 @@ def summarize_cell(cell: Cell, rows: Sequence[dict[str, Any]]) -> dict[str, Any]
         curves=_curves(ok),
         metamodels=_metamodels(ok),
         heads=_heads(ok),
+        tree_heads=_tree_heads(ok),
     )
     return out

@@ -131,6 +131,16 @@ def _recursion_head(cells: Sequence[Summary]) -> tuple[Verdict, str]:
     return _verdict(holds), "; ".join(parts)
 
 
+def _tree_heads(cells: Sequence[Summary]) -> tuple[Verdict, str]:
+    holds, parts = [], []
+    for c in _with([c for c in cells if c["family"] == "tree"], "tree_heads"):
+        h = c["tree_heads"]
+        holds.append(h["seeds_confirmed"] * 2 > h["n"])
+        tops = sorted({head for seed in h["top"] for head in seed[:1]})
+        parts.append(f"{c['cell']}: {h['seeds_confirmed']}/{h['n']} seeds confirmed; top {', '.join(tops)}")
+    return _verdict(holds), "; ".join(parts)
+
+
 CLAIMS = (
     Claim(
         "atomic-vs-end-to-end",
@@ -168,6 +178,13 @@ CLAIMS = (
         "Most seeds have a flagged final-layer head, and ablating it drops accuracy more than "
         "ablating random heads.",
         _recursion_head,
+    ),
+    Claim(
+        "tree-heads",
+        "Tree models have heads that track brackets and depth, look ahead to closures, and attend "
+        "to parents and completed unrolled phrases.",
+        "Most seeds have a top head on these hypotheses whose ablation and patching both beat random heads.",
+        _tree_heads,
     ),
 )
 

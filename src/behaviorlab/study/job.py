@@ -46,13 +46,14 @@ def run_one(cfg_json: str, run_dir: str, quick: bool, updates: Any = None) -> di
     import torch
 
     from behaviorlab.interpret.findings import head_findings
+    from behaviorlab.interpret.tree_heads import confirm_tree_heads
     from behaviorlab.metamodels.on_run import explain_run
     from behaviorlab.metamodels.portable import portable
     from behaviorlab.store import record
     from behaviorlab.tasks.dataset import DatasetSpec
     from behaviorlab.train import ExperimentConfig, evaluate_run, train
     from behaviorlab.train.data import task_name
-    from behaviorlab.train.run import read_config
+    from behaviorlab.train.run import open_run, read_config
 
     torch.set_num_threads(1)  # one core per worker
     cfg = ExperimentConfig.model_validate_json(cfg_json)
@@ -77,6 +78,9 @@ def run_one(cfg_json: str, run_dir: str, quick: bool, updates: Any = None) -> di
         explained = explain_run(path, queries=300 if quick else None, check=300 if quick else None)
         say(steps, "heads")
         heads = head_findings(path, quick=True)
+        if isinstance(cfg.data, DatasetSpec) and cfg.data.task.startswith("tree"):
+            # The study's tree hypotheses, confirmed causally (ablation and patching vs random heads).
+            heads["tree"] = confirm_tree_heads(open_run(path), n=100, n_random=4)
         record(path)
         options = dict(cfg.data.options) if isinstance(cfg.data, DatasetSpec) else {}
         row = {
@@ -87,7 +91,7 @@ def run_one(cfg_json: str, run_dir: str, quick: bool, updates: Any = None) -> di
             "accuracy_ood": result["accuracy_ood"],
             "breakdown": _breakdown(result),
             "metamodel": portable(explained, task_name(cfg.data), options),
-            "heads": {k: heads.get(k) for k in ("recursion_heads", "ablation_drop", "perturbation")},
+            "heads": {k: heads.get(k) for k in ("recursion_heads", "ablation_drop", "perturbation", "tree")},
             "error": None,
         }
         atomic_write_json(path / ANALYSIS / ROW, row)
