@@ -33,6 +33,15 @@ def claims_table(study: dict[str, Any]) -> str:
     return table(rows, limit=None, raw=("claim", "our test", "verdict", "numbers"))
 
 
+def _heads_cell(c: dict[str, Any]) -> str:
+    """Binary: seeds with a final-layer recursion head; trees: seeds whose top heads are confirmed."""
+    t = c.get("tree_heads")
+    if t:
+        return f"{t['seeds_confirmed']}/{t['n']} (tree)"
+    h = c.get("heads") or {}
+    return f"{h.get('seeds_with_recursion_head', '—')}/{h.get('n', '—')}"
+
+
 def cells_table(study: dict[str, Any]) -> str:
     """One row per cell: accuracies with intervals over seeds, metamodels, heads."""
     rows = []
@@ -48,7 +57,7 @@ def cells_table(study: dict[str, Any]) -> str:
                 "accuracy OOD": _iv(c.get("accuracy_ood")),
                 "failures predicted (median / worst)": f"{pct(m.get('median'))} / {pct(m.get('worst'))}",
                 "shortcuts": ", ".join(sorted(set((m.get("programs") or {}).values()))) or "—",
-                "recursion head": f"{h.get('seeds_with_recursion_head', '—')}/{h.get('n', '—')}",
+                "heads confirmed": _heads_cell(c),
                 "failed": len(c.get("failed", [])),
             }
         )

@@ -13,15 +13,21 @@ def _iv(i: dict[str, Any] | None) -> str:
     return "—" if not i else f"{_pct(i['mean'])} [{_pct(i['lo'])}, {_pct(i['hi'])}]"
 
 
+def _heads(c: dict[str, Any]) -> str:
+    t, h = c.get("tree_heads"), c.get("heads") or {}
+    if t:
+        return f"{t['seeds_confirmed']}/{t['n']} (tree)"
+    return f"{h.get('seeds_with_recursion_head', '—')}/{h.get('n', '—')}"
+
+
 def _cell_row(c: dict[str, Any]) -> str:
     m = c.get("metamodels") or {}
-    heads = c.get("heads") or {}
     shortcuts = sorted(set((m.get("programs") or {}).values()))
     return (
         f"| {c['task']} | {c['lr']:g} | {c['pos']} | {c['seeds']} | {_iv(c.get('accuracy_id'))} | "
         f"{_iv(c.get('accuracy_ood'))} | {_pct(m.get('median'))} / {_pct(m.get('worst'))} | "
         f"{', '.join(shortcuts) or '—'} | "
-        f"{heads.get('seeds_with_recursion_head', '—')}/{heads.get('n', '—')} |"
+        f"{_heads(c)} |"
     )
 
 
@@ -47,7 +53,7 @@ def render_markdown(study: dict[str, Any]) -> str:
         "## Cells",
         "",
         "| task | lr | positions | seeds | accuracy ID | accuracy OOD | failures predicted (median / worst) "
-        "| shortcuts | recursion head |",
+        "| shortcuts | heads confirmed |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_cell_row(c) for c in study["cells"]]
