@@ -46,7 +46,7 @@ def cells_table(study: dict[str, Any]) -> str:
     """One row per cell: accuracies with intervals over seeds, metamodels, heads."""
     rows = []
     for c in study["cells"]:
-        m, h = c.get("metamodels") or {}, c.get("heads") or {}
+        m = c.get("metamodels") or {}
         rows.append(
             {
                 "task": c["task"],
