@@ -50,8 +50,10 @@ def explain_model(
     outs = model.generate(xs, 10**6)  # a content model answers in full
     pairs = [(x, c.text) for x, c in zip(xs, outs, strict=True)]
     half = len(pairs) // 2
+    # Without extra queries the model is not asked anything more (a slow teacher costs nothing extra).
+    asked = model if extra_fit > 0 else None
     result = explain(
-        fam.skills[skill].task, pairs[:half], pairs[half:], seed=seed, model=model, extra_fit=extra_fit
+        fam.skills[skill].task, pairs[:half], pairs[half:], seed=seed, model=asked, extra_fit=extra_fit
     )
     return {"outputs": [c.text for c in outs], "explain": result.to_json()}
 

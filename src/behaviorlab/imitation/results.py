@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from behaviorlab.imitation.algorithm import compare
+from behaviorlab.imitation.config import SYNTHETIC_TEACHER
 from behaviorlab.imitation.findings import findings
 from behaviorlab.imitation.metrics import content_table, style_table, template_by_skill
 from behaviorlab.imitation.plan import Point
@@ -48,6 +49,10 @@ def assemble(
 ) -> dict[str, Any]:
     """Every table, sweep and finding of the experiment."""
     cfg = exp.cfg
+    # The recipe's teacher lives inside DIR: name it by the recipe, so results do not depend on DIR.
+    spec = (
+        cfg.teacher.spec if cfg.teacher.spec == SYNTHETIC_TEACHER or exp.teacher is None else exp.teacher.spec
+    )
     rows = [
         _row(
             exp,
@@ -55,7 +60,7 @@ def assemble(
             "teacher",
             teacher["sample_b"],
             teacher,
-            spec=getattr(exp.teacher, "spec", cfg.teacher.spec),
+            spec=spec,
         )
     ]
     if "algorithm" in teacher:
