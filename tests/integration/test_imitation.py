@@ -15,6 +15,7 @@ import tomli_w
 from behaviorlab.cli import main
 from behaviorlab.errors import BadInput
 from behaviorlab.imitation import in_process, run_experiment, validate
+from behaviorlab.report import render_report
 from behaviorlab.rundir import RESULTS, RunDir
 
 TINY_MODEL = {"kind": "decoder-only", "d_model": 16, "n_heads": 2, "dec_layers": 1, "d_ff": 32, "max_len": 64}
@@ -89,6 +90,12 @@ def test_tiny_run_writes_every_table(tmp_path: Path) -> None:
         "local-16.parquet",
         "local-8.parquet",
     ]
+    page = render_report(out).read_text()  # `behaviorlab report DIR` on an imitation run
+    for title in ("Imitation: findings", "Content", "Style", "Algorithm", "Sweeps", "local-16-a"):
+        assert title in page, title
+    assert (out / "figures" / "amount-content.png").is_file() and (
+        out / "figures" / "local-vs-broad.png"
+    ).is_file()
 
 
 def test_same_config_and_seed_give_identical_results(tmp_path: Path) -> None:

@@ -3,16 +3,26 @@ style and algorithm tables; the sweeps as lists of row names; the expected findi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from behaviorlab.imitation.algorithm import compare
-from behaviorlab.imitation.config import SYNTHETIC_TEACHER
+from behaviorlab.imitation.config import SYNTHETIC_TEACHER, ImitationConfig
 from behaviorlab.imitation.findings import findings
 from behaviorlab.imitation.metrics import content_table, style_table, template_by_skill
 from behaviorlab.imitation.plan import Point
+from behaviorlab.imitation.queries import Query
+from behaviorlab.imitation.skills import Family
+from behaviorlab.lm.base import TextModel
 
-if TYPE_CHECKING:
-    from behaviorlab.imitation.experiment import Experiment
+
+class Experiment(Protocol):
+    """What the tables need of a running experiment."""
+
+    cfg: ImitationConfig
+    fam: Family
+    eval: list[Query]
+    algo_inputs: list[str]
+    teacher: TextModel | None
 
 
 def _row(

@@ -74,7 +74,11 @@ def _style(r: dict[str, Any]) -> str:
         "bound. list / summary: when the teacher's output has one, share of ours that has one. template: "
         "same skeleton (content masked). abstain: share of refusals on invalid (and valid) queries."
     )
-    return head + table(rows, limit=None)
+    by_skill = [
+        {"model": row["name"], **{k: cell(v) for k, v in row.get("template_by_skill", {}).items()}}
+        for row in r["rows"]
+    ]
+    return head + table(rows, limit=None) + note("Template adherence by skill:") + table(by_skill, limit=None)
 
 
 def _algorithm(r: dict[str, Any]) -> str | None:
