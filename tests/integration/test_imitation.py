@@ -197,3 +197,18 @@ def test_cli_runs_on_the_local_pool_and_refuses_bad_input(
     assert cli("imitate", bad, "--out", tmp_path / "never") == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and not (tmp_path / "never").exists()
+
+
+def test_queries_grown_from_seeds_by_the_teacher(tmp_path: Path) -> None:
+    from behaviorlab.imitation.queries import make_query
+    from behaviorlab.imitation.skills import SYNTHETIC
+    from behaviorlab.tasks.recorded import read_pairs
+
+    raw = tiny(queries__source="grow", queries__seeds=4, queries__settings=["local"], sweep__amounts=[4, 8])
+    results = _run(tmp_path / "imit", raw)
+    rows = read_pairs(tmp_path / "imit" / "data" / "local.parquet")
+    assert 4 <= len(rows) <= 8 and len({r.input for r in rows}) == len(rows)
+    # The seeds are local-skill queries; what the (barely trained) teacher adds is in a known format.
+    assert sum(r.input.startswith("successor: ") for r in rows) >= 4
+    assert all(make_query(SYNTHETIC, r.input) is not None for r in rows)
+    assert results["data"]["local"]["4"]["examples"] == 4

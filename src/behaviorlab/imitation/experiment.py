@@ -28,7 +28,7 @@ from behaviorlab.imitation.skills import Family, family
 from behaviorlab.io import atomic_write_json
 from behaviorlab.lm import load
 from behaviorlab.lm.base import Decoding, TextModel
-from behaviorlab.rundir import DATA, RESULTS, read_json_object, update_summary, write_summary
+from behaviorlab.rundir import DATA, RESULTS, RunDir, read_json_object, update_summary, write_summary
 from behaviorlab.tasks.dataset import derive_seed
 from behaviorlab.tasks.recorded import read_pairs
 from behaviorlab.tasks.text import TextVocab
@@ -305,7 +305,8 @@ def run_experiment(
         check_model_dir(Path(cfg.hf_student.path))
     exp = Experiment(cfg, out, teacher, say)  # samples every query: bad sizes are refused here
     open_dir(cfg, out, resume, force)
-    write_summary(out, {"kind": "imitation", "status": "running", "name": cfg.name})
+    earlier = RunDir.open(out).summary.get("wall_seconds", 0.0) if resume else 0.0  # sessions add up
+    write_summary(out, {"kind": "imitation", "status": "running", "name": cfg.name, "wall_seconds": earlier})
     try:
         bases = exp.pretrain(runner, progress)
         torch.set_num_threads(cfg.teacher.threads)
@@ -320,13 +321,14 @@ def run_experiment(
             out,
             status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
             error=str(e).splitlines()[0] if str(e) else type(e).__name__,
+            wall_seconds=round(earlier + time.perf_counter() - t0, 1),
         )
         raise
     atomic_write_json(out / RESULTS, results)
     from behaviorlab.imitation.plots import write_plots
 
     write_plots(results, out)
-    seconds = round(time.perf_counter() - t0, 1)
+    seconds = round(earlier + time.perf_counter() - t0, 1)
     update_summary(
         out,
         status="complete",

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from behaviorlab.imitation.metrics import share
+
 Row = dict[str, Any]
 Finding = dict[str, Any]
 
@@ -38,14 +40,23 @@ def _f(claim: str, held: bool | None, evidence: str) -> Finding:
     return {"claim": claim, "held": held, "evidence": evidence}
 
 
-def _style(setting: str, lo: Row, hi: Row, teacher: Row) -> Finding:
-    d = diff(hi["style"]["template"], lo["style"]["template"])
+def _template(row: Row, skills: set[str]) -> dict[str, Any]:
+    """Template adherence pooled over some skills (from the per-skill counts)."""
+    cells = [c for s, c in row["template_by_skill"].items() if s in skills]
+    k, n = sum(c["k"] for c in cells), sum(c["n"] for c in cells)
+    return share([True] * k + [False] * (n - k))
+
+
+def _style(setting: str, lo: Row, hi: Row, teacher: Row, inside: set[str]) -> Finding:
+    a, b = _template(lo, inside), _template(hi, inside)
+    d = diff(b, a)
     uni = [r["style"]["unigram_overlap"]["mean"] for r in (lo, hi, teacher)]
+    skills, bound = ", ".join(sorted(inside)), fmt(_template(teacher, inside))
     ev = (
-        f"{setting}: template adherence {fmt(lo['style']['template'])} at {lo['amount']} examples -> "
-        f"{fmt(hi['style']['template'])} at {hi['amount']} (difference {fmt(d)}); teacher's 2nd sample "
-        f"{fmt(teacher['style']['template'])}; unigram overlap {uni[0]:.2f} -> {uni[1]:.2f} "
-        f"(teacher {uni[2]:.2f})"
+        f"{setting}, on its skills ({skills}): template adherence {fmt(a)} at {lo['amount']} "
+        f"examples -> {fmt(b)} at {hi['amount']} ({fmt(d)}); teacher's 2nd sample {bound}; "
+        f"on all skills {fmt(lo['style']['template'])} -> {fmt(hi['style']['template'])}; unigram overlap "
+        f"(all skills) {uni[0]:.2f} -> {uni[1]:.2f} (teacher {uni[2]:.2f})"
     )
     return _f(f"style approaches the teacher's as data grows ({setting})", above(d), ev)
 
@@ -107,9 +118,9 @@ def findings(results: dict[str, Any]) -> list[Finding]:
     sk, sweeps, out = results["skills"], results["sweeps"], []
     for setting, names in sweeps["amount"].items():
         lo, hi = rows[names[0]], rows[names[-1]]
-        if len(names) > 1:
-            out.append(_style(setting, lo, hi, teacher))
         inside = set(sk["local"] if setting == "local" else sk["broad"])
+        if len(names) > 1:
+            out.append(_style(setting, lo, hi, teacher, inside))
         outside = [s for s in sk["all"] if s not in inside and s in hi["content"]]
         out.append(_outside(setting, hi, base_of[hi["base"]], outside))
         if hi["style"]["abstain_invalid"]["n"]:
