@@ -92,3 +92,26 @@ def test_queries_read_back_from_text() -> None:
     assert bad is not None and not bad.valid
     assert make_query(SYNTHETIC, "nonsense without a colon") is None
     assert make_query(SYNTHETIC, "similar: successor: 1 0") is None  # the tool is not a skill
+
+
+def test_programs_that_call_the_reference_are_compared_with_it_bound() -> None:
+    from behaviorlab.imitation.algorithm import compare
+    from behaviorlab.imitation.skills import NEXT_NUMBER
+    from behaviorlab.metamodels import family_for, to_json
+
+    task = NEXT_NUMBER.skills["next"].task
+    ref = next(p for p in family_for(task.key, task.solve) if p.name == "tree/reference")
+    ident = next(p for p in family_for(task.key, task.solve) if p.name == "tree/identity")
+    xs = ["1 9", "4 2", "9 9 9", "7"]
+    teacher = {
+        "explain": {"program": to_json(ref), "program_text": "", "family_match": ref.name},
+        "outputs": ["2 0", "4 3", "1 0 0 0", "7"],
+    }
+    student = {
+        "explain": {"program": to_json(ident), "program_text": "", "family_match": ident.name},
+        "outputs": ["2 0", "4 2", "9 9 9", "7"],
+    }
+    got = compare(xs, task.solve, teacher, student)
+    assert got["teacher_failures"] == 1 and got["failures_reproduced"]["rate"] == 1.0  # both say 7
+    assert got["program_agreement"]["k"] == 0 and not got["same_shortcut"]
+    assert got["output_agreement"]["k"] == 2 and got["teacher_accuracy"]["rate"] == 0.75

@@ -59,13 +59,19 @@ def explain_model(
 
 
 def compare(
-    xs: Sequence[str], refs: Sequence[str], teacher: dict[str, Any], student: dict[str, Any]
+    xs: Sequence[str],
+    solve: Callable[[str], str],
+    teacher: dict[str, Any],
+    student: dict[str, Any],
 ) -> dict[str, Any]:
     """Shared shortcut, agreement of the programs and of the outputs, and the teacher's failures
     the student reproduces exactly."""
     if not xs:
         raise BadInput("algorithm comparison needs inputs")
-    tp, sp = from_json(teacher["explain"]["program"]), from_json(student["explain"]["program"])
+    refs = [solve(x) for x in xs]
+    # Programs that call the reference (`else reference`) come back from JSON without their oracle.
+    tp, sp = (from_json(m["explain"]["program"]) for m in (teacher, student))
+    tp, sp = (p.bind(solve) if p.uses_reference() else p for p in (tp, sp))
     t_out, s_out = teacher["outputs"], student["outputs"]
     failures = [i for i, (t, r) in enumerate(zip(t_out, refs, strict=True)) if t != r]
     return {

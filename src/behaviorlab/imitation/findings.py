@@ -97,7 +97,8 @@ def _abstain(setting: str, hi: Row, base: Row, teacher: Row) -> Finding:
     a, b = hi["style"]["abstain_invalid"], base["style"]["abstain_invalid"]
     t = teacher["style"]["abstain_invalid"]
     ev = f"{setting}, {hi['amount']} examples: student {fmt(a)} vs base {fmt(b)}; teacher {fmt(t)}"
-    return _f(f"students inherit the teacher's abstention ({setting})", above(diff(a, b)), ev)
+    held = above(diff(a, b)) if t["k"] else None  # a teacher that never abstains leaves nothing to inherit
+    return _f(f"students inherit the teacher's abstention ({setting})", held, ev)
 
 
 def _algorithm(setting: str, hi: Row, skill: str) -> Finding:

@@ -44,8 +44,7 @@ def _algorithm(exp: Experiment, teacher: dict[str, Any], answer: dict[str, Any])
     if "algorithm" not in answer or "algorithm" not in teacher:
         return None
     task = exp.fam.skills[exp.cfg.algorithm.skill].task
-    refs = [task.solve(x) for x in exp.algo_inputs]
-    return compare(exp.algo_inputs, refs, teacher["algorithm"], answer["algorithm"])
+    return compare(exp.algo_inputs, task.solve, teacher["algorithm"], answer["algorithm"])
 
 
 def assemble(
