@@ -104,14 +104,25 @@ def test_programs_that_call_the_reference_are_compared_with_it_bound() -> None:
     ident = next(p for p in family_for(task.key, task.solve) if p.name == "tree/identity")
     xs = ["1 9", "4 2", "9 9 9", "7"]
     teacher = {
-        "explain": {"program": to_json(ref), "program_text": "", "family_match": ref.name},
+        "explain": {
+            "program": to_json(ref),
+            "program_text": "",
+            "family_match": ref.name,
+            "metamodel_agreement": 1.0,
+        },
         "outputs": ["2 0", "4 3", "1 0 0 0", "7"],
     }
     student = {
-        "explain": {"program": to_json(ident), "program_text": "", "family_match": ident.name},
+        "explain": {
+            "program": to_json(ident),
+            "program_text": "",
+            "family_match": ident.name,
+            "metamodel_agreement": 0.5,
+        },
         "outputs": ["2 0", "4 2", "9 9 9", "7"],
     }
     got = compare(xs, task.solve, teacher, student)
     assert got["teacher_failures"] == 1 and got["failures_reproduced"]["rate"] == 1.0  # both say 7
     assert got["program_agreement"]["k"] == 0 and not got["same_shortcut"]
     assert got["output_agreement"]["k"] == 2 and got["teacher_accuracy"]["rate"] == 0.75
+    assert (got["teacher_program_fit"], got["student_program_fit"]) == (1.0, 0.5)

@@ -80,6 +80,10 @@ def compare(
         "teacher_family_match": teacher["explain"]["family_match"],
         "student_family_match": student["explain"]["family_match"],
         "same_shortcut": same_shortcut(tp, sp, list(xs)),
+        # How well each program explains its own model on held-out inputs: a program that fits
+        # its model badly makes the agreement of the programs say little about the models.
+        "teacher_program_fit": teacher["explain"]["metamodel_agreement"],
+        "student_program_fit": student["explain"]["metamodel_agreement"],
         "program_agreement": share([a == b for a, b in zip(tp.run_many(xs), sp.run_many(xs), strict=True)]),
         "output_agreement": share([a == b for a, b in zip(t_out, s_out, strict=True)]),
         "teacher_failures": len(failures),

@@ -105,7 +105,9 @@ def _algorithm(setting: str, hi: Row, skill: str) -> Finding:
     a = hi["algorithm"]
     ev = (
         f"{setting}, {hi['amount']} examples, {skill}: same shortcut {a['same_shortcut']}; program agreement "
-        f"{fmt(a['program_agreement'])}; of {a['teacher_failures']} teacher failures the student reproduces "
+        f"{fmt(a['program_agreement'])} (each program explains its own model on held-out inputs: teacher "
+        f"{a['teacher_program_fit']:.0%}, student {a['student_program_fit']:.0%}); "
+        f"of {a['teacher_failures']} teacher failures the student reproduces "
         f"{fmt(a['failures_reproduced'])}"
     )
     return _f(f"the student copies the teacher's algorithm ({setting})", bool(a["same_shortcut"]), ev)

@@ -89,9 +89,7 @@ def _parse_terms(s: str) -> tuple[Term, ...]:
 def _parse_atom(s: str) -> Atom:
     m = re.match(r"^(prev|x\[(-?\d+)\]|x@(-?\d+)) (==|!=) (\S+)$", s)
     if m:
-        source: Source = (
-            "prev" if m.group(1) == "prev" else "x" if m.group(2) is not None else "at"
-        )
+        source: Source = "prev" if m.group(1) == "prev" else "x" if m.group(2) is not None else "at"
         offset = int(m.group(2) or m.group(3) or 0)
         return TokEq(source, m.group(5), offset, m.group(4) == "!=")
     m = re.match(r"^(.+) (==|!=|<=|>=|<|>) (-?\d+)$", s)

@@ -91,6 +91,8 @@ def _algorithm(r: dict[str, Any]) -> str | None:
                     "model": row["name"],
                     "same shortcut": a["same_shortcut"],
                     "program agreement": cell(a["program_agreement"]),
+                    "program fit (teacher / student)": f"{a['teacher_program_fit']:.0%} / "
+                    f"{a['student_program_fit']:.0%}",
                     "output agreement": cell(a["output_agreement"]),
                     "teacher failures": a["teacher_failures"],
                     "reproduced": cell(a["failures_reproduced"]),
