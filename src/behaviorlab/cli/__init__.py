@@ -13,6 +13,7 @@ except ImportError:  # pragma: no cover
 
 from behaviorlab.cli.experiment import demo_cmd, eval_cmd, train_cmd
 from behaviorlab.cli.explain import explain_cmd
+from behaviorlab.cli.imitate import imitate_cmd
 from behaviorlab.cli.interpret import app as interpret_app
 from behaviorlab.cli.probe import probe_cmd
 from behaviorlab.cli.records import replay_cmd, runs_app, sweep_cmd
@@ -36,6 +37,9 @@ app.command(
     "explain",
     help="Find the shortcut program behind a model (or compare several); failure prediction, MI, MDL.",
 )(explain_cmd)
+app.command(
+    "imitate", help="Imitation: a teacher's outputs fine-tune weaker students; content, style, algorithm."
+)(imitate_cmd)
 app.add_typer(
     interpret_app, name="interpret", help="Attention, head scores, perturbation, ablation, patching of a run."
 )

@@ -8,6 +8,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_text
 from behaviorlab.report.canvas import Canvas
 from behaviorlab.report.compare import comparison_body
+from behaviorlab.report.imitation_sections import imitation_sections
 from behaviorlab.report.page import GENERATOR, build_page, write_figures
 from behaviorlab.report.probe_sections import probe_sections
 from behaviorlab.report.run_sections import render_sections, run_sections
@@ -30,7 +31,12 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
         title = f"{path.resolve().name} ({coll.kind} comparison)"
     elif is_run(path):
         run = load_run(path)
-        sections = probe_sections(run, canvas) if run.kind == "probe" else run_sections(run, canvas)
+        if run.kind == "probe":
+            sections = probe_sections(run, canvas)
+        elif run.kind == "imitation":
+            sections = imitation_sections(run, canvas)
+        else:
+            sections = run_sections(run, canvas)
         toc, body, title = [(a, t) for a, t, _ in sections], render_sections(sections), run.name
     else:
         raise BadInput(

@@ -19,8 +19,10 @@ from behaviorlab import tasks
 from behaviorlab.errors import BadInput
 from behaviorlab.models import ModelConfig
 from behaviorlab.optim import OptimConfig
+from behaviorlab.rundir import CHECKPOINTS
 from behaviorlab.tasks.dataset import DatasetSpec
 from behaviorlab.tasks.recorded import RecordedSpec, resolve
+from behaviorlab.train import checkpoint
 
 
 def _data_source(value: Any) -> str:
@@ -60,6 +62,10 @@ class TrainConfig(BaseModel):
     eval_batch_size: int = Field(256, gt=0)
     # torch.compile the training forward (see train/compiled.py); the summary reports its cost.
     compile: bool = False
+    # Start from another training run's latest verified weights instead of a fresh init; resolving
+    # the config makes the path absolute and pins those weights by sha256 (replay checks it).
+    init_from: str | None = None
+    init_sha256: str | None = None
 
 
 class ExperimentConfig(BaseModel):
@@ -142,6 +148,7 @@ def validate(
     except ValidationError as e:
         problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in e.errors())
         raise BadInput(f"{source}: invalid config: {problems}") from None
+    cfg = resolve_init(cfg, base)
     if isinstance(cfg.data, RecordedSpec):
         return cfg.model_copy(update={"data": resolve(cfg.data, base, fallback)})
     # Catch an unknown task or option now, before anything is written.
@@ -149,6 +156,25 @@ def validate(
     if not any(s.name == "train" for s in cfg.data.splits):
         raise BadInput(f"{source}: data.splits needs a split named 'train'")
     return cfg
+
+
+def resolve_init(cfg: ExperimentConfig, base: Path | None = None) -> ExperimentConfig:
+    """`train.init_from` as an absolute path with the sha256 of its latest verified weights.
+
+    A config that already records the sha256 is left alone (reading a finished run must not need
+    its base); training checks the base still holds those weights."""
+    tc = cfg.train
+    if tc.init_from is None or tc.init_sha256 is not None:
+        return cfg
+    path = Path(tc.init_from).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    entry = checkpoint.latest_entry(path / CHECKPOINTS) if path.is_dir() else None
+    if entry is None:
+        raise BadInput(f"train.init_from {path}: not a training run with a checkpoint")
+    checkpoint.verify(path / CHECKPOINTS, entry)
+    pinned = {"init_from": str(path.resolve()), "init_sha256": entry["files"]["model.safetensors"]}
+    return cfg.model_copy(update={"train": tc.model_copy(update=pinned)})
 
 
 def load_config(path: Path, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -28,8 +28,9 @@ from behaviorlab.tasks import Example
 from behaviorlab.tasks.base import Learnable
 from behaviorlab.train import checkpoint, determinism
 from behaviorlab.train.compiled import CompiledForward
-from behaviorlab.train.config import ExperimentConfig
+from behaviorlab.train.config import ExperimentConfig, resolve_init
 from behaviorlab.train.data import make_task, sample, write_data
+from behaviorlab.train.init import init_state
 from behaviorlab.train.phases import (
     LoopState,
     TrainingFailed,
@@ -121,9 +122,11 @@ class Session:
 
 def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool, force: bool) -> Session:
     """Check everything checkable, create (or reopen) the run directory, build model and optimizer."""
+    cfg = resolve_init(cfg)  # a config built in code: pin the base's weights like validate does
     task = make_task(cfg.data)
     splits = sample(cfg.data)  # a pure function of the config: a resume rebuilds them
     preflight(cfg, task, splits)  # before anything is written
+    initial = init_state(cfg, task)
     refusal = None
     if replicas.rank == 0:
         try:
@@ -142,6 +145,8 @@ def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool,
     train_set = encode_examples(task.vocab, splits["train"])
     monitor = splits.get(tc.monitor_split, splits["train"])[: tc.eval_examples]
     model = new_model(cfg, task)  # initialised from the seeded global RNG
+    if initial is not None:
+        model.load_state_dict(initial)
     opt = build_optimizer(cfg.optim, model.parameters())
     base_lrs = [g["lr"] for g in opt.param_groups]
     params: list[Tensor] = [p for p in model.parameters() if p.requires_grad]
