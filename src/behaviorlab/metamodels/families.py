@@ -157,6 +157,12 @@ def tree_family(task_key: str) -> Iterator[TreeProgram]:
         yield _tree(f"input-blind-{length}", fn, own, f"if ipos >= {length} then drop")
 
 
+def generic_family(oracle: Callable[[str], str]) -> Iterator[Program]:
+    """Any string task: copy the input, or the (opaque) reference answer."""
+    yield _prog("tree/identity", "  else copy x[0]")
+    yield _prog("tree/reference", "  else reference").bind(oracle)
+
+
 def family_for(task_key: str, oracle: Callable[[str], str]) -> list[Program] | list[TreeProgram]:
     """All family members for a task key such as `binary-successor/natural`."""
     if task_key.startswith("binary-successor"):
@@ -165,7 +171,7 @@ def family_for(task_key: str, oracle: Callable[[str], str]) -> list[Program] | l
         return list(peano_family())
     if task_key.startswith("tree-"):
         return list(tree_family(task_key))
-    return [_prog("tree/reference", "  else reference").bind(oracle)]  # a task without a family
+    return list(generic_family(oracle))  # a task without a family of its own
 
 
 def reference_name(task_key: str) -> str:
