@@ -29,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-app.command("demo", help="The main job: train, evaluate, explain and open up the demo models.")(demo_cmd)
+app.command("demo", help="The main job: train, evaluate, explain and open up the demo models; probe them and SmolLM2.")(demo_cmd)
 app.add_typer(tasks_app, name="tasks", help="Exact recursive tasks: list, sample, solve, build.")
 app.command("train", help="Train a model from a TOML config into a run directory.")(train_cmd)
 app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(eval_cmd)
@@ -46,7 +46,7 @@ app.add_typer(
 app.command(
     "probe", help="Black-box probes (copying, repetition, noise, icl, consistency) on one or more models."
 )(probe_cmd)
-app.command("report", help="Self-contained HTML report (figures also as PNG) of a run, demo or sweep.")(
+app.command("report", help="Self-contained HTML report (PNG figures too) of a run of any kind, demo, sweep or study.")(
     report_cmd
 )
 app.add_typer(runs_app, name="runs", help="The run catalog: list, show, query (SQL), record.")
