@@ -29,7 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-app.command("demo", help="The main job: train, evaluate, explain and open up the demo models; probe them and SmolLM2.")(demo_cmd)
+DEMO_HELP = "The main job: train, evaluate, explain and open up the demo models; probe them and SmolLM2."
+app.command("demo", help=DEMO_HELP)(demo_cmd)
 app.add_typer(tasks_app, name="tasks", help="Exact recursive tasks: list, sample, solve, build.")
 app.command("train", help="Train a model from a TOML config into a run directory.")(train_cmd)
 app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(eval_cmd)
@@ -46,9 +47,8 @@ app.add_typer(
 app.command(
     "probe", help="Black-box probes (copying, repetition, noise, icl, consistency) on one or more models."
 )(probe_cmd)
-app.command("report", help="Self-contained HTML report (PNG figures too) of a run of any kind, demo, sweep or study.")(
-    report_cmd
-)
+REPORT_HELP = "Self-contained HTML report (PNG figures too) of a run of any kind, demo, sweep or study."
+app.command("report", help=REPORT_HELP)(report_cmd)
 app.add_typer(runs_app, name="runs", help="The run catalog: list, show, query (SQL), record.")
 app.command("replay", help="Re-execute a run and verify it bit for bit (exit 1 if anything differs).")(
     replay_cmd

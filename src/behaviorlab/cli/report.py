@@ -12,7 +12,7 @@ from behaviorlab.cli._common import console, handles_bad_input
 
 @handles_bad_input
 def report_cmd(
-    path: Annotated[Path, typer.Argument(help="A run (train, probe, imitation), demo, sweep or study directory.")],
+    path: Annotated[Path, typer.Argument(help="A run (train, probe, imitation), demo, sweep or study.")],
     out: Annotated[
         Path | None, typer.Option("--out", help="HTML file to write (default: DIR/report.html).")
     ] = None,
