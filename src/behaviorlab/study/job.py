@@ -77,10 +77,11 @@ def run_one(cfg_json: str, run_dir: str, quick: bool, updates: Any = None) -> di
         say(steps, "explain")
         explained = explain_run(path, queries=300 if quick else None, check=300 if quick else None)
         say(steps, "heads")
-        heads = head_findings(path, quick=True)
         if isinstance(cfg.data, DatasetSpec) and cfg.data.task.startswith("tree"):
             # The study's tree hypotheses, confirmed causally (ablation and patching vs random heads).
-            heads["tree"] = confirm_tree_heads(open_run(path), n=100, n_random=4)
+            heads: dict[str, Any] = {"tree": confirm_tree_heads(open_run(path), n=100, n_random=4)}
+        else:  # binary: recursion heads in the final decoder layer, ablation vs random heads
+            heads = head_findings(path, quick=True)
         record(path)
         options = dict(cfg.data.options) if isinstance(cfg.data, DatasetSpec) else {}
         row = {
