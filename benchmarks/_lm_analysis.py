@@ -111,33 +111,55 @@ def win_rates(r: Record) -> list[float]:
     ]
 
 
+def loss_at(r: Record, step: float) -> float:
+    """The validation loss at `step`, linearly interpolated between logged steps."""
+    c = curve(r)
+    for (s0, v0), (s1, v1) in zip(c, c[1:], strict=False):
+        if s0 <= step <= s1:
+            return v0 + (v1 - v0) * (step - s0) / (s1 - s0)
+    return c[-1][1]
+
+
+def _steps_and_ratio(
+    groups: dict[Point, list[Record]], p: Point, adam: Point, target: float
+) -> tuple[str, str]:
+    """Steps to `target` over p's seeds, and their mean over AdamW's mean ('—' if none reached)."""
+    steps = [to_target(r, target)["steps"] for r in groups[p]]
+    ref = [to_target(r, target)["steps"] for r in groups[adam]]
+    got, ref_got = [s for s in steps if s is not None], [s for s in ref if s is not None]
+    ratio = f"{statistics.mean(got) / statistics.mean(ref_got):.2f}" if got and ref_got else "—"
+    return spread(steps), ratio
+
+
 def summarise(records: list[Record]) -> tuple[float, list[dict[str, Any]]]:
     """The target (the highest final loss among AdamW's best-point seeds: every seed reached it)
-    and one table row per optimizer's best point."""
+    and one table row per optimizer's best point. A second, looser target, AdamW's loss at half
+    its budget (again the highest over seeds), shows the race before the end-of-schedule plateau."""
     groups, best = by_point(records), best_points(records)
     if "adamw" not in best:
         raise SystemExit("no AdamW results: the target is AdamW's final loss")
-    target = max(final_loss(r) for r in groups[best["adamw"]])
-    adam = [to_target(r, target) for r in groups[best["adamw"]]]
-    adam_steps = statistics.mean(float(a["steps"]) for a in adam if a["steps"] is not None)
+    adam = best["adamw"]
+    target = max(final_loss(r) for r in groups[adam])
+    half = max(r["steps"] for r in groups[adam]) / 2
+    mid_target = max(loss_at(r, half) for r in groups[adam])
     rows = []
     for opt, p in best.items():
         rs = groups[p]
         hit = [to_target(r, target) for r in rs]
         wins = [w for r in rs for w in win_rates(r)]
         last = [r["rows"][-1] for r in rs]
-        steps = [h["steps"] for h in hit]
+        steps, ratio = _steps_and_ratio(groups, p, adam, target)
+        mid_steps, mid_ratio = _steps_and_ratio(groups, p, adam, mid_target)
         rows.append(
             {
                 "optimizer": opt,
                 "setting": f"lr {p[1]:g}, {p[2]} {p[3]:g}",
                 "seeds": len(rs),
-                "steps": spread(steps),
-                "ratio": (
-                    f"{statistics.mean(s for s in steps if s is not None) / adam_steps:.2f}"
-                    if any(s is not None for s in steps)
-                    else "—"
-                ),
+                "steps": steps,
+                "ratio": ratio,
+                "mid_steps": mid_steps,
+                "mid_ratio": mid_ratio,
+                "mid_target": mid_target,
                 "wall": spread([h["wall"] for h in hit]),
                 "cpu": spread([h["cpu"] for h in hit]),
                 "final": _loss_spread(rs),
@@ -162,11 +184,20 @@ def _mean_of(rows: list[dict[str, Any]], key: str) -> str:
 
 
 def grid_table(records: list[Record]) -> list[str]:
-    """Every grid point: seeds run and mean final validation loss (the tuning record)."""
-    lines = ["| optimizer | lr | knob | seeds | final val loss (mean) |", "|---|---|---|---|---|"]
+    """Every grid point: seeds run, mean final validation loss and win rate (the tuning record)."""
+    lines = [
+        "| optimizer | lr | knob | seeds | final val loss (mean) | win rate, first → last logged |",
+        "|---|---|---|---|---|---|",
+    ]
     for p, rs in sorted(by_point(records).items()):
         mean = statistics.mean(final_loss(r) for r in rs)
-        lines.append(f"| {p[0]} | {p[1]:g} | {p[2]} {p[3]:g} | {len(rs)} | {mean:.4f} |")
+        wins = [win_rates(r) for r in rs if win_rates(r)]
+        trend = (
+            f"{statistics.mean(w[0] for w in wins):.2f} → {statistics.mean(w[-1] for w in wins):.2f}"
+            if wins
+            else "—"
+        )
+        lines.append(f"| {p[0]} | {p[1]:g} | {p[2]} {p[3]:g} | {len(rs)} | {mean:.4f} | {trend} |")
     return lines
 
 

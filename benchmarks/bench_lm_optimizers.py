@@ -172,6 +172,14 @@ def report(records: list[Record], out: Path, args: argparse.Namespace, seconds: 
             f"| {r['optimizer']} | {r['setting']} | {r['seeds']} | {r['steps']} | {r['ratio']} | {r['wall']} "
             f"| {r['cpu']} | {r['final']} | {r['win_rate']} | {r['hessian_mean']} / {r['hessian_max']} |"
         )
+    lines += [
+        "",
+        f"looser target: AdamW's loss at half its budget, {rows[0]['mid_target']:.4f} (highest of its seeds)",
+        "",
+        "| optimizer | steps to it, mean [min, max] | ÷ AdamW |",
+        "|---|---|---|",
+        *[f"| {r['optimizer']} | {r['mid_steps']} | {r['mid_ratio']} |" for r in rows],
+    ]
     lines += ["", "Every point run (the tuning record):", "", *grid_table(records)]
     warned = sorted({w for r in records for w in r["warnings"]})
     lines += ["", f"win-rate warnings: {len(warned)} distinct", *[f"- {w}" for w in warned[:12]]]
