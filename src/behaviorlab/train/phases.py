@@ -138,7 +138,7 @@ def warn_win_rate(opt: torch.optim.Optimizer, st: LoopState) -> None:
     move = "raise" if win < WIN_RATE_LOW else "lower"
     effect = "almost every coordinate is clipped (sign descent)" if win < WIN_RATE_LOW else "few are clipped"
     warnings.warn(
-        f"step {st.step}: Sophia win rate {win:.3f} has been outside [{WIN_RATE_LOW}, {WIN_RATE_HIGH}] "
+        f"step {st.step}: Sophia win rate {win:.3g} has been outside [{WIN_RATE_LOW}, {WIN_RATE_HIGH}] "
         f"for {WIN_RATE_PATIENCE} logged steps: {effect}; {move} {name} (now {value:g}) to bring it back",
         RuntimeWarning,
         stacklevel=2,
