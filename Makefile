@@ -22,6 +22,11 @@ $(VENV)/.installed: pyproject.toml
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: chromium not installed (needs apt-get + root); browser test will skip"; fi
+	@# The language-modelling corpus (configs/lm-pydocs.toml): the Python docs as HTML, from Debian.
+	@if [ -d /usr/share/doc/python3-doc/html ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq python3-doc >/dev/null; \
+	else echo "note: python3-doc not installed (needs apt-get + root); behaviorlab tasks lm-corpus will fail"; fi
 	touch $@
 
 demo: setup

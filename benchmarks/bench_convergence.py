@@ -9,7 +9,7 @@ order and lr. Honest by construction: a run that never reaches the target within
 is reported as such. A profile line closes: the share of an AdamW training step at this shape in
 matmul/attention kernels versus everything else.
 
-    python benchmarks/bench_convergence.py [--quick] [--workers 2]
+    python benchmarks/bench_convergence.py [--quick] [--workers 2] [--rho 0.04] [--gamma 0.01]
 """
 
 from __future__ import annotations
@@ -32,14 +32,16 @@ from behaviorlab.demo.configs import binary_raw
 GRID = {"adamw": [1e-3, 3e-3], "sophia-g": [1e-3, 3e-3], "sophia-h": [1e-3, 3e-3]}
 
 
-def _config(order: str, optimizer: str, lr: float, seed: int, steps: int) -> dict[str, Any]:
+def _config(
+    order: str, optimizer: str, lr: float, seed: int, steps: int, knobs: dict[str, float] | None = None
+) -> dict[str, Any]:
     """The demo's binary-successor experiment, monitored on test_id, stopping at 99%."""
     raw = binary_raw(order, quick=False, lr=lr, name=f"{order}-{optimizer}-{lr}-{seed}")
     raw["data"]["splits"] = [s for s in raw["data"]["splits"] if s["name"] != "test_ood"]
     raw["optim"]["fused"] = True  # the default, said out loud: the fast AdamW is the peer
     if optimizer != "adamw":
         # About twice AdamW's weight decay, as the Sophia authors advise.
-        raw["optim"] = {"name": optimizer, "lr": lr, "weight_decay": 0.02}
+        raw["optim"] = {"name": optimizer, "lr": lr, "weight_decay": 0.02, **(knobs or {})}
     raw["train"].update(
         steps=steps,
         eval_every=50,
@@ -77,7 +79,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write raw results here")
     ap.add_argument("--optimizers", nargs="+", default=list(GRID), help="subset of " + ", ".join(GRID))
     ap.add_argument("--lrs", nargs="+", type=float, help="learning rates (default: the grid's)")
+    ap.add_argument("--rho", type=float, default=0.04, help="Sophia-G's rho (bs = tokens per batch)")
+    ap.add_argument("--gamma", type=float, default=0.01, help="Sophia-H's gamma")
     args = ap.parse_args()
+    knobs = {"rho": args.rho, "gamma": args.gamma}
     seeds = [0] if args.quick else [0, 1, 2]
     steps = 400 if args.quick else args.steps
     cells = []
@@ -90,13 +95,16 @@ def main() -> None:
     for r, seed in enumerate(seeds):
         for k in range(len(cells)):
             key = cells[(r + k) % len(cells)]
-            jobs.append((key, _config(*key, seed, steps)))
+            jobs.append((key, _config(*key, seed, steps, knobs)))
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
         results = list(pool.map(_one, [raw for _, raw in jobs]))
     rows: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
     for (key, _), res in zip(jobs, results, strict=True):
         rows.setdefault(key, []).append(res)
-    print(f"budget {steps} steps; target 99% exact match on test_id; seeds {seeds}")
+    print(
+        f"budget {steps} steps; target 99% exact match on test_id; seeds {seeds}; "
+        f"rho {args.rho}, gamma {args.gamma}"
+    )
     print("| order | optimizer | lr | reached | median steps | median wall s | median CPU s | CPU ÷ AdamW |")
     print("|---|---|---|---|---|---|---|---|")
 

@@ -87,3 +87,32 @@ def test_shipped_sweep_file_expands(tmp_path: Path) -> None:
     assert len(sweep.runs) == 6
     assert {r.config.optim.lr for r in sweep.runs} == {5e-4, 1e-3, 3e-3}
     assert all(r.config == validate(r.config.model_dump(), "x") for r in sweep.runs)
+
+
+def test_recorded_data_paths_are_relative_to_the_base_config(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "data").mkdir()
+    pq.write_table(
+        pa.table({"input": ["1", "10"], "output": ["10", "11"]}), tmp_path / "data" / "train.parquet"
+    )
+    (tmp_path / "configs").mkdir()
+    base = {"data": {"files": {"train": "../data/train.parquet"}, "tokenizer": "bytes"}}
+    (tmp_path / "configs" / "base.toml").write_text(tomli_w.dumps(base))
+    (tmp_path / "sweeps").mkdir()
+    doc = {"base": "../configs/base.toml", "grid": {"train.seed": [0, 1]}}
+    (tmp_path / "sweeps" / "s.toml").write_text(tomli_w.dumps(doc))
+    runs = load_sweep(tmp_path / "sweeps" / "s.toml").runs
+    assert len(runs) == 2
+    assert {r.config.data.files["train"] for r in runs} == {str(tmp_path / "data" / "train.parquet")}  # type: ignore[union-attr]
+
+
+def test_lm_optimizer_sweep_expands_to_equal_grids(tmp_path: Path) -> None:
+    if not (Path(__file__).parents[2] / "runs" / "corpus" / "pydocs" / "train.parquet").is_file():
+        pytest.skip("the LM corpus is not built (behaviorlab tasks lm-corpus)")
+    runs = load_sweep(Path(__file__).parents[2] / "configs" / "sweep-lm-optimizers.toml").runs
+    per = {n: [r for r in runs if r.config.optim.name == n] for n in ("adamw", "sophia-g", "sophia-h")}
+    assert all(len(v) == 27 for v in per.values())  # 3 lr x 3 knob values x 3 seeds each
+    steps = {(r.config.train.steps, r.config.train.warmup, r.config.train.schedule) for r in runs}
+    assert len(steps) == 1  # the same budget and schedule for everyone

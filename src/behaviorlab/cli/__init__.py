@@ -11,7 +11,7 @@ try:  # typer vendors click from 0.2x on; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import exceptions as cx  # type: ignore[no-redef]
 
-from behaviorlab.cli.experiment import demo_cmd, eval_cmd, train_cmd
+from behaviorlab.cli.experiment import demo_cmd, eval_cmd, samples_cmd, train_cmd
 from behaviorlab.cli.explain import explain_cmd
 from behaviorlab.cli.imitate import imitate_cmd
 from behaviorlab.cli.interpret import app as interpret_app
@@ -34,6 +34,9 @@ app.command("demo", help=DEMO_HELP)(demo_cmd)
 app.add_typer(tasks_app, name="tasks", help="Exact recursive tasks: list, sample, solve, build.")
 app.command("train", help="Train a model from a TOML config into a run directory.")(train_cmd)
 app.command("eval", help="Evaluate a run: exact match by length/size/depth, ID vs OOD, failures.")(eval_cmd)
+app.command("lm-samples", help="Continue held-out text with a language-model run (RUN/analysis/).")(
+    samples_cmd
+)
 app.command(
     "explain",
     help="Find the shortcut program behind a model (or compare several); failure prediction, MI, MDL.",

@@ -58,6 +58,24 @@ def eval_cmd(
     _record(run_dir)
 
 
+@handles_bad_input
+def samples_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A language-model run (e.g. configs/lm-pydocs.toml).")],
+    split: Annotated[str, typer.Option(help="Split whose texts give the prompts.")] = "validation",
+    n: Annotated[int, typer.Option(min=1, help="How many continuations.")] = 4,
+    new_tokens: Annotated[int, typer.Option(min=1, help="Tokens to write after each prompt.")] = 96,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 decodes greedily.")] = 0.8,
+    seed: Annotated[int, typer.Option(help="Seed of the sampler.")] = 0,
+) -> None:
+    """Continue held-out text with a language model; rows go to RUN/analysis/samples.json."""
+    from behaviorlab.train.samples import write_samples
+
+    pin_threads(run_dir)
+    rows = write_samples(run_dir, split=split, n=n, new_tokens=new_tokens, temperature=temperature, seed=seed)
+    for r in rows:
+        console.print(f"{r['prompt']!r} -> {r['continuation']!r}")
+
+
 def _record(run_dir: Path) -> None:
     """Index the run in the catalog beside it (runs list / show / query)."""
     from behaviorlab.store import record

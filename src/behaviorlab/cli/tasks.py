@@ -136,3 +136,32 @@ def build(
             str(path),
         )
     console.print(table)
+
+
+@app.command("lm-corpus")
+@handles_bad_input
+def lm_corpus(
+    out: Path = typer.Option(Path("runs/corpus/pydocs"), "--out", help="Directory for the Parquet splits."),
+    root: Path = typer.Option(None, "--root", help="HTML folder (default: Debian's python3-doc)."),
+    chunk_bytes: int = typer.Option(128, "--chunk-bytes", help="Bytes per example (an LM context)."),
+    validation_fraction: float = typer.Option(0.1, "--validation-fraction", help="Share of documents."),
+    validation_chunks: int = typer.Option(2048, "--validation-chunks", help="Held-out chunks kept."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing corpus directory."),
+) -> None:
+    """Build a byte-level LM corpus from the Python docs: train/validation split by document."""
+    from behaviorlab.tasks.corpus import PYDOCS_ROOT, build_corpus
+
+    stats = build_corpus(
+        out,
+        root or PYDOCS_ROOT,
+        chunk_bytes=chunk_bytes,
+        validation_fraction=validation_fraction,
+        validation_chunks=validation_chunks,
+        force=force,
+    )
+    table = Table(title=f"LM corpus -> {out}")
+    for column in ("split", "documents", "chunks", "bytes"):
+        table.add_column(column)
+    for split in stats.chunks:
+        table.add_row(split, str(stats.documents[split]), str(stats.chunks[split]), f"{stats.bytes[split]:,}")
+    console.print(table)

@@ -73,17 +73,18 @@ def set_path(raw: dict[str, Any], dotted: str, value: Any, source: str) -> None:
     node[parts[-1]] = copy.deepcopy(value)
 
 
-def _base(doc: dict[str, Any], path: Path) -> dict[str, Any]:
+def _base(doc: dict[str, Any], path: Path) -> tuple[dict[str, Any], Path]:
+    """The base config and the folder its relative data paths start from (its file's)."""
     base = doc.get("base")
     if isinstance(base, dict):
-        return base
+        return base, path.parent
     if not isinstance(base, str):
         raise BadInput(f'{path}: needs `base = "config.toml"` (relative to the sweep file) or a [base] table')
     base_path = (path.parent / base).resolve()
     if not base_path.is_file():
         raise BadInput(f"{path}: base config {base_path} not found")
     try:
-        return tomllib.loads(base_path.read_text(encoding="utf-8"))
+        return tomllib.loads(base_path.read_text(encoding="utf-8")), base_path.parent
     except tomllib.TOMLDecodeError as e:
         raise BadInput(f"{base_path}: not valid TOML: {e}") from None
 
@@ -96,7 +97,7 @@ def expand(doc: dict[str, Any], path: Path) -> list[SweepRun]:
             raise BadInput(f"{path}: grid {key!r} must be a non-empty list of values")
     alternatives = [flatten(entry) for entry in doc.get("list", [{}])] or [{}]
     fixed = flatten(doc.get("set", {}))
-    base = _base(doc, path)
+    base, folder = _base(doc, path)
     runs: dict[str, SweepRun] = {}
     for combo in itertools.product(*grid.values()):
         for alt in alternatives:
@@ -105,7 +106,7 @@ def expand(doc: dict[str, Any], path: Path) -> list[SweepRun]:
             for key, value in {**fixed, **varying}.items():
                 set_path(raw, key, value, str(path))
             label = ", ".join(f"{k}={v}" for k, v in varying.items()) or "base"
-            cfg = validate(raw, f"{path} [{label}]")
+            cfg = validate(raw, f"{path} [{label}]", base=folder)
             runs.setdefault(cfg.digest(), SweepRun(varying, cfg))
     return list(runs.values())
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from behaviorlab import tasks
 from behaviorlab.errors import BadInput
@@ -57,6 +57,9 @@ class TrainConfig(BaseModel):
     # default because TOML cannot write None back out.
     target_accuracy: float | None = Field(None, ge=0.0, le=1.0)
     monitor_split: str = "train"
+    # What the monitor split reports: exact-match accuracy (greedy decoding), the token-level
+    # teacher-forced loss and perplexity (language modelling: exact match of text is ~0), or both.
+    monitor: Literal["accuracy", "loss", "both"] = "accuracy"
     seed: int = 0
     threads: int = Field(1, gt=0)  # fixed so runs are bit-identical on one machine
     eval_batch_size: int = Field(256, gt=0)
@@ -66,6 +69,12 @@ class TrainConfig(BaseModel):
     # the config makes the path absolute and pins those weights by sha256 (replay checks it).
     init_from: str | None = None
     init_sha256: str | None = None
+
+    @model_validator(mode="after")
+    def _target_needs_accuracy(self) -> TrainConfig:
+        if self.target_accuracy is not None and self.monitor == "loss":
+            raise ValueError("target_accuracy needs the monitor to measure accuracy (monitor = 'loss')")
+        return self
 
 
 class ExperimentConfig(BaseModel):

@@ -100,6 +100,7 @@ class Session:
     task: Learnable
     train_set: Encoded
     monitor: list[Example]
+    monitor_set: Encoded | None  # the monitor examples encoded, when the token loss is logged
     model: Seq2SeqModel
     net: nn.Module
     opt: torch.optim.Optimizer
@@ -144,6 +145,7 @@ def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool,
         write_data(cfg.data, splits, out)
     train_set = encode_examples(task.vocab, splits["train"])
     monitor = splits.get(tc.monitor_split, splits["train"])[: tc.eval_examples]
+    monitor_set = encode_examples(task.vocab, monitor) if tc.monitor != "accuracy" else None
     model = new_model(cfg, task)  # initialised from the seeded global RNG
     if initial is not None:
         model.load_state_dict(initial)
@@ -156,6 +158,7 @@ def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool,
         task,
         train_set,
         monitor,
+        monitor_set,
         model,
         model,
         opt,
@@ -233,10 +236,10 @@ def after_step(s: Session) -> float | None:
     tc, st = s.cfg.train, s.st
     acc = None
     if st.step % tc.eval_every == 0 or st.step == tc.steps:
-        warn_win_rate(s.opt, st.step)
+        warn_win_rate(s.opt, st)
         # Weights are identical on every rank, so every rank computes the same accuracy and
         # takes the same early-stop decision without further communication.
-        acc = log_monitor(st, s.model, s.task, s.monitor, s.opt, tc)
+        acc = log_monitor(st, s.model, s.task, s.monitor, s.opt, tc, s.monitor_set)
     if s.writer and st.step % tc.checkpoint_every == 0:
         checkpoint_now(s.out, s.model, s.opt, st)
     return acc
@@ -253,6 +256,7 @@ def finish(s: Session, seconds: float, tokens0: int, last_acc: float | None) -> 
         "task": s.task.key,
         "config_digest": s.cfg.digest(),
         "steps": st.step,
+        "tokens": st.tokens,
         "early_stopped": st.early_stopped,
         "monitor_accuracy": last_acc,
         "train_seconds_this_session": round(seconds, 3),
@@ -260,6 +264,8 @@ def finish(s: Session, seconds: float, tokens0: int, last_acc: float | None) -> 
         "tokens_per_second": round((st.tokens - tokens0) / seconds, 1) if seconds > 0 else None,
         "final_loss": st.metrics[-1]["loss"] if st.metrics else None,
     }
+    if st.metrics and st.metrics[-1].get("monitor_loss") is not None:
+        summary["final_monitor_loss"] = st.metrics[-1]["monitor_loss"]
     if s.replicas.world > 1:
         summary["world_size"] = s.replicas.world
     if s.writer:

@@ -4,6 +4,7 @@ written, loop state and its checkpoint, the monitor, metrics and the progress ba
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -12,8 +13,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
+import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from behaviorlab.batching import Encoded
 from behaviorlab.errors import BadInput
 from behaviorlab.evaluate import predict
 from behaviorlab.evaluate.metrics import accuracy
@@ -27,6 +30,7 @@ from behaviorlab.train import checkpoint
 from behaviorlab.train.config import ExperimentConfig, TrainConfig
 
 WIN_RATE_LOW, WIN_RATE_HIGH = 0.1, 0.5
+WIN_RATE_PATIENCE = 3  # consecutive logged steps outside the band before a warning
 OPTIMIZER_COUNTERS = ("hessian_updates", "hessian_skipped")
 # metrics.parquet columns come first in this order, then optimizer statistics sorted by name:
 # a resumed run (whose rows come back from JSON) writes the same file as an uninterrupted one.
@@ -64,6 +68,7 @@ class LoopState:
     hessian_stats: dict[str, float] = field(default_factory=dict)  # last estimator update
     # Optimizer counters that live outside its state_dict (Sophia's hessian_updates/skipped).
     optimizer_counters: dict[str, int] = field(default_factory=dict)
+    win_rate_outside: int = 0  # consecutive logged steps with Sophia's win rate outside the band
 
 
 def length_problem(model: ModelConfig, src_len: int, tgt_len: int) -> str | None:
@@ -103,20 +108,58 @@ def preflight(cfg: ExperimentConfig, task: Learnable, splits: dict[str, list[Exa
         raise BadInput(f"{cfg.name}: optimizer {cfg.optim.name} rejects its settings: {e}") from None
 
 
-def warn_win_rate(opt: torch.optim.Optimizer, step: int) -> None:
-    """Sophia's authors keep the unclipped fraction in 0.1-0.5; outside it, rho/gamma needs tuning."""
+def _knob(opt: torch.optim.Optimizer) -> tuple[str, float] | None:
+    """The hyperparameter that moves Sophia's win rate, and its value (None for other optimizers)."""
+    group = opt.param_groups[0]
+    for name in ("rho", "gamma"):  # SophiaG clips at rho·bs·h, SophiaH at gamma·h
+        if name in group:
+            return name, float(group[name])
+    return None
+
+
+def warn_win_rate(opt: torch.optim.Optimizer, st: LoopState) -> None:
+    """Warn when Sophia's win rate stays outside the authors' 0.1-0.5 band for long.
+
+    One logged value outside the band is common (h starts at zero; the estimate is noisy), so the
+    warning comes once per excursion, after `WIN_RATE_PATIENCE` consecutive logged steps outside.
+    Both thresholds clip where |m| ≥ knob·h, so raising rho (G) or gamma (H) raises the win rate.
+    """
     win = optimizer_stats(opt).get("win_rate")
-    if win is not None and not (WIN_RATE_LOW <= win <= WIN_RATE_HIGH):
-        hint = (
-            "raise rho (sophia-g) / lower gamma (sophia-h)"
-            if win < WIN_RATE_LOW
-            else "lower rho / raise gamma"
+    knob = _knob(opt)
+    if win is None or knob is None:
+        return
+    if WIN_RATE_LOW <= win <= WIN_RATE_HIGH:
+        st.win_rate_outside = 0
+        return
+    st.win_rate_outside += 1
+    if st.win_rate_outside != WIN_RATE_PATIENCE:
+        return
+    name, value = knob
+    move = "raise" if win < WIN_RATE_LOW else "lower"
+    effect = "almost every coordinate is clipped (sign descent)" if win < WIN_RATE_LOW else "few are clipped"
+    warnings.warn(
+        f"step {st.step}: Sophia win rate {win:.3g} has been outside [{WIN_RATE_LOW}, {WIN_RATE_HIGH}] "
+        f"for {WIN_RATE_PATIENCE} logged steps: {effect}; {move} {name} (now {value:g}) to bring it back",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+@torch.no_grad()
+def monitor_loss(model: Seq2SeqModel, data: Encoded, batch_size: int) -> float:
+    """Teacher-forced cross-entropy per target token (eos included, padding not) over `data`."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for lo in range(0, len(data), batch_size):
+        src, tin, tout = data.batch(torch.arange(lo, min(lo + batch_size, len(data))))
+        logits = model(src, tin)
+        total += float(
+            F.cross_entropy(logits.flatten(0, 1), tout.flatten(), ignore_index=data.pad_id, reduction="sum")
         )
-        warnings.warn(
-            f"step {step}: Sophia win rate {win:.3f} outside [{WIN_RATE_LOW}, {WIN_RATE_HIGH}]; {hint}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+        count += int((tout != data.pad_id).sum())
+    model.train(was_training)
+    return total / max(count, 1)
 
 
 def log_monitor(
@@ -126,10 +169,17 @@ def log_monitor(
     monitor: list[Example],
     opt: torch.optim.Optimizer,
     tc: TrainConfig,
+    monitor_set: Encoded | None = None,
 ) -> float | None:
-    """Accuracy on the monitor examples, one metrics row, and the early-stop decision."""
-    acc = accuracy(predict(model, task, monitor, tc.eval_batch_size))
+    """Monitor accuracy and/or token loss, one metrics row, and the early-stop decision."""
+    acc = None
+    if tc.monitor != "loss":
+        acc = accuracy(predict(model, task, monitor, tc.eval_batch_size))
     model.train()
+    row: dict[str, Any] = {}
+    if tc.monitor != "accuracy" and monitor_set is not None:
+        loss = monitor_loss(model, monitor_set, tc.eval_batch_size)
+        row = {"monitor_loss": loss, "monitor_perplexity": math.exp(min(loss, 700.0))}
     stats = {**optimizer_stats(opt), **st.hessian_stats}
     st.metrics.append(
         {
@@ -139,6 +189,7 @@ def log_monitor(
             "accuracy": acc,
             "lr": opt.param_groups[0]["lr"],
             **{k: float(v) for k, v in stats.items()},
+            **row,
         }
     )
     st.loss_sum, st.loss_count = 0.0, 0
