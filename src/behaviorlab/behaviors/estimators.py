@@ -225,9 +225,7 @@ def t95(df: int) -> float:
     return _T95[max(k for k in _T95 if k <= df)] if df <= 60 else 1.96
 
 
-def mean_ci(
-    values: Sequence[float], bounds: tuple[float, float] | None = None
-) -> tuple[float, float, float]:
+def mean_ci(values: Sequence[float], bounds: tuple[float, float] | None = None) -> tuple[float, float, float]:
     """(mean, low, high): a 95% t interval for the mean of a few values (e.g. over seeds),
     clipped to `bounds` when the quantity has them (a rate lives in [0, 1]).
 
