@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -189,15 +189,18 @@ class Recorder:
         return out
 
 
-class Probe(ABC):
+C = TypeVar("C", bound=ProbeConfig)
+
+
+class Probe(ABC, Generic[C]):
     """A black-box probe: items from a seed, generations through a Recorder, a result dict."""
 
     name: ClassVar[str]  # the CLI name
     title: ClassVar[str]
-    Config: ClassVar[type[ProbeConfig]] = ProbeConfig
+    Config: ClassVar[type[ProbeConfig]] = ProbeConfig  # the runtime class of C (a ClassVar cannot be generic)
 
-    def __init__(self, config: ProbeConfig | None = None) -> None:
-        self.config = config if config is not None else self.Config()
+    def __init__(self, config: C | None = None) -> None:
+        self.config: C = config if config is not None else cast(C, self.Config())
 
     @abstractmethod
     def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:

@@ -104,15 +104,10 @@ def filler(model: TextModel, tokens: int, start: int) -> tuple[str, int]:
     return "".join("\n" + p for p in parts), count
 
 
-class Consistency(Probe):
+class Consistency(Probe[ConsistencyConfig]):
     name = "consistency"
     title = "Consistency over distance"
     Config = ConsistencyConfig
-
-    @property
-    def cfg(self) -> ConsistencyConfig:
-        assert isinstance(self.config, ConsistencyConfig)
-        return self.config
 
     def _question(self, facts: ModelFacts, name: str) -> str:
         return (
@@ -122,7 +117,7 @@ class Consistency(Probe):
         )
 
     def _given(self, model: TextModel, facts: ModelFacts) -> list[Item]:
-        cfg, rng, items = self.cfg, rng_for(self.cfg.seed, self.name, "given"), []
+        cfg, rng, items = self.config, rng_for(self.config.seed, self.name, "given"), []
         for i in range(cfg.n):
             name, job, decoy = invented_name(rng), *rng.sample(JOBS, 2)
             story = (
@@ -146,7 +141,7 @@ class Consistency(Probe):
 
     def _self_written(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> tuple[list[Item], int]:
         """The model invents a name (for a seeded place), then a job for it, then writes the story."""
-        cfg, rng = self.cfg, rng_for(self.cfg.seed, self.name, "self")
+        cfg, rng = self.config, rng_for(self.config.seed, self.name, "self")
         places = [_PLACES[(rng.randrange(len(_PLACES)) + i) % len(_PLACES)] for i in range(cfg.n)]
         asks = [Item(f"name-{i}", _ASK_NAME.format(place=p), ("write", "name")) for i, p in enumerate(places)]
         names = [first_phrase(c.text, 4) or _capitalised(c.text) for c in rec.generate(asks, 24)]
@@ -179,7 +174,7 @@ class Consistency(Probe):
         return items, unparsed
 
     def _closed(self, model: TextModel, facts: ModelFacts) -> tuple[list[Item], list[str]]:
-        cfg, rng, items, notes = self.cfg, rng_for(self.cfg.seed, self.name, "closed"), [], []
+        cfg, rng, items, notes = self.config, rng_for(self.config.seed, self.name, "closed"), [], []
         limit = facts.max_prompt_tokens(cfg.max_new_tokens)
         for d in cfg.closed_distances:
             if limit is not None and cfg.key_length + d > limit:
@@ -194,7 +189,7 @@ class Consistency(Probe):
         return items, notes
 
     def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
-        cfg, notes = self.cfg, list[str]()
+        cfg, notes = self.config, list[str]()
         if facts.closed:
             items, notes = self._closed(model, facts)
         else:
@@ -229,7 +224,7 @@ class Consistency(Probe):
         chance: list[bool],
         notes: list[str],
     ) -> dict[str, Any]:
-        cfg, table, lines = self.cfg, [], []
+        cfg, table, lines = self.config, [], []
         for variant in dict.fromkeys(it.data["variant"] for it in items):
             rows = []
             for d in dict.fromkeys(it.data["distance"] for it in items if it.data["variant"] == variant):

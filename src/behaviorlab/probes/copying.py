@@ -46,18 +46,13 @@ def _bucket(span: int) -> int:
     return 0 if span == 0 else 1 << (span.bit_length() - 1)
 
 
-class Copying(Probe):
+class Copying(Probe[CopyingConfig]):
     name = "copying"
     title = "Copying planted strings"
     Config = CopyingConfig
 
-    @property
-    def cfg(self) -> CopyingConfig:
-        assert isinstance(self.config, CopyingConfig)
-        return self.config
-
     def _items(self, model: TextModel, facts: ModelFacts) -> tuple[list[Item], list[str]]:
-        cfg, notes, items = self.cfg, [], []
+        cfg, notes, items = self.config, [], []
         rng = rng_for(cfg.seed, self.name)
         if facts.closed:
             for k in cfg.closed_lengths:
@@ -90,7 +85,7 @@ class Copying(Probe):
         return items, notes
 
     def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.config
         items, notes = self._items(model, facts)
         by_budget: dict[int, list[Item]] = {}
         for it in items:
@@ -120,7 +115,7 @@ class Copying(Probe):
     def _result(
         self, items: list[Item], spans: list[int], verbatim: list[bool], notes: list[str]
     ) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.config
         templates = list(dict.fromkeys(str(it.data["template"]) for it in items))
         table: list[dict[str, Any]] = []
         span_rows: dict[str, list[dict[str, Any]]] = {}

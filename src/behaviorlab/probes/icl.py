@@ -70,18 +70,13 @@ class IclConfig(ProbeConfig):
     closed_max_size: int = Field(3, ge=1)  # closed demonstrations: small task sizes, so shots fit
 
 
-class Icl(Probe):
+class Icl(Probe[IclConfig]):
     name = "icl"
     title = "In-context learning"
     Config = IclConfig
 
-    @property
-    def cfg(self) -> IclConfig:
-        assert isinstance(self.config, IclConfig)
-        return self.config
-
     def _open_items(self) -> list[Item]:
-        cfg, items = self.cfg, []
+        cfg, items = self.config, []
         for task in cfg.tasks:
             draw = OPEN_TASKS[task]
             rng = rng_for(cfg.seed, self.name, task)
@@ -98,7 +93,7 @@ class Icl(Probe):
         return items
 
     def _closed_items(self, facts: ModelFacts) -> tuple[list[Item], list[str]]:
-        cfg, items, notes = self.cfg, [], []
+        cfg, items, notes = self.config, [], []
         task = facts.task
         if task is None:
             return [], ["no task with a reference function: nothing to demonstrate"]
@@ -132,7 +127,7 @@ class Icl(Probe):
         return items, notes
 
     def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.config
         items, notes = self._closed_items(facts) if facts.closed else (self._open_items(), [])
         stop = () if facts.closed else ("\n",)
         budget = cfg.max_new_tokens

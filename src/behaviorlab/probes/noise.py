@@ -58,19 +58,14 @@ class NoiseConfig(ProbeConfig):
     boundary: bool = True  # open text: single edits at token boundaries vs inside tokens
 
 
-class Noise(Probe):
+class Noise(Probe[NoiseConfig]):
     name = "noise"
     title = "Input noise"
     Config = NoiseConfig
 
-    @property
-    def cfg(self) -> NoiseConfig:
-        assert isinstance(self.config, NoiseConfig)
-        return self.config
-
     def _clean(self, facts: ModelFacts) -> list[dict[str, Any]]:
         """Clean inputs: {text, ref, wrap}; `wrap` turns the (noised) text into the prompt."""
-        cfg, rng = self.cfg, rng_for(self.cfg.seed, self.name, "items")
+        cfg, rng = self.config, rng_for(self.config.seed, self.name, "items")
         if not facts.closed:
             tmpl = "{} Answer with one word or number." if facts.chat else "Question: {}\nAnswer:"
             return [dict(zip(("text", "ref"), question(rng), strict=True), wrap=tmpl) for _ in range(cfg.n)]
@@ -85,7 +80,7 @@ class Noise(Probe):
 
     def _noisy(self, model: TextModel, facts: ModelFacts, clean: list[dict[str, Any]]) -> list[Item]:
         """Rate-based edits of every clean input, then (open text) single boundary/inside edits."""
-        cfg = self.cfg
+        cfg = self.config
         ops = TOKEN_OPS if facts.closed else CHAR_OPS
         items = []
         for op in ops:
@@ -132,7 +127,7 @@ class Noise(Probe):
         return items
 
     def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.config
         budget = cfg.closed_max_new_tokens if facts.closed else cfg.max_new_tokens
         stop = () if facts.closed else ("\n",)
         clean = self._clean(facts)
@@ -165,7 +160,7 @@ class Noise(Probe):
         clean_right: int,
         n: int,
     ) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.config
         ops = TOKEN_OPS if facts.closed else CHAR_OPS
         table: list[dict[str, Any]] = []
         by_op: dict[str, list[dict[str, Any]]] = {}

@@ -57,18 +57,13 @@ class RepetitionConfig(ProbeConfig):
     closed_length: int = Field(6, ge=1)  # closed prompts: random alphabet sequences this long
 
 
-class Repetition(Probe):
+class Repetition(Probe[RepetitionConfig]):
     name = "repetition"
     title = "Repetition loops"
     Config = RepetitionConfig
 
-    @property
-    def cfg(self) -> RepetitionConfig:
-        assert isinstance(self.config, RepetitionConfig)
-        return self.config
-
     def _prompts(self, facts: ModelFacts) -> list[str]:
-        cfg = self.cfg
+        cfg = self.config
         rng = rng_for(cfg.seed, self.name)
         if facts.closed:
             k = cfg.closed_length
@@ -83,7 +78,7 @@ class Repetition(Probe):
         return [f"Continue this text: {p}" if facts.chat else p for p in picks]
 
     def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.config
         prompts = self._prompts(facts)
         decodings = [GREEDY] + [
             Decoding(greedy=False, temperature=t, seed=cfg.seed + i) for i, t in enumerate(cfg.temperatures)
