@@ -6,9 +6,12 @@ import hashlib
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from behaviorlab.errors import BadInput
 
 
 def umask_mode(mode: int = 0o666) -> int:
@@ -58,3 +61,15 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
+    """A TOML file as a dict; BadInput names the file (and `what` it is) when it is missing or bad."""
+    if not path.is_file():
+        raise BadInput(f"{path}: {what} not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read {what}: {e.strerror or e}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: not valid TOML: {e}") from None

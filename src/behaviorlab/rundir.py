@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write_json, sha256_file
+from behaviorlab.io import atomic_write_json, read_toml, sha256_file
 
 # Files and folders of a run directory.
 CONFIG = "config.toml"  # the resolved config, every default written out
@@ -54,14 +53,6 @@ def read_json_object(path: Path) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise BadInput(f"{path}: expected a JSON object, found {type(obj).__name__}")
     return obj
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file as a dict; BadInput names the file when it does not parse."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: not valid TOML: {e}") from None
 
 
 def is_run(path: Path) -> bool:

@@ -117,7 +117,7 @@ def test_load_shipped_configs() -> None:
 @pytest.mark.parametrize(
     ("text", "pattern"),
     [
-        ('task = "peano-add"\nsplits = [', "invalid TOML"),
+        ('task = "peano-add"\nsplits = [', "not valid TOML"),
         (
             'task = "peano-add"\ncolour = 1\n[[splits]]\nname="a"\nn=1\nmin_size=1\nmax_size=2',
             "colour: Extra inputs are not permitted",

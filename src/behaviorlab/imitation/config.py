@@ -6,7 +6,6 @@ and amounts make sense, the default sweep point is one of the points."""
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from behaviorlab.errors import BadInput
 from behaviorlab.imitation.skills import FAMILIES, family
+from behaviorlab.io import read_toml
 from behaviorlab.models import ModelConfig
 
 SYNTHETIC_TEACHER = "synthetic"  # the teacher spec that trains the shipped recipe
@@ -207,13 +207,7 @@ def validate(raw: dict[str, Any], source: str) -> ImitationConfig:
 
 def load_config(path: Path) -> ImitationConfig:
     """Read and check an imitation config (TOML)."""
-    if not path.is_file():
-        raise BadInput(f"{path}: config file not found")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: not valid TOML: {e}") from None
-    return validate(raw, str(path))
+    return validate(read_toml(path, "config file"), str(path))
 
 
 __all__ = ["FAMILIES", "ImitationConfig", "check", "load_config", "validate"]

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_toml
 from behaviorlab.train.config import ExperimentConfig, validate
 
 TOP_KEYS = {"base", "name", "set", "grid", "list"}
@@ -83,10 +83,7 @@ def _base(doc: dict[str, Any], path: Path) -> tuple[dict[str, Any], Path]:
     base_path = (path.parent / base).resolve()
     if not base_path.is_file():
         raise BadInput(f"{path}: base config {base_path} not found")
-    try:
-        return tomllib.loads(base_path.read_text(encoding="utf-8")), base_path.parent
-    except tomllib.TOMLDecodeError as e:
-        raise BadInput(f"{base_path}: not valid TOML: {e}") from None
+    return read_toml(base_path, "base config"), base_path.parent
 
 
 def expand(doc: dict[str, Any], path: Path) -> list[SweepRun]:
@@ -113,12 +110,7 @@ def expand(doc: dict[str, Any], path: Path) -> list[SweepRun]:
 
 def load_sweep(path: Path) -> Sweep:
     """Read, expand and validate a sweep file; every run's config is checked up front."""
-    if not path.is_file():
-        raise BadInput(f"{path}: sweep file not found")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: not valid TOML: {e}") from None
+    doc = read_toml(path, "sweep file")
     unknown = sorted(set(doc) - TOP_KEYS)
     if unknown:
         raise BadInput(f"{path}: unknown key(s) {unknown}; expected {sorted(TOP_KEYS)}")

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +14,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_toml
 from behaviorlab.rundir import check_output_dir
 from behaviorlab.tasks import get
 from behaviorlab.tasks.base import Example, Task
@@ -74,14 +74,7 @@ class DatasetSpec(BaseModel):
 def load_spec(path: str | Path) -> DatasetSpec:
     """Read a dataset spec from TOML; every problem is a BadInput naming the file and keys."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{path}: dataset config not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: cannot read dataset config: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise BadInput(f"{path}: invalid TOML: {e}") from None
+    raw = read_toml(path, "dataset config")
     try:
         return DatasetSpec.model_validate(raw)
     except ValidationError as e:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from behaviorlab import tasks
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_toml
 from behaviorlab.models import ModelConfig
 from behaviorlab.optim import OptimConfig
 from behaviorlab.rundir import CHECKPOINTS
@@ -188,10 +189,5 @@ def resolve_init(cfg: ExperimentConfig, base: Path | None = None) -> ExperimentC
 
 def load_config(path: Path, overrides: list[str] | None = None) -> ExperimentConfig:
     """Read, override and validate a TOML experiment config (data paths relative to its folder)."""
-    if not path.is_file():
-        raise BadInput(f"{path}: config file not found")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: not valid TOML: {e}") from None
+    raw = read_toml(path, "config file")
     return validate(apply_overrides(raw, overrides or []), str(path), base=path.parent)
