@@ -53,6 +53,7 @@ class FakeLM:
     """Deterministic open-text model (see the module docstring)."""
 
     alphabet = None
+    context_length = None
 
     def __init__(self, chat: bool = False, name: str = "fake-lm") -> None:
         self.has_chat_template = chat

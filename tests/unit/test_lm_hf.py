@@ -54,6 +54,21 @@ def test_padded_batch_equals_one_by_one(models: dict[str, HFModel], kind: str, d
     assert all(len(c.tokens) == len(c.logprobs) for c in batch)
 
 
+def test_the_context_bounds_prompt_and_continuation(models: dict[str, HFModel]) -> None:
+    gpt2, t5 = models["gpt2"], models["t5"]
+    assert (gpt2.context_length, t5.context_length) == (64, None)  # n_positions; T5 is relative
+    long = " ".join(["the cat sat on the mat"] * 20)  # 120 tokens > 64 positions
+    short = "the cat"
+    far, near = gpt2.generate([long, short], 200)  # more new tokens than the context holds
+    alone = gpt2.generate([long], 200)[0]
+    assert (far.tokens, far.text) == (alone.tokens, alone.text)  # batching does not change the cut
+    assert far.meta["truncated"] == len(gpt2.prompt_ids(long, False)) - 32  # half the context is for output
+    assert len(far.tokens) <= 32 and len(near.tokens) <= 64 - 2 and "truncated" not in near.meta
+    assert near.finish in ("length", "eos")
+    with pytest.raises(BadInput, match="context holds 64"):
+        gpt2.score([long], ["the cat"])
+
+
 @pytest.mark.parametrize("kind", ["gpt2", "t5"])
 def test_sampling_is_reproducible_and_seeded(models: dict[str, HFModel], kind: str) -> None:
     model = models[kind]

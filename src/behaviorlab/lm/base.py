@@ -57,12 +57,17 @@ class TextModel(Protocol):
       their grammar), or None when any text is welcome (a pretrained LM).
     - `has_chat_template`: `chat=True` wraps each prompt as one user turn with the model's chat
       template; models without one read the prompt as it is.
+    - `context_length`: the most positions the model reads (prompt + continuation for a decoder, the
+      prompt for an encoder-decoder), or None when not bounded or not known. Hugging Face and GGUF
+      models keep a longer prompt's last tokens, leaving room for the continuation (at most half
+      the context; `meta["truncated"]` counts the dropped ones), and stop at the context's end.
     """
 
     spec: str
     name: str
     alphabet: tuple[str, ...] | None
     has_chat_template: bool
+    context_length: int | None
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens the model reads for `text` (no special tokens added)."""

@@ -37,6 +37,7 @@ class FewShotModel:
     answer to the task's canonical spelling when it can (e.g. `1011` -> `1 0 1 1`)."""
 
     has_chat_template = False
+    context_length: int | None = None  # the demonstrations count against the inner model's
     alphabet: tuple[str, ...] | None = None
 
     def __init__(

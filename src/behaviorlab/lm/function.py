@@ -28,6 +28,7 @@ class BatchFunctionModel:
     """
 
     has_chat_template = False
+    context_length: int | None = None  # the wrapped callable bounds nothing we can know
 
     def __init__(
         self,

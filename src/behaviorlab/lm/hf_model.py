@@ -52,6 +52,7 @@ class HFModel:
         self.batch_size = batch_size
         self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
         self.seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
+        self.context_length = context_length(model.config)
         gen_config = getattr(model, "generation_config", None)
         self.eos_ids = _as_ids(getattr(gen_config, "eos_token_id", None)) | _as_ids(tokenizer.eos_token_id)
         self.pad_id = next((i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id) if i is not None), 0)
@@ -106,6 +107,16 @@ class HFModel:
         full = self._decode(prompt_ids + ids)
         return full[len(head) :] if full.startswith(head) else self._decode(ids)
 
+    def _fit(self, rows: list[list[int]], max_new_tokens: int) -> tuple[list[list[int]], list[int]]:
+        """Prompts cut to their last tokens so that they fit the context with room for the
+        continuation (a decoder reserves up to half of it), as evaluation harnesses do; with the
+        number of tokens dropped from each."""
+        ctx = self.context_length
+        if ctx is None:
+            return rows, [0] * len(rows)
+        room = ctx if self.seq2seq else ctx - min(max_new_tokens, ctx // 2)
+        return [r[-room:] for r in rows], [max(0, len(r) - room) for r in rows]
+
     # --- batching -------------------------------------------------------------------------------
 
     def _chunks(self, lengths: Sequence[int]) -> list[list[int]]:
@@ -157,6 +168,8 @@ class HFModel:
                 inputs = next_ids[:, None]  # [B, 1]
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
                 positions = positions[:, -1:] + 1
+                if self.context_length is not None:  # finished rows run on; nothing reads them
+                    positions = positions.clamp(max=self.context_length - 1)
                 kwargs[self._cache_arg] = state["cache"]
             if self._positions:
                 kwargs["position_ids"] = positions[:, -inputs.shape[1] :]
@@ -200,7 +213,7 @@ class HFModel:
         A stop string cuts the text; the tokens keep the one that completed it. Special tokens other
         than eos stay in the text as the tokenizer spells them."""
         texts = [self.prompt_text(p, chat) for p in prompts]
-        rows = [self.prompt_ids(p, chat) for p in prompts]
+        rows, cut = self._fit([self.prompt_ids(p, chat) for p in prompts], max_new_tokens)
         seen: dict[str, int] = {}
         seeds = []
         for text in texts:  # the k-th repeat of a prompt gets its own stream
@@ -213,6 +226,8 @@ class HFModel:
             )
             for i, completion in zip(chunk, done, strict=True):
                 meta: dict[str, object] = {"chat_prompt": texts[i]} if chat and self.has_chat_template else {}
+                if cut[i]:
+                    meta["truncated"] = cut[i]
                 out[i] = Completion(
                     completion.text, completion.tokens, completion.logprobs, completion.finish, meta
                 )
@@ -251,11 +266,18 @@ class HFModel:
                 logps[i].append(float(chosen_logp[i]))
                 if stop and cut_at_stop(self.continuation_text(rows[i], ids[i], heads[i]), stop)[1]:
                     active[i], finish[i] = False, "stop"
+                elif self._full(rows[i], ids[i]):  # the position table ends here
+                    active[i] = False
             if not any(active) or t == max_new_tokens - 1:
                 break
             # Finished rows keep being fed (pad) so the batch stays rectangular; nothing reads them.
             logits = step(chosen.masked_fill(~torch.tensor(active), self.pad_id))
         return [self._completion(rows[i], ids[i], logps[i], finish[i], stop) for i in range(n)]
+
+    def _full(self, prompt: list[int], ids: list[int]) -> bool:
+        """Whether a row has used every position the model has (a decoder's prompt counts)."""
+        ctx = self.context_length
+        return ctx is not None and len(ids) + (0 if self.seq2seq else len(prompt)) >= ctx
 
     def _choose(
         self, logits: Tensor, decoding: Decoding, gens: list[torch.Generator], active: list[bool]
@@ -290,6 +312,14 @@ class HFModel:
             raise BadInput(f"{self.spec}: {len(prompts)} prompts but {len(continuations)} continuations")
         heads = [self.prompt_ids(p, chat) for p in prompts]
         tails = [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in continuations]
+        limit = self.context_length
+        for i, (h, t) in enumerate(zip(heads, tails, strict=True)):
+            used = len(h) if self.seq2seq else len(h) + len(t)
+            if limit is not None and used > limit:
+                raise BadInput(
+                    f"{self.spec}: prompt {i} and its continuation need {used} positions; "
+                    f"the model's context holds {limit}"
+                )
         out: list[list[float]] = [[] for _ in prompts]
         for chunk in self._chunks([len(heads[i]) + len(tails[i]) for i in range(len(prompts))]):
             live = [i for i in chunk if tails[i]]
@@ -330,3 +360,13 @@ class HFModel:
         )
         logp = torch.log_softmax(out.logits.float(), dim=-1)  # [B, T, V]
         return [logp[i, torch.arange(len(t)), torch.tensor(t)].tolist() for i, t in enumerate(tails)]
+
+
+def context_length(config: Any) -> int | None:
+    """The positions a model's config bounds it to (absolute or rotary position tables), or None
+    (relative positions, as in T5, bound nothing)."""
+    for key in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None

@@ -28,6 +28,7 @@ class RunModel:
         self.name = Path(run.path).name
         vocab = run.task.vocab
         self.alphabet: tuple[str, ...] | None = tuple(t for t in vocab.tokens if t not in SPECIALS)
+        self.context_length: int | None = run.model.cfg.max_len
 
     def __repr__(self) -> str:
         return f"<RunModel {self.spec} {self.run.model.cfg.kind}>"

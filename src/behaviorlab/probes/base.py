@@ -84,8 +84,10 @@ def model_facts(model: TextModel, chat: bool | None = None) -> ModelFacts:
     alphabet = tuple(t for t in model.alphabet or () if t != "<unk>")
     facts = ModelFacts(closed, alphabet, use_chat, _separator(model, alphabet) if closed else " ")
     where = run_dir_of(model)
-    if where is None:
-        return facts
+    if where is None:  # another format: its own position table is the limit (decoder: shared)
+        return ModelFacts(
+            closed, alphabet, use_chat, facts.sep, max_len=model.context_length, decoder_only=True
+        )
     cfg = RunDir.open(where).config
     data, arch = cfg.get("data", {}), cfg.get("model", {})
     task = None
@@ -128,6 +130,29 @@ class Item:
     prompt: str
     condition: Hashable
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_context(
+    items: list[Item], model: TextModel, facts: ModelFacts, new_tokens: int
+) -> tuple[list[Item], list[str]]:
+    """The items whose prompt (by the model's tokenizer) leaves room for `new_tokens` in its
+    context, and one note naming the conditions that lost some: a cut prompt would measure the cut."""
+    limit = facts.max_prompt_tokens(new_tokens)
+    if limit is None:
+        return items, []
+    fits = [len(model.tokenize(it.prompt)) <= limit for it in items]
+    kept = [it for it, ok in zip(items, fits, strict=True) if ok]
+    lost: dict[Hashable, int] = {}
+    for it, ok in zip(items, fits, strict=True):
+        if not ok:
+            lost[it.condition] = lost.get(it.condition, 0) + 1
+    if not lost:
+        return kept, []
+    label = lambda c: " ".join(map(str, c)) if isinstance(c, tuple) else str(c)  # noqa: E731
+    where = ", ".join(f"{label(c)} ({n})" for c, n in lost.items())
+    return kept, [
+        f"{sum(lost.values())} prompt(s) longer than the model's context ({limit} tokens) skipped: {where}"
+    ]
 
 
 @dataclass
@@ -181,6 +206,8 @@ class Recorder:
                         "tokens": list(c.tokens),
                         "logprobs": [float(x) for x in c.logprobs],
                         "finish": c.finish,
+                        # Tokens cut from the prompt's start to fit the model's context (0: none).
+                        "prompt_cut": int(str(c.meta.get("truncated", 0))),
                     }
                 )
             self.calls += 1

@@ -26,6 +26,7 @@ from behaviorlab.probes.base import (
     behavior_score,
     ci,
     figure,
+    fit_context,
     rate,
     result,
     rng_for,
@@ -199,6 +200,8 @@ class Consistency(Probe[ConsistencyConfig]):
                 items += written
                 if unparsed:
                     notes.append(f"{unparsed} of {cfg.n} invented characters had no usable name or job reply")
+            items, lost = fit_context(items, model, facts, cfg.max_new_tokens)
+            notes += lost
         comps = (
             rec.generate(items, cfg.max_new_tokens, stop=() if facts.closed else ("\n\n",)) if items else []
         )

@@ -29,6 +29,7 @@ from behaviorlab.probes.base import (
     behavior_score,
     ci,
     figure,
+    fit_context,
     rate,
     result,
     rng_for,
@@ -128,7 +129,11 @@ class Icl(Probe[IclConfig]):
 
     def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
         cfg = self.config
-        items, notes = self._closed_items(facts) if facts.closed else (self._open_items(), [])
+        items, notes = (
+            self._closed_items(facts)
+            if facts.closed
+            else fit_context(self._open_items(), model, facts, cfg.max_new_tokens)
+        )
         stop = () if facts.closed else ("\n",)
         budget = cfg.max_new_tokens
         comps = rec.generate(items, budget, stop=stop) if items else []

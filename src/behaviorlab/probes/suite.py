@@ -58,6 +58,7 @@ OUTPUT_SCHEMA = pa.schema(
         ("tokens", pa.list_(pa.string())),
         ("logprobs", pa.list_(pa.float64())),
         ("finish", pa.string()),
+        ("prompt_cut", pa.int64()),
     ]
 )
 

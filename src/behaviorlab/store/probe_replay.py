@@ -10,8 +10,9 @@ Two checks over `outputs.parquet`:
   batched with other prompts and padding), scoring computes the whole continuation in one forward
   pass with other shapes, so floating-point sums run in a different order and differ around 1e-6.
 Outputs whose text does not re-tokenize into the generated tokens (a stop string cut inside a
-token, or a tokenizer with several spellings of one text) cannot be scored token for token; they
-are counted in a warning rather than compared.
+token, or a tokenizer with several spellings of one text) cannot be scored token for token, nor can
+outputs whose prompt was cut to fit the model's context (`prompt_cut`: scoring would see another
+cut); both are counted in a warning rather than compared. Their texts are still compared exactly.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def replay_probe(run_dir: Path) -> ReplayReport:
     rows = pq.read_table(run_dir / OUTPUTS).to_pylist()
     report = ReplayReport(run_dir, "probe")
     models: dict[str, TextModel] = {}
-    texts = scored = unscorable = 0
+    texts = scored = unscorable = cut = 0
     for (spec, _, _), group in _calls(rows):
         model = models.get(spec) or models.setdefault(spec, load(spec))
         first = group[0]
@@ -73,8 +74,12 @@ def replay_probe(run_dir: Path) -> ReplayReport:
                         _where(r), f"text differs: recorded {r['output'][:60]!r}, replayed {c.text[:60]!r}"
                     )
                 )
-        outputs = [r["output"] for r in group]
-        for r, got in zip(group, model.score(prompts, outputs, chat=bool(first["chat"])), strict=True):
+        whole = [r for r in group if not r.get("prompt_cut")]
+        cut += len(group) - len(whole)
+        got_all = model.score(
+            [r["prompt"] for r in whole], [r["output"] for r in whole], chat=bool(first["chat"])
+        )
+        for r, got in zip(whole, got_all, strict=True):
             recorded = list(r["tokens"] or [])
             again = model.tokenize(r["output"]) if r["output"] else []
             if again != recorded[: len(again)] or len(got) != len(again):
@@ -91,5 +96,9 @@ def replay_probe(run_dir: Path) -> ReplayReport:
     if unscorable:
         report.warnings.append(
             f"{unscorable} output(s) not re-scored: their text does not re-tokenize into the generated tokens"
+        )
+    if cut:
+        report.warnings.append(
+            f"{cut} output(s) not re-scored: their prompt was cut to fit the model's context"
         )
     return report
