@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write_json, read_toml, sha256_file
+from behaviorlab.io import atomic_write_json, atomic_write_text, read_toml, sha256_file
 
 # Files and folders of a run directory.
 CONFIG = "config.toml"  # the resolved config, every default written out
@@ -140,6 +141,22 @@ def check_output_dir(out: Path, force: bool, replaceable: Callable[[Path], bool]
         raise BadInput(f"{parent}: is not a directory; cannot create {out}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise BadInput(f"{parent}: not writable; cannot create {out}")
+
+
+def replace_output_dir(
+    out: Path, force: bool, replaceable: Callable[[Path], bool], what: str, files: dict[str, str]
+) -> None:
+    """`check_output_dir`, then empty or create `out` and write `files` (name -> text) atomically;
+    a write that fails is one BadInput line naming the path."""
+    check_output_dir(out, force, replaceable, what)
+    try:
+        if out.exists() and any(out.iterdir()):
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            atomic_write_text(out / name, text)
+    except OSError as e:
+        raise BadInput(f"{e.filename or out}: cannot write the output directory: {e.strerror or e}") from None
 
 
 def _entry_ok(e: Any) -> bool:

@@ -7,7 +7,6 @@ thread each."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from behaviorlab.demo.configs import demo_configs, lr_configs, lstm_configs
 from behaviorlab.demo.render import render_markdown, render_table
-from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.rundir import CONFIG, SUMMARY, RunDir, is_run, read_json_object
+from behaviorlab.rundir import CONFIG, SUMMARY, RunDir, is_run, read_json_object, replace_output_dir
 from behaviorlab.store import record
 from behaviorlab.sweep.backends import check_backend, run_jobs
 from behaviorlab.tasks.dataset import DatasetSpec
@@ -77,16 +75,14 @@ def run_one(
     return entry
 
 
+def _is_demo(out: Path) -> bool:
+    return (out / SUMMARY).is_file() and "models" in read_json_object(out / SUMMARY)
+
+
 def _prepare_out(out: Path, force: bool, resume: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not (force or resume):
-        raise BadInput(f"{out}: output directory exists and is not empty (use --force or --resume)")
-    if force and not resume and out.exists() and any(out.iterdir()):
-        if not (out / SUMMARY).is_file() or "models" not in read_json_object(out / SUMMARY):
-            raise BadInput(f"{out}: not a demo directory; --force replaces only an earlier demo's output")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if resume and out.is_dir():
+        return  # finished runs are kept; each job resumes its own
+    replace_output_dir(out, force, _is_demo, "an earlier demo's output", {})
 
 
 def _run_all(

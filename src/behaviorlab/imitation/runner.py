@@ -3,7 +3,6 @@ tests run them here), with a progress bar; and the imitation run directory itsel
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,7 @@ import tomli_w
 from behaviorlab.errors import BadInput
 from behaviorlab.imitation.config import ImitationConfig
 from behaviorlab.imitation.jobs import train_and_answer
-from behaviorlab.io import atomic_write_text
-from behaviorlab.rundir import CONFIG, RunDir, check_output_dir
+from behaviorlab.rundir import CONFIG, RunDir, replace_output_dir
 
 Job = tuple[Any, ...]
 Runner = Callable[[Callable[..., Any], list[Job], Callable[[Any], None] | None], Iterator[tuple[int, Any]]]
@@ -45,11 +43,7 @@ def open_dir(cfg: ImitationConfig, out: Path, resume: bool, force: bool) -> None
         if (out / CONFIG).read_text(encoding="utf-8") != text:
             raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
         return
-    check_output_dir(out, force, is_imitation, "an imitation run directory")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    atomic_write_text(out / CONFIG, text)
+    replace_output_dir(out, force, is_imitation, "an imitation run directory", {CONFIG: text})
 
 
 def run_jobs_with_bar(runner: Runner, jobs: list[Job], what: str, progress: bool) -> list[Any]:

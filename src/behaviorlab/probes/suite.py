@@ -8,7 +8,6 @@ Each model × probe is written to `parts/` as it finishes, so `resume=True` skip
 
 from __future__ import annotations
 
-import shutil
 import time
 import tomllib
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ import tomli_w
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write, atomic_write_json, atomic_write_text
+from behaviorlab.io import atomic_write, atomic_write_json
 from behaviorlab.lm import TextModel, load
 from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts, run_dir_of
 from behaviorlab.probes.mapping import run_mapping
@@ -32,10 +31,10 @@ from behaviorlab.rundir import (
     PARTS,
     RESULTS,
     RunDir,
-    check_output_dir,
     is_run,
     read_json_object,
     read_toml,
+    replace_output_dir,
     write_summary,
 )
 
@@ -115,14 +114,7 @@ def _prepare(out: Path, config: dict[str, Any], *, force: bool, resume: bool) ->
                 f"{out}: --resume with models, probes or settings that differ from the recorded run"
             )
         return
-    check_output_dir(out, force, is_probe_run, "a behaviorlab probe run")
-    try:
-        if out.exists() and any(out.iterdir()):
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / CONFIG, tomli_w.dumps(config))
-    except OSError as e:
-        raise BadInput(f"{e.filename or out}: cannot write the run directory: {e.strerror or e}") from None
+    replace_output_dir(out, force, is_probe_run, "a behaviorlab probe run", {CONFIG: tomli_w.dumps(config)})
 
 
 def unique_names(models: Sequence[TextModel]) -> list[str]:

@@ -3,7 +3,6 @@ cells across seeds, the claims table, STUDY.md and a report page."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -14,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.rundir import STUDY, STUDY_MD, check_output_dir
+from behaviorlab.rundir import STUDY, STUDY_MD, replace_output_dir
 from behaviorlab.study.aggregate import summarize_cell
 from behaviorlab.study.claims import check_claims
 from behaviorlab.study.grid import SEEDS, jobs
@@ -30,11 +29,8 @@ def _is_study(path: Path) -> bool:
 def _prepare(out: Path, force: bool, resume: bool) -> None:
     if resume and out.is_dir() and _is_study(out):
         return
-    check_output_dir(out, force, _is_study, "an earlier study's folder")
-    if out.exists() and any(out.iterdir()):
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / ".study").write_text("behaviorlab study folder (runs are written here)\n")
+    marker = {".study": "behaviorlab study folder (runs are written here)\n"}
+    replace_output_dir(out, force, _is_study, "an earlier study's folder", marker)
 
 
 def run_study(

@@ -3,14 +3,12 @@ config back, and opening a finished run with its model for evaluation or analysi
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write_text
 from behaviorlab.models import Seq2SeqModel, build_model
-from behaviorlab.rundir import CHECKPOINTS, CONFIG, DATA, RunDir, check_output_dir, is_run, read_toml
+from behaviorlab.rundir import CHECKPOINTS, CONFIG, DATA, RunDir, is_run, read_toml, replace_output_dir
 from behaviorlab.tasks import Example, Task
 from behaviorlab.tasks.base import Learnable
 from behaviorlab.tasks.recorded import RecordedTask
@@ -30,14 +28,7 @@ def prepare(out: Path, cfg: ExperimentConfig, *, resume: bool, force: bool) -> N
         if recorded.digest() != cfg.digest():
             raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
         return
-    check_output_dir(out, force, is_run, "a behaviorlab run directory")
-    try:
-        if out.exists() and any(out.iterdir()):
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / CONFIG, cfg.to_toml())
-    except OSError as e:
-        raise BadInput(f"{e.filename or out}: cannot write the run directory: {e.strerror or e}") from None
+    replace_output_dir(out, force, is_run, "a behaviorlab run directory", {CONFIG: cfg.to_toml()})
 
 
 def read_config(run_dir: Path) -> ExperimentConfig:
