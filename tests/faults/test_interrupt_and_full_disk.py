@@ -20,10 +20,29 @@ def _cli_process(*args: str | Path) -> subprocess.Popen[str]:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+# The CLI with each step slowed to 20 ms: the tiny run takes < 1 s in all, so on a loaded box the
+# test's poll could miss it and the signal would land after the end.
+SLOW = r"""
+import sys, time
+import behaviorlab.train.loop as loop
+from behaviorlab.cli import main
+
+after = loop.after_step
+
+def slowly(s):
+    time.sleep(0.02)
+    return after(s)
+
+loop.after_step = slowly
+main(sys.argv[1:])
+"""
+
+
 def test_ctrl_c_marks_the_run_and_says_how_to_resume(tmp_path: Path) -> None:
     cfg = tiny_config(tmp_path, steps=600, checkpoint_every=20, eval_every=100)
     out = tmp_path / "run"
-    proc = _cli_process("train", cfg, "--out", out, "--no-evaluate")
+    cmd = [sys.executable, "-c", SLOW, "train", str(cfg), "--out", str(out), "--no-evaluate"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (out / "checkpoints" / "manifest.json").is_file() and time.monotonic() < deadline:
         time.sleep(0.05)
