@@ -21,9 +21,12 @@ def _cli_process(*args: str | Path) -> subprocess.Popen[str]:
 
 
 # The CLI with each step slowed to 20 ms: the tiny run takes < 1 s in all, so on a loaded box the
-# test's poll could miss it and the signal would land after the end.
+# test's poll could miss it and the signal would land after the end. A test run started in the
+# background by a shell without job control inherits SIGINT as ignored, and Python then installs
+# no KeyboardInterrupt handler: restore the one an interactive user's process has.
 SLOW = r"""
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import behaviorlab.train.loop as loop
 from behaviorlab.cli import main
 
