@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,9 @@ def word_tokenizer(chat: bool) -> Any:
     return fast
 
 
-def bpe_tokenizer() -> Any:
-    """Byte-level BPE trained on `CORPUS` (ASCII only, so any id sequence decodes to valid text)."""
+def bpe_tokenizer(corpus: Sequence[str] = CORPUS, vocab_size: int = 60) -> Any:
+    """Byte-level BPE trained on `corpus` (ASCII only, so any id sequence decodes to valid text);
+    ids 0, 1, 2 are <pad>, </s>, <unk>."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -53,8 +55,10 @@ def bpe_tokenizer() -> Any:
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(
-        CORPUS,
-        trainers.BpeTrainer(vocab_size=60, special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False),
+        corpus,
+        trainers.BpeTrainer(
+            vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False
+        ),
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"

@@ -13,7 +13,7 @@ from behaviorlab.train.config import ExperimentConfig
 CONFIGS = Path(__file__).parents[2] / "configs"
 
 
-def _learns(cfg: ExperimentConfig, out: Path) -> None:
+def assert_learns(cfg: ExperimentConfig, out: Path) -> None:
     train(cfg, out, progress=False)
     names = [s.name for s in cfg.data.splits]
     # peano-add's train split already holds every in-distribution pair; elsewhere test_id.
@@ -25,7 +25,7 @@ def _learns(cfg: ExperimentConfig, out: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["binary-reverse.toml", "peano-add.toml"])
 def test_example_config_learns(tmp_path: Path, name: str) -> None:
-    _learns(load_config(CONFIGS / name), tmp_path / "run")
+    assert_learns(load_config(CONFIGS / name), tmp_path / "run")
 
 
 @pytest.mark.slow
@@ -33,4 +33,4 @@ def test_example_config_learns(tmp_path: Path, name: str) -> None:
 def test_every_run_of_the_example_sweep_learns(tmp_path: Path, index: int) -> None:
     runs = load_sweep(CONFIGS / "sweep-binary-lr.toml").runs
     assert len(runs) == 6
-    _learns(runs[index].config, tmp_path / "run")
+    assert_learns(runs[index].config, tmp_path / "run")

@@ -11,6 +11,7 @@ import torch
 from behaviorlab.imitation import run_experiment, style, validate
 from behaviorlab.imitation.hf_student import IGNORE, _rows, finetune, prompt_text
 from behaviorlab.lm import load
+from tests.lm_tiny import bpe_tokenizer
 
 pytest.importorskip("transformers")
 
@@ -22,20 +23,11 @@ PAIRS = [
 
 def tiny_gpt2(root: Path) -> Path:
     """A 1-layer GPT-2 (d=16) over a byte-level BPE tokenizer trained on the synthetic texts."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import GPT2Config, GPT2LMHeadModel
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    corpus = [t for pair in PAIRS for t in pair] + [style.ABSTAIN, "add: S I + I reverse: a b c"]
-    trainer = trainers.BpeTrainer(
-        vocab_size=300,
-        special_tokens=["<pad>", "<eos>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    fast = bpe_tokenizer(
+        [t for pair in PAIRS for t in pair] + [style.ABSTAIN, "add: S I + I reverse: a b c"], 300
     )
-    tok.train_from_iterator(corpus, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>")
     config = GPT2Config(
         vocab_size=len(fast),
         n_positions=96,

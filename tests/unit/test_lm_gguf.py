@@ -107,34 +107,34 @@ def no_convert(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     monkeypatch.setattr(gguf_mod, "convert", refuse)
 
 
-def bad(path: Path, match: str) -> None:
+def assert_refused(path: Path, match: str) -> None:
     with pytest.raises(BadInput, match=match) as err:
         open_gguf(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_bad_files(tmp_path: Path, files: dict[str, Path], no_convert: None) -> None:
-    bad(tmp_path / "missing.gguf", "no such file")
-    bad(tmp_path, "not a file.*hf:PATH")
+    assert_refused(tmp_path / "missing.gguf", "no such file")
+    assert_refused(tmp_path, "not a file.*hf:PATH")
     (tmp_path / "notes.gguf").write_text("hello")
-    bad(tmp_path / "notes.gguf", "not a GGUF file")
+    assert_refused(tmp_path / "notes.gguf", "not a GGUF file")
     data = files["f32"].read_bytes()
     for cut in (len(data) // 2, 200):  # inside the tensor data, inside the header
         (tmp_path / "cut.gguf").write_bytes(data[:cut])
-        bad(tmp_path / "cut.gguf", "unreadable GGUF, truncated or corrupt")
+        assert_refused(tmp_path / "cut.gguf", "unreadable GGUF, truncated or corrupt")
 
 
 def test_unsupported_architecture(tmp_path: Path, no_convert: None) -> None:
     model, tok = llama_model()
     file = write_llama_gguf(model, tok, tmp_path / "odd.gguf", arch="rwkv6")
-    bad(file, "GGUF architecture 'rwkv6' is not one transformers .* can load .*llama")
+    assert_refused(file, "GGUF architecture 'rwkv6' is not one transformers .* can load .*llama")
 
 
 def test_too_large_for_memory(
     files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, no_convert: None
 ) -> None:
     monkeypatch.setattr(hf_mod, "available_memory", lambda: 1000)
-    bad(files["f32"], "needs about .* GiB as float32, only")
+    assert_refused(files["f32"], "needs about .* GiB as float32, only")
 
 
 def test_supported_architectures_spelling() -> None:

@@ -148,7 +148,7 @@ def no_loading(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(auto, "from_pretrained", refuse)
 
 
-def bad(path: Path, match: str) -> None:
+def assert_refused(path: Path, match: str) -> None:
     with pytest.raises(BadInput, match=match) as err:
         open_hf(path)
     message = str(err.value)
@@ -156,18 +156,18 @@ def bad(path: Path, match: str) -> None:
 
 
 def test_bad_paths(tmp_path: Path, no_loading: None) -> None:
-    bad(tmp_path / "missing", "no such file")
+    assert_refused(tmp_path / "missing", "no such file")
     (tmp_path / "file.gguf").write_text("x")
-    bad(tmp_path / "file.gguf", "not a directory.*gguf:PATH")
-    bad(tmp_path, r"no config\.json")
+    assert_refused(tmp_path / "file.gguf", "not a directory.*gguf:PATH")
+    assert_refused(tmp_path, r"no config\.json")
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
-    bad(tmp_path, "no weights")
+    assert_refused(tmp_path, "no weights")
 
 
 def test_unknown_architecture(tmp_path: Path, no_loading: None) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "no-such-arch"}))
     (tmp_path / "model.safetensors").write_bytes(b"")
-    bad(tmp_path, "cannot read model_type 'no-such-arch'")
+    assert_refused(tmp_path, "cannot read model_type 'no-such-arch'")
 
 
 def test_architecture_without_a_language_model_head(tmp_path: Path, no_loading: None) -> None:
@@ -177,20 +177,20 @@ def test_architecture_without_a_language_model_head(tmp_path: Path, no_loading: 
         tmp_path
     )
     (tmp_path / "model.safetensors").write_bytes(b"")
-    bad(tmp_path, "model_type 'vit' has no causal language-model head")
+    assert_refused(tmp_path, "model_type 'vit' has no causal language-model head")
 
 
 def test_too_large_for_memory(
     dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, no_loading: None
 ) -> None:
     monkeypatch.setattr(hf_mod, "available_memory", lambda: 1000)
-    bad(dirs["gpt2"], "needs about .* GiB as float32, only")
+    assert_refused(dirs["gpt2"], "needs about .* GiB as float32, only")
 
 
 def test_missing_tokenizer(dirs: dict[str, Path], tmp_path: Path, no_loading: None) -> None:
     for name in ("config.json", "model.safetensors"):
         (tmp_path / name).write_bytes((dirs["t5"] / name).read_bytes())
-    bad(tmp_path, "no tokenizer files")
+    assert_refused(tmp_path, "no tokenizer files")
 
 
 def test_weight_bytes_counts_float32(dirs: dict[str, Path], models: dict[str, HFModel]) -> None:
