@@ -7,10 +7,13 @@ or `runs list` goes through `RunDir` and imports no torch: only the standard lib
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,12 +40,17 @@ FIGURES = "figures"  # the report's figures as PNG
 SWEEP = "sweep.json"
 STUDY = "study.json"  # a study's cells across seeds and its claims
 STUDY_MD = "STUDY.md"
+LOCK = ".lock"  # held (flock) by the process writing the directory; released when it ends
+OWNED = ".behaviorlab"  # marks a folder a command made inside someone else's directory (figures/)
 
 RUN_MARKERS = (CONFIG, SUMMARY, METRICS, PREDICTIONS)
 
 Kind = Literal["train", "probe", "imitation"]
 KINDS: tuple[str, ...] = ("train", "probe", "imitation")
-Status = Literal["created", "running", "trained", "stopped", "complete", "failed", "interrupted"]
+Status = Literal["running", "trained", "stopped", "complete", "failed", "interrupted"]
+# Checkpoint folders and files named in a manifest: nothing that climbs out of checkpoints/.
+_CHECKPOINT_DIR = re.compile(r"^step-[0-9]+$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def read_json_object(path: Path) -> dict[str, Any]:
@@ -99,8 +107,15 @@ class RunDir:
 
     @property
     def status(self) -> str:
-        """created / running / trained / stopped / complete / failed / interrupted."""
-        return str(self.summary.get("status", "created"))
+        """running / trained / stopped / complete / failed / interrupted.
+
+        No status (the process died, or the disk was full, before writing one) reads as
+        interrupted, and so does `running` once no process holds the run's lock: `--resume`
+        continues either."""
+        status = str(self.summary.get("status") or "interrupted")
+        if status == "running" and (self.path / LOCK).exists() and not is_locked(self.path):
+            return "interrupted"
+        return status
 
     @property
     def task(self) -> str | None:
@@ -131,7 +146,7 @@ def check_output_dir(out: Path, force: bool, replaceable: Callable[[Path], bool]
     Also refuses a path that is a file, or whose parent cannot be written."""
     if out.exists() and not out.is_dir():
         raise BadInput(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and _entries(out):
         if not force:
             raise BadInput(f"{out}: output directory exists and is not empty (use --force to replace it)")
         if not replaceable(out):
@@ -143,26 +158,161 @@ def check_output_dir(out: Path, force: bool, replaceable: Callable[[Path], bool]
         raise BadInput(f"{parent}: not writable; cannot create {out}")
 
 
+def _entries(folder: Path) -> list[Path]:
+    """What a directory holds besides its lock file."""
+    return [p for p in folder.iterdir() if p.name != LOCK]
+
+
 def replace_output_dir(
     out: Path, force: bool, replaceable: Callable[[Path], bool], what: str, files: dict[str, str]
 ) -> None:
-    """`check_output_dir`, then empty or create `out` and write `files` (name -> text) atomically;
-    a write that fails is one BadInput line naming the path."""
+    """`check_output_dir`, then lock `out` (see `lock`), empty or create it and write `files`
+    (name -> text) atomically; a write that fails is one BadInput line naming the path, and a
+    directory this call created is removed again (nothing is left behind)."""
     check_output_dir(out, force, replaceable, what)
+    created = not out.exists()
     try:
-        if out.exists() and any(out.iterdir()):
-            shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
+        lock(out)
+        for entry in _entries(out):  # rmtree never follows a symlink out of the directory
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         for name, text in files.items():
             atomic_write_text(out / name, text)
     except OSError as e:
+        discard(out) if created else unlock(out)
         raise BadInput(f"{e.filename or out}: cannot write the output directory: {e.strerror or e}") from None
 
 
-def _entry_ok(e: Any) -> bool:
-    """A manifest entry: an int step, a dir name and a {file: sha256} map."""
-    types = {"step": int, "dir": str, "files": dict}
-    return isinstance(e, dict) and all(isinstance(e.get(k), t) for k, t in types.items())
+# --- one writer per directory, never through a link out of it ------------------------------------
+
+_held: dict[str, tuple[int, int]] = {}  # resolved directory -> (lock fd, times taken)
+
+
+def lock(out: Path) -> None:
+    """Hold OUT/.lock (flock) until `unlock` or the end of this process, so a second writer — a
+    resumed run racing a straggler of the killed one — is refused in one line naming the holder.
+    Taking it again in the same process only counts up."""
+    key = str(out.resolve())
+    if key in _held:
+        fd, n = _held[key]
+        _held[key] = (fd, n + 1)
+        return
+    try:
+        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise BadInput(f"{out / LOCK}: cannot open the directory's lock: {e.strerror or e}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise BadInput(
+            f"{out}: in use by another process{who}; let it finish or stop it, then rerun"
+        ) from None
+    with contextlib.suppress(OSError):  # a full disk: the lock holds without the pid in it
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _held[key] = (fd, 1)
+
+
+@contextlib.contextmanager
+def resuming(out: Path) -> Iterator[None]:
+    """Lock a directory a command continues, and check it holds no link out of itself, before the
+    body reads it; the lock is kept when the body succeeds (the run goes on), given back if not."""
+    lock(out)
+    try:
+        check_links(out)
+        yield
+    except BaseException:
+        unlock(out)
+        raise
+
+
+def unlock(out: Path) -> None:
+    """Give back one `lock` of `out` (the file lock goes with the last)."""
+    key = str(out.resolve())
+    if key not in _held:
+        return
+    fd, n = _held.pop(key)
+    if n > 1:
+        _held[key] = (fd, n - 1)
+    else:
+        os.close(fd)
+
+
+def is_locked(out: Path) -> bool:
+    """True while some process (this one included) holds OUT/.lock."""
+    if str(out.resolve()) in _held:
+        return True
+    try:
+        fd = os.open(out / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def discard(out: Path) -> None:
+    """Remove a directory this command created and could not fill (nothing left behind)."""
+    unlock(out)
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def check_links(root: Path) -> Path:
+    """`root`, after refusing any symbolic link inside it that leads out of it (a write through
+    it would land elsewhere); links that stay inside are harmless."""
+    base = root.resolve()
+    for folder, dirs, files in os.walk(root):  # followlinks=False: links are seen, not entered
+        for name in (*dirs, *files):
+            p = Path(folder) / name
+            if p.is_symlink():
+                target = p.resolve()
+                if target != base and base not in target.parents:
+                    raise BadInput(
+                        f"{p}: a symbolic link out of {root} (to {target}); refusing to write through it"
+                    )
+    return root
+
+
+def claim_folder(folder: Path, what: str, *, owned: bool = False) -> Path:
+    """Make `folder` (e.g. a report's figures/) ours to write into: a new or empty one gets an
+    OWNED marker; one with the marker, or `owned` (inside our own run directory), is ours; one
+    holding anyone else's files, or a link, is refused — never overwritten."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise BadInput(f"{folder}: not a plain folder; refusing to write {what} there")
+    if folder.is_dir() and not owned and not (folder / OWNED).is_file() and _entries(folder):
+        raise BadInput(
+            f"{folder}: holds files behaviorlab did not write; refusing to write {what} there "
+            "(choose another --out)"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / OWNED).exists():
+        atomic_write_text(folder / OWNED, f"behaviorlab writes {what} here\n")
+    for p in folder.iterdir():
+        if p.is_symlink():
+            raise BadInput(f"{p}: a symbolic link in {folder}; refusing to write {what} there")
+    return folder
+
+
+# --- the failure path: never raises ---------------------------------------------------------------
+
+
+def mark(out: Path, status: str, reason: str) -> str:
+    """Record a failed/interrupted status with its reason, never raising. Returns '' when it was
+    recorded, else a note for the error line: the run then reads as interrupted (`RunDir.status`),
+    which `--resume` continues."""
+    try:
+        update_summary(out, status=status, error=reason)
+        return ""
+    except (OSError, BadInput, ValueError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
+        return f"; status not recorded ({why}): it reads as interrupted"
 
 
 def read_manifest(ckpt_dir: Path) -> dict[str, Any]:
@@ -181,9 +331,12 @@ def read_manifest(ckpt_dir: Path) -> dict[str, Any]:
             isinstance(entry, dict)
             and isinstance(entry.get("step"), int)
             and isinstance(entry.get("dir"), str)
+            and isinstance(entry.get("files"), dict)
         )
-        if not ok or not isinstance(entry.get("files"), dict):
-            raise BadInput(f"{path}: malformed checkpoint entry {str(entry)[:60]}")
+        # The names become paths that are read, replaced and deleted: none may leave checkpoints/.
+        if ok and _CHECKPOINT_DIR.match(entry["dir"]) and all(map(_FILE_NAME.match, entry["files"])):
+            continue
+        raise BadInput(f"{path}: malformed checkpoint entry {str(entry)[:60]}")
     return manifest
 
 

@@ -11,6 +11,7 @@ try:  # typer vendors click from 0.2x on; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import exceptions as cx  # type: ignore[no-redef]
 
+from behaviorlab.cli._common import one_line, use_safe_console
 from behaviorlab.cli.experiment import demo_cmd, eval_cmd, samples_cmd, train_cmd
 from behaviorlab.cli.explain import explain_cmd
 from behaviorlab.cli.imitate import imitate_cmd
@@ -62,6 +63,7 @@ app.add_typer(study_app, name="study", help="Whole studies in one command (recur
 
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: usage errors and Ctrl-C are one line, like every other error."""
+    use_safe_console()
     try:
         code = app(args=argv, prog_name="behaviorlab", standalone_mode=False)
     except cx.NoArgsIsHelpError as e:
@@ -69,10 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         code = 0
     except cx.UsageError as e:
         where = f"{e.ctx.command_path}: " if e.ctx else ""
-        sys.stderr.write("error: " + " ".join(f"{where}{e.format_message()}".split()) + "\n")
+        sys.stderr.write("error: " + one_line(f"{where}{e.format_message()}") + "\n")
         code = 2
     except cx.ClickException as e:
-        sys.stderr.write("error: " + " ".join(e.format_message().split()) + "\n")
+        sys.stderr.write("error: " + one_line(e.format_message()) + "\n")
         code = e.exit_code
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("error: interrupted\n")

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
+from behaviorlab.cli._common import (
+    console,
+    count,
+    err_console,
+    fail,
+    handles_bad_input,
+    pin_threads,
+    real,
+    seed_option,
+)
 
 
 def comparison_table(rows: list[dict[str, Any]]) -> Table:
@@ -49,20 +58,24 @@ def explain_cmd(
         typer.Argument(help="Trained and evaluated run directories; two or more are compared."),
     ] = None,
     format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
-    alpha: Annotated[float, typer.Option(help="Weight of H(model | program) in the MDL score.")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Seed of the fit/held-out split and bootstrap.")] = 0,
+    alpha: Annotated[
+        float, real("--alpha", lo=0.0, help="Weight of H(model | program) in the MDL score.")
+    ] = 1.0,
+    seed: Annotated[int, seed_option("Seed of the fit/held-out split and bootstrap.")] = 0,
     queries: Annotated[
         int | None,
-        typer.Option(
-            min=0,
+        count(
+            "--queries",
+            lo=0,
             help="Fresh inputs to learn rules from, asked of the model (as many again score the "
             "candidates); default 2000, 400 for tree tasks.",
         ),
     ] = None,
     check: Annotated[
         int | None,
-        typer.Option(
-            min=0,
+        count(
+            "--check",
+            lo=0,
             help="Fresh inputs drawn like the test splits to check the program on, beyond the "
             "held-out half; default 2000, 1000 for tree tasks, 0 to skip.",
         ),
@@ -74,9 +87,9 @@ def explain_cmd(
     task: Annotated[str | None, typer.Option(help="With --model: the task to ask it.")] = None,
     order: Annotated[str | None, typer.Option(help="With --model: binary-successor order.")] = None,
     steps: Annotated[str | None, typer.Option(help="With --model: tree reduction steps.")] = None,
-    shots: Annotated[int, typer.Option(min=0, help="With --model: demonstrations per prompt.")] = 8,
-    n: Annotated[int, typer.Option(min=4, help="With --model: inputs asked (half fit, half held).")] = 200,
-    max_size: Annotated[int, typer.Option(help="With --model: largest input size asked.")] = 8,
+    shots: Annotated[int, count("--shots", lo=0, help="With --model: demonstrations per prompt.")] = 8,
+    n: Annotated[int, count("--n", lo=4, help="With --model: inputs asked (half fit, half held).")] = 200,
+    max_size: Annotated[int, count("--max-size", help="With --model: largest input size asked.")] = 8,
 ) -> None:
     """Search the shortcut program that reproduces each model and score it (writes analysis/);
     with several runs, also show which learned the same shortcut; with --model, explain any text

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import console, count, handles_bad_input
 
 
 @handles_bad_input
@@ -21,8 +21,11 @@ def imitate_cmd(
     backend: Annotated[str, typer.Option(help="Where training jobs run: local or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address (--backend ray).")] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: one per core).")
+        int | None, count("--workers", help="Local worker processes (default: one per core).")
     ] = None,
+    allow_long: Annotated[
+        bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")
+    ] = False,
 ) -> None:
     """Train or load the teacher, record its answers, fine-tune the students, write results.json."""
     from behaviorlab.sweep.imitate import imitate
@@ -35,6 +38,7 @@ def imitate_cmd(
         workers=workers,
         resume=resume,
         force=force,
+        allow_long=allow_long,
         say=lambda line: console.print(line),
     )
     for f in results["findings"]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from behaviorlab.cli._common import handles_bad_input
+from behaviorlab.cli._common import count, handles_bad_input, seed_option
 
 app = typer.Typer(
     help="Attention maps, head scores, perturbation, ablation and patching of a trained run.",
@@ -19,7 +19,7 @@ app = typer.Typer(
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `train`.")]
 SplitOpt = Annotated[str, typer.Option(help="Data split to analyse.")]
-NOpt = Annotated[int, typer.Option("-n", help="How many examples of the split.")]
+NOpt = Annotated[int, count("-n", help="How many examples of the split.")]
 
 
 def _open(run_dir: Path) -> Any:
@@ -68,7 +68,7 @@ def heads_cmd(
     run_dir: RunArg,
     split: SplitOpt = "test_id",
     n: NOpt = 200,
-    top: Annotated[int, typer.Option(help="Heads shown per hypothesis.")] = 3,
+    top: Annotated[int, count("--top", help="Heads shown per hypothesis.")] = 3,
 ) -> None:
     """Head scores."""
     from behaviorlab.interpret.scores import recursion_heads, top_heads
@@ -87,8 +87,8 @@ def perturb_cmd(
     run_dir: RunArg,
     split: SplitOpt = "test_id",
     n: NOpt = 200,
-    per_input: Annotated[int, typer.Option(help="Edits per input.")] = 4,
-    seed: int = 0,
+    per_input: Annotated[int, count("--per-input", help="Edits per input.")] = 4,
+    seed: Annotated[int, seed_option("Seed of the random edits.")] = 0,
 ) -> None:
     """Perturbation summary."""
     from behaviorlab.interpret.perturb import summarize

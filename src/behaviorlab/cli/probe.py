@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import console, count, handles_bad_input, seed_option
 
 ALL = "copying,repetition,noise,icl,consistency"
 
@@ -47,9 +47,9 @@ def probe_cmd(
     out: Annotated[Path, typer.Option("--out", help="Probe run directory to write.")],
     probes: Annotated[str, typer.Option("--probes", help="Comma-separated probes to run.")] = ALL,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="At most N items per condition (faster, wider intervals).")
+        int | None, count("--limit", help="At most N items per condition (faster, wider intervals).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for every prompt set and sampled decoding.")] = 0,
+    seed: Annotated[int, seed_option("Seed for every prompt set and sampled decoding.")] = 0,
     chat: Annotated[
         bool | None,
         typer.Option(

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
+from behaviorlab.cli._common import console, count, err_console, fail, handles_bad_input, pin_threads
 
 CatalogOpt = Annotated[
     Path | None,
@@ -88,7 +88,7 @@ def query_cmd(
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, metrics, predictions.")],
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
-    limit: Annotated[int, typer.Option(help="Rows to show in the table (JSON prints all).")] = 50,
+    limit: Annotated[int, count("--limit", lo=0, help="Rows to show in the table (JSON prints all).")] = 50,
 ) -> None:
     """SQL (DuckDB) over the catalog (`runs`) and every run's Parquet (`metrics`, `predictions`)."""
     from behaviorlab.store import query, resolve_catalog
@@ -164,8 +164,13 @@ def sweep_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the runs (default runs/NAME).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
+    workers: Annotated[
+        int | None, count("--workers", help="Local pool size (default: one per core).")
+    ] = None,
     catalog: Annotated[Path | None, typer.Option("--catalog", help="Default: OUT/catalog.sqlite.")] = None,
+    allow_long: Annotated[
+        bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")
+    ] = False,
 ) -> None:
     """Run a grid/list of configs locally or on Ray; complete runs are skipped."""
     from behaviorlab.sweep import run_sweep
@@ -178,6 +183,7 @@ def sweep_cmd(
         workers=workers,
         catalog=catalog,
         console=console,
+        allow_long=allow_long,
     )
     cols = ["digest", "status", "accuracy_id", "accuracy_ood", "steps", "overrides"]
     rows = [

@@ -17,7 +17,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from behaviorlab.demo.configs import demo_configs, lr_configs, lstm_configs
 from behaviorlab.demo.render import render_markdown, render_table
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.rundir import CONFIG, SUMMARY, RunDir, is_run, read_json_object, replace_output_dir
+from behaviorlab.rundir import (
+    CONFIG,
+    SUMMARY,
+    RunDir,
+    is_run,
+    read_json_object,
+    replace_output_dir,
+    resuming,
+    unlock,
+)
 from behaviorlab.store import record
 from behaviorlab.sweep.backends import check_backend, run_jobs
 from behaviorlab.tasks.dataset import DatasetSpec
@@ -80,8 +89,10 @@ def _is_demo(out: Path) -> bool:
 
 
 def _prepare_out(out: Path, force: bool, resume: bool) -> None:
+    """Create (or, resuming, reopen) the demo folder, locked for this process."""
     if resume and out.is_dir():
-        return  # finished runs are kept; each job resumes its own
+        with resuming(out):
+            return  # finished runs are kept; each job resumes its own
     replace_output_dir(out, force, _is_demo, "an earlier demo's output", {})
 
 
@@ -139,6 +150,24 @@ def run_demo(
     lstm = lstm_configs(quick, optimizer)
     extra = {} if quick else lr_configs(optimizer)
     _prepare_out(out, force, resume)
+    try:
+        return _demo(out, configs, lstm, extra, quick, optimizer, resume, backend, workers, console)
+    finally:
+        unlock(out)
+
+
+def _demo(
+    out: Path,
+    configs: dict[str, ExperimentConfig],
+    lstm: dict[str, ExperimentConfig],
+    extra: dict[str, ExperimentConfig],
+    quick: bool,
+    optimizer: str,
+    resume: bool,
+    backend: str,
+    workers: int | None,
+    console: Console,
+) -> dict[str, Any]:
     # Heads are opened up on the transformers; the LSTM and the lr variants are explained only.
     jobs = {k: (c, True) for k, c in configs.items()} | {k: (c, False) for k, c in {**lstm, **extra}.items()}
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))

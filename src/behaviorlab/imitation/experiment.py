@@ -19,6 +19,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.imitation import queries as Q
 from behaviorlab.imitation import recipe
 from behaviorlab.imitation.algorithm import content_model, explain_model, inputs
+from behaviorlab.imitation.budget import experiment_need
 from behaviorlab.imitation.config import SYNTHETIC_TEACHER, ImitationConfig
 from behaviorlab.imitation.jobs import eval_digest
 from behaviorlab.imitation.plan import Point, points
@@ -26,9 +27,19 @@ from behaviorlab.imitation.results import assemble
 from behaviorlab.imitation.runner import Runner, in_process, open_dir, run_jobs_with_bar
 from behaviorlab.imitation.skills import Family, family
 from behaviorlab.io import atomic_write_json
+from behaviorlab.limits import require
 from behaviorlab.lm import load
 from behaviorlab.lm.base import Decoding, TextModel
-from behaviorlab.rundir import DATA, RESULTS, RunDir, read_json_object, update_summary, write_summary
+from behaviorlab.rundir import (
+    DATA,
+    RESULTS,
+    RunDir,
+    mark,
+    read_json_object,
+    unlock,
+    update_summary,
+    write_summary,
+)
 from behaviorlab.tasks.dataset import derive_seed
 from behaviorlab.tasks.recorded import read_pairs
 from behaviorlab.tasks.text import TextVocab
@@ -294,9 +305,17 @@ def run_experiment(
     force: bool = False,
     progress: bool = True,
     say: Say = lambda _: None,
+    parallel: int = 1,
+    allow_long: bool = False,
 ) -> dict[str, Any]:
-    """Run the whole experiment into `out`; returns results.json's content."""
+    """Run the whole experiment into `out`; returns results.json's content.
+
+    Its sizes are checked against this machine first (`parallel` training jobs at a time);
+    `allow_long` lets it start when only the estimated time is over the limit."""
     t0 = time.perf_counter()
+    need = experiment_need(cfg, parallel)
+    hint = "lower examples_per_skill, sweep.amounts, eval sizes, models or steps"
+    require(f"imitation {cfg.name}", need, out=out, hint=hint, allow_long=allow_long)
     torch.set_num_threads(cfg.teacher.threads)
     teacher = None if cfg.teacher.spec == SYNTHETIC_TEACHER else load(cfg.teacher.spec)
     if cfg.hf_student is not None:
@@ -304,7 +323,22 @@ def run_experiment(
 
         check_model_dir(Path(cfg.hf_student.path))
     exp = Experiment(cfg, out, teacher, say)  # samples every query: bad sizes are refused here
-    open_dir(cfg, out, resume, force)
+    open_dir(cfg, out, resume, force)  # locked until this returns
+    try:
+        return _run(exp, cfg, out, runner, resume, progress, t0)
+    finally:
+        unlock(out)
+
+
+def _run(
+    exp: Experiment,
+    cfg: ImitationConfig,
+    out: Path,
+    runner: Runner,
+    resume: bool,
+    progress: bool,
+    t0: float,
+) -> dict[str, Any]:
     earlier = RunDir.open(out).summary.get("wall_seconds", 0.0) if resume else 0.0  # sessions add up
     write_summary(out, {"kind": "imitation", "status": "running", "name": cfg.name, "wall_seconds": earlier})
     try:
@@ -317,12 +351,14 @@ def run_experiment(
         hf = exp.hf_student(sets) if cfg.hf_student is not None else None
         results = assemble(exp, teacher_ans, bases, plan, students, sets, hf)
     except BaseException as e:
-        update_summary(
-            out,
-            status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
-            error=str(e).splitlines()[0] if str(e) else type(e).__name__,
-            wall_seconds=round(earlier + time.perf_counter() - t0, 1),
-        )
+        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        note = mark(out, status, str(e).splitlines()[0] if str(e) else type(e).__name__)
+        if isinstance(e, OSError):  # a full disk: one line naming the path and the run's state
+            raise BadInput(
+                f"{e.filename or out}: {e.strerror or e}; imitation run {out} {status}{note}"
+            ) from None
+        if note and isinstance(e, BadInput):
+            raise BadInput(f"{e.one_line()}{note}") from None
         raise
     atomic_write_json(out / RESULTS, results)
     from behaviorlab.imitation.plots import write_plots

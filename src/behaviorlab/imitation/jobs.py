@@ -77,8 +77,14 @@ def train_and_answer(
         say(cfg.train.steps, "kept")
         return {**cached, "seconds": 0.0, "kept": True}
     resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
-    summary = train(
-        cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
+    summary = train(  # the experiment checked its whole time (and --allow-long)
+        cfg,
+        path,
+        resume=resume,
+        force=not resume,
+        progress=False,
+        on_step=lambda s: say(s, "train"),
+        allow_long=True,
     )
     if summary["status"] != "trained":
         raise BadInput(f"{path}: training stopped at step {summary['steps']} ({summary['status']})")

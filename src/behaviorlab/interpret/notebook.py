@@ -29,10 +29,16 @@ from behaviorlab.interpret.patching import make_pairs, patch, patch_generation
 from behaviorlab.interpret.perturb import Head, perturb
 from behaviorlab.interpret.scores import head_scores, recursion_heads
 from behaviorlab.io import atomic_write_json
+from behaviorlab.limits import Need, require
 from behaviorlab.models import Seq2SeqModel
+from behaviorlab.rundir import ANALYSIS, check_links
 from behaviorlab.tasks import Example, Task
 from behaviorlab.train.run import Run
 from behaviorlab.train.run import open_run as _open
+from behaviorlab.validate import check_int, check_name
+
+# An edited input and its generation, held until the table is built (a floor).
+EDIT_BYTES = 1024
 
 
 class InterpretRun:
@@ -61,6 +67,8 @@ class InterpretRun:
         """The first n examples of a split."""
         if split not in self.splits:
             raise BadInput(f"no split {split!r}; splits: {', '.join(self.splits)}")
+        if n is not None:
+            check_int("-n", n, 0)  # a negative n would silently drop the split's last examples
         return list(self.splits[split][:n])
 
     def prepared(self, split: str = "test_id", n: int = 200) -> Prepared:
@@ -72,7 +80,7 @@ class InterpretRun:
 
     def save(self, name: str, obj: Any) -> Path:
         """Write obj as JSON to RUN_DIR/analysis/name."""
-        path = Path(self.path) / "analysis" / name
+        path = check_links(Path(self.path)) / ANALYSIS / check_name("analysis file", name)
         atomic_write_json(path, obj)
         return path
 
@@ -90,8 +98,9 @@ class InterpretRun:
             self.model, p.src, None if generate else p.tgt_in, generate=generate, names=names
         )
         if save:
-            c.save(Path(self.path) / "analysis" / "cache.safetensors")
-            c.save_summary(Path(self.path) / "analysis" / "cache_summary.parquet")
+            analysis = check_links(Path(self.path)) / ANALYSIS
+            c.save(analysis / "cache.safetensors")
+            c.save_summary(analysis / "cache_summary.parquet")
         return c
 
     def attention(
@@ -145,6 +154,11 @@ class InterpretRun:
         """Perturb generation (random token edits unless given); one row per pair."""
         ex = self.examples(split, n)
         perts: Any = perturbations
+        check_int("per-input edits", n_random, 1)
+        edits = len(ex) * n_random
+        require(
+            "perturb", Need(memory=edits * EDIT_BYTES, parts=(f"{edits:,} edits",)), hint="lower --per-input"
+        )
         if perts is None:
             from behaviorlab.batching import encode_sources
 

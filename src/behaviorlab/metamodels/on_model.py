@@ -11,10 +11,12 @@ from typing import Any
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.base import TextModel
 from behaviorlab.lm.fewshot import FewShotModel
+from behaviorlab.metamodels.budget import check_explain
 from behaviorlab.metamodels.explain import ExplainResult, ask, explain
 from behaviorlab.metamodels.on_run import check_numbers
 from behaviorlab.tasks import Task
 from behaviorlab.tasks.dataset import derive_seed
+from behaviorlab.validate import check_int
 
 
 def canonical_for(task: Task) -> Callable[[str], str]:
@@ -48,6 +50,11 @@ def explain_model(
     """(the explanation, facts: the demonstrations, the model's exact-match accuracy, sizes)."""
     if shots < 0 or n < 4:
         raise BadInput(f"explain --model needs shots >= 0 and at least 4 inputs; got shots={shots}, n={n}")
+    for name, value in (("queries", queries), ("check", check)):
+        check_int(f"--{name}", value, 0)
+    # Every input is asked with `shots` demonstrations in front of it.
+    inputs = (n + 2 * queries + check) * (1 + shots)
+    check_explain(f"explain --model {model.name}", inputs=inputs, alpha=alpha, seed=seed)
     demos = [
         (e.input, e.output)
         for e in task.sample(shots, derive_seed(seed, "demos"), min_size=min_size, max_size=max_size)

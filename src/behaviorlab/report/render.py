@@ -14,7 +14,17 @@ from behaviorlab.report.probe_sections import probe_sections
 from behaviorlab.report.run_sections import render_sections, run_sections
 from behaviorlab.report.rundata import load_collection, load_run
 from behaviorlab.report.study_sections import study_page
-from behaviorlab.rundir import FIGURES, REPORT, RUN_MARKERS, STUDY, SUMMARY, SWEEP, is_run, read_json_object
+from behaviorlab.rundir import (
+    FIGURES,
+    REPORT,
+    RUN_MARKERS,
+    STUDY,
+    SUMMARY,
+    SWEEP,
+    claim_folder,
+    is_run,
+    read_json_object,
+)
 
 
 def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canvas]:
@@ -65,8 +75,12 @@ def render_report(path: Path, out: Path | None = None, *, capture_errors: bool =
     if out.exists() and not _is_ours(out):
         raise BadInput(f"{out}: exists and is not a behaviorlab report; refusing to overwrite it")
     html, canvas = build_report(path, capture_errors=capture_errors)
+    # figures/ beside the page: ours inside the reported directory; elsewhere only a folder we
+    # made (a user's own figures/ beside --out is never overwritten).
+    owned = out.parent.resolve() == path.resolve()
+    folder = claim_folder(out.parent / FIGURES, "the report's figures", owned=owned)
     try:
-        write_figures(canvas, out.parent / FIGURES)
+        write_figures(canvas, folder)
         atomic_write_text(out, html)
     except OSError as e:
         raise BadInput(f"{e.filename or out}: cannot write the report: {e.strerror or e}") from None

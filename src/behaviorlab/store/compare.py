@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
+from behaviorlab.io import read_parquet
 from behaviorlab.rundir import CHECKPOINTS, checkpoint_problems, read_manifest
 
 
@@ -47,7 +46,7 @@ def compare_rows(name: str, recorded: Path, replayed: Path, limit: int = 5) -> l
         return [Difference(name, "missing from the recorded run")]
     if not replayed.is_file():
         return [Difference(name, "missing from the replay")]
-    a, b = pq.read_table(recorded), pq.read_table(replayed)
+    a, b = read_parquet(recorded), read_parquet(replayed)
     if a.column_names != b.column_names:
         return [Difference(name, f"columns {a.column_names} vs {b.column_names}")]
     if a.num_rows != b.num_rows:

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_parquet
 from behaviorlab.rundir import CHECKPOINTS, DATA, ENV, METRICS, PREDICTIONS, RunDir, read_json_object
 from behaviorlab.store.compare import (
     Difference,
@@ -79,7 +78,7 @@ def _training_run(run_dir: Path) -> RunDir:
 
 def _recorded_splits(run_dir: Path) -> list[str]:
     """The splits the recorded predictions cover, in file order."""
-    table = pq.read_table(run_dir / PREDICTIONS, columns=["split"])
+    table = read_parquet(run_dir / PREDICTIONS, columns=["split"])
     return list(dict.fromkeys(table.column("split").to_pylist()))
 
 

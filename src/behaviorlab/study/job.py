@@ -68,8 +68,14 @@ def run_one(cfg_json: str, run_dir: str, quick: bool, updates: Any = None) -> di
     try:
         resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
         if not (resume and is_run(path) and RunDir.open(path).status == "complete"):
-            train(
-                cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
+            train(  # the study checked its whole grid's time (and --allow-long)
+                cfg,
+                path,
+                resume=resume,
+                force=not resume,
+                progress=False,
+                on_step=lambda s: say(s, "train"),
+                allow_long=True,
             )
         steps = int(RunDir.open(path).summary.get("steps") or 0)
         say(steps, "evaluate")

@@ -40,8 +40,14 @@ def run_one(cfg_json: str, run_dir: str, updates: Any = None) -> dict[str, Any]:
     try:
         cfg = ExperimentConfig.model_validate_json(cfg_json)
         resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
-        summary = train(
-            cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
+        summary = train(  # the sweep checked the time of all its runs (and --allow-long)
+            cfg,
+            path,
+            resume=resume,
+            force=not resume,
+            progress=False,
+            on_step=lambda s: say(s, "train"),
+            allow_long=True,
         )
         if summary["status"] == "trained":
             say(summary["steps"], "evaluate")

@@ -20,13 +20,15 @@ from torch import Tensor, nn
 from behaviorlab.batching import Encoded, encode_examples
 from behaviorlab.errors import BadInput, Interrupted
 from behaviorlab.io import atomic_write_json
+from behaviorlab.limits import require
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.optim import build_estimator, build_optimizer, step_kwargs
 from behaviorlab.optim.estimators import HessianEstimator
-from behaviorlab.rundir import CHECKPOINTS, ENV, write_summary
+from behaviorlab.rundir import CHECKPOINTS, ENV, discard, mark, unlock, write_summary
 from behaviorlab.tasks import Example
 from behaviorlab.tasks.base import Learnable
 from behaviorlab.train import checkpoint, determinism
+from behaviorlab.train.budget import check_run, data_need
 from behaviorlab.train.compiled import CompiledForward
 from behaviorlab.train.config import ExperimentConfig, resolve_init
 from behaviorlab.train.data import make_task, sample, write_data
@@ -37,7 +39,6 @@ from behaviorlab.train.phases import (
     checkpoint_now,
     last_checkpoint_step,
     log_monitor,
-    mark,
     preflight,
     progress_bar,
     restore,
@@ -110,6 +111,7 @@ class Session:
     st: LoopState
     replicas: Replicas
     compiled: CompiledForward  # the training forward, through torch.compile when asked
+    fresh: bool = True  # this process created the run directory (not a resume)
 
     @property
     def writer(self) -> bool:
@@ -121,12 +123,25 @@ class Session:
         return self.out / CHECKPOINTS
 
 
-def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool, force: bool) -> Session:
-    """Check everything checkable, create (or reopen) the run directory, build model and optimizer."""
+def start(
+    cfg: ExperimentConfig,
+    out: Path,
+    replicas: Replicas,
+    *,
+    resume: bool,
+    force: bool,
+    allow_long: bool = False,
+) -> Session:
+    """Check everything checkable (sizes against this machine included), create (or reopen and
+    lock) the run directory, build model and optimizer. A fresh run that fails before its first
+    step leaves nothing behind; a resumed one is left as it was."""
     cfg = resolve_init(cfg)  # a config built in code: pin the base's weights like validate does
     task = make_task(cfg.data)
+    need = data_need(cfg.data)
+    require(f"train {cfg.name}: data", need, out=out, hint="lower the splits' n", allow_long=allow_long)
     splits = sample(cfg.data)  # a pure function of the config: a resume rebuilds them
-    preflight(cfg, task, splits)  # before anything is written
+    longest = preflight(cfg, task, splits)  # before anything is written
+    check_run(cfg, len(task.vocab), longest, out, allow_long=allow_long)
     initial = init_state(cfg, task)
     refusal = None
     if replicas.rank == 0:
@@ -135,6 +150,27 @@ def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool,
         except BadInput as e:
             refusal = str(e)
     replicas.agree(refusal)
+    try:
+        return _open_session(cfg, out, replicas, task, splits, initial, resume=resume)
+    except BaseException as e:
+        if replicas.rank == 0:
+            unlock(out) if resume else discard(out)
+        if isinstance(e, OSError):
+            kept = "the run is as it was" if resume else "nothing was kept"
+            raise BadInput(f"{e.filename or out}: {e.strerror or e} while starting the run; {kept}") from None
+        raise
+
+
+def _open_session(
+    cfg: ExperimentConfig,
+    out: Path,
+    replicas: Replicas,
+    task: Learnable,
+    splits: dict[str, list[Example]],
+    initial: dict[str, Tensor] | None,
+    *,
+    resume: bool,
+) -> Session:
     tc = cfg.train
     determinism.configure(tc.seed, tc.threads)
     if replicas.rank == 0:
@@ -169,6 +205,7 @@ def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool,
         replicas,
         CompiledForward(model, tc.compile),  # evaluation and Sophia's estimates stay eager
     )
+    s.fresh = not resume
     if resume and checkpoint.latest_entry(s.ckpt_dir) is not None:
         s.st = restore(s.ckpt_dir, model, opt)
     s.net = replicas.wrap(model) if not tc.compile else s.compiled.forward  # type: ignore[assignment]
@@ -199,10 +236,10 @@ def step(s: Session) -> float:
     loss, logged = s.replicas.loss(s.net, src, tin, tout, pad)
     if not torch.isfinite(logged):
         kept = last_checkpoint_step(s.ckpt_dir)
-        if s.writer:
-            mark(s.out, "failed", f"non-finite loss at step {step}")
+        note = mark(s.out, "failed", f"non-finite loss at step {step}") if s.writer else ""
         raise TrainingFailed(
-            f"{s.out}: loss became {logged.item()} at step {step}; last good checkpoint: {kept}"
+            f"{s.out}: loss became {logged.item()} at step {step}; last good checkpoint: "
+            f"{'none yet' if kept is None else f'step {kept}'}{note}"
         )
     s.opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -287,23 +324,25 @@ def run(
         return _steps(s, progress, stop_after, on_step)
     except KeyboardInterrupt:
         kept = last_checkpoint_step(s.ckpt_dir)
-        if s.writer:
-            mark(s.out, "interrupted", f"interrupted at step {s.st.step}")
-        raise Interrupted(s.out, s.st.step, kept) from None
+        note = mark(s.out, "interrupted", f"interrupted at step {s.st.step}") if s.writer else ""
+        raise Interrupted(s.out, s.st.step, kept, note) from None
     except TrainingFailed:
         raise
     except OSError as e:  # a full disk, a vanished directory
-        if s.writer:
-            mark(s.out, "failed", f"{type(e).__name__}: {e}")
         kept = last_checkpoint_step(s.ckpt_dir)
-        raise TrainingFailed(
-            f"{e.filename or s.out}: {e.strerror or e} at step {s.st.step}; last good checkpoint: {kept}"
-        ) from None
-    except (RuntimeError, ValueError) as e:  # torch rejecting something only at run time
+        where = f"{e.filename or s.out}: {e.strerror or e} at step {s.st.step}"
+        if s.writer and s.fresh and kept is None:  # nothing a resume could use: leave nothing
+            discard(s.out)
+            raise TrainingFailed(f"{where}; no checkpoint yet, so nothing was kept") from None
+        note = mark(s.out, "failed", f"{type(e).__name__}: {e}") if s.writer else ""
+        raise TrainingFailed(f"{where}; last good checkpoint: step {kept}{note}") from None
+    except (RuntimeError, ValueError, MemoryError) as e:  # torch rejecting something only at run time
         reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+        note = mark(s.out, "failed", reason) if s.writer else ""
+        raise TrainingFailed(f"{s.out}: training failed at step {s.st.step}: {reason}{note}") from None
+    finally:
         if s.writer:
-            mark(s.out, "failed", reason)
-        raise TrainingFailed(f"{s.out}: training failed at step {s.st.step}: {reason}") from None
+            unlock(s.out)
 
 
 def _steps(
@@ -339,7 +378,9 @@ def train(
     progress: bool = True,
     stop_after: int | None = None,
     on_step: Callable[[int], None] | None = None,
+    allow_long: bool = False,
 ) -> dict[str, Any]:
-    """Train a run into `out` in this process; returns the summary. `stop_after` ends early."""
-    s = start(cfg, out, SingleProcess(), resume=resume, force=force)
+    """Train a run into `out` in this process; returns the summary. `stop_after` ends early;
+    `allow_long` starts a run whose estimated time is over the limit (limits.py)."""
+    s = start(cfg, out, SingleProcess(), resume=resume, force=force, allow_long=allow_long)
     return run(s, progress=progress, stop_after=stop_after, on_step=on_step)

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from behaviorlab.errors import BadInput
 from behaviorlab.models import Seq2SeqModel, build_model
-from behaviorlab.rundir import CHECKPOINTS, CONFIG, DATA, RunDir, is_run, read_toml, replace_output_dir
+from behaviorlab.rundir import (
+    CHECKPOINTS,
+    CONFIG,
+    DATA,
+    RunDir,
+    is_run,
+    read_toml,
+    replace_output_dir,
+    resuming,
+)
 from behaviorlab.tasks import Example, Task
 from behaviorlab.tasks.base import Learnable
 from behaviorlab.tasks.recorded import RecordedTask
@@ -20,13 +29,14 @@ from behaviorlab.train.data import make_task, read_splits
 def prepare(out: Path, cfg: ExperimentConfig, *, resume: bool, force: bool) -> None:
     """Create (or, on resume, check) a run directory; nothing is written for a refused run.
 
-    `force` replaces an existing *run* directory only; any other non-empty folder is refused."""
+    `force` replaces an existing *run* directory only; any other non-empty folder is refused.
+    Either way the directory is locked for this process (see `rundir.lock`)."""
     if resume:
         if not (out / CONFIG).is_file():
             raise BadInput(f"{out}: --resume needs an existing run directory with {CONFIG}")
-        recorded = read_config(out)
-        if recorded.digest() != cfg.digest():
-            raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
+        with resuming(out):
+            if read_config(out).digest() != cfg.digest():
+                raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
         return
     replace_output_dir(out, force, is_run, "a behaviorlab run directory", {CONFIG: cfg.to_toml()})
 

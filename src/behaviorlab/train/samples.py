@@ -16,7 +16,7 @@ import torch
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
 from behaviorlab.models import Seq2SeqModel
-from behaviorlab.rundir import ANALYSIS
+from behaviorlab.rundir import ANALYSIS, check_links
 from behaviorlab.tasks.tokenize import Vocab
 from behaviorlab.train.run import open_run
 
@@ -83,6 +83,5 @@ def write_samples(
                 "temperature": temperature,
             }
         )
-    (run_dir / ANALYSIS).mkdir(exist_ok=True)
-    atomic_write_json(run_dir / ANALYSIS / SAMPLES, rows)
+    atomic_write_json(check_links(run_dir) / ANALYSIS / SAMPLES, rows)
     return rows

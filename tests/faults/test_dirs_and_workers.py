@@ -1,0 +1,294 @@
+"""Writes stay inside the output directory under its ownership rule, a straggler and a resumed run
+never write side by side, workers die with their parent, and the failure path never raises."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kit import summary, tiny_config, tmpfs
+
+from behaviorlab.rundir import RunDir
+
+
+def refused(r: Any, *words: str) -> str:
+    line = str(r.one_line_error())
+    assert r.code == 2, r
+    for w in words:
+        assert w in line, line
+    return line
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import TINY
+
+    from behaviorlab.train import evaluate_run, train
+    from behaviorlab.train.config import validate
+
+    out = tmp_path_factory.mktemp("dirs") / "run"
+    train(validate(TINY, "tiny"), out, progress=False)
+    evaluate_run(out)
+    return out
+
+
+# --- 3. every write under the output directory, under its ownership rule --------------------------
+
+
+def test_report_never_writes_into_a_foreign_figures_folder(cli: Any, trained: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    (mine / "figures").mkdir(parents=True)
+    png = mine / "figures" / "overview-accuracy.png"
+    png.write_bytes(b"my own figure")
+    refused(cli("report", trained, "--out", mine / "x.html"), "figures", "did not write")
+    assert sorted(p.name for p in mine.rglob("*")) == ["figures", "overview-accuracy.png"]
+    assert png.read_bytes() == b"my own figure"
+    fresh = tmp_path / "fresh"
+    assert cli("report", trained, "--out", fresh / "x.html").code == 0
+    assert cli("report", trained, "--out", fresh / "x.html").code == 0  # its own folder: fine
+
+
+def test_links_out_of_a_run_are_never_followed(cli: Any, trained: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    shutil.rmtree(copy / "analysis", ignore_errors=True)
+    (copy / "analysis").symlink_to(outside, target_is_directory=True)
+    refused(cli("explain", copy, "--queries", "20", "--check", "0"), "symbolic link out of")
+    refused(cli("interpret", "heads", copy, "-n", "4"), "symbolic link out of")
+    refused(cli("train", tiny_config(tmp_path), "--out", copy, "--resume"), "symbolic link out of")
+    assert list(outside.iterdir()) == []
+
+
+def test_names_from_files_never_climb_out(cli: Any, trained: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    manifest = copy / "checkpoints" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["checkpoints"][0]["dir"] = "../../victim"
+    manifest.write_text(json.dumps(m))
+    refused(cli("train", tiny_config(tmp_path), "--out", copy, "--resume"), "manifest.json", "malformed")
+    refused(cli("eval", copy), "manifest.json")
+    import tomllib
+
+    import tomli_w
+
+    raw = tomllib.loads(
+        (Path(__file__).resolve().parents[2] / "configs" / "imitation-quick.toml").read_text()
+    )
+    raw["base"]["sizes"][0]["name"] = ".."
+    (tmp_path / "im.toml").write_text(tomli_w.dumps(raw))
+    refused(cli("imitate", tmp_path / "im.toml", "--out", tmp_path / "im"), "base.sizes.0.name")
+    assert (victim / "keep.txt").read_text() == "mine" and not (tmp_path / "im").exists()
+
+
+# --- 4. one writer per directory; workers die with their parent ----------------------------------
+
+HOLD = r"""
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, str(os.getpid()).encode())
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_resume_cannot_race_a_straggler(cli: Any, trained: Path, tmp_path: Path) -> None:
+    from behaviorlab.probes import run_probes
+
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    probe = tmp_path / "probe"
+    run_probes([str(trained)], probe, probes="copying", limit=1)
+    s = summary(run)
+    (run / "summary.json").write_text(json.dumps({**s, "status": "running"}))  # as a kill leaves it
+    holders = [
+        subprocess.Popen([sys.executable, "-c", HOLD, str(d / ".lock")], stdout=subprocess.PIPE)
+        for d in (run, probe)
+    ]
+    try:
+        for h in holders:
+            assert h.stdout is not None and h.stdout.readline().strip() == b"held"
+        pid = str(holders[0].pid)
+        refused(
+            cli("train", tiny_config(tmp_path), "--out", run, "--resume"), "in use by another process", pid
+        )
+        refused(
+            cli(
+                "probe", "--model", trained, "--out", probe, "--probes", "copying", "--limit", "1", "--resume"
+            ),
+            "in use",
+        )
+        refused(cli("train", tiny_config(tmp_path), "--out", run, "--force"), "in use by another process")
+        assert RunDir.open(run).status == "running"  # the straggler is alive: it is running
+    finally:
+        for h in holders:
+            h.kill()
+            h.wait()
+    assert RunDir.open(run).status == "interrupted"  # nobody holds it now
+    assert summary(run)["status"] == "running"  # (the file itself is as the kill left it)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _kill_parent_then_watch_workers(cmd: list[str], out: Path, runs: int) -> None:
+    """Start `cmd`; once `runs` of its runs are training in OUT, kill -9 it: its pool workers must
+    be gone within seconds, and the runs they left read as interrupted."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 150
+    while len(list(out.glob("*/summary.json"))) < runs and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.2)
+    workers = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+    assert workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(_alive, workers)), "workers outlived their parent"
+    for run in out.glob("*/summary.json"):
+        assert RunDir.open(run.parent).status == "interrupted"
+
+
+def test_sweep_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path, steps=100_000, checkpoint_every=20, eval_every=100_000)
+    (tmp_path / "sweep.toml").write_text(f'base = "{cfg.name}"\n[grid]\n"train.seed" = [0, 1]\n')
+    out = tmp_path / "out"
+    _kill_parent_then_watch_workers(
+        [sys.executable, "-m", "behaviorlab", "sweep", str(tmp_path / "sweep.toml"), "--out", str(out)],
+        out,
+        2,
+    )
+
+
+def test_study_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    study = ["study", "recursion", "--quick", "--seeds", "1", "--out", str(out)]
+    _kill_parent_then_watch_workers([sys.executable, "-m", "behaviorlab", *study], out, 2)
+
+
+# --- 5. the failure path never raises -------------------------------------------------------------
+
+
+def _no_space(*_: Any, **__: Any) -> None:
+    raise OSError(28, "No space left on device", "summary.json")
+
+
+def test_status_that_cannot_be_written(
+    cli: Any, trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import behaviorlab.probes.suite as suite
+    import behaviorlab.rundir as rundir
+    import behaviorlab.train.loop as loop
+
+    cfg, run = tiny_config(tmp_path), tmp_path / "run"
+    checkpoint_now = loop.checkpoint_now
+
+    def disk_fills_at_20(out: Path, model: Any, opt: Any, st: Any) -> None:
+        if st.step == 20:
+            monkeypatch.setattr(rundir, "update_summary", _no_space)
+            raise OSError(28, "No space left on device", str(out / "checkpoints"))
+        checkpoint_now(out, model, opt, st)
+
+    monkeypatch.setattr(loop, "checkpoint_now", disk_fills_at_20)
+    line = refused(
+        cli("train", cfg, "--out", run), "No space left", "step 10", "status not recorded", "interrupted"
+    )
+    assert summary(run)["status"] == "running" and RunDir.open(run).status == "interrupted"
+    run_part = suite._run_part
+    calls = []
+
+    def second_part_fails(*a: Any, **k: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(tmp_path / "probe"))
+        return run_part(*a, **k)
+
+    monkeypatch.setattr(suite, "_run_part", second_part_fails)
+    r = cli(
+        "probe", "--model", trained, "--out", tmp_path / "probe", "--probes", "copying,noise", "--limit", "1"
+    )
+    refused(r, "No space left", "kept for --resume", "status not recorded")
+    assert RunDir.open(tmp_path / "probe").status == "interrupted"
+    monkeypatch.undo()
+    assert cli("train", cfg, "--out", run, "--resume", "--no-evaluate").code == 0 and line
+    assert summary(run)["status"] == "trained"
+    r = cli(
+        "probe",
+        "--model",
+        trained,
+        "--out",
+        tmp_path / "probe",
+        "--probes",
+        "copying,noise",
+        "--limit",
+        "1",
+        "--resume",
+    )
+    assert r.code == 0 and summary(tmp_path / "probe")["status"] == "complete"
+
+
+def test_a_full_disk_at_the_start_leaves_nothing(cli: Any, trained: Path, tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", "64k") as disk:
+        with open(disk / "filler", "wb") as f:  # 8 KB left
+            f.write(b"\0" * (56 * 1024))
+        refused(cli("train", tiny_config(tmp_path), "--out", disk / "run"), "of disk", "free")
+        refused(cli("probe", "--model", trained, "--out", disk / "probe", "--limit", "1"), "of disk", "free")
+        assert [p.name for p in disk.iterdir()] == ["filler"]
+
+
+# --- 6. untrusted files are checked at the door ---------------------------------------------------
+
+
+def test_files_that_are_not_what_they_claim(cli: Any, trained: Path, tmp_path: Path) -> None:
+    from lm_tiny import gpt2_dir
+
+    hf = gpt2_dir(tmp_path)
+    weights = hf / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    out = tmp_path / "p"
+    refused(cli("probe", "--model", f"hf:{hf}", "--out", out), "model.safetensors", "truncated")
+    refused(cli("explain", "--model", f"hf:{hf}", "--task", "peano-add"), "model.safetensors")
+    pages = tmp_path / "html"
+    pages.mkdir()
+    for i in range(12):
+        (pages / f"p{i}.html").write_bytes(os.urandom(2000))
+    (pages / "p3.html").write_bytes(b"<html><![bogus[ x ]]>" + os.urandom(500))
+    refused(cli("tasks", "lm-corpus", "--root", pages, "--out", out), "p3.html", "not an HTML page")
+    probe = tmp_path / "probe"
+    assert cli("probe", "--model", trained, "--out", probe, "--probes", "copying", "--limit", "1").code == 0
+    (probe / "outputs.parquet").write_bytes(os.urandom(300))
+    refused(cli("replay", probe), "outputs.parquet", "not a readable Parquet file")
+    assert not out.exists()
