@@ -8,7 +8,6 @@ or `runs list` goes through `RunDir` and imports no torch: only the standard lib
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -20,6 +19,11 @@ from typing import Any, Literal
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text, read_toml, sha256_file
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover  (not POSIX: directories are not locked)
+    fcntl = None  # type: ignore[assignment]
 
 # Files and folders of a run directory.
 CONFIG = "config.toml"  # the resolved config, every default written out
@@ -179,7 +183,12 @@ def replace_output_dir(
         for name, text in files.items():
             atomic_write_text(out / name, text)
     except OSError as e:
-        discard(out) if created else unlock(out)
+        if created:
+            discard(out)
+        else:  # the user's own (empty or replaced) folder: give it back without our lock file
+            unlock(out)
+            with contextlib.suppress(OSError):
+                (out / LOCK).unlink()
         raise BadInput(f"{e.filename or out}: cannot write the output directory: {e.strerror or e}") from None
 
 
@@ -196,6 +205,8 @@ def lock(out: Path) -> None:
     if key in _held:
         fd, n = _held[key]
         _held[key] = (fd, n + 1)
+        return
+    if fcntl is None:  # pragma: no cover
         return
     try:
         fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
@@ -245,6 +256,8 @@ def is_locked(out: Path) -> bool:
     """True while some process (this one included) holds OUT/.lock."""
     if str(out.resolve()) in _held:
         return True
+    if fcntl is None:  # pragma: no cover
+        return False
     try:
         fd = os.open(out / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:

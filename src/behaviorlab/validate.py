@@ -26,8 +26,10 @@ SEED_MAX = 2**62
 # Largest count any size flag accepts before its pre-flight estimate (limits.py) has a say.
 COUNT_MAX = 2**53  # beyond this a float estimate of the work is no longer exact
 SAFE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$"
+MAX_THREADS = 1024  # torch starts every thread it is asked for: more than any machine has is an error
 
 Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
+Threads = Annotated[int, Field(ge=1, le=MAX_THREADS)]
 SafeName = Annotated[str, Field(pattern=SAFE_NAME)]
 
 

@@ -193,6 +193,7 @@ def test_sweep_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # the same pool as the sweep's (run_local); a study's workers take longer to start
 def test_study_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     out = tmp_path / "study"
     study = ["study", "recursion", "--quick", "--seeds", "1", "--out", str(out)]

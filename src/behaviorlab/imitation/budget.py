@@ -10,7 +10,7 @@ from behaviorlab.imitation.skills import family
 from behaviorlab.limits import WORKER_BYTES, Need
 from behaviorlab.models import ModelConfig
 from behaviorlab.tasks.dataset import EXAMPLE_BYTES, PARQUET_BYTES, SAMPLE_SECONDS
-from behaviorlab.train.budget import JOB_BYTES, fit_need
+from behaviorlab.train.budget import JOB_BYTES, STEP_SECONDS, fit_need
 
 # A floor on one generated token of the smallest model (measured: ~0.3 ms batched on 2 cores).
 TOKEN_SECONDS = 1e-5
@@ -36,6 +36,7 @@ def experiment_need(cfg: ImitationConfig, workers: int) -> Need:
         + max(cfg.sweep.amounts) * len(cfg.queries.settings)
         + cfg.algorithm.n
         + cfg.algorithm.extra_fit
+        + (cfg.queries.seeds * len(cfg.queries.broad) if cfg.queries.source == "grow" else 0)
     )
     data = Need(
         memory=drawn * EXAMPLE_BYTES,
@@ -47,6 +48,7 @@ def experiment_need(cfg: ImitationConfig, workers: int) -> Need:
     runs += [_fit(cfg.size(p.base).model, cfg.student, cfg.threads) for p in points(cfg)]
     if synthetic:
         runs.append(_fit(cfg.teacher.model, cfg.teacher.fit, cfg.threads))
+    hf = Need(seconds=cfg.hf_student.fit.steps * STEP_SECONDS) if cfg.hf_student is not None else Need()
     par = max(1, min(workers, len(runs)))
     training = Need(
         memory=par * (WORKER_BYTES + max(r.memory for r in runs)) + len(runs) * JOB_BYTES,
@@ -54,11 +56,13 @@ def experiment_need(cfg: ImitationConfig, workers: int) -> Need:
         seconds=sum(r.seconds for r in runs) / par,
         parts=(f"{len(runs)} training runs, {par} at a time",),
     )
-    answers = 2 * (cfg.eval.per_skill * skills + cfg.eval.invalid) + max(cfg.sweep.amounts)
-    asking = Need(seconds=answers * cfg.teacher.max_new_tokens * TOKEN_SECONDS)
+    evaluation = cfg.eval.per_skill * skills + cfg.eval.invalid
+    answers = 2 * evaluation + max(cfg.sweep.amounts)  # the teacher: two samples, then the data
+    tokens = answers * cfg.teacher.max_new_tokens + len(runs) * evaluation * cfg.student_max_new_tokens
+    asking = Need(seconds=tokens * TOKEN_SECONDS)
     return Need(
         memory=data.memory + training.memory,
         disk=data.disk + training.disk,
-        seconds=data.seconds + training.seconds + asking.seconds,
+        seconds=data.seconds + training.seconds + asking.seconds + hf.seconds,
         parts=data.parts + training.parts,
     )

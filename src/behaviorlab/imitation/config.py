@@ -15,7 +15,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.imitation.skills import FAMILIES, family
 from behaviorlab.io import read_toml
 from behaviorlab.models import ModelConfig
-from behaviorlab.validate import SafeName, Seed, Strict
+from behaviorlab.validate import SafeName, Seed, Strict, Threads
 
 SYNTHETIC_TEACHER = "synthetic"  # the teacher spec that trains the shipped recipe
 
@@ -42,7 +42,7 @@ class TeacherConfig(Strict):
     temperature: float = Field(0.7, ge=0.0)  # 0: greedy (then a second sample equals the first)
     max_new_tokens: int = Field(32, gt=0)
     chat: bool = False  # wrap each query in the model's chat template
-    threads: int = Field(1, gt=0)  # torch threads while the teacher answers (in this process)
+    threads: Threads = 1  # torch threads while the teacher answers (in this process)
     examples_per_skill: int = Field(1500, gt=0)  # recipe: recorded examples per skill
     model: ModelConfig = ModelConfig(kind="encoder-decoder", d_model=64, n_heads=4, d_ff=256, max_len=64)
     fit: Fit = Fit(steps=2000, batch_size=64, lr=3e-3)
@@ -115,7 +115,7 @@ class ImitationConfig(Strict):
     name: str = "imitation"
     family: str = "synthetic"
     seed: Seed = 0
-    threads: int = Field(1, gt=0)
+    threads: Threads = 1
     workers: int | None = Field(None, gt=0)
     student_max_new_tokens: int = Field(32, gt=0)
     teacher: TeacherConfig = TeacherConfig()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from behaviorlab.errors import BadInput
@@ -78,10 +79,13 @@ def render_report(path: Path, out: Path | None = None, *, capture_errors: bool =
     # figures/ beside the page: ours inside the reported directory; elsewhere only a folder we
     # made (a user's own figures/ beside --out is never overwritten).
     owned = out.parent.resolve() == path.resolve()
-    folder = claim_folder(out.parent / FIGURES, "the report's figures", owned=owned)
+    made = not (out.parent / FIGURES).exists()
     try:
+        folder = claim_folder(out.parent / FIGURES, "the report's figures", owned=owned)
         write_figures(canvas, folder)
         atomic_write_text(out, html)
     except OSError as e:
+        if made:  # a full disk: the figures folder this call made goes again
+            shutil.rmtree(out.parent / FIGURES, ignore_errors=True)
         raise BadInput(f"{e.filename or out}: cannot write the report: {e.strerror or e}") from None
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -158,10 +159,17 @@ def write_splits(
     """Write `{name}.parquet` per split (input, output, one int column per meta key), atomically."""
     out = Path(out_dir)
     check_output_dir(out, force, holds_only_splits, "a folder of behaviorlab splits")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
+        return _write_all(splits, out, spec)
     except OSError as e:
-        raise BadInput(f"{e.filename or out}: cannot create: {e.strerror or e}") from None
+        if created:  # nothing half-written is left behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise BadInput(f"{e.filename or out}: cannot write the splits: {e.strerror or e}") from None
+
+
+def _write_all(splits: dict[str, list[Example]], out: Path, spec: DatasetSpec) -> list[Path]:
     task = spec.make_task()
     paths = []
     for name, examples in splits.items():

@@ -24,7 +24,7 @@ from behaviorlab.rundir import CHECKPOINTS
 from behaviorlab.tasks.dataset import DatasetSpec
 from behaviorlab.tasks.recorded import RecordedSpec, resolve
 from behaviorlab.train import checkpoint
-from behaviorlab.validate import Seed, Strict
+from behaviorlab.validate import Seed, Strict, Threads
 
 
 def _data_source(value: Any) -> str:
@@ -60,7 +60,7 @@ class TrainConfig(Strict):
     # teacher-forced loss and perplexity (language modelling: exact match of text is ~0), or both.
     monitor: Literal["accuracy", "loss", "both"] = "accuracy"
     seed: Seed = 0
-    threads: int = Field(1, gt=0)  # fixed so runs are bit-identical on one machine
+    threads: Threads = 1  # fixed so runs are bit-identical on one machine
     eval_batch_size: int = Field(256, gt=0)
     # torch.compile the training forward (see train/compiled.py); the summary reports its cost.
     compile: bool = False
