@@ -14,30 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kit import summary, tiny_config, tmpfs
+from kit import refused, summary, tiny_config, tmpfs, trained_tiny
 
 from behaviorlab.rundir import RunDir
 
 
-def refused(r: Any, *words: str) -> str:
-    line = str(r.one_line_error())
-    assert r.code == 2, r
-    for w in words:
-        assert w in line, line
-    return line
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import TINY
-
-    from behaviorlab.train import evaluate_run, train
-    from behaviorlab.train.config import validate
-
-    out = tmp_path_factory.mktemp("dirs") / "run"
-    train(validate(TINY, "tiny"), out, progress=False)
-    evaluate_run(out)
-    return out
+    return trained_tiny(tmp_path_factory.mktemp("dirs") / "run")
 
 
 # --- 3. every write under the output directory, under its ownership rule --------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import tomli_w
-from kit import tiny_config
+from kit import refused, tiny_config, trained_tiny
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -27,15 +27,6 @@ def _imitation_config(tmp: Path, **changes: Any) -> Path:
     path = tmp / "imitation.toml"
     path.write_text(tomli_w.dumps(raw))
     return path
-
-
-def refused(r: Any, *words: str) -> str:
-    """The one-line error of a refused command (exit 2), which names each of `words`."""
-    line = str(r.one_line_error())
-    assert r.code == 2, r
-    for w in words:
-        assert w in line, line
-    return line
 
 
 # --- 1. sizes: estimated against this machine before anything is allocated -----------------------
@@ -176,12 +167,4 @@ def test_control_characters_never_reach_the_terminal(cli: Any, tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import TINY
-
-    from behaviorlab.train import evaluate_run, train
-    from behaviorlab.train.config import validate
-
-    out = tmp_path_factory.mktemp("sizes") / "run"
-    train(validate(TINY, "tiny"), out, progress=False)
-    evaluate_run(out)
-    return out
+    return trained_tiny(tmp_path_factory.mktemp("sizes") / "run")

@@ -44,7 +44,7 @@ from behaviorlab.train.phases import (
     restore,
     warn_win_rate,
 )
-from behaviorlab.train.run import new_model, prepare
+from behaviorlab.train.run import holds_run_of, new_model, prepare
 from behaviorlab.train.schedule import lr_factor
 
 
@@ -384,3 +384,12 @@ def train(
     `allow_long` starts a run whose estimated time is over the limit (limits.py)."""
     s = start(cfg, out, SingleProcess(), resume=resume, force=force, allow_long=allow_long)
     return run(s, progress=progress, stop_after=stop_after, on_step=on_step)
+
+
+def train_job(
+    cfg: ExperimentConfig, out: Path, on_step: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    """A pool job's training (sweep, study, imitation): resume a partial run of this very config in
+    `out`, else start it afresh; no time limit, the parent checked all its jobs (and --allow-long)."""
+    resume = holds_run_of(out, cfg)
+    return train(cfg, out, resume=resume, force=not resume, progress=False, on_step=on_step, allow_long=True)

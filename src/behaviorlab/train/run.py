@@ -41,6 +41,11 @@ def prepare(out: Path, cfg: ExperimentConfig, *, resume: bool, force: bool) -> N
     replace_output_dir(out, force, is_run, "a behaviorlab run directory", {CONFIG: cfg.to_toml()})
 
 
+def holds_run_of(path: Path, cfg: ExperimentConfig) -> bool:
+    """True when `path` is a run directory of exactly this config (a partial one resumes)."""
+    return (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
+
+
 def read_config(run_dir: Path) -> ExperimentConfig:
     """The resolved config recorded in a training run's directory."""
     path = run_dir / CONFIG
