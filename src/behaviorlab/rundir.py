@@ -177,7 +177,16 @@ def replace_output_dir(
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        lock(out)
+        lock(out)  # before emptying: a process still writing here keeps its files
+    except (OSError, BadInput) as e:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        if isinstance(e, BadInput):
+            raise
+        raise BadInput(
+            f"{e.filename or out}: cannot create the output directory: {e.strerror or e}"
+        ) from None
+    try:
         for entry in _entries(out):  # rmtree never follows a symlink out of the directory
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         for name, text in files.items():
@@ -323,7 +332,7 @@ def mark(out: Path, status: str, reason: str) -> str:
     try:
         update_summary(out, status=status, error=reason)
         return ""
-    except (OSError, BadInput, ValueError) as e:
+    except Exception as e:  # the failure path must not fail: say why in the error line instead
         why = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
         return f"; status not recorded ({why}): it reads as interrupted"
 
