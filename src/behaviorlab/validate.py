@@ -24,7 +24,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # code adds small offsets (seed + 1, seed + i) that must stay inside int64.
 SEED_MAX = 2**62
 # Largest count any size flag accepts before its pre-flight estimate (limits.py) has a say.
-COUNT_MAX = 2**53  # beyond this a float estimate of the work is no longer exact
+COUNT_MAX = 10**15  # far beyond any machine; the pre-flight (limits.py) refuses long before
 SAFE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$"
 MAX_THREADS = 1024  # torch starts every thread it is asked for: more than any machine has is an error
 
