@@ -170,11 +170,8 @@ def test_sweep_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     cfg = tiny_config(tmp_path, steps=100_000, checkpoint_every=20, eval_every=100_000)
     (tmp_path / "sweep.toml").write_text(f'base = "{cfg.name}"\n[grid]\n"train.seed" = [0, 1]\n')
     out = tmp_path / "out"
-    _kill_parent_then_watch_workers(
-        [sys.executable, "-m", "behaviorlab", "sweep", str(tmp_path / "sweep.toml"), "--out", str(out)],
-        out,
-        2,
-    )
+    sweep = ["sweep", str(tmp_path / "sweep.toml"), "--out", str(out), "--workers", "1"]
+    _kill_parent_then_watch_workers([sys.executable, "-m", "behaviorlab", *sweep], out, 1)
 
 
 @pytest.mark.slow  # the same pool as the sweep's (run_local); a study's workers take longer to start
