@@ -1,5 +1,5 @@
 """Tries the hardening rules as an adversarial user would, through the CLI in fresh processes, and
-counts what held: `python tests/faults/adversary.py [WORKDIR]` (about ten minutes on 2 idle cores).
+counts what held: `python tests/faults/adversary.py [WORKDIR]` (about two minutes).
 
 Each case runs the console entry point in this process (rules 4 and 5 start real processes). A
 case holds when the command exits with the expected code (2 for bad input) after one `error: …`

@@ -141,7 +141,13 @@ def cases(w: Path, run: Path, hf: Path) -> list[Case]:
     add(
         "1",
         "train --nproc 10^9",
-        Case("", "", [*BL, "train", str(tiny), "--out", str(out), "--nproc", "1000000000"], [out]),
+        Case(
+            "",
+            "",
+            [*BL, "train", str(tiny), "--out", str(out), "--nproc", "1000000000"]
+            + ["--set", "train.batch_size=1000000000"],
+            [out],
+        ),
     )
     for cmd in (
         ["sweep", str(w / "small-sweep.toml"), "--out", str(out)],
@@ -404,7 +410,7 @@ def _linked_runs(w: Path, run: Path, tiny: Path, outside: Path) -> list[tuple[st
     for rel, argv in [
         ("analysis", ["explain", "RUN", "--queries", "20", "--check", "0"]),
         ("analysis", ["interpret", "heads", "RUN", "-n", "4"]),
-        ("analysis", ["lm-samples", "RUN"]),
+        ("analysis", ["lm-samples", "RUN", "--split", "test_id"]),
         ("checkpoints", ["train", str(tiny), "--out", "RUN", "--resume"]),
         ("predictions.parquet", ["eval", "RUN"]),
         ("figures", ["report", "RUN"]),

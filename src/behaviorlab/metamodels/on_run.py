@@ -118,6 +118,8 @@ def explain_run(
     for name, value in (("queries", queries), ("check", check)):
         if value is not None:
             check_int(f"--{name}", value, 0)
+    if write:
+        check_links(run_dir)  # before the search, not after: it writes into analysis/
     pred_path = run_dir / PREDICTIONS
     if not pred_path.is_file():
         raise BadInput(f"{run_dir}: no {PREDICTIONS}; run `behaviorlab eval {run_dir}` first")
@@ -152,7 +154,7 @@ def explain_run(
     if n_check > 0:
         result.fresh_check = fresh_check(run, result.program, n_check, seed + 1, result.risk_model)
     if write:
-        analysis = check_links(run_dir) / ANALYSIS
+        analysis = run_dir / ANALYSIS
         atomic_write_json(
             analysis / "metamodel.json", {"program_text": result.program_text, **result.to_json()}
         )

@@ -62,7 +62,7 @@ def write_samples(
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """Continue the first `prompt_chars` of `n` examples of `split`; rows written to analysis/."""
-    run = open_run(run_dir)
+    run = open_run(check_links(run_dir))  # refused before any work: it writes into analysis/
     if split not in run.splits:
         raise BadInput(f"{run_dir}: no split {split!r}; have {sorted(run.splits)}")
     examples = run.splits[split]
@@ -83,5 +83,5 @@ def write_samples(
                 "temperature": temperature,
             }
         )
-    atomic_write_json(check_links(run_dir) / ANALYSIS / SAMPLES, rows)
+    atomic_write_json(run_dir / ANALYSIS / SAMPLES, rows)
     return rows
