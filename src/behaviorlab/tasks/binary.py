@@ -145,6 +145,11 @@ class BinarySuccessor(Task):
             "all_ones": all_ones,
         }
 
+    def answer_bound(self, text: str) -> int:
+        """One bit more than the input: the successor of all ones (also for strings that are no
+        number, so a model's answer to gibberish is read as far as a number's could go)."""
+        return len(lex(text)) + 1
+
     def size_of(self, text: str) -> int:
         return len(constructors(self.parse(text)))
 
