@@ -105,6 +105,10 @@ class FewShotModel:
         self._ask(todo, decoding, piece=PIECE)
         return [self.kept[k] for k in keys]
 
+    def budget_of(self, query: str) -> int:
+        """The model tokens a query's answer may take (0 when the caller's budget decides)."""
+        return self.budget(query) if self.budget is not None else 0
+
     def _budget(self, query: str, max_new_tokens: int) -> int:
         return self.budget(query) if self.budget is not None else 4 * max_new_tokens + 8
 

@@ -157,11 +157,13 @@ class HFModel:
 
     # --- steppers: prompt batch in, next-token logits out, the cache kept inside -----------------
 
-    def _shared(self, rows: Sequence[list[int]], prefix: str, keep: int = 1) -> int:
-        """How many leading tokens all rows share and the prefix cache will read once (0: none)."""
-        if not (prefix and self.prefix_cache and not self.seq2seq):
+    def _shared(self, rows: Sequence[list[int]], prefix: str, chat: bool) -> int:
+        """How many leading tokens all rows share and the prefix cache will read once (0: none):
+        at most the prefix's own, so every call with this prefix reuses one cache."""
+        if not (rows and prefix and self.prefix_cache and not self.seq2seq):
             return 0
-        shared = shared_length(rows, keep)
+        own = shared_length([rows[0], self.prompt_ids(prefix, chat)], keep=0)
+        shared = min(shared_length(rows), own)
         return shared if shared and self._prefixes.usable(rows[0][:shared]) else 0
 
     def _encode_prefix(self, ids: list[int]) -> Any:
@@ -250,7 +252,7 @@ class HFModel:
         prompts = [prefix + p for p in prompts]
         texts = [self.prompt_text(p, chat) for p in prompts]
         rows, cut = self._fit([self.prompt_ids(p, chat) for p in prompts], max_new_tokens)
-        shared = self._shared(rows, prefix)
+        shared = self._shared(rows, prefix, chat)
         seen: dict[str, int] = {}
         seeds = []
         for text in texts:  # the k-th repeat of a prompt gets its own stream
@@ -361,7 +363,7 @@ class HFModel:
                     f"the model's context holds {limit}"
                 )
         out: list[list[float]] = [[] for _ in prompts]
-        shared = self._shared(heads, prefix)
+        shared = self._shared(heads, prefix, chat)
         for chunk in self._chunks([len(heads[i]) + len(tails[i]) for i in range(len(prompts))]):
             live = [i for i in chunk if tails[i]]
             if not live:

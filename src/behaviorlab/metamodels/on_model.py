@@ -215,7 +215,10 @@ def _ask_all(
     say(plan)
     start = time.perf_counter()
     try:
-        warm = distinct[:: max(1, len(distinct) // WARMUP)][:WARMUP]  # spread over the draws
+        # Middle-length queries, one batch of one budget (mostly): a pace like the whole pass's.
+        ranked = sorted(distinct, key=lambda x: (few.budget_of(x), len(x)))
+        mid = max(0, len(ranked) // 2 - WARMUP // 2)
+        warm = ranked[mid : mid + WARMUP]
         ask(few, warm)
         plan.warmed = len(few.kept)
         plan.seconds_per_query = (time.perf_counter() - start) / max(1, plan.warmed)
