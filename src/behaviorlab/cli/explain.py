@@ -141,7 +141,9 @@ def _explain_model(
     from behaviorlab import lm
     from behaviorlab.metamodels.on_model import PartialAnswers, QueryPlan, explain_model, model_task
 
-    pin_threads(None, threads=2)  # a pretrained LM has real matmuls: both cores help
+    # One thread: on a shared 2-core box a second torch thread mostly waits for a core and costs
+    # several times the CPU (BENCHMARKS.md, explain --model); one thread also fixes the float sums.
+    pin_threads(None, threads=1)
     task = model_task(task_name, order=order, steps=steps)
     with err_console.status(f"loading {spec} …"):
         model = lm.load(spec)
