@@ -16,12 +16,13 @@ process CPU time (wall beside it); medians over interleaved, rotated repetitions
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
-from _bench import race
 
 from behaviorlab import lm, tasks
 from behaviorlab.lm.fewshot import demonstrations, question
@@ -54,6 +55,22 @@ def peer(model: HFModel, prompts: list[str], budget: int) -> list[list[int]]:
                 break
         rows.append(ids)
     return rows
+
+
+def race(fns: dict[str, Callable[[], None]], reps: int) -> dict[str, tuple[float, float]]:
+    """(median CPU, median wall) seconds per call: one warm-up call each, then rotated rounds."""
+    for fn in fns.values():
+        fn()
+    names = list(fns)
+    times: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in fns}
+    for r in range(reps):
+        for k in range(len(names)):
+            name = names[(r + k) % len(names)]
+            cpu, wall = time.process_time(), time.perf_counter()
+            fns[name]()
+            times[name][0].append(time.process_time() - cpu)
+            times[name][1].append(time.perf_counter() - wall)
+    return {n: (statistics.median(c), statistics.median(w)) for n, (c, w) in times.items()}
 
 
 def main() -> None:
@@ -89,16 +106,20 @@ def main() -> None:
         f"torch {torch.__version__}, threads={a.threads}, {a.queries} queries, {a.shots}-shot prefix of "
         f"{len(model.tokenize(shots))} tokens, budget {a.tokens}, reps={a.reps}"
     )
-    cpu = race(fns, a.reps)
-    wall = race(fns, 1, clock=time.perf_counter)
+    timed = race(fns, a.reps)
+    cpu = {n: timed[n][0] for n in fns}
+    wall = {n: timed[n][1] for n in fns}
     made = sum(len(r) for r in got["cached"])
     same = sum(x == y == z for x, y, z in zip(got["cached"], got["uncached"], got["peer"], strict=True))
     print(f"{made} tokens generated per call; {same}/{a.queries} rows token-identical across the three")
     for name in fns:
-        c, w = cpu[name][0], wall[name][0]
-        print(f"    {name:9s} cpu {c:7.2f} s  {made / c:7.1f} tokens/cpu-s   wall {w:7.2f} s  {made / w:6.1f} tokens/s")
+        c, w = cpu[name], wall[name]
+        print(f"    {name:9s} cpu {c:7.2f} s  {made / c:7.1f} tokens/cpu-s   wall {w:7.2f} s")
     for other in ("uncached", "peer"):
-        print(f"    cached vs {other}: {cpu[other][0] / cpu['cached'][0]:.1f}x cpu, {wall[other][0] / wall['cached'][0]:.1f}x wall")
+        print(
+            f"    cached vs {other}: {cpu[other] / cpu['cached']:.1f}x cpu, "
+            f"{wall[other] / wall['cached']:.1f}x wall"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ once and give what the uncached path gives (tiny random GPT-2 and Llama built he
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
