@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.gguf import smollm2_path
+from behaviorlab.lm.gguf_to_hf import smollm2_path
 from behaviorlab.probes import run_probes
 from behaviorlab.rundir import REPORT
 

@@ -14,12 +14,12 @@ from behaviorlab.lm.base import GREEDY, Completion, Decoding, TextModel, cut_at_
 ADAPTERS: dict[str, str] = {
     "run": "behaviorlab.lm.run:open_run_model",
     "hf": "behaviorlab.lm.hf:open_hf",
-    "gguf": "behaviorlab.lm.gguf:open_gguf",
+    "gguf": "behaviorlab.lm.gguf_to_hf:open_gguf",
 }
 
 # Short names -> "module:function" returning the spec they stand for (BadInput when not installed).
 ALIASES: dict[str, str] = {
-    "smollm2": "behaviorlab.lm.gguf:smollm2_spec",
+    "smollm2": "behaviorlab.lm.gguf_to_hf:smollm2_spec",
 }
 
 
