@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.rundir import REPORT, STUDY_MD
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -46,4 +47,4 @@ def recursion_cmd(
     for c in study["claims"]:
         table.add_row(c["claim"], c["verdict"])
     console.print(table)
-    console.print(f"study: {out / 'STUDY.md'}  report: {out / 'report.html'}")
+    console.print(f"study: {out / STUDY_MD}  report: {out / REPORT}")

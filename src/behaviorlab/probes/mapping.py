@@ -24,7 +24,7 @@ from typing import Any
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.probes.base import rate
 from behaviorlab.probes.text import contains_run, find_loop
-from behaviorlab.rundir import DATA, PREDICTIONS
+from behaviorlab.rundir import DATA, PREDICTIONS, split_file
 from behaviorlab.tasks.recorded import read_pairs
 
 CLASSES = ("shared", "contingent", "idiosyncratic", "unexpressed")
@@ -84,7 +84,7 @@ def compare(
 
 def run_mapping(run_dir: Path, tokenize: Callable[[str], list[str]]) -> dict[str, Any]:
     """The mapping for one run directory (needs data/train.parquet and predictions.parquet)."""
-    train, preds = run_dir / DATA / "train.parquet", run_dir / PREDICTIONS
+    train, preds = split_file(run_dir / DATA, "train"), run_dir / PREDICTIONS
     if not train.is_file() or not preds.is_file():
         return {"skipped": f"needs {DATA}/train.parquet and {PREDICTIONS} (evaluate the run first)"}
     data = [(tokenize(e.input), tokenize(e.output)) for e in read_pairs(train)]

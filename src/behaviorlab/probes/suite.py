@@ -32,6 +32,7 @@ from behaviorlab.rundir import (
     RESULTS,
     RunDir,
     is_run,
+    part_files,
     read_json_object,
     read_toml,
     replace_output_dir,
@@ -222,11 +223,6 @@ def run_probes(
     return results
 
 
-def _part_paths(out: Path, index: int, probe: str) -> tuple[Path, Path]:
-    stem = out / PARTS / f"{index:02d}-{probe}"
-    return stem.with_suffix(".parquet"), stem.with_suffix(".json")
-
-
 def _run_all(
     out: Path,
     models: list[TextModel],
@@ -242,7 +238,7 @@ def _run_all(
     with _bar(progress) as bar:
         for i, (model, label) in enumerate(zip(models, labels, strict=True)):
             for probe in names:
-                rows_path, res_path = _part_paths(out, i, probe)
+                rows_path, res_path = part_files(out, i, probe)
                 if resume and res_path.is_file() and rows_path.is_file():
                     parts[(i, probe)] = read_json_object(res_path)
                     continue
@@ -262,7 +258,7 @@ def _assemble(
     parts: dict[tuple[int, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """outputs.parquet and results.json from the parts, in model then probe order."""
-    tables = [pq.read_table(_part_paths(out, i, p)[0]) for i in range(len(models)) for p in names]
+    tables = [pq.read_table(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
     merged = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
     _write_table(out / OUTPUTS, merged)
     results: dict[str, Any] = {

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.rundir import STUDY, STUDY_MD, replace_output_dir
+from behaviorlab.rundir import STUDY, STUDY_MARKER, STUDY_MD, replace_output_dir
 from behaviorlab.study.aggregate import summarize_cell
 from behaviorlab.study.claims import check_claims
 from behaviorlab.study.grid import SEEDS, jobs
@@ -23,13 +23,13 @@ from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 
 
 def _is_study(path: Path) -> bool:
-    return (path / STUDY).is_file() or (path / ".study").is_file()
+    return (path / STUDY).is_file() or (path / STUDY_MARKER).is_file()
 
 
 def _prepare(out: Path, force: bool, resume: bool) -> None:
     if resume and out.is_dir() and _is_study(out):
         return
-    marker = {".study": "behaviorlab study folder (runs are written here)\n"}
+    marker = {STUDY_MARKER: "behaviorlab study folder (runs are written here)\n"}
     replace_output_dir(out, force, _is_study, "an earlier study's folder", marker)
 
 

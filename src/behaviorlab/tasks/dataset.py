@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import read_toml
-from behaviorlab.rundir import check_output_dir
+from behaviorlab.rundir import check_output_dir, split_file
 from behaviorlab.tasks import get
 from behaviorlab.tasks.base import Example, Task
 
@@ -157,7 +157,7 @@ def write_splits(
             ).encode(),
         }
         table = table.replace_schema_metadata(metadata)
-        path = out / f"{name}.parquet"
+        path = split_file(out, name)
         _write_atomic(table, path)
         paths.append(path)
     return paths

@@ -20,7 +20,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.io import read_toml
 from behaviorlab.models import ModelConfig
 from behaviorlab.optim import OptimConfig
-from behaviorlab.rundir import CHECKPOINTS
+from behaviorlab.rundir import CHECKPOINTS, MODEL_WEIGHTS
 from behaviorlab.tasks.dataset import DatasetSpec
 from behaviorlab.tasks.recorded import RecordedSpec, resolve
 from behaviorlab.train import checkpoint
@@ -183,7 +183,7 @@ def resolve_init(cfg: ExperimentConfig, base: Path | None = None) -> ExperimentC
     if entry is None:
         raise BadInput(f"train.init_from {path}: not a training run with a checkpoint")
     checkpoint.verify(path / CHECKPOINTS, entry)
-    pinned = {"init_from": str(path.resolve()), "init_sha256": entry["files"]["model.safetensors"]}
+    pinned = {"init_from": str(path.resolve()), "init_sha256": entry["files"][MODEL_WEIGHTS]}
     return cfg.model_copy(update={"train": tc.model_copy(update=pinned)})
 
 
