@@ -23,9 +23,10 @@ from behaviorlab.imitation.config import SYNTHETIC_TEACHER, ImitationConfig
 from behaviorlab.imitation.jobs import eval_digest
 from behaviorlab.imitation.plan import Point, points
 from behaviorlab.imitation.results import assemble
-from behaviorlab.imitation.runner import Runner, in_process, open_dir, run_jobs_with_bar
+from behaviorlab.imitation.runner import open_dir, run_jobs_with_bar
 from behaviorlab.imitation.skills import Family, family
 from behaviorlab.io import atomic_write_json
+from behaviorlab.jobs import Runner, in_process
 from behaviorlab.lm import load
 from behaviorlab.lm.base import Decoding, TextModel
 from behaviorlab.rundir import (

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.imitation import load_config, run_experiment
-from behaviorlab.sweep.backends import Job, check_backend, local_workers, run_jobs
+from behaviorlab.jobs import Job, OnUpdate
+from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 
 
 def imitate(
@@ -28,7 +29,7 @@ def imitate(
     cfg = load_config(config)
 
     def runner(
-        fn: Callable[..., Any], jobs: list[Job], on_update: Callable[[Any], None] | None
+        fn: Callable[..., Any], jobs: list[Job], on_update: OnUpdate | None
     ) -> Iterator[tuple[int, Any]]:
         n = workers or cfg.workers or local_workers(len(jobs), cfg.threads)
         return run_jobs(fn, jobs, backend, address=address, workers=n, on_update=on_update)
