@@ -17,8 +17,9 @@ from behaviorlab.cli.imitate import imitate_cmd
 from behaviorlab.cli.interpret import app as interpret_app
 from behaviorlab.cli.probe import probe_cmd
 from behaviorlab.cli.report import report_cmd
-from behaviorlab.cli.runs import replay_cmd, runs_app, sweep_cmd
+from behaviorlab.cli.runs import replay_cmd, runs_app
 from behaviorlab.cli.study import app as study_app
+from behaviorlab.cli.sweep import sweep_cmd
 from behaviorlab.cli.tasks import app as tasks_app
 
 app = typer.Typer(

@@ -1,4 +1,4 @@
-"""CLI verbs for the store and sweeps: `runs list|show|query|record`, `replay`, `sweep`."""
+"""CLI verbs for the run store: `runs list|show|query|record` and `replay`."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def _cell(v: Any) -> str:
     return "—" if v is None else str(v)
 
 
-def _table(title: str, cols: list[str], rows: list[Any]) -> Table:
+def table(title: str, cols: list[str], rows: list[Any]) -> Table:
+    """A plain Rich table: floats to 4 significant digits, None as a dash."""
     t = Table(title=title)
     for c in cols:
         t.add_column(c)
@@ -62,7 +63,7 @@ def list_cmd(
     if as_json:
         print(json.dumps([{c: r[c] for c in cols + ["created_at", "updated_at"]} for r in rows], indent=2))
         return
-    console.print(_table(f"{len(rows)} runs", cols, [[r[c] for c in cols] for r in rows]))
+    console.print(table(f"{len(rows)} runs", cols, [[r[c] for c in cols] for r in rows]))
 
 
 @runs_app.command("show")
@@ -97,7 +98,7 @@ def query_cmd(
     if as_json:
         print(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str))
         return
-    console.print(_table(f"{len(rows)} rows", cols, rows[:limit]))
+    console.print(table(f"{len(rows)} rows", cols, rows[:limit]))
 
 
 @runs_app.command("record")
@@ -154,47 +155,3 @@ def replay_cmd(
         console.print(f"replay ({report.mode}) of {run_dir}: {verdict}")
     if not report.identical:
         raise typer.Exit(1)
-
-
-@handles_bad_input
-def sweep_cmd(
-    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML (base config + [grid] / [[list]]).")],
-    backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
-    address: Annotated[str | None, typer.Option(help="Ray cluster address to join (ray backend).")] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for the runs (default runs/NAME).")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
-    catalog: Annotated[Path | None, typer.Option("--catalog", help="Default: OUT/catalog.sqlite.")] = None,
-) -> None:
-    """Run a grid/list of configs locally or on Ray; complete runs are skipped."""
-    from behaviorlab.sweep import run_sweep
-
-    summary = run_sweep(
-        sweep_file,
-        out=out,
-        backend=backend,
-        address=address,
-        workers=workers,
-        catalog=catalog,
-        console=console,
-    )
-    cols = ["digest", "status", "accuracy_id", "accuracy_ood", "steps", "overrides"]
-    rows = [
-        [
-            r["digest"],
-            r["status"] + (" (skipped)" if r.get("skipped") else ""),
-            r["accuracy_id"],
-            r["accuracy_ood"],
-            r["steps"],
-            json.dumps(r["overrides"]),
-        ]
-        for r in summary["runs"]
-    ]
-    console.print(_table(f"sweep {summary['sweep']}: {summary['counts']}", cols, rows))
-    failed = [r for r in summary["runs"] if r["status"] == "failed"]
-    if failed:
-        raise fail(
-            f"{len(failed)} run(s) failed, first: {failed[0]['digest']}: {failed[0]['error']}",
-            code=1,
-        )
