@@ -8,7 +8,7 @@ import importlib
 from pathlib import Path
 
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.base import GREEDY, Completion, Decoding, TextModel, cut_at_stop, texts
+from behaviorlab.lm.base import GREEDY, Completion, Decoding, ModelFacts, TextModel, cut_at_stop, facts, texts
 
 # Scheme -> "module:function" taking the path; imported only when used (torch, transformers).
 ADAPTERS: dict[str, str] = {
@@ -60,8 +60,10 @@ __all__ = [
     "GREEDY",
     "Completion",
     "Decoding",
+    "ModelFacts",
     "TextModel",
     "cut_at_stop",
+    "facts",
     "load",
     "resolve_alias",
     "split_spec",

@@ -2,8 +2,8 @@
 generation goes through, and the parts of a result (rates with Wilson intervals, a figure spec,
 the probe framed as a behaviour scored by mutual information).
 
-A probe reads a model only through the `TextModel` protocol. For our own runs (`run:DIR`) it may
-also read the run directory's config (task, size range, context length) — files, not weights.
+A probe reads a model only through the `TextModel` protocol and the facts its adapter states
+(`lm.ModelFacts`: for our own runs also the task, training size range and positional limit).
 """
 
 from __future__ import annotations
@@ -13,17 +13,13 @@ import random
 import statistics
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from behaviorlab import tasks
 from behaviorlab.behaviors import Behavior, evaluate_behavior, proportion_ci
-from behaviorlab.errors import BadInput
-from behaviorlab.lm import GREEDY, Completion, Decoding, TextModel, split_spec
-from behaviorlab.rundir import RunDir, is_run
+from behaviorlab.lm import GREEDY, Completion, Decoding, ModelFacts, TextModel, facts
 
 # Prompts per generate call: bounds an adapter's memory on long prompts, and paces the progress bar.
 CHUNK = 32
@@ -44,76 +40,11 @@ class ProbeConfig(BaseModel):
         return self.model_copy(update={"n": n, "seed": seed})
 
 
-@dataclass(frozen=True)
-class ModelFacts:
-    """What a probe may use about a model besides generate/score/tokenize."""
-
-    closed: bool  # prompts only from `alphabet` (our task models)
-    alphabet: tuple[str, ...]  # tokens a closed prompt is built from (`<unk>` left out)
-    chat: bool  # wrap prompts with the chat template
-    sep: str = " "  # how the model's tokens join into a prompt that tokenizes back to them
-    task: tasks.Task | None = None  # a run's task (reference function and sampler), if any
-    sizes: tuple[int, int] | None = None  # the run's training size range
-    max_len: int | None = None  # the run's positional limit
-    decoder_only: bool = False  # prompt and output share max_len
-
-    def join(self, tokens: Sequence[str]) -> str:
-        """A closed prompt from alphabet tokens."""
-        return self.sep.join(tokens)
-
-    def max_prompt_tokens(self, new_tokens: int) -> int | None:
-        """Longest prompt the model accepts when `new_tokens` should still fit (None: no known limit)."""
-        if self.max_len is None:
-            return None
-        return self.max_len - (new_tokens + 1 if self.decoder_only else 0)
-
-
-def run_dir_of(model: TextModel) -> Path | None:
-    """The run directory behind a `run:` spec, else None."""
-    try:
-        scheme, path = split_spec(model.spec)
-    except BadInput:
-        return None
-    return path if scheme == "run" and is_run(path) else None
-
-
 def model_facts(model: TextModel, chat: bool | None = None) -> ModelFacts:
-    """Facts for a model; `chat=None` uses the chat template when the model has one."""
-    closed = model.alphabet is not None
-    use_chat = not closed and model.has_chat_template and chat is not False
-    alphabet = tuple(t for t in model.alphabet or () if t != "<unk>")
-    facts = ModelFacts(closed, alphabet, use_chat, _separator(model, alphabet) if closed else " ")
-    where = run_dir_of(model)
-    if where is None:  # another format: its own position table is the limit (decoder: shared)
-        return ModelFacts(
-            closed, alphabet, use_chat, facts.sep, max_len=model.context_length, decoder_only=True
-        )
-    cfg = RunDir.open(where).config
-    data, arch = cfg.get("data", {}), cfg.get("model", {})
-    task = None
-    if isinstance(data, dict) and data.get("task") in tasks.names():
-        try:
-            task = tasks.get(str(data["task"]), **(data.get("options") or {}))
-        except BadInput:
-            task = None
-    splits = data.get("splits", []) if isinstance(data, dict) else []
-    train = next((s for s in splits if isinstance(s, dict) and s.get("name") == "train"), None)
-    sizes = (int(train["min_size"]), int(train["max_size"])) if train and "min_size" in train else None
-    max_len = int(arch["max_len"]) if isinstance(arch, dict) and "max_len" in arch else None
-    kind = arch.get("kind") if isinstance(arch, dict) else None
-    return ModelFacts(closed, alphabet, False, facts.sep, task, sizes, max_len, kind == "decoder-only")
-
-
-def _separator(model: TextModel, alphabet: Sequence[str]) -> str:
-    """ " " for grammar tokens (`1 0 1`), "" for text pieces that carry their own spaces (` the`)."""
-    sample = list(alphabet[:4])
-    for sep in (" ", ""):
-        try:
-            if model.tokenize(sep.join(sample)) == sample:
-                return sep
-        except BadInput:
-            continue
-    return " "
+    """The adapter's facts with the probe run's chat choice: open-text models with a chat template
+    get it unless `chat` is False."""
+    f = facts(model)
+    return replace(f, chat=not f.closed and model.has_chat_template and chat is not False)
 
 
 def rng_for(seed: int, *parts: object) -> random.Random:

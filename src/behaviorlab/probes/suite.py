@@ -21,8 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write, atomic_write_json
-from behaviorlab.lm import TextModel, load
-from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts, run_dir_of
+from behaviorlab.lm import ModelFacts, TextModel, load
+from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts
 from behaviorlab.probes.mapping import run_mapping
 from behaviorlab.probes.registry import PROBES, make, parse_names
 from behaviorlab.rundir import (
@@ -139,10 +139,9 @@ def _bar(enabled: bool) -> Progress:
 
 
 def _run_part(
-    model: TextModel, probe: str, cfg: ProbeConfig, chat: bool | None, bar: Progress, label: str
+    model: TextModel, facts: ModelFacts, probe: str, cfg: ProbeConfig, bar: Progress, label: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One probe on one model: its result and its generation rows."""
-    facts = model_facts(model, chat)
     task = bar.add_task(label, total=0)
     rec = Recorder(
         model,
@@ -183,6 +182,7 @@ def run_probes(
     if not models:
         raise BadInput("no model given (use --model SPEC)")
     opened = [load(m) if isinstance(m, str) else m for m in models]
+    facts = [model_facts(m, chat) for m in opened]
     config = run_config(opened, names, limit, seed, chat, configs)
     out = Path(out)
     _prepare(out, config, force=force, resume=resume)
@@ -199,8 +199,8 @@ def run_probes(
     write_summary(out, {**base, "status": "running"})
     started = time.perf_counter()
     try:
-        parts = _run_all(out, opened, labels, names, configs, chat, progress, resume)
-        results = _assemble(out, opened, labels, names, parts)
+        parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
+        results = _assemble(out, opened, facts, labels, names, parts)
     except KeyboardInterrupt:
         write_summary(out, {**base, "status": "interrupted", "error": "interrupted; continue with --resume"})
         raise
@@ -226,23 +226,23 @@ def run_probes(
 def _run_all(
     out: Path,
     models: list[TextModel],
+    facts: list[ModelFacts],
     labels: list[str],
     names: list[str],
     configs: dict[str, ProbeConfig],
-    chat: bool | None,
     progress: bool,
     resume: bool,
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """Every model × probe part: read back when a resume finds it finished, else run and written."""
     parts: dict[tuple[int, str], dict[str, Any]] = {}
     with _bar(progress) as bar:
-        for i, (model, label) in enumerate(zip(models, labels, strict=True)):
+        for i, (model, known, label) in enumerate(zip(models, facts, labels, strict=True)):
             for probe in names:
                 rows_path, res_path = part_files(out, i, probe)
                 if resume and res_path.is_file() and rows_path.is_file():
                     parts[(i, probe)] = read_json_object(res_path)
                     continue
-                res, rows = _run_part(model, probe, configs[probe], chat, bar, f"{label} · {probe}")
+                res, rows = _run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
                 table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
                 _write_table(rows_path, table)
                 atomic_write_json(res_path, res)  # written last: its presence marks the part finished
@@ -253,6 +253,7 @@ def _run_all(
 def _assemble(
     out: Path,
     models: list[TextModel],
+    facts: list[ModelFacts],
     labels: list[str],
     names: list[str],
     parts: dict[tuple[int, str], dict[str, Any]],
@@ -274,10 +275,9 @@ def _assemble(
         "probes": {p: {lab: parts[(i, p)] for i, lab in enumerate(labels)} for p in names},
         "mapping": {},
     }
-    for m, lab in zip(models, labels, strict=True):
-        where = run_dir_of(m)
-        if where is not None:
-            results["mapping"][lab] = run_mapping(where, m.tokenize)
+    for m, f, lab in zip(models, facts, labels, strict=True):
+        if f.run_dir is not None:
+            results["mapping"][lab] = run_mapping(f.run_dir, m.tokenize)
     atomic_write_json(out / RESULTS, results)
     return results
 
