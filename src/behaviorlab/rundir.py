@@ -166,6 +166,14 @@ class RunDir:
         value = self.config.get(name, {})
         return value if isinstance(value, dict) else {}
 
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """The manifest's checkpoint entries, oldest first ([] when there is none)."""
+        return list(read_manifest(self.path / CHECKPOINTS)["checkpoints"])
+
+    def checkpoint_problems(self) -> list[tuple[str, str]]:
+        """(file, problem) for every checkpoint file missing or not matching its sha256."""
+        return checkpoint_problems(self.path)
+
     def reload(self) -> RunDir:
         """The same directory read again (after a writer changed it)."""
         return RunDir.open(self.path)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
+from behaviorlab.cli._common import console, err_console, handles_bad_input
 
 CatalogOpt = Annotated[
     Path | None,
@@ -131,16 +131,9 @@ def replay_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-execute a run and verify it bit for bit; exit 1 if anything differs."""
-    from behaviorlab.rundir import RunDir
-    from behaviorlab.store import replay, replay_probe, rescore
+    from behaviorlab.store import replay_run
 
-    pin_threads(run_dir)  # replay and rescore also set it from the config, for their own steps
-    if RunDir.open(run_dir).kind == "probe":
-        if from_checkpoint or keep is not None:
-            raise fail("--from-checkpoint and --keep apply to training runs, not to a probe run")
-        report = replay_probe(run_dir)
-    else:
-        report = rescore(run_dir, keep=keep) if from_checkpoint else replay(run_dir, keep=keep)
+    report = replay_run(run_dir, from_checkpoint=from_checkpoint, keep=keep)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
