@@ -13,6 +13,7 @@ ROOT = Path(behaviorlab.__file__).parent
 # Pipeline order; a module may import from its own stage or any stage listed before it.
 STAGES = [
     "errors io rundir jobs",
+    "stats results",
     "tasks",
     "models",
     "optim",

@@ -14,10 +14,9 @@ ALL = "copying,repetition,noise,icl,consistency"
 
 
 def _cell(res: dict[str, Any]) -> str:
-    head = res.get("headline", {})
-    value = head.get("rate")
-    number = "—" if value is None else f"{100 * value:.0f}% [{100 * head['lo']:.0f}–{100 * head['hi']:.0f}%]"
-    return f"{head.get('label', '')}: {number}\n{res.get('verdict', '')}"
+    from behaviorlab.results import headline_number
+
+    return f"{res.get('label', '')}: {headline_number(res.get('headline'))}\n{res.get('verdict', '')}"
 
 
 def results_table(results: dict[str, Any]) -> Table:

@@ -39,7 +39,7 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
         note = f"probe report not written: {e.one_line()}"
     names = [m["name"] for m in results["models"]]
     rows = {
-        probe: {n: {"headline": per[n]["headline"], "verdict": per[n]["verdict"]} for n in names}
+        probe: {n: {k: per[n][k] for k in ("label", "headline", "verdict")} for n in names}
         for probe, per in results["probes"].items()
     }
     mapping = {n: results.get("mapping", {}).get(n, {}).get("verdict") for n in names}

@@ -70,7 +70,7 @@ class ExplainResult:
     @property
     def mutual_information_bits(self) -> float:
         """I(model output; program output) on the held-out natural inputs, bias-corrected."""
-        return self.mutual_information.estimate
+        return self.mutual_information.value
 
     def to_json(self) -> dict[str, Any]:
         """Headline numbers first, then details."""

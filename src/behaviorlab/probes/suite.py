@@ -25,6 +25,7 @@ from behaviorlab.lm import ModelFacts, TextModel, load
 from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts
 from behaviorlab.probes.mapping import run_mapping
 from behaviorlab.probes.registry import PROBES, make, parse_names
+from behaviorlab.results import Finding, headline_json
 from behaviorlab.rundir import (
     CONFIG,
     OUTPUTS,
@@ -140,8 +141,8 @@ def _bar(enabled: bool) -> Progress:
 
 def _run_part(
     model: TextModel, facts: ModelFacts, probe: str, cfg: ProbeConfig, bar: Progress, label: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One probe on one model: its result and its generation rows."""
+) -> tuple[Finding, list[dict[str, Any]]]:
+    """One probe on one model: its finding and its generation rows."""
     task = bar.add_task(label, total=0)
     rec = Recorder(
         model,
@@ -150,15 +151,15 @@ def _run_part(
         on_total=lambda n: bar.update(task, total=(bar.tasks[task].total or 0) + n),
         on_advance=lambda n: bar.advance(task, n),
     )
-    res = PROBES[probe](cfg).run(model, facts, rec)
-    res.update(
+    found = PROBES[probe](cfg).run(model, facts, rec)
+    found.info.update(
         model=model.spec,
         mode="closed" if facts.closed else "open",
         chat=facts.chat,
         config=cfg.model_dump(mode="json"),
         generations=len(rec.rows),
     )
-    return res, rec.rows
+    return found, rec.rows
 
 
 def run_probes(
@@ -207,8 +208,9 @@ def run_probes(
     except Exception as e:
         write_summary(out, {**base, "status": "failed", "error": f"{type(e).__name__}: {e}"})
         raise
-    verdicts = {lab: {p: results["probes"][p][lab]["verdict"] for p in names} for lab in labels}
-    headlines = {lab: {p: results["probes"][p][lab]["headline"] for p in names} for lab in labels}
+    found = {(lab, p): Finding.from_json(results["probes"][p][lab]) for lab in labels for p in names}
+    verdicts = {lab: {p: found[(lab, p)].verdict for p in names} for lab in labels}
+    headlines = {lab: {p: headline_json(found[(lab, p)]) for p in names} for lab in labels}
     write_summary(
         out,
         {
@@ -216,7 +218,7 @@ def run_probes(
             "status": "complete",
             "verdicts": verdicts,
             "headlines": headlines,
-            "generations": sum(r["generations"] for p in names for r in results["probes"][p].values()),
+            "generations": sum(int(f.info["generations"]) for f in found.values()),
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
@@ -245,8 +247,8 @@ def _run_all(
                 res, rows = _run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
                 table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
                 _write_table(rows_path, table)
-                atomic_write_json(res_path, res)  # written last: its presence marks the part finished
-                parts[(i, probe)] = res
+                parts[(i, probe)] = res.to_json()
+                atomic_write_json(res_path, parts[(i, probe)])  # written last: marks the part finished
     return parts
 
 
@@ -267,8 +269,8 @@ def _assemble(
             {
                 "name": lab,
                 "spec": m.spec,
-                "mode": parts[(i, names[0])]["mode"],
-                "chat": parts[(i, names[0])]["chat"],
+                "mode": parts[(i, names[0])]["info"]["mode"],
+                "chat": parts[(i, names[0])]["info"]["chat"],
             }
             for i, (m, lab) in enumerate(zip(models, labels, strict=True))
         ],

@@ -20,7 +20,7 @@ from behaviorlab.store.query import open_views, query
 
 _LAZY = {
     "Difference": "compare",
-    "ReplayReport": "rerun",
+    "ReplayReport": "compare",
     "replay": "rerun",
     "rescore": "rerun",
     "replay_probe": "probe_replay",

@@ -1,4 +1,5 @@
-"""Bit-level comparison of run artifacts: checkpoint hashes and Parquet rows (floats by bits)."""
+"""Bit-level comparison of run artifacts (checkpoints by hash, Parquet rows with floats by
+their bits) and the report a replay makes of what it compared."""
 
 from __future__ import annotations
 
@@ -23,6 +24,35 @@ class Difference:
 
     def __str__(self) -> str:
         return f"{self.artifact}: {self.detail}"
+
+
+@dataclass
+class ReplayReport:
+    """What a replay compared, what differed, and environment warnings."""
+
+    run_dir: Path
+    mode: str  # "full" (retrain), "checkpoint" (re-score from the final checkpoint) or "probe"
+    checked: list[str] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    replay_dir: Path | None = None  # kept only when asked
+
+    @property
+    def identical(self) -> bool:
+        """True when every compared artifact is bit-identical."""
+        return not self.differences
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "run_dir": str(self.run_dir),
+            "mode": self.mode,
+            "identical": self.identical,
+            "checked": self.checked,
+            "differences": [{"artifact": d.artifact, "detail": d.detail} for d in self.differences],
+            "warnings": self.warnings,
+            "replay_dir": str(self.replay_dir) if self.replay_dir else None,
+        }
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -27,8 +27,7 @@ import pyarrow.parquet as pq
 from behaviorlab.errors import BadInput
 from behaviorlab.lm import Decoding, TextModel, load
 from behaviorlab.rundir import OUTPUTS, RunDir
-from behaviorlab.store.compare import Difference
-from behaviorlab.store.rerun import ReplayReport
+from behaviorlab.store.compare import Difference, ReplayReport
 
 TOLERANCE = 1e-4
 

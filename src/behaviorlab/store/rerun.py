@@ -8,47 +8,24 @@ final checkpoint).
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.rundir import ENV, PREDICTIONS, RunDir
-from behaviorlab.store.compare import Difference, compare_predictions, compare_records, prediction_splits
+from behaviorlab.store.compare import (
+    Difference,
+    ReplayReport,
+    compare_predictions,
+    compare_records,
+    prediction_splits,
+)
 from behaviorlab.train import determinism
 from behaviorlab.train.config import ExperimentConfig
 from behaviorlab.train.run import config_of
 
 EVAL_BATCH_SIZE = 256  # what `evaluate_run` (and so `behaviorlab eval`) decodes with
-
-
-@dataclass
-class ReplayReport:
-    """What a replay compared, what differed, and environment warnings."""
-
-    run_dir: Path
-    mode: str  # "full" (retrain), "checkpoint" (re-score from the final checkpoint) or "probe"
-    checked: list[str] = field(default_factory=list)
-    differences: list[Difference] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    replay_dir: Path | None = None  # kept only when asked
-
-    @property
-    def identical(self) -> bool:
-        """True when every compared artifact is bit-identical."""
-        return not self.differences
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "run_dir": str(self.run_dir),
-            "mode": self.mode,
-            "identical": self.identical,
-            "checked": self.checked,
-            "differences": [{"artifact": d.artifact, "detail": d.detail} for d in self.differences],
-            "warnings": self.warnings,
-            "replay_dir": str(self.replay_dir) if self.replay_dir else None,
-        }
 
 
 def replay_run(run_dir: Path, *, from_checkpoint: bool = False, keep: Path | None = None) -> ReplayReport:
