@@ -39,5 +39,5 @@ def imitate_cmd(
     )
     for f in results["findings"]:
         held = {True: "held", False: "did not hold", None: "n/a"}[f["held"]]
-        console.print(f"[{held}] {f['claim']}: {f['evidence']}")
+        console.print(f"[{held}] {f['name']}: {f['verdict']}")
     console.print(f"wrote {out}/results.json; `behaviorlab report {out}` renders it")

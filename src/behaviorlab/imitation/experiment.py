@@ -360,6 +360,6 @@ def run_experiment(
         status="complete",
         teacher=exp.teacher.spec if exp.teacher else cfg.teacher.spec,
         wall_seconds=seconds,
-        findings={f["claim"]: f["held"] for f in results["findings"]},
+        findings={f["name"]: f["held"] for f in results["findings"]},
     )
     return results

@@ -10,11 +10,11 @@ from behaviorlab.rundir import figure_file
 
 PLOTS = "plots"
 PANELS = (  # (title, how a row gives the value)
-    ("content, all skills (exact match)", lambda r: r["content"]["all"]["rate"]),
-    ("style: template adherence", lambda r: r["style"]["template"]["rate"]),
+    ("content, all skills (exact match)", lambda r: r["content"]["all"]["estimate"]),
+    ("style: template adherence", lambda r: r["style"]["template"]["estimate"]),
     (
         "algorithm: program agreement with the teacher",
-        lambda r: (r.get("algorithm") or {}).get("program_agreement", {}).get("rate"),
+        lambda r: (r.get("algorithm") or {}).get("program_agreement", {}).get("estimate"),
     ),
 )
 
@@ -82,7 +82,7 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
         for k, r in enumerate([*pair, teacher]):
             ax.bar(
                 [i + k * width for i in range(len(skills))],
-                [r["content"][s]["rate"] or 0 for s in skills],
+                [r["content"][s]["estimate"] or 0 for s in skills],
                 width,
                 label=r["name"],
             )
