@@ -65,6 +65,7 @@ SWEEP = "sweep.json"
 STUDY = "study.json"  # a study's cells across seeds and its claims
 STUDY_MD = "STUDY.md"
 SUMMARY_MD = "SUMMARY.md"  # a demo's summary as Markdown
+DEMO_PROBES = "probes"  # a demo's probe run
 STUDY_MARKER = ".study"  # a study folder before its study.json exists
 CATALOG = "catalog.sqlite"  # the run catalog beside the runs
 CORPUS_MANIFEST = "corpus.json"  # a built language-modelling corpus: its sources and counts

@@ -12,7 +12,7 @@ import behaviorlab
 ROOT = Path(behaviorlab.__file__).parent
 # Pipeline order; a module may import from its own stage or any stage listed before it.
 STAGES = [
-    "errors io rundir jobs",
+    "errors io rundir registry jobs",
     "stats results",
     "tasks",
     "models",

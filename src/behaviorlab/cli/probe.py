@@ -10,8 +10,6 @@ from rich.table import Table
 
 from behaviorlab.cli._common import console, handles_bad_input
 
-ALL = "copying,repetition,noise,icl,consistency"
-
 
 def _cell(res: dict[str, Any]) -> str:
     from behaviorlab.results import headline_number
@@ -44,7 +42,10 @@ def probe_cmd(
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Probe run directory to write.")],
-    probes: Annotated[str, typer.Option("--probes", help="Comma-separated probes to run.")] = ALL,
+    probes: Annotated[
+        str | None,
+        typer.Option("--probes", help="Comma-separated probes to run (default: every registered probe)."),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", help="At most N items per condition (faster, wider intervals).")
     ] = None,

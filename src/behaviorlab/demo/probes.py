@@ -12,9 +12,9 @@ from rich.console import Console
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.gguf_to_hf import smollm2_path
 from behaviorlab.probes import run_probes
-from behaviorlab.rundir import REPORT
+from behaviorlab.rundir import DEMO_PROBES, REPORT
 
-PROBES = "probes"  # the probe run's folder inside the demo's folder
+PROBES = DEMO_PROBES  # the probe run's folder inside the demo's folder
 
 
 def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console) -> dict[str, Any]:

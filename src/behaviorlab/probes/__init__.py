@@ -2,13 +2,12 @@
 probe runs on our transformer, our LSTM and a pretrained LM. `run_probes` writes a probe run."""
 
 from behaviorlab.probes.base import ModelFacts, Probe, ProbeConfig, Recorder, model_facts
-from behaviorlab.probes.registry import PROBES, make, names, parse_names
+from behaviorlab.probes.registry import make, names, parse_names, probe_class
 from behaviorlab.probes.suite import run_probes
 from behaviorlab.rundir import OUTPUTS
 
 __all__ = [
     "OUTPUTS",
-    "PROBES",
     "ModelFacts",
     "Probe",
     "ProbeConfig",
@@ -17,5 +16,6 @@ __all__ = [
     "model_facts",
     "names",
     "parse_names",
+    "probe_class",
     "run_probes",
 ]

@@ -24,7 +24,8 @@ from behaviorlab.io import atomic_write, atomic_write_json
 from behaviorlab.lm import ModelFacts, TextModel, load
 from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts
 from behaviorlab.probes.mapping import run_mapping
-from behaviorlab.probes.registry import PROBES, make, parse_names
+from behaviorlab.probes.registry import make, parse_names, probe_class
+from behaviorlab.probes.registry import names as probe_names
 from behaviorlab.results import Finding, headline_json
 from behaviorlab.rundir import (
     CONFIG,
@@ -78,7 +79,7 @@ def probe_configs(
     """Each chosen probe's config: settings overrides, then --limit and --seed."""
     if limit is not None and limit < 1:
         raise BadInput(f"--limit must be at least 1; got {limit}")
-    unknown = sorted(set(settings or {}) - set(PROBES))
+    unknown = sorted(set(settings or {}) - set(probe_names()))
     if unknown:
         raise BadInput(f"settings for unknown probe(s) {', '.join(unknown)}")
     return {p: make(p, (settings or {}).get(p)).config.limited(limit, seed) for p in probes}
@@ -151,7 +152,7 @@ def _run_part(
         on_total=lambda n: bar.update(task, total=(bar.tasks[task].total or 0) + n),
         on_advance=lambda n: bar.advance(task, n),
     )
-    found = PROBES[probe](cfg).run(model, facts, rec)
+    found = probe_class(probe)(cfg).run(model, facts, rec)
     found.info.update(
         model=model.spec,
         mode="closed" if facts.closed else "open",
@@ -166,7 +167,7 @@ def run_probes(
     models: Sequence[str | TextModel],
     out: Path,
     *,
-    probes: Sequence[str] | str = tuple(PROBES),
+    probes: Sequence[str] | str | None = None,
     limit: int | None = None,
     seed: int = 0,
     chat: bool | None = None,
@@ -175,10 +176,12 @@ def run_probes(
     resume: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Run `probes` on every model into `out`; returns results.json's content.
+    """Run `probes` (default: every registered probe) on every model into `out`; returns
+    results.json's content.
 
     Every model is opened before anything is written, so a bad spec leaves no directory."""
-    names = parse_names(probes) if isinstance(probes, str) else parse_names(",".join(probes))
+    chosen = probe_names() if probes is None else probes
+    names = parse_names(chosen) if isinstance(chosen, str) else parse_names(",".join(chosen))
     configs = probe_configs(names, limit, seed, settings)
     if not models:
         raise BadInput("no model given (use --model SPEC)")

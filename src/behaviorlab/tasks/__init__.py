@@ -1,31 +1,27 @@
-"""The exact recursive task suite: `get(name, **options)` returns a Task; `names()` lists them."""
+"""The exact recursive task suite: `get(name, **options)` returns a Task; `names()` lists them.
+
+Tasks come from the registry (registry.py): the built-in ones, and any a plugin package adds."""
 
 from __future__ import annotations
 
+from behaviorlab import registry
 from behaviorlab.errors import BadInput
 from behaviorlab.tasks.base import Example, Option, SampleParams, Task
-from behaviorlab.tasks.binary import BinarySuccessor
-from behaviorlab.tasks.peano import PeanoAdd
-from behaviorlab.tasks.traversal import TreeInorder, TreePreorder
 
 __all__ = ["Example", "Option", "SampleParams", "Task", "get", "names", "task_class"]
 
-_REGISTRY: dict[str, type[Task]] = {
-    cls.name: cls for cls in (PeanoAdd, BinarySuccessor, TreePreorder, TreeInorder)
-}
-
 
 def names() -> list[str]:
-    """Task names in a fixed order."""
-    return list(_REGISTRY)
+    """Task names in a fixed order (built-ins first)."""
+    return registry.names("task")
 
 
 def task_class(name: str) -> type[Task]:
     """The Task class for a name; BadInput lists the valid names."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise BadInput(f"unknown task {name!r}; expected one of {', '.join(_REGISTRY)}") from None
+    cls = registry.load("task", name)
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise BadInput(f"task {name!r}: {registry.entries('task')[name].target} is not a Task subclass")
+    return cls
 
 
 def get(name: str, **options: object) -> Task:

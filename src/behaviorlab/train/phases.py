@@ -18,8 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from behaviorlab.batching import Encoded
 from behaviorlab.errors import BadInput
-from behaviorlab.evaluate import predict
 from behaviorlab.evaluate.metrics import accuracy
+from behaviorlab.evaluate.predict import predict
 from behaviorlab.io import atomic_write
 from behaviorlab.models import ModelConfig, Seq2SeqModel
 from behaviorlab.optim import build_optimizer, optimizer_stats
