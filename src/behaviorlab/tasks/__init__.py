@@ -1,14 +1,18 @@
 """The exact recursive task suite: `get(name, **options)` returns a Task; `names()` lists them.
 
-Tasks come from the registry (registry.py): the built-in ones, and any a plugin package adds."""
+A task name is a registered name (registry.py: the built-in tasks and any a plugin adds), a
+`module:function` reference to a `@reference` function (tasks/custom.py), or the path of a JSONL or
+Parquet file of input -> output pairs (tasks/pairs.py)."""
 
 from __future__ import annotations
 
 from behaviorlab import registry
 from behaviorlab.errors import BadInput
 from behaviorlab.tasks.base import Example, Option, SampleParams, Task
+from behaviorlab.tasks.custom import function_task, import_reference, reference
+from behaviorlab.tasks.pairs import is_pairs_file, pairs_task
 
-__all__ = ["Example", "Option", "SampleParams", "Task", "get", "names", "task_class"]
+__all__ = ["Example", "Option", "SampleParams", "Task", "get", "names", "reference", "task_class"]
 
 
 def names() -> list[str]:
@@ -17,11 +21,18 @@ def names() -> list[str]:
 
 
 def task_class(name: str) -> type[Task]:
-    """The Task class for a name; BadInput lists the valid names."""
-    cls = registry.load("task", name)
-    if not (isinstance(cls, type) and issubclass(cls, Task)):
-        raise BadInput(f"task {name!r}: {registry.entries('task')[name].target} is not a Task subclass")
-    return cls
+    """The Task class for a name, a `module:function` reference or a pairs file; BadInput lists
+    the registered names."""
+    if name in registry.names("task"):
+        return function_task(registry.load("task", name), name)
+    if is_pairs_file(name):
+        return pairs_task(name)
+    if ":" in name and "/" not in name:
+        return function_task(import_reference(name), name)
+    raise BadInput(
+        f"unknown task {name!r}; expected one of {', '.join(registry.names('task'))}, "
+        "a module:function reference or a .jsonl/.parquet file of pairs"
+    )
 
 
 def get(name: str, **options: object) -> Task:

@@ -22,6 +22,7 @@ from behaviorlab.models import ModelConfig
 from behaviorlab.optim import OptimConfig
 from behaviorlab.rundir import CHECKPOINTS, MODEL_WEIGHTS
 from behaviorlab.tasks.dataset import DatasetSpec
+from behaviorlab.tasks.pairs import is_pairs_file
 from behaviorlab.tasks.recorded import RecordedSpec, resolve
 from behaviorlab.train import checkpoint
 
@@ -154,7 +155,7 @@ def validate(
     Recorded data is resolved here: paths relative to `base`, each file's sha256, the vocabulary;
     `fallback` is a run's data/ folder holding copies when an original file has moved."""
     try:
-        cfg = ExperimentConfig.model_validate(raw)
+        cfg = ExperimentConfig.model_validate(_task_file_resolved(raw, base))
     except ValidationError as e:
         problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in e.errors())
         raise BadInput(f"{source}: invalid config: {problems}") from None
@@ -166,6 +167,17 @@ def validate(
     if not any(s.name == "train" for s in cfg.data.splits):
         raise BadInput(f"{source}: data.splits needs a split named 'train'")
     return cfg
+
+
+def _task_file_resolved(raw: dict[str, Any], base: Path | None) -> dict[str, Any]:
+    """A pairs file named as `[data] task`, made absolute against the config's folder."""
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        return raw
+    task = data.get("task")
+    if base is None or not isinstance(task, str) or not is_pairs_file(task) or Path(task).is_absolute():
+        return raw
+    return {**raw, "data": {**data, "task": str((base / task).resolve())}}
 
 
 def resolve_init(cfg: ExperimentConfig, base: Path | None = None) -> ExperimentConfig:
