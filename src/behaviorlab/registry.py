@@ -72,6 +72,8 @@ BUILTIN: dict[str, dict[str, str]] = {
     "sink": {  # name -> Sink class (results sinks beside the run directory)
         "tensorboard": "behaviorlab.track.tensorboard:TensorBoardSink",
         "mlflow": "behaviorlab.track.mlflow:MlflowSink",
+        "csv": "behaviorlab.track.files:CsvSink",
+        "parquet": "behaviorlab.track.files:ParquetSink",
     },
 }
 

@@ -23,6 +23,7 @@ CONFIG = "config.toml"  # the resolved config, every default written out
 ENV = "env.json"  # versions, platform, seeds, threads, determinism flags, code revision
 SUMMARY = "summary.json"  # kind, status and the headline numbers
 METRICS = "metrics.parquet"  # step, split, loss, accuracy, lr, optimizer statistics
+METRICS_LOG = "metrics.jsonl"  # the same rows, appended as training logs them (metrics.parquet at the end)
 PREDICTIONS = "predictions.parquet"  # every answer with per-token log-probs
 RESULTS = "results.json"  # a probe's or an imitation experiment's tables
 OUTPUTS = "outputs.parquet"  # a probe run's every generation (prompt, output, tokens, log-probs)
@@ -33,6 +34,10 @@ MANIFEST = "manifest.json"  # in checkpoints/: every checkpoint's files with the
 ANALYSIS = "analysis"  # what explain / interpret write (JSON, Parquet, text)
 REPORT = "report.html"  # the self-contained report
 FIGURES = "figures"  # the report's figures as PNG
+# What the optional results sinks write (track/): in the run directory, or an export's folder.
+TENSORBOARD = "tensorboard"  # TensorBoard event files
+TABLES = "tables"  # the csv / parquet sinks' tables
+MLFLOW_DB = "mlflow.db"  # the default MLflow store, beside the runs
 # In a checkpoint's step-N/ folder.
 MODEL_WEIGHTS = "model.safetensors"
 OPTIMIZER_STATE = "optimizer.safetensors"

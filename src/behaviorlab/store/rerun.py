@@ -83,7 +83,7 @@ def replay(run: Path | RunDir, *, keep: Path | None = None, progress: bool = Fal
     with tempfile.TemporaryDirectory(prefix="behaviorlab-replay-") as tmp:
         out = keep if keep is not None else Path(tmp) / "run"
         try:
-            train(cfg, out, force=keep is None, progress=progress, stop_after=stop_after)
+            train(cfg, out, force=keep is None, progress=progress, stop_after=stop_after, sinks=False)
         except TrainingFailed as e:
             recorded_error = recorded.run.summary.get("error")
             report.differences.append(

@@ -24,6 +24,7 @@ from behaviorlab.rundir import CHECKPOINTS, MODEL_WEIGHTS
 from behaviorlab.tasks.dataset import DatasetSpec
 from behaviorlab.tasks.pairs import is_pairs_file
 from behaviorlab.tasks.recorded import RecordedSpec, resolve
+from behaviorlab.track import TrackConfig
 from behaviorlab.train import checkpoint
 
 
@@ -90,14 +91,16 @@ class ExperimentConfig(BaseModel):
     model: ModelConfig = ModelConfig()
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
+    track: TrackConfig = TrackConfig()  # where results go besides the run directory
 
     def to_toml(self) -> str:
         """The resolved config, every default written out."""
         return tomli_w.dumps(_drop_none(self.model_dump(mode="json")))
 
     def digest(self) -> str:
-        """A stable hash of the resolved config (the run's identity for sweeps and catalogs)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        """A stable hash of the resolved config (the run's identity for sweeps and catalogs); where
+        results are also sent (`track`) is not part of what a run is."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"track"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
