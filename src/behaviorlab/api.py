@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
 from behaviorlab.rundir import METRICS, PREDICTIONS, RunDir
-from behaviorlab.store.catalog import list_runs, resolve_catalog
+from behaviorlab.store.catalog import resolve_catalog
 
 if TYPE_CHECKING:  # torch-heavy; imported when a run is opened
     from behaviorlab.interpret.notebook import InterpretRun
@@ -112,9 +112,17 @@ def open(path: str | Path) -> NotebookRun:  # noqa: A001 - `behaviorlab.open(RUN
 
 
 def runs(catalog: str | Path | None = None, kind: str | None = None) -> pd.DataFrame:
-    """The run catalog as a DataFrame (newest first); `kind` keeps one kind (train, probe, ...)."""
-    rows = list_runs(resolve_catalog(None if catalog is None else Path(catalog)))
-    df = _frame(rows)
+    """The run catalog as a DataFrame (newest first); `kind` keeps one kind (train, probe, ...).
+
+    `catalog` is a catalog.sqlite, or a file `behaviorlab runs export` wrote (.csv or .parquet):
+    both give the same frame."""
+    from behaviorlab.store.export import catalog_table, read_exported
+
+    path = None if catalog is None else Path(catalog)
+    if path is not None and path.suffix.lower() in (".csv", ".parquet"):
+        df = read_exported(path).to_pandas()
+    else:
+        df = catalog_table(resolve_catalog(path)).to_pandas()
     if kind is not None and not df.empty:
         df = df[df["kind"] == kind].reset_index(drop=True)
     return df

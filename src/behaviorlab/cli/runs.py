@@ -1,4 +1,4 @@
-"""CLI verbs for the run store: `runs list|show|query|record` and `replay`."""
+"""CLI verbs for the run store: `runs list|show|query|record|export` and `replay`."""
 
 from __future__ import annotations
 
@@ -116,6 +116,21 @@ def record_cmd(
     for d in run_dirs:
         row = record(d, catalog)
         console.print(f"recorded {row['run_id']} {row['status']} {d} -> {catalog or default_catalog(d)}")
+
+
+@runs_app.command("export")
+@handles_bad_input
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="File to write (.csv or .parquet).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "parquet",
+    catalog: CatalogOpt = None,
+) -> None:
+    """The catalog as one table for notebooks (read back with behaviorlab.runs(FILE))."""
+    from behaviorlab.store import resolve_catalog
+    from behaviorlab.store.export import export_catalog
+
+    n = export_catalog(resolve_catalog(catalog), out, fmt)
+    console.print(f"{n} runs -> {out}")
 
 
 @handles_bad_input
