@@ -6,7 +6,7 @@ correction and a jackknife, and `bootstrap` gives seeded percentile confidence i
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -118,6 +118,23 @@ def entropy(
     return Estimate(est, min(lo, est), max(hi, est), len(c), method)
 
 
+def _paired(
+    fn: Callable[[np.ndarray, np.ndarray, Method], float],
+    first: Sequence[Hashable],
+    second: Sequence[Hashable],
+    method: Method,
+    n_boot: int,
+    seed: int,
+) -> Estimate:
+    """A statistic of two paired samples (as codes) with a bootstrap CI over the pairs."""
+    if len(first) != len(second):
+        raise ValueError(f"xs and ys differ in length ({len(first)} vs {len(second)})")
+    a, b = codes(first), codes(second)
+    est = fn(a, b, method)
+    lo, hi = bootstrap(lambda idx: fn(a[idx], b[idx], method), len(a), n_boot=n_boot, seed=seed)
+    return Estimate(est, min(lo, est), max(hi, est), len(a), method)
+
+
 def mutual_information(
     xs: Sequence[Hashable],
     ys: Sequence[Hashable],
@@ -127,16 +144,7 @@ def mutual_information(
     seed: int = 0,
 ) -> Estimate:
     """I(X; Y) in bits (bias-corrected by default) with a bootstrap CI."""
-    if len(xs) != len(ys):
-        raise ValueError(f"xs and ys differ in length ({len(xs)} vs {len(ys)})")
-    a, b = codes(xs), codes(ys)
-    est = _mi_codes(a, b, method)
-
-    def stat(idx: np.ndarray) -> float:
-        return _mi_codes(a[idx], b[idx], method)
-
-    lo, hi = bootstrap(stat, len(a), n_boot=n_boot, seed=seed)
-    return Estimate(est, min(lo, est), max(hi, est), len(a), method)
+    return _paired(_mi_codes, xs, ys, method, n_boot, seed)
 
 
 def conditional_entropy(
@@ -148,16 +156,7 @@ def conditional_entropy(
     seed: int = 0,
 ) -> Estimate:
     """H(Y | X) = H(Y, X) − H(X) in bits with a bootstrap CI."""
-    if len(xs) != len(ys):
-        raise ValueError(f"xs and ys differ in length ({len(xs)} vs {len(ys)})")
-    y, x = codes(ys), codes(xs)
-    est = _cond_codes(y, x, method)
-
-    def stat(idx: np.ndarray) -> float:
-        return _cond_codes(y[idx], x[idx], method)
-
-    lo, hi = bootstrap(stat, len(y), n_boot=n_boot, seed=seed)
-    return Estimate(est, min(lo, est), max(hi, est), len(y), method)
+    return _paired(_cond_codes, ys, xs, method, n_boot, seed)
 
 
 def mdl_score(size_bits: float, cond_entropy_bits: float, alpha: float = 1.0) -> float:
