@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
-from behaviorlab.rundir import METRICS, PREDICTIONS, RunDir
+from behaviorlab.rundir import METRICS, METRICS_LOG, PREDICTIONS, RunDir
 from behaviorlab.store.catalog import resolve_catalog
 
 if TYPE_CHECKING:  # torch-heavy; imported when a run is opened
@@ -72,7 +72,12 @@ class NotebookRun:
         return df[~df["correct"]].reset_index(drop=True)
 
     def metrics(self) -> pd.DataFrame:
-        """metrics.parquet: loss, accuracy, lr and optimizer statistics by step."""
+        """metrics.parquet (the journal while the run trains): loss, accuracy, lr and optimizer
+        statistics by step for the monitor split, and the accuracy curves of the other splits."""
+        from behaviorlab.track import read_metrics
+
+        if (self.path / METRICS_LOG).is_file() and not (self.path / METRICS).is_file():
+            return pd.DataFrame.from_records(read_metrics(self.path))
         return _parquet(self.path / METRICS)
 
     def head_scores(self, split: str = "test_id", n: int = 200, **kw: Any) -> pd.DataFrame:
