@@ -115,3 +115,14 @@ def test_runs_export_round_trips_through_runs(runs: list[Path], tmp_path: Path) 
         pd.testing.assert_frame_equal(behaviorlab.runs(out), frame)
     assert sorted(frame["kind"]) == ["imitation", "probe", "train"]
     assert list(behaviorlab.runs(tmp_path / "runs.csv", kind="probe")["kind"]) == ["probe"]
+
+
+def test_a_probe_run_sends_its_findings_live(tmp_path: Path) -> None:
+    from behaviorlab.errors import BadInput
+
+    with pytest.raises(BadInput, match="unknown results sink"):
+        run_probes([FakeLM()], tmp_path / "bad", probes="copying", limit=1, sinks=["nope"])
+    assert not (tmp_path / "bad").exists()
+    run_probes([FakeLM()], tmp_path / "p", probes="copying", limit=1, sinks=["parquet"])
+    table = pq.read_table(tmp_path / "p" / "tables" / "copying-fake-lm.parquet").to_pylist()
+    assert table and {"template", "measure", "rate", "rate_lo", "rate_hi", "rate_n"} <= set(table[0])

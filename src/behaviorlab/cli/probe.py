@@ -62,6 +62,10 @@ def probe_cmd(
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run; finished parts are kept.")
     ] = False,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option("--sink", help="Also send the results to a sink: tensorboard, mlflow, csv, parquet."),
+    ] = None,
 ) -> None:
     """Run black-box probes on models; write config, outputs.parquet, results.json, summary.json."""
     from behaviorlab.probes import run_probes
@@ -77,6 +81,7 @@ def probe_cmd(
         force=force,
         resume=resume,
         progress=True,
+        sinks=sink or (),
     )
     console.print(results_table(results))
     record(out)

@@ -9,7 +9,7 @@ every finished run and every recorded answer."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from behaviorlab.rundir import (
 from behaviorlab.tasks.dataset import derive_seed
 from behaviorlab.tasks.recorded import read_pairs
 from behaviorlab.tasks.text import TextVocab
+from behaviorlab.track import check_sinks, send_run
 
 Say = Callable[[str], None]
 
@@ -320,8 +321,11 @@ def run_experiment(
     force: bool = False,
     progress: bool = True,
     say: Say = lambda _: None,
+    sinks: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run the whole experiment into `out`; returns results.json's content."""
+    """Run the whole experiment into `out` (its record also into `sinks` at the end); returns
+    results.json's content."""
+    check_sinks(sinks)
     t0 = time.perf_counter()
     torch.set_num_threads(cfg.teacher.threads)
     teacher = None if cfg.teacher.spec == SYNTHETIC_TEACHER else load(cfg.teacher.spec)
@@ -362,4 +366,5 @@ def run_experiment(
         wall_seconds=seconds,
         findings={f["name"]: f["held"] for f in results["findings"]},
     )
+    send_run(out, sinks)
     return results

@@ -40,6 +40,7 @@ from behaviorlab.rundir import (
     replace_output_dir,
     write_summary,
 )
+from behaviorlab.track import check_sinks, send_run
 
 OUTPUT_SCHEMA = pa.schema(
     [
@@ -175,6 +176,7 @@ def run_probes(
     force: bool = False,
     resume: bool = False,
     progress: bool = False,
+    sinks: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run `probes` (default: every registered probe) on every model into `out`; returns
     results.json's content.
@@ -183,6 +185,7 @@ def run_probes(
     chosen = probe_names() if probes is None else probes
     names = parse_names(chosen) if isinstance(chosen, str) else parse_names(",".join(chosen))
     configs = probe_configs(names, limit, seed, settings)
+    check_sinks(sinks)
     if not models:
         raise BadInput("no model given (use --model SPEC)")
     opened = [load(m) if isinstance(m, str) else m for m in models]
@@ -225,6 +228,7 @@ def run_probes(
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
+    send_run(out, sinks)  # the findings into the optional results sinks
     return results
 
 

@@ -20,6 +20,7 @@ from behaviorlab.study.grid import SEEDS, jobs
 from behaviorlab.study.job import run_one
 from behaviorlab.study.markdown import render_markdown
 from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
+from behaviorlab.track import check_sinks, open_tracker
 
 
 def _is_study(path: Path) -> bool:
@@ -44,9 +45,11 @@ def run_study(
     force: bool = False,
     seeds: tuple[int, ...] = SEEDS,
     console: Console | None = None,
+    sinks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run (or finish) the grid into OUT; write OUT/study.json, OUT/STUDY.md and OUT/report.html."""
     check_backend(backend, address, workers)
+    check_sinks(sinks)
     if len(seeds) < 1:
         raise BadInput("a study needs at least one seed")
     grid = jobs(quick, seeds)  # every config validated before anything is written
@@ -105,4 +108,15 @@ def run_study(
     from behaviorlab.report import render_report
 
     render_report(out)
+    _send(out, study, sinks)
     return study
+
+
+def _send(out: Path, study: dict[str, Any], sinks: tuple[str, ...]) -> None:
+    """The claims table and the study's files into the optional results sinks."""
+    if sinks:
+        tracker = open_tracker(sinks, out, out.name, {})
+        tracker.log_table("claims", [{k: str(v) for k, v in c.items()} for c in study["claims"]])
+        for name in (STUDY, STUDY_MD):
+            tracker.log_artifact(out / name)
+        tracker.close()

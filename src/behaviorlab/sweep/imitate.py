@@ -23,6 +23,7 @@ def imitate(
     force: bool = False,
     progress: bool = True,
     say: Callable[[str], None] = lambda _: None,
+    sinks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run the experiment a TOML config describes into `out`; returns results.json's content."""
     check_backend(backend, address, workers)
@@ -34,4 +35,6 @@ def imitate(
         n = workers or cfg.workers or local_workers(len(jobs), cfg.threads)
         return run_jobs(fn, jobs, backend, address=address, workers=n, on_update=on_update)
 
-    return run_experiment(cfg, out, runner=runner, resume=resume, force=force, progress=progress, say=say)
+    return run_experiment(
+        cfg, out, runner=runner, resume=resume, force=force, progress=progress, say=say, sinks=sinks
+    )

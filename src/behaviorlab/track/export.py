@@ -80,6 +80,26 @@ def record_into(tracker: Tracker, run: RunDir) -> None:
             tracker.log_artifact(run.file(name))
 
 
+def send_run(run_dir: Path, sinks: Sequence[str]) -> None:
+    """A finished run's record into the named sinks, as it ends (a failing sink: one warning)."""
+    if not sinks:
+        return
+    run = RunDir.open(run_dir)
+    tracker = open_tracker(sinks, run.path, run.name, {})
+    record_into(tracker, run)
+    tracker.close()
+
+
+def check_sinks(sinks: Sequence[str]) -> None:
+    """BadInput for a sink name the registry does not know (before any work starts)."""
+    from behaviorlab import registry
+
+    unknown = [s for s in sinks if s not in registry.names("sink")]
+    if unknown:
+        known = ", ".join(registry.names("sink"))
+        raise BadInput(f"unknown results sink(s) {', '.join(unknown)}; expected some of {known}")
+
+
 def export_runs(paths: Sequence[Path], to: str, out: Path) -> list[Path]:
     """Every run into sink `to` under `out` (OUT/RUN_FOLDER for files; MLflow's store OUT/mlflow.db
     unless $MLFLOW_TRACKING_URI says otherwise); the folders written. A sink that fails is BadInput."""
