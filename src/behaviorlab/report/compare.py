@@ -92,14 +92,12 @@ def comparison_figures(coll: Collection, canvas: Canvas) -> str:
     ):
         series = []
         for label, run in coll.runs.items():
-            monitor = str((run.config.get("train") or {}).get("monitor_split", "train")) if run else ""
             pts = [
                 (r["step"], r[column])
                 for r in (run.metrics if run else [])
-                # The monitor split's rows (the other splits' accuracy curves are in each run's page).
-                if r.get("step") is not None
-                and r.get(column) is not None
-                and r.get("split", monitor) == monitor
+                # Monitor rows carry the training loss; the other splits' curves (loss None) stay
+                # on each run's own page.
+                if r.get("step") is not None and r.get(column) is not None and r.get("loss") is not None
             ]
             if pts:
                 series.append(Series(label, [int(p[0]) for p in pts], [float(p[1]) for p in pts]))
