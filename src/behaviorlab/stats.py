@@ -213,7 +213,7 @@ def mean(values: Sequence[float], bounds: tuple[float, float] | None = None) -> 
 
 
 def percent(e: Estimate | None) -> str:
-    """A share as "50% [31–69%]" ("— (n=0)" when undefined)."""
+    """A share as "50% [31%–69%]" ("— (n=0)" when undefined), as verdicts spell it."""
     if e is None or e.estimate is None:
         return "— (n=0)"
-    return f"{100 * e.estimate:.0f}% [{100 * (e.ci_low or 0):.0f}–{100 * (e.ci_high or 0):.0f}%]"
+    return f"{100 * e.estimate:.0f}% [{100 * (e.ci_low or 0):.0f}%–{100 * (e.ci_high or 0):.0f}%]"

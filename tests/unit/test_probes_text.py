@@ -23,7 +23,7 @@ from behaviorlab.probes.text import (
     token_noise,
     token_spans,
 )
-from behaviorlab.stats import quartiles, share
+from behaviorlab.stats import percent, quartiles, share
 
 
 def test_find_loop_takes_the_longest_tail_and_needs_three_repeats() -> None:
@@ -114,6 +114,7 @@ def test_shares_and_quartiles() -> None:
     empty = share(0, 0)  # a share of no cases is undefined, not 0% or 100%
     assert empty.estimate is None and empty.ci_low is None and not empty.defined
     assert quartiles([]).estimate is None
+    assert percent(share(1, 4)) == "25% [5%–70%]" and percent(empty) == "— (n=0)"  # as verdicts spell it
     q = quartiles([1, 2, 3, 4, 5])
     assert (q.estimate, q.ci_low, q.ci_high, q.method) == (3, 2, 4, "quartiles")
 
