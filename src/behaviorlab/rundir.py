@@ -12,7 +12,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +30,7 @@ CONFIG = "config.toml"  # the resolved config, every default written out
 ENV = "env.json"  # versions, platform, seeds, threads, determinism flags, code revision
 SUMMARY = "summary.json"  # kind, status and the headline numbers
 METRICS = "metrics.parquet"  # step, split, loss, accuracy, lr, optimizer statistics
+METRICS_LOG = "metrics.jsonl"  # the same rows, appended as training logs them (metrics.parquet at the end)
 PREDICTIONS = "predictions.parquet"  # every answer with per-token log-probs
 RESULTS = "results.json"  # a probe's or an imitation experiment's tables
 OUTPUTS = "outputs.parquet"  # a probe run's every generation (prompt, output, tokens, log-probs)
@@ -40,10 +41,46 @@ MANIFEST = "manifest.json"  # in checkpoints/: every checkpoint's files with the
 ANALYSIS = "analysis"  # what explain / interpret write (JSON, Parquet, text)
 REPORT = "report.html"  # the self-contained report
 FIGURES = "figures"  # the report's figures as PNG
+# What the optional results sinks write (track/): in the run directory, or an export's folder.
+TENSORBOARD = "tensorboard"  # TensorBoard event files
+TABLES = "tables"  # the csv / parquet sinks' tables
+MLFLOW_DB = "mlflow.db"  # the default MLflow store, beside the runs
+# In a checkpoint's step-N/ folder.
+MODEL_WEIGHTS = "model.safetensors"
+OPTIMIZER_STATE = "optimizer.safetensors"
+RNG_STATE = "rng.safetensors"
+TRAINER = "trainer.json"  # the loop's state (step, counters, metrics rows so far)
+# In analysis/: what each analysis writes (the report reads them by these names).
+ATTENTION = "attention.json"  # averaged attention maps
+HEAD_SCORES = "head_scores.json"  # every head against every hypothesis
+METAMODEL = "metamodel.json"  # the shortcut program and its numbers (explain)
+METAMODEL_TEXT = "metamodel.txt"  # the same program as text
+PERTURBATION = "perturbation.json"
+ABLATION = "ablation.json"
+PATCHING = "patching.json"
+CACHE = "cache.safetensors"  # an activation cache
+CACHE_SUMMARY = "cache_summary.parquet"
+SAMPLES = "samples.json"  # a language model's continuations (lm-samples)
+STUDY_ROW = "study_row.json"  # a study run's finished row (a resumed study skips the run)
+IMITATION_EVAL = "imitation-eval.json"  # a student's answers on the evaluation queries
+# In an imitation run: its training runs, answers and their training data.
+IMITATION_TEACHER = "teacher"  # the synthetic teacher's training run
+IMITATION_BASES = "bases"  # one training run per base size
+IMITATION_STUDENTS = "students"  # one training run per student
+IMITATION_HF = "hf-student"  # the fine-tuned Hugging Face student
+IMITATION_OUTPUTS = "outputs"  # the teacher's answers (TEACHER_ANSWERS)
+TEACHER_ANSWERS = "teacher.json"
+BASE_DATA = "base-data"
+TEACHER_DATA = "teacher-data"
 # Files of a collection (a folder of runs): a sweep's table, a demo's or study's summary.
 SWEEP = "sweep.json"
 STUDY = "study.json"  # a study's cells across seeds and its claims
 STUDY_MD = "STUDY.md"
+SUMMARY_MD = "SUMMARY.md"  # a demo's summary as Markdown
+DEMO_PROBES = "probes"  # a demo's probe run
+STUDY_MARKER = ".study"  # a study folder before its study.json exists
+CATALOG = "catalog.sqlite"  # the run catalog beside the runs
+CORPUS_MANIFEST = "corpus.json"  # a built language-modelling corpus: its sources and counts
 LOCK = ".lock"  # held (flock) by the process writing the directory; released when it ends
 OWNED = ".behaviorlab"  # marks a folder a command made inside someone else's directory (figures/)
 
@@ -55,6 +92,22 @@ Status = Literal["running", "trained", "stopped", "complete", "failed", "interru
 # Checkpoint folders and files named in a manifest: nothing that climbs out of checkpoints/.
 _CHECKPOINT_DIR = re.compile(r"^step-[0-9]+$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def split_file(folder: Path, split: str) -> Path:
+    """A split's Parquet file in a data folder (a run's data/, a dataset build's output)."""
+    return folder / f"{split}.parquet"
+
+
+def figure_file(folder: Path, key: str) -> Path:
+    """A report figure's PNG by its key."""
+    return folder / f"{key}.png"
+
+
+def part_files(out: Path, index: int, name: str) -> tuple[Path, Path]:
+    """A probe run's finished part (model `index` x probe `name`): its rows and its result."""
+    stem = out / PARTS / f"{index:02d}-{name}"
+    return stem.with_suffix(".parquet"), stem.with_suffix(".json")
 
 
 def read_json_object(path: Path) -> dict[str, Any]:
@@ -137,6 +190,14 @@ class RunDir:
         """A table of the config (`optim`, `train`, …), {} when absent."""
         value = self.config.get(name, {})
         return value if isinstance(value, dict) else {}
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """The manifest's checkpoint entries, oldest first ([] when there is none)."""
+        return list(read_manifest(self.path / CHECKPOINTS)["checkpoints"])
+
+    def checkpoint_problems(self) -> list[tuple[str, str]]:
+        """(file, problem) for every checkpoint file missing or not matching its sha256."""
+        return checkpoint_problems(self.path)
 
     def reload(self) -> RunDir:
         """The same directory read again (after a writer changed it)."""
@@ -236,19 +297,6 @@ def lock(out: Path) -> None:
     _held[key] = (fd, 1)
 
 
-@contextlib.contextmanager
-def resuming(out: Path) -> Iterator[None]:
-    """Lock a directory a command continues, and check it holds no link out of itself, before the
-    body reads it; the lock is kept when the body succeeds (the run goes on), given back if not."""
-    lock(out)
-    try:
-        check_links(out)
-        yield
-    except BaseException:
-        unlock(out)
-        raise
-
-
 def unlock(out: Path) -> None:
     """Give back one `lock` of `out` (the file lock goes with the last)."""
     key = str(out.resolve())
@@ -284,57 +332,6 @@ def discard(out: Path) -> None:
     """Remove a directory this command created and could not fill (nothing left behind)."""
     unlock(out)
     shutil.rmtree(out, ignore_errors=True)
-
-
-def check_links(root: Path) -> Path:
-    """`root`, after refusing any symbolic link inside it that leads out of it (a write through
-    it would land elsewhere); links that stay inside are harmless."""
-    base = root.resolve()
-    for folder, dirs, files in os.walk(root):  # followlinks=False: links are seen, not entered
-        for name in (*dirs, *files):
-            p = Path(folder) / name
-            if p.is_symlink():
-                target = p.resolve()
-                if target != base and base not in target.parents:
-                    raise BadInput(
-                        f"{p}: a symbolic link out of {root} (to {target}); refusing to write through it"
-                    )
-    return root
-
-
-def claim_folder(folder: Path, what: str, *, owned: bool = False) -> Path:
-    """Make `folder` (e.g. a report's figures/) ours to write into: a new or empty one gets an
-    OWNED marker; one with the marker, or `owned` (inside our own run directory), is ours; one
-    holding anyone else's files, or a link, is refused — never overwritten."""
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise BadInput(f"{folder}: not a plain folder; refusing to write {what} there")
-    if folder.is_dir() and not owned and not (folder / OWNED).is_file() and _entries(folder):
-        raise BadInput(
-            f"{folder}: holds files behaviorlab did not write; refusing to write {what} there "
-            "(choose another --out)"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / OWNED).exists():
-        atomic_write_text(folder / OWNED, f"behaviorlab writes {what} here\n")
-    for p in folder.iterdir():
-        if p.is_symlink():
-            raise BadInput(f"{p}: a symbolic link in {folder}; refusing to write {what} there")
-    return folder
-
-
-# --- the failure path: never raises ---------------------------------------------------------------
-
-
-def mark(out: Path, status: str, reason: str) -> str:
-    """Record a failed/interrupted status with its reason, never raising. Returns '' when it was
-    recorded, else a note for the error line: the run then reads as interrupted (`RunDir.status`),
-    which `--resume` continues."""
-    try:
-        update_summary(out, status=status, error=reason)
-        return ""
-    except Exception as e:  # the failure path must not fail: say why in the error line instead
-        why = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
-        return f"; status not recorded ({why}): it reads as interrupted"
 
 
 def read_manifest(ckpt_dir: Path) -> dict[str, Any]:

@@ -191,8 +191,8 @@ def _no_space(*_: Any, **__: Any) -> None:
 def test_status_that_cannot_be_written(
     cli: Any, trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import behaviorlab.outdir as outdir
     import behaviorlab.probes.suite as suite
-    import behaviorlab.rundir as rundir
     import behaviorlab.train.loop as loop
 
     cfg, run = tiny_config(tmp_path), tmp_path / "run"
@@ -200,7 +200,7 @@ def test_status_that_cannot_be_written(
 
     def disk_fills_at_20(out: Path, model: Any, opt: Any, st: Any) -> None:
         if st.step == 20:
-            monkeypatch.setattr(rundir, "update_summary", _no_space)
+            monkeypatch.setattr(outdir, "update_summary", _no_space)
             raise OSError(28, "No space left on device", str(out / "checkpoints"))
         checkpoint_now(out, model, opt, st)
 

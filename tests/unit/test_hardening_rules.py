@@ -14,7 +14,8 @@ from behaviorlab.errors import BadInput
 from behaviorlab.io import safetensors_header
 from behaviorlab.limits import Need, require
 from behaviorlab.models import ModelConfig, build_model
-from behaviorlab.rundir import check_links, claim_folder, is_locked, lock, unlock
+from behaviorlab.outdir import check_links, claim_folder
+from behaviorlab.rundir import is_locked, lock, unlock
 from behaviorlab.validate import check_float, check_int, check_name, check_seed, printable
 
 

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from behaviorlab.cli._common import console, count, handles_bad_input
+from behaviorlab.rundir import REPORT, STUDY_MD
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -28,6 +29,10 @@ def recursion_cmd(
     ] = False,
     force: Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")] = False,
     seeds: Annotated[int, count("--seeds", help="Seeds per cell.")] = 3,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option("--sink", help="Also send the claims to a sink: tensorboard, mlflow, csv, parquet."),
+    ] = None,
     allow_long: Annotated[
         bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")
     ] = False,
@@ -47,9 +52,10 @@ def recursion_cmd(
         seeds=range(seeds),  # lazy: the study's pre-flight checks the count before anything is built
         console=console,
         allow_long=allow_long,
+        sinks=tuple(sink or ()),
     )
     table = Table("claim", "verdict", title=f"recursion study ({study['seconds']} s)")
     for c in study["claims"]:
         table.add_row(c["claim"], c["verdict"])
     console.print(table)
-    console.print(f"study: {out / 'STUDY.md'}  report: {out / 'report.html'}")
+    console.print(f"study: {out / STUDY_MD}  report: {out / REPORT}")

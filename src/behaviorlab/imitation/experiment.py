@@ -9,7 +9,7 @@ every finished run and every recorded answer."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +24,47 @@ from behaviorlab.imitation.config import SYNTHETIC_TEACHER, ImitationConfig
 from behaviorlab.imitation.jobs import eval_digest
 from behaviorlab.imitation.plan import Point, points
 from behaviorlab.imitation.results import assemble
-from behaviorlab.imitation.runner import Runner, in_process, open_dir, run_jobs_with_bar
+from behaviorlab.imitation.runner import open_dir, run_jobs_with_bar
 from behaviorlab.imitation.skills import Family, family
 from behaviorlab.io import atomic_write_json
+from behaviorlab.jobs import Runner, in_process
 from behaviorlab.limits import require
 from behaviorlab.lm import load
 from behaviorlab.lm.base import Decoding, TextModel
+from behaviorlab.outdir import mark
 from behaviorlab.rundir import (
+    BASE_DATA,
     DATA,
     RESULTS,
+    TEACHER_ANSWERS,
+    TEACHER_DATA,
     RunDir,
-    mark,
     read_json_object,
+    split_file,
     unlock,
     update_summary,
     write_summary,
 )
+from behaviorlab.rundir import (
+    IMITATION_BASES as BASES,
+)
+from behaviorlab.rundir import (
+    IMITATION_HF as HF,
+)
+from behaviorlab.rundir import (
+    IMITATION_OUTPUTS as OUTPUTS,
+)
+from behaviorlab.rundir import (
+    IMITATION_STUDENTS as STUDENTS,
+)
+from behaviorlab.rundir import (
+    IMITATION_TEACHER as TEACHER,
+)
 from behaviorlab.tasks.dataset import derive_seed
 from behaviorlab.tasks.recorded import read_pairs
 from behaviorlab.tasks.text import TextVocab
+from behaviorlab.track import check_sinks, send_run
 
-TEACHER, BASES, STUDENTS, OUTPUTS, HF = "teacher", "bases", "students", "outputs", "hf-student"
 Say = Callable[[str], None]
 
 
@@ -120,7 +140,7 @@ class Experiment:
     def pretrain(self, runner: Runner, progress: bool) -> dict[str, Any]:
         cfg, out, jobs = self.cfg, self.out, []
         base_data = recipe.write_pairs(
-            out / "base-data" / "train.parquet",
+            split_file(out / BASE_DATA, "train"),
             recipe.base_pairs(
                 [self.fam.skills[s] for s in cfg.base.skills],
                 cfg.base.examples_per_skill,
@@ -134,7 +154,7 @@ class Experiment:
                 cfg.queries.invalid_fraction,
                 derive_seed(cfg.seed, "teacher"),
             )
-            path = recipe.write_pairs(out / "teacher-data" / "train.parquet", pairs)
+            path = recipe.write_pairs(split_file(out / TEACHER_DATA, "train"), pairs)
             tc = recipe.train_config(
                 "teacher", {"train": path}, cfg.teacher.model, cfg.teacher.fit, cfg, self.pieces
             )
@@ -156,7 +176,7 @@ class Experiment:
     def teacher_answers(self) -> dict[str, Any]:
         """Two samples on the evaluation queries and the algorithm view (cached)."""
         assert self.teacher is not None
-        cfg, path = self.cfg, self.out / OUTPUTS / "teacher.json"
+        cfg, path = self.cfg, self.out / OUTPUTS / TEACHER_ANSWERS
         request = {
             **self.request(True),
             "decoding": _decoding(cfg, "sample-a").label(),
@@ -184,7 +204,7 @@ class Experiment:
 
     def imitation_data(self, setting: str) -> dict[int, dict[str, Any]]:
         """The teacher's answers to the setting's queries, as Parquet sets of each amount."""
-        cfg, full = self.cfg, self.out / DATA / f"{setting}.parquet"
+        cfg, full = self.cfg, split_file(self.out / DATA, setting)
         n = max(cfg.sweep.amounts)
         if not full.is_file():
             assert self.teacher is not None
@@ -234,7 +254,7 @@ class Experiment:
                     f"warning: {setting} has {len(rows)} distinct queries; the {amount} set holds all of them"
                 )
             path = recipe.write_pairs(
-                self.out / DATA / f"{setting}-{amount}.parquet", [(e.input, e.output) for e in part]
+                split_file(self.out / DATA, f"{setting}-{amount}"), [(e.input, e.output) for e in part]
             )
             tokens = sum(len(vocab.tokenize(e.input)) + len(vocab.tokenize(e.output)) for e in part)
             sets[amount] = {"path": str(path), "examples": len(part), "tokens": tokens}
@@ -305,13 +325,15 @@ def run_experiment(
     force: bool = False,
     progress: bool = True,
     say: Say = lambda _: None,
+    sinks: Sequence[str] = (),
     parallel: int = 1,
     allow_long: bool = False,
 ) -> dict[str, Any]:
-    """Run the whole experiment into `out`; returns results.json's content.
-
-    Its sizes are checked against this machine first (`parallel` training jobs at a time);
-    `allow_long` lets it start when only the estimated time is over the limit."""
+    """Run the whole experiment into `out` (its record also into `sinks` at the end); returns
+    results.json's content. Its sizes are checked against this machine first (`parallel`
+    training jobs at a time); `allow_long` lets it start when only the estimated time is over the
+    limit."""
+    check_sinks(sinks)
     t0 = time.perf_counter()
     need = experiment_need(cfg, parallel)
     hint = "lower examples_per_skill, sweep.amounts, eval sizes, models or steps"
@@ -325,7 +347,7 @@ def run_experiment(
     exp = Experiment(cfg, out, teacher, say)  # samples every query: bad sizes are refused here
     open_dir(cfg, out, resume, force)  # locked until this returns
     try:
-        return _run(exp, cfg, out, runner, resume, progress, t0)
+        return _run(exp, cfg, out, runner, resume, progress, t0, sinks)
     finally:
         unlock(out)
 
@@ -338,6 +360,7 @@ def _run(
     resume: bool,
     progress: bool,
     t0: float,
+    sinks: Sequence[str],
 ) -> dict[str, Any]:
     earlier = RunDir.open(out).summary.get("wall_seconds", 0.0) if resume else 0.0  # sessions add up
     write_summary(out, {"kind": "imitation", "status": "running", "name": cfg.name, "wall_seconds": earlier})
@@ -370,6 +393,7 @@ def _run(
         status="complete",
         teacher=exp.teacher.spec if exp.teacher else cfg.teacher.spec,
         wall_seconds=seconds,
-        findings={f["claim"]: f["held"] for f in results["findings"]},
+        findings={f["name"]: f["held"] for f in results["findings"]},
     )
+    send_run(out, sinks)
     return results

@@ -12,9 +12,9 @@ from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import ANALYSIS, RunDir, read_json_object
+from behaviorlab.rundir import ANALYSIS, IMITATION_EVAL, RunDir, read_json_object
 
-EVAL_FILE = "imitation-eval.json"
+EVAL_FILE = IMITATION_EVAL
 
 
 def eval_digest(request: dict[str, Any]) -> str:
@@ -61,7 +61,7 @@ def train_and_answer(
     import torch
 
     from behaviorlab.train import ExperimentConfig
-    from behaviorlab.train.loop import train_job
+    from behaviorlab.train.job import train_job
 
     torch.set_num_threads(1)  # one core per worker; training sets its own thread count
     path, t0 = Path(run_dir), time.perf_counter()

@@ -31,7 +31,8 @@ from behaviorlab.interpret.scores import head_scores, recursion_heads
 from behaviorlab.io import atomic_write_json
 from behaviorlab.limits import Need, require
 from behaviorlab.models import Seq2SeqModel
-from behaviorlab.rundir import ANALYSIS, check_links
+from behaviorlab.outdir import check_links
+from behaviorlab.rundir import ANALYSIS, ATTENTION, CACHE, CACHE_SUMMARY, HEAD_SCORES
 from behaviorlab.tasks import Example, Task
 from behaviorlab.train.run import Run
 from behaviorlab.train.run import open_run as _open
@@ -99,8 +100,8 @@ class InterpretRun:
         )
         if save:
             analysis = check_links(Path(self.path)) / ANALYSIS
-            c.save(analysis / "cache.safetensors")
-            c.save_summary(analysis / "cache_summary.parquet")
+            c.save(analysis / CACHE)
+            c.save_summary(analysis / CACHE_SUMMARY)
         return c
 
     def attention(
@@ -117,7 +118,7 @@ class InterpretRun:
             self.model, self.prepared(split, n), group_by=group_by, kinds=kinds, layers=layers
         )
         if save:
-            self.save("attention.json", [m.to_dict() for m in maps])
+            self.save(ATTENTION, [m.to_dict() for m in maps])
         return maps
 
     def head_scores(
@@ -130,7 +131,7 @@ class InterpretRun:
         """Every head scored against every hypothesis, best first per hypothesis."""
         rows = head_scores(self.model, self.prepared(split, n), hypotheses)
         if save:
-            self.save("head_scores.json", rows)
+            self.save(HEAD_SCORES, rows)
         return rows
 
     def head_scores_figure(self, hypothesis: str, rows: list[dict[str, Any]] | None = None) -> Any:

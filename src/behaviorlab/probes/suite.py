@@ -22,10 +22,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write, atomic_write_json, read_parquet
 from behaviorlab.limits import RUN_FILES_BYTES, Need, require
-from behaviorlab.lm import TextModel, load
-from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts, run_dir_of
+from behaviorlab.lm import ModelFacts, TextModel, load
+from behaviorlab.outdir import mark, resuming
+from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts
 from behaviorlab.probes.mapping import run_mapping
-from behaviorlab.probes.registry import PROBES, make, parse_names
+from behaviorlab.probes.registry import make, parse_names, probe_class
+from behaviorlab.probes.registry import names as probe_names
+from behaviorlab.results import Finding, headline_json
 from behaviorlab.rundir import (
     CONFIG,
     OUTPUTS,
@@ -34,14 +37,14 @@ from behaviorlab.rundir import (
     RunDir,
     discard,
     is_run,
-    mark,
+    part_files,
     read_json_object,
     read_toml,
     replace_output_dir,
-    resuming,
     unlock,
     write_summary,
 )
+from behaviorlab.track import check_sinks, send_run
 from behaviorlab.validate import check_int, check_seed
 
 # A generation's row in outputs.parquet, compressed (a floor for the disk pre-flight).
@@ -85,7 +88,7 @@ def probe_configs(
     if limit is not None:
         check_int("--limit", limit, 1)
     check_seed(seed, "--seed")  # every probe's seed, and so every catalog row, fits int64
-    unknown = sorted(set(settings or {}) - set(PROBES))
+    unknown = sorted(set(settings or {}) - set(probe_names()))
     if unknown:
         raise BadInput(f"settings for unknown probe(s) {', '.join(unknown)}")
     return {p: make(p, (settings or {}).get(p)).config.limited(limit, seed) for p in probes}
@@ -149,10 +152,9 @@ def _bar(enabled: bool) -> Progress:
 
 
 def _run_part(
-    model: TextModel, probe: str, cfg: ProbeConfig, chat: bool | None, bar: Progress, label: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One probe on one model: its result and its generation rows."""
-    facts = model_facts(model, chat)
+    model: TextModel, facts: ModelFacts, probe: str, cfg: ProbeConfig, bar: Progress, label: str
+) -> tuple[Finding, list[dict[str, Any]]]:
+    """One probe on one model: its finding and its generation rows."""
     task = bar.add_task(label, total=0)
     rec = Recorder(
         model,
@@ -161,22 +163,22 @@ def _run_part(
         on_total=lambda n: bar.update(task, total=(bar.tasks[task].total or 0) + n),
         on_advance=lambda n: bar.advance(task, n),
     )
-    res = PROBES[probe](cfg).run(model, facts, rec)
-    res.update(
+    found = probe_class(probe)(cfg).run(model, facts, rec)
+    found.info.update(
         model=model.spec,
         mode="closed" if facts.closed else "open",
         chat=facts.chat,
         config=cfg.model_dump(mode="json"),
         generations=len(rec.rows),
     )
-    return res, rec.rows
+    return found, rec.rows
 
 
 def run_probes(
     models: Sequence[str | TextModel],
     out: Path,
     *,
-    probes: Sequence[str] | str = tuple(PROBES),
+    probes: Sequence[str] | str | None = None,
     limit: int | None = None,
     seed: int = 0,
     chat: bool | None = None,
@@ -184,23 +186,28 @@ def run_probes(
     force: bool = False,
     resume: bool = False,
     progress: bool = False,
+    sinks: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run `probes` on every model into `out`; returns results.json's content.
+    """Run `probes` (default: every registered probe) on every model into `out`; returns
+    results.json's content.
 
     Every model is opened before anything is written, so a bad spec leaves no directory; a run
     that fails before any part is finished leaves none either."""
-    names = parse_names(probes) if isinstance(probes, str) else parse_names(",".join(probes))
+    chosen = probe_names() if probes is None else probes
+    names = parse_names(chosen) if isinstance(chosen, str) else parse_names(",".join(chosen))
     configs = probe_configs(names, limit, seed, settings)
+    check_sinks(sinks)
     if not models:
         raise BadInput("no model given (use --model SPEC)")
     out = Path(out)
     need = Need(disk=RUN_FILES_BYTES + sum(c.n * OUTPUT_ROW_BYTES for c in configs.values()) * len(models))
     require("probe", need, out=out, hint="free some space or write elsewhere")
     opened = [load(m) if isinstance(m, str) else m for m in models]
+    facts = [model_facts(m, chat) for m in opened]
     config = run_config(opened, names, limit, seed, chat, configs)
     _prepare(out, config, force=force, resume=resume)
     try:
-        return _run(out, opened, names, configs, chat, limit, seed, progress, resume)
+        return _run(out, opened, facts, names, configs, limit, seed, progress, resume, sinks)
     finally:
         unlock(out)
 
@@ -208,13 +215,14 @@ def run_probes(
 def _run(
     out: Path,
     opened: list[TextModel],
+    facts: list[ModelFacts],
     names: list[str],
     configs: dict[str, ProbeConfig],
-    chat: bool | None,
     limit: int | None,
     seed: int,
     progress: bool,
     resume: bool,
+    sinks: Sequence[str],
 ) -> dict[str, Any]:
     labels = unique_names(opened)
     base = {
@@ -229,13 +237,14 @@ def _run(
     started = time.perf_counter()
     try:
         write_summary(out, {**base, "status": "running"})
-        parts = _run_all(out, opened, labels, names, configs, chat, progress, resume)
-        results = _assemble(out, opened, labels, names, parts)
+        parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
+        results = _assemble(out, opened, facts, labels, names, parts)
     except BaseException as e:
-        _failed(out, base, e, fresh=not resume)
+        _failed(out, e, fresh=not resume)
         raise
-    verdicts = {lab: {p: results["probes"][p][lab]["verdict"] for p in names} for lab in labels}
-    headlines = {lab: {p: results["probes"][p][lab]["headline"] for p in names} for lab in labels}
+    found = {(lab, p): Finding.from_json(results["probes"][p][lab]) for lab in labels for p in names}
+    verdicts = {lab: {p: found[(lab, p)].verdict for p in names} for lab in labels}
+    headlines = {lab: {p: headline_json(found[(lab, p)]) for p in names} for lab in labels}
     write_summary(
         out,
         {
@@ -243,14 +252,15 @@ def _run(
             "status": "complete",
             "verdicts": verdicts,
             "headlines": headlines,
-            "generations": sum(r["generations"] for p in names for r in results["probes"][p].values()),
+            "generations": sum(int(f.info["generations"]) for f in found.values()),
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
+    send_run(out, sinks)  # the findings into the optional results sinks
     return results
 
 
-def _failed(out: Path, base: dict[str, Any], e: BaseException, *, fresh: bool) -> None:
+def _failed(out: Path, e: BaseException, *, fresh: bool) -> None:
     """The failure path, which never raises of its own: a fresh run with no finished part is
     removed (nothing left behind); any other is marked failed or interrupted (or, when even that
     cannot be written, reads as interrupted). An I/O error becomes one line naming the path."""
@@ -267,47 +277,43 @@ def _failed(out: Path, base: dict[str, Any], e: BaseException, *, fresh: bool) -
         raise BadInput(f"{e.filename or out}: {e.strerror or e}; {kept}") from None
 
 
-def _part_paths(out: Path, index: int, probe: str) -> tuple[Path, Path]:
-    stem = out / PARTS / f"{index:02d}-{probe}"
-    return stem.with_suffix(".parquet"), stem.with_suffix(".json")
-
-
 def _run_all(
     out: Path,
     models: list[TextModel],
+    facts: list[ModelFacts],
     labels: list[str],
     names: list[str],
     configs: dict[str, ProbeConfig],
-    chat: bool | None,
     progress: bool,
     resume: bool,
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """Every model × probe part: read back when a resume finds it finished, else run and written."""
     parts: dict[tuple[int, str], dict[str, Any]] = {}
     with _bar(progress) as bar:
-        for i, (model, label) in enumerate(zip(models, labels, strict=True)):
+        for i, (model, known, label) in enumerate(zip(models, facts, labels, strict=True)):
             for probe in names:
-                rows_path, res_path = _part_paths(out, i, probe)
+                rows_path, res_path = part_files(out, i, probe)
                 if resume and res_path.is_file() and rows_path.is_file():
                     parts[(i, probe)] = read_json_object(res_path)
                     continue
-                res, rows = _run_part(model, probe, configs[probe], chat, bar, f"{label} · {probe}")
+                res, rows = _run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
                 table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
                 _write_table(rows_path, table)
-                atomic_write_json(res_path, res)  # written last: its presence marks the part finished
-                parts[(i, probe)] = res
+                parts[(i, probe)] = res.to_json()
+                atomic_write_json(res_path, parts[(i, probe)])  # written last: marks the part finished
     return parts
 
 
 def _assemble(
     out: Path,
     models: list[TextModel],
+    facts: list[ModelFacts],
     labels: list[str],
     names: list[str],
     parts: dict[tuple[int, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """outputs.parquet and results.json from the parts, in model then probe order."""
-    tables = [read_parquet(_part_paths(out, i, p)[0]) for i in range(len(models)) for p in names]
+    tables = [read_parquet(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
     merged = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
     _write_table(out / OUTPUTS, merged)
     results: dict[str, Any] = {
@@ -315,18 +321,17 @@ def _assemble(
             {
                 "name": lab,
                 "spec": m.spec,
-                "mode": parts[(i, names[0])]["mode"],
-                "chat": parts[(i, names[0])]["chat"],
+                "mode": parts[(i, names[0])]["info"]["mode"],
+                "chat": parts[(i, names[0])]["info"]["chat"],
             }
             for i, (m, lab) in enumerate(zip(models, labels, strict=True))
         ],
         "probes": {p: {lab: parts[(i, p)] for i, lab in enumerate(labels)} for p in names},
         "mapping": {},
     }
-    for m, lab in zip(models, labels, strict=True):
-        where = run_dir_of(m)
-        if where is not None:
-            results["mapping"][lab] = run_mapping(where, m.tokenize)
+    for m, f, lab in zip(models, facts, labels, strict=True):
+        if f.run_dir is not None:
+            results["mapping"][lab] = run_mapping(f.run_dir, m.tokenize)
     atomic_write_json(out / RESULTS, results)
     return results
 

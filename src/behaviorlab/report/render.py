@@ -7,6 +7,7 @@ from pathlib import Path
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_text
+from behaviorlab.outdir import claim_folder
 from behaviorlab.report.canvas import Canvas
 from behaviorlab.report.compare import comparison_body
 from behaviorlab.report.imitation_sections import imitation_sections
@@ -15,17 +16,7 @@ from behaviorlab.report.probe_sections import probe_sections
 from behaviorlab.report.run_sections import render_sections, run_sections
 from behaviorlab.report.rundata import load_collection, load_run
 from behaviorlab.report.study_sections import study_page
-from behaviorlab.rundir import (
-    FIGURES,
-    REPORT,
-    RUN_MARKERS,
-    STUDY,
-    SUMMARY,
-    SWEEP,
-    claim_folder,
-    is_run,
-    read_json_object,
-)
+from behaviorlab.rundir import FIGURES, REPORT, RUN_MARKERS, STUDY, SUMMARY, SWEEP, is_run, read_json_object
 
 
 def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canvas]:

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
-from behaviorlab.rundir import SUMMARY, RunDir, checkpoint_problems
+from behaviorlab.rundir import CATALOG, SUMMARY, RunDir, checkpoint_problems
 from behaviorlab.validate import INT64_MAX, INT64_MIN
 
-CATALOG_NAME = "catalog.sqlite"
+CATALOG_NAME = CATALOG  # the name beside the runs (rundir.CATALOG)
 ENV_VAR = "BEHAVIORLAB_CATALOG"
 BUSY_TIMEOUT_MS = 60_000
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import ANALYSIS, RunDir, is_run
+from behaviorlab.rundir import ANALYSIS, STUDY_ROW, RunDir, is_run
 
-ROW = "study_row.json"
+ROW = STUDY_ROW
 # Breakdown fields a study table shows, per family.
 FIELDS = ("length", "size", "depth")
 
@@ -53,7 +53,7 @@ def run_one(cfg_json: str, run_dir: str, quick: bool, updates: Any = None) -> di
     from behaviorlab.tasks.dataset import DatasetSpec
     from behaviorlab.train import ExperimentConfig, evaluate_run
     from behaviorlab.train.data import task_name
-    from behaviorlab.train.loop import train_job
+    from behaviorlab.train.job import train_job
     from behaviorlab.train.run import holds_run_of, open_run
 
     torch.set_num_threads(1)  # one core per worker

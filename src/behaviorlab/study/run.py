@@ -15,20 +15,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
 from behaviorlab.limits import require
-from behaviorlab.rundir import STUDY, STUDY_MD, replace_output_dir, resuming, unlock
+from behaviorlab.outdir import resuming
+from behaviorlab.rundir import STUDY, STUDY_MARKER, STUDY_MD, replace_output_dir, unlock
 from behaviorlab.study.aggregate import summarize_cell
 from behaviorlab.study.claims import check_claims
 from behaviorlab.study.grid import SEEDS, Cell, cells, jobs
 from behaviorlab.study.job import run_one
 from behaviorlab.study.markdown import render_markdown
 from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
+from behaviorlab.track import check_sinks, open_tracker
 from behaviorlab.train import ExperimentConfig
 from behaviorlab.train.budget import jobs_need
 from behaviorlab.validate import check_seed
 
 
 def _is_study(path: Path) -> bool:
-    return (path / STUDY).is_file() or (path / ".study").is_file()
+    return (path / STUDY).is_file() or (path / STUDY_MARKER).is_file()
 
 
 def _prepare(out: Path, force: bool, resume: bool) -> None:
@@ -36,7 +38,7 @@ def _prepare(out: Path, force: bool, resume: bool) -> None:
     if resume and out.is_dir() and _is_study(out):
         with resuming(out):
             return
-    marker = {".study": "behaviorlab study folder (runs are written here)\n"}
+    marker = {STUDY_MARKER: "behaviorlab study folder (runs are written here)\n"}
     replace_output_dir(out, force, _is_study, "an earlier study's folder", marker)
 
 
@@ -51,6 +53,7 @@ def run_study(
     force: bool = False,
     seeds: Sequence[int] = SEEDS,
     console: Console | None = None,
+    sinks: tuple[str, ...] = (),
     allow_long: bool = False,
 ) -> dict[str, Any]:
     """Run (or finish) the grid into OUT; write OUT/study.json, OUT/STUDY.md and OUT/report.html.
@@ -58,6 +61,7 @@ def run_study(
     `seeds` may be a lazy range: the grid (cells x seeds) is checked against this machine
     before any of it is built; `allow_long` lets it start when only the time is over the limit."""
     check_backend(backend, address, workers)
+    check_sinks(sinks)
     if len(seeds) < 1:
         raise BadInput("a study needs at least one seed")
     grid_cells = cells(quick)
@@ -74,7 +78,7 @@ def run_study(
     grid = jobs(quick, seeds)  # every config validated before anything is written
     _prepare(out, force, resume)
     try:
-        return _run(out, quick, seeds, grid, backend, n_workers, address, console)
+        return _run(out, quick, seeds, grid, backend, n_workers, address, console, sinks)
     finally:
         unlock(out)
 
@@ -88,6 +92,7 @@ def _run(
     n_workers: int,
     address: str | None,
     console: Console | None,
+    sinks: tuple[str, ...],
 ) -> dict[str, Any]:
     console = console or Console(markup=False, highlight=False)
     args = [(cfg.model_dump_json(), str(out / cfg.name), quick) for _, _, cfg in grid]
@@ -142,4 +147,15 @@ def _run(
     from behaviorlab.report import render_report
 
     render_report(out)
+    _send(out, study, sinks)
     return study
+
+
+def _send(out: Path, study: dict[str, Any], sinks: tuple[str, ...]) -> None:
+    """The claims table and the study's files into the optional results sinks."""
+    if sinks:
+        tracker = open_tracker(sinks, out, out.name, {})
+        tracker.log_table("claims", [{k: str(v) for k, v in c.items()} for c in study["claims"]])
+        for name in (STUDY, STUDY_MD):
+            tracker.log_artifact(out / name)
+        tracker.close()

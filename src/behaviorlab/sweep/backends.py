@@ -18,11 +18,10 @@ from multiprocessing.managers import SyncManager
 from typing import Any
 
 from behaviorlab.errors import BadInput
+from behaviorlab.jobs import Job, OnUpdate
 from behaviorlab.limits import WORKER_BYTES, Need, require
 from behaviorlab.workers import die_with_parent
 
-Job = tuple[Any, ...]  # the picklable positional arguments of one call
-OnUpdate = Callable[[Any], None]
 BACKENDS = ("local", "ray")
 POLL_SECONDS = 0.2
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.imitation import load_config, run_experiment
-from behaviorlab.sweep.backends import Job, check_backend, local_workers, run_jobs
+from behaviorlab.jobs import Job, OnUpdate
+from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 
 
 def imitate(
@@ -23,6 +24,7 @@ def imitate(
     progress: bool = True,
     say: Callable[[str], None] = lambda _: None,
     allow_long: bool = False,
+    sinks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run the experiment a TOML config describes into `out`; returns results.json's content."""
     check_backend(backend, address, workers)
@@ -31,7 +33,7 @@ def imitate(
     parallel = workers or cfg.workers or local_workers(1_000_000, cfg.threads)  # as many as it may use
 
     def runner(
-        fn: Callable[..., Any], jobs: list[Job], on_update: Callable[[Any], None] | None
+        fn: Callable[..., Any], jobs: list[Job], on_update: OnUpdate | None
     ) -> Iterator[tuple[int, Any]]:
         n = workers or cfg.workers or local_workers(len(jobs), cfg.threads)
         return run_jobs(fn, jobs, backend, address=address, workers=n, on_update=on_update)
@@ -44,6 +46,7 @@ def imitate(
         force=force,
         progress=progress,
         say=say,
+        sinks=sinks,
         parallel=parallel if backend == "local" else 1,
         allow_long=allow_long,
     )

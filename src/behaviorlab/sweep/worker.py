@@ -27,7 +27,7 @@ def run_one(cfg_json: str, run_dir: str, updates: Any = None) -> dict[str, Any]:
     import torch
 
     from behaviorlab.train import ExperimentConfig, evaluate_run
-    from behaviorlab.train.loop import train_job
+    from behaviorlab.train.job import train_job
 
     torch.set_num_threads(1)  # one core per worker; training sets cfg.train.threads itself
     t0 = time.perf_counter()

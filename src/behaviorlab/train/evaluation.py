@@ -8,7 +8,8 @@ from typing import Any
 from behaviorlab.errors import BadInput
 from behaviorlab.evaluate import predict, summarize
 from behaviorlab.evaluate.records import prediction_rows, write_predictions
-from behaviorlab.rundir import PREDICTIONS, RunDir, check_links, write_summary
+from behaviorlab.outdir import check_links
+from behaviorlab.rundir import PREDICTIONS, RunDir, write_summary
 from behaviorlab.train.run import open_run
 
 FAILURE_FIELDS = ("split", "input", "target", "prediction", "first_wrong", "edit_distance")

@@ -24,9 +24,11 @@ from behaviorlab.limits import require
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.optim import build_estimator, build_optimizer, step_kwargs
 from behaviorlab.optim.estimators import HessianEstimator
-from behaviorlab.rundir import CHECKPOINTS, ENV, discard, mark, unlock, write_summary
+from behaviorlab.outdir import mark
+from behaviorlab.rundir import CHECKPOINTS, CONFIG, ENV, discard, unlock, write_summary
 from behaviorlab.tasks import Example
 from behaviorlab.tasks.base import Learnable
+from behaviorlab.track import MetricsJournal, Tracker, open_tracker
 from behaviorlab.train import checkpoint, determinism
 from behaviorlab.train.budget import check_run, data_need
 from behaviorlab.train.compiled import CompiledForward
@@ -37,6 +39,7 @@ from behaviorlab.train.phases import (
     LoopState,
     TrainingFailed,
     checkpoint_now,
+    curve_splits,
     last_checkpoint_step,
     log_monitor,
     preflight,
@@ -44,7 +47,7 @@ from behaviorlab.train.phases import (
     restore,
     warn_win_rate,
 )
-from behaviorlab.train.run import holds_run_of, new_model, prepare
+from behaviorlab.train.run import new_model, prepare
 from behaviorlab.train.schedule import lr_factor
 
 
@@ -111,6 +114,9 @@ class Session:
     st: LoopState
     replicas: Replicas
     compiled: CompiledForward  # the training forward, through torch.compile when asked
+    curves: dict[str, list[Example]]  # splits whose accuracy is logged at every evaluation
+    journal: MetricsJournal  # metrics.jsonl: every metrics row, appended (rank 0 writes)
+    tracker: Tracker  # the optional results sinks ([track] sinks)
     fresh: bool = True  # this process created the run directory (not a resume)
 
     @property
@@ -130,11 +136,13 @@ def start(
     *,
     resume: bool,
     force: bool,
+    sinks: bool = True,
     allow_long: bool = False,
 ) -> Session:
     """Check everything checkable (sizes against this machine included), create (or reopen and
-    lock) the run directory, build model and optimizer. A fresh run that fails before its first
-    step leaves nothing behind; a resumed one is left as it was."""
+    lock) the run directory, build model and optimizer; `sinks=False` leaves the optional results
+    sinks closed (a replay sends nothing anywhere). A fresh run that fails before its first step
+    leaves nothing behind; a resumed one is left as it was."""
     cfg = resolve_init(cfg)  # a config built in code: pin the base's weights like validate does
     task = make_task(cfg.data)
     need = data_need(cfg.data)
@@ -151,7 +159,7 @@ def start(
             refusal = str(e)
     replicas.agree(refusal)
     try:
-        return _open_session(cfg, out, replicas, task, splits, initial, resume=resume)
+        return _open_session(cfg, out, replicas, task, splits, initial, resume=resume, sinks=sinks)
     except BaseException as e:
         if replicas.rank == 0:
             unlock(out) if resume else discard(out)
@@ -170,7 +178,9 @@ def _open_session(
     initial: dict[str, Tensor] | None,
     *,
     resume: bool,
+    sinks: bool,
 ) -> Session:
+    curves = {name: splits[name][: cfg.train.eval_examples] for name in curve_splits(cfg, splits)}
     tc = cfg.train
     determinism.configure(tc.seed, tc.threads)
     if replicas.rank == 0:
@@ -204,10 +214,17 @@ def _open_session(
         LoopState(),
         replicas,
         CompiledForward(model, tc.compile),  # evaluation and Sophia's estimates stay eager
+        curves,
+        MetricsJournal(out),
+        Tracker(),
     )
     s.fresh = not resume
     if resume and checkpoint.latest_entry(s.ckpt_dir) is not None:
         s.st = restore(s.ckpt_dir, model, opt)
+    elif resume and s.writer:
+        s.journal.truncate(0)  # killed before its first checkpoint: its rows start again
+    if sinks and s.writer and cfg.track.sinks:
+        s.tracker = open_tracker(cfg.track.sinks, out, cfg.name, cfg.track.model_dump())
     s.net = replicas.wrap(model) if not tc.compile else s.compiled.forward  # type: ignore[assignment]
     if s.writer:
         write_summary(
@@ -276,7 +293,12 @@ def after_step(s: Session) -> float | None:
         warn_win_rate(s.opt, st)
         # Weights are identical on every rank, so every rank computes the same accuracy and
         # takes the same early-stop decision without further communication.
-        acc = log_monitor(st, s.model, s.task, s.monitor, s.opt, tc, s.monitor_set)
+        acc, rows = log_monitor(st, s.model, s.task, s.monitor, s.opt, tc, s.monitor_set, s.curves)
+        if s.writer:
+            s.journal.append(rows)
+            for row in rows:
+                values = {k: v for k, v in row.items() if k not in ("step", "split")}
+                s.tracker.log_scalars(values, st.step, prefix=str(row["split"]))
     if s.writer and st.step % tc.checkpoint_every == 0:
         checkpoint_now(s.out, s.model, s.opt, st)
     return acc
@@ -299,15 +321,18 @@ def finish(s: Session, seconds: float, tokens0: int, last_acc: float | None) -> 
         "train_seconds_this_session": round(seconds, 3),
         "compile_seconds": s.compiled.summary(),
         "tokens_per_second": round((st.tokens - tokens0) / seconds, 1) if seconds > 0 else None,
-        "final_loss": st.metrics[-1]["loss"] if st.metrics else None,
+        "final_loss": st.last.get("loss"),
     }
-    if st.metrics and st.metrics[-1].get("monitor_loss") is not None:
-        summary["final_monitor_loss"] = st.metrics[-1]["monitor_loss"]
+    if st.last.get("monitor_loss") is not None:
+        summary["final_monitor_loss"] = st.last["monitor_loss"]
     if s.replicas.world > 1:
         summary["world_size"] = s.replicas.world
     if s.writer:
         checkpoint_now(s.out, s.model, s.opt, st)
+        s.journal.write_parquet()
         write_summary(s.out, summary)
+        s.tracker.log_scalars({k: v for k, v in summary.items() if k != "steps"}, st.step, prefix="summary")
+        s.tracker.log_artifact(s.out / CONFIG)
     return summary
 
 
@@ -320,6 +345,22 @@ def run(
 ) -> dict[str, Any]:
     """Step until the budget, an early stop or `stop_after`; then finish. A failure at run time
     marks the run failed (or interrupted) with its reason; the last good checkpoint stays."""
+    try:
+        return _guarded(s, progress, stop_after, on_step)
+    except BaseException:
+        if s.writer and s.out.is_dir():
+            s.journal.write_parquet_quietly()  # a failed or stopped run keeps its metrics table
+        raise
+    finally:
+        s.tracker.close()
+        if s.writer:
+            unlock(s.out)
+
+
+def _guarded(
+    s: Session, progress: bool, stop_after: int | None, on_step: Callable[[int], None] | None
+) -> dict[str, Any]:
+    """`_steps`, each failure at run time marking the run failed (or interrupted) with its reason."""
     try:
         return _steps(s, progress, stop_after, on_step)
     except KeyboardInterrupt:
@@ -340,9 +381,6 @@ def run(
         reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
         note = mark(s.out, "failed", reason) if s.writer else ""
         raise TrainingFailed(f"{s.out}: training failed at step {s.st.step}: {reason}{note}") from None
-    finally:
-        if s.writer:
-            unlock(s.out)
 
 
 def _steps(
@@ -378,18 +416,11 @@ def train(
     progress: bool = True,
     stop_after: int | None = None,
     on_step: Callable[[int], None] | None = None,
+    sinks: bool = True,
     allow_long: bool = False,
 ) -> dict[str, Any]:
     """Train a run into `out` in this process; returns the summary. `stop_after` ends early;
-    `allow_long` starts a run whose estimated time is over the limit (limits.py)."""
-    s = start(cfg, out, SingleProcess(), resume=resume, force=force, allow_long=allow_long)
+    `sinks=False` sends nothing to the config's results sinks (a replay); `allow_long` starts a
+    run whose estimated time is over the limit (limits.py)."""
+    s = start(cfg, out, SingleProcess(), resume=resume, force=force, sinks=sinks, allow_long=allow_long)
     return run(s, progress=progress, stop_after=stop_after, on_step=on_step)
-
-
-def train_job(
-    cfg: ExperimentConfig, out: Path, on_step: Callable[[int], None] | None = None
-) -> dict[str, Any]:
-    """A pool job's training (sweep, study, imitation): resume a partial run of this very config in
-    `out`, else start it afresh; no time limit, the parent checked all its jobs (and --allow-long)."""
-    resume = holds_run_of(out, cfg)
-    return train(cfg, out, resume=resume, force=not resume, progress=False, on_step=on_step, allow_long=True)

@@ -16,11 +16,10 @@ import torch
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
 from behaviorlab.models import Seq2SeqModel
-from behaviorlab.rundir import ANALYSIS, check_links
+from behaviorlab.outdir import check_links
+from behaviorlab.rundir import ANALYSIS, SAMPLES
 from behaviorlab.tasks.tokenize import Vocab
 from behaviorlab.train.run import open_run
-
-SAMPLES = "samples.json"
 
 
 @torch.no_grad()
