@@ -98,6 +98,12 @@ def check_name(name: str, value: str) -> str:
     return value
 
 
+def file_name(text: str) -> str:
+    """A run name made safe as one folder name: other characters become `-`, no leading dot."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).lstrip(".-")[:100]
+    return name or "run"
+
+
 # C0 and C1 control characters except newline and tab, DEL, and the bidirectional overrides that
 # make text display in another order than it reads.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")

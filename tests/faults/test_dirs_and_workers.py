@@ -78,6 +78,40 @@ def test_names_from_files_never_climb_out(cli: Any, trained: Path, tmp_path: Pat
     assert (victim / "keep.txt").read_text() == "mine" and not (tmp_path / "im").exists()
 
 
+def test_exports_and_sinks_keep_to_their_own_folders(cli: Any, trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "run").mkdir(parents=True)
+    (out / "run" / "mine.csv").write_text("mine")
+    refused(cli("export", trained, "--to", "csv", "--out", out), "did not write")
+    twin = tmp_path / "twin" / "run"
+    shutil.copytree(trained, twin)
+    refused(cli("export", trained, twin, "--to", "csv", "--out", tmp_path / "new"), "two runs are named run")
+    refused(cli("export", trained, "--to", "nope", "--out", tmp_path / "new"), "unknown results sink")
+    assert not (tmp_path / "new").exists()
+    assert cli("export", trained, trained, "--to", "csv", "--out", tmp_path / "new").code == 0
+    assert cli("export", trained, "--to", "csv", "--out", tmp_path / "new").code == 0  # its own folder
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my,own\n1,2\n")
+    catalog = tmp_path / "catalog.sqlite"
+    assert cli("runs", "record", trained, "--catalog", catalog).code == 0
+    refused(cli("runs", "export", "--out", notes, "--format", "csv", "--catalog", catalog), "not overwriting")
+    assert notes.read_text() == "my,own\n1,2\n"
+    table = tmp_path / "runs.csv"
+    for _ in range(2):  # an earlier export of the catalog is replaced
+        assert cli("runs", "export", "--out", table, "--format", "csv", "--catalog", catalog).code == 0
+    # A live sink's DIR/RUN_NAME: a run name cannot climb out, someone's folder is never written.
+    from behaviorlab.track import open_tracker
+
+    said: list[str] = []
+    tracker = open_tracker(["csv"], trained, "../run", {"dir": str(out)}, say=said.append)
+    assert not tracker.sinks and "did not write" in said[0]
+    assert sorted(p.name for p in out.rglob("*")) == ["mine.csv", "run"]
+    tracker = open_tracker(["csv"], trained, "../../x", {"dir": str(out)}, say=said.append)
+    tracker.log_scalar("loss", 1.0, 1)
+    tracker.close()
+    assert (out / "x" / "scalars.csv").is_file() and not (tmp_path / "x").exists()
+
+
 # --- 4. one writer per directory; workers die with their parent ----------------------------------
 
 HOLD = r"""
