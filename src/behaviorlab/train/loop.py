@@ -1,8 +1,9 @@
 """The training loop: deterministic, checkpointed, resumable bit-identically, with progress.
 
-One loop for one process and for many: a `Replicas` object says how a batch's loss is computed
-across processes (`SingleProcess` here, `DataParallel` in train/distributed.py) and which process
-writes files; everything else — data, schedule, optimizer, monitor, checkpoints — is shared.
+One loop for one process and for many: a `Replicas` object (train/replicas.py) says how a batch's
+loss is computed across processes (`SingleProcess`, or `DataParallel` in train/distributed.py) and
+which process writes files; everything else — data, schedule, optimizer, monitor, checkpoints — is
+shared.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from behaviorlab.batching import Encoded, encode_examples
@@ -47,52 +47,9 @@ from behaviorlab.train.phases import (
     restore,
     warn_win_rate,
 )
+from behaviorlab.train.replicas import Replicas, SingleProcess
 from behaviorlab.train.run import new_model, prepare
 from behaviorlab.train.schedule import lr_factor
-
-
-class Replicas(Protocol):
-    """How one optimizer step's loss is computed across processes, and who writes files."""
-
-    rank: int
-    world: int
-
-    def wrap(self, model: Seq2SeqModel) -> nn.Module:
-        """The module to run forward through (DDP in many processes)."""
-        ...
-
-    def loss(
-        self, net: nn.Module, src: Tensor, tin: Tensor, tout: Tensor, pad_id: int
-    ) -> tuple[Tensor, Tensor]:
-        """(loss to backpropagate, the global mean token loss for logging) for the global batch."""
-        ...
-
-    def agree(self, refusal: str | None) -> None:
-        """Raise BadInput on every process when the writer refused (one clean error)."""
-        ...
-
-
-class SingleProcess:
-    """The whole batch in this process."""
-
-    rank, world = 0, 1
-
-    def wrap(self, model: Seq2SeqModel) -> nn.Module:
-        """The model itself."""
-        return model
-
-    def loss(
-        self, net: nn.Module, src: Tensor, tin: Tensor, tout: Tensor, pad_id: int
-    ) -> tuple[Tensor, Tensor]:
-        """Mean cross-entropy on output tokens only (padding ignored)."""
-        logits = net(src, tin)  # [B, T, V]
-        loss = F.cross_entropy(logits.flatten(0, 1), tout.flatten(), ignore_index=pad_id)
-        return loss, loss.detach()
-
-    def agree(self, refusal: str | None) -> None:
-        """Nothing to agree with."""
-        if refusal is not None:
-            raise BadInput(refusal)
 
 
 @dataclass
