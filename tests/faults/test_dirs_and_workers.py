@@ -160,16 +160,27 @@ def test_a_resume_cannot_race_a_straggler(cli: Any, trained: Path, tmp_path: Pat
     assert summary(run)["status"] == "running"  # (the file itself is as the kill left it)
 
 
-def _children(pid: int) -> list[int]:
-    out = []
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Ray's workers are grandchildren: children of its raylet)."""
+    parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [c for c, p in parents.items() if p in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:
@@ -180,23 +191,31 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _kill_parent_then_watch_workers(cmd: list[str], out: Path, runs: int) -> None:
-    """Start `cmd`; once `runs` of its runs are training in OUT, kill -9 it: its pool workers must
-    be gone within seconds, and the runs they left read as interrupted."""
+# Ray's per-node agents write nothing and leave by themselves once the raylet is gone (Ray checks
+# every few seconds and then reports to a GCS that is already dead): not workers that must die now.
+AGENTS = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")
+
+
+def _kill_parent_then_watch_workers(
+    cmd: list[str], out: Path, runs: int, pattern: str = "*/summary.json"
+) -> None:
+    """Start `cmd`; once `runs` of its runs are training in OUT, kill -9 it: every process it
+    started must be gone within seconds, and the runs they left read as interrupted."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 150
-    while len(list(out.glob("*/summary.json"))) < runs and time.monotonic() < deadline:
+    deadline = time.monotonic() + 240
+    while len(list(out.glob(pattern))) < runs and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         time.sleep(0.2)
-    workers = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
-    assert workers
+    workers = [c for c in _descendants(proc.pid) if not _cmdline(c).startswith(AGENTS)]
+    assert any("spawn_main" in _cmdline(c) or _cmdline(c).startswith("ray::") for c in workers)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 20
     while any(map(_alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(map(_alive, workers)), "workers outlived their parent"
-    for run in out.glob("*/summary.json"):
+    left = [f"{c} {_cmdline(c)[:60]}" for c in workers if _alive(c)]
+    assert not left, f"outlived their parent: {left}"
+    for run in out.glob(pattern):
         assert RunDir.open(run.parent).status == "interrupted"
 
 
@@ -213,6 +232,28 @@ def test_study_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     out = tmp_path / "study"
     study = ["study", "recursion", "--quick", "--seeds", "1", "--out", str(out)]
     _kill_parent_then_watch_workers([sys.executable, "-m", "behaviorlab", *study], out, 2)
+
+
+@pytest.mark.slow  # the sweep's pool again, behind the imitation experiment's teacher and bases
+def test_imitation_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    from test_sizes_and_numbers import _imitation_config
+
+    cfg = _imitation_config(tmp_path, **{"teacher.fit.steps": 100_000, "base.fit.steps": 100_000})
+    out = tmp_path / "imitation"
+    imitate = ["imitate", str(cfg), "--out", str(out)]
+    _kill_parent_then_watch_workers(
+        [sys.executable, "-m", "behaviorlab", *imitate], out, 2, "**/summary.json"
+    )
+
+
+@pytest.mark.slow  # a local Ray instance takes tens of seconds to start
+def test_ray_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'behaviorlab[ray]')")
+    cfg = tiny_config(tmp_path, steps=100_000, checkpoint_every=20, eval_every=100_000)
+    (tmp_path / "sweep.toml").write_text(f'base = "{cfg.name}"\n[grid]\n"train.seed" = [0, 1]\n')
+    out = tmp_path / "out"
+    sweep = ["sweep", str(tmp_path / "sweep.toml"), "--out", str(out), "--backend", "ray"]
+    _kill_parent_then_watch_workers([sys.executable, "-m", "behaviorlab", *sweep], out, 2)
 
 
 # --- 5. the failure path never raises -------------------------------------------------------------
@@ -307,4 +348,9 @@ def test_files_that_are_not_what_they_claim(cli: Any, trained: Path, tmp_path: P
     assert cli("probe", "--model", trained, "--out", probe, "--probes", "copying", "--limit", "1").code == 0
     (probe / "outputs.parquet").write_bytes(os.urandom(300))
     refused(cli("replay", probe), "outputs.parquet", "not a readable Parquet file")
+    nulls = tmp_path / "pairs.jsonl"  # a task file of pairs: a null is not the text "None"
+    nulls.write_text('{"input": "a b", "output": "c"}\n{"input": null, "output": "c"}\n')
+    refused(cli("tasks", "sample", nulls), "pairs.jsonl", "1 row(s) without an input")
+    (tmp_path / "pairs.parquet").write_bytes(os.urandom(300))
+    refused(cli("tasks", "sample", tmp_path / "pairs.parquet"), "pairs.parquet", "not a readable Parquet")
     assert not out.exists()
