@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_parquet
 from behaviorlab.rundir import METRICS, METRICS_LOG, PREDICTIONS, RunDir
 from behaviorlab.store.catalog import resolve_catalog
 
@@ -34,8 +35,11 @@ def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 def _parquet(path: Path, drop: Sequence[str] = ()) -> pd.DataFrame:
     if not path.is_file():
         raise BadInput(f"{path}: missing (evaluate the run first: behaviorlab eval {path.parent})")
-    names = pq.read_schema(path).names
-    return pq.read_table(path, columns=[c for c in names if c not in drop]).to_pandas()
+    try:  # the heavy columns are never read
+        keep: list[str] | None = [c for c in pq.read_schema(path).names if c not in drop]
+    except (OSError, ValueError):  # (pyarrow's errors are ValueErrors) read_parquet names the file
+        keep = None
+    return read_parquet(path, keep).to_pandas()
 
 
 class NotebookRun:

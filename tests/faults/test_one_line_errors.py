@@ -254,6 +254,7 @@ def test_each_run_file_corrupted_in_turn(cli: Any, trained: Path, tmp_path: Path
         ["runs", "record", copy, "--catalog", tmp_path / "c.sqlite"],
         ["replay", copy, "--from-checkpoint"],
         ["explain", copy, "--queries", "0", "--check", "0"],
+        ["export", copy, "--to", "csv", "--out", tmp_path / "export"],
     ):
         r = cli(*args)
         assert r.code in (0, 1, 2), (rel, args, r)

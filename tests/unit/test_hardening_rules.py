@@ -116,3 +116,20 @@ def test_claim_folder(tmp_path: Path) -> None:
     claim_folder(new, "figures")
     (new / "x.png").write_bytes(b"ours")
     assert claim_folder(new, "figures") == new  # made by us: ours from now on
+
+
+def test_metrics_journal_after_a_kill(tmp_path: Path) -> None:
+    from behaviorlab.track import MetricsJournal
+
+    journal = MetricsJournal(tmp_path)
+    journal.append([{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}])
+    with open(journal.path, "a") as f:
+        f.write('{"step": 3, "lo')  # the write a kill cut short
+    assert [r["step"] for r in journal.rows()] == [1, 2]
+    journal.truncate(1)
+    assert journal.path.read_text() == '{"loss": 2.0, "step": 1}\n'
+    with open(journal.path, "a") as f:
+        f.write("[1]\n")
+    with pytest.raises(BadInput, match="metrics.jsonl: line 2 is not a metrics row"):
+        journal.rows()
+    assert len(journal.rows(limit=1)) == 1  # a resume keeps only rows its checkpoint counted
