@@ -186,7 +186,7 @@ def stragglers(w: Path, run: Path, tiny: Path) -> list[tuple[str, bool, str]]:
 
 def workers_die(w: Path, tiny: Path) -> list[tuple[str, bool, str]]:
     """Rule 4: kill -9 of a command with a worker pool; its workers must be gone within seconds."""
-    from test_dirs_and_workers import _alive, _children
+    from test_dirs_and_workers import AGENTS, _alive, _cmdline, _descendants
 
     found = []
     long = w / "long.toml"
@@ -202,20 +202,29 @@ def workers_die(w: Path, tiny: Path) -> list[tuple[str, bool, str]]:
             w / "k-imit",
         ),
         ("kill -9 study", ["study", "recursion", "--quick", "--out", str(w / "k-study")], w / "k-study"),
+        (
+            "kill -9 sweep --backend ray",
+            ["sweep", str(w / "long-sweep.toml"), "--out", str(w / "k-ray"), "--backend", "ray"],
+            w / "k-ray",
+        ),
     ]:
         proc = subprocess.Popen([*BL, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 300
         kids: list[int] = []
         while time.monotonic() < deadline and proc.poll() is None:
-            kids = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
-            if kids and list(out.rglob("summary.json")):
+            kids = [c for c in _descendants(proc.pid) if not _cmdline(c).startswith(AGENTS)]
+            working = [c for c in kids if "spawn_main" in _cmdline(c) or _cmdline(c).startswith("ray::")]
+            if working and list(out.rglob("summary.json")):
                 break
             time.sleep(0.5)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        time.sleep(5)
+        gone_by = time.monotonic() + 20
+        while any(map(_alive, kids)) and time.monotonic() < gone_by:
+            time.sleep(0.2)
         alive = [k for k in kids if _alive(k)]
-        found.append((name, bool(kids) and not alive, f"{len(kids)} workers, {len(alive)} alive after 5 s"))
+        note = f"{len(kids)} processes, {len(alive)} alive after 20 s"
+        found.append((name, bool(kids) and not alive, note))
         for k in alive:
             os.kill(k, signal.SIGKILL)
     return found

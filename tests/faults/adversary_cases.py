@@ -260,6 +260,51 @@ def cases(w: Path, run: Path, hf: Path) -> list[Case]:
         Case("", "", [*BL, "train", str(tiny), "--out", str(mine), "--force"], [], [mine]),
     )
 
+    # ... and the exports and results sinks (issue 22): their folders under the same rule
+    (mine / "run").mkdir()
+    (mine / "run" / "notes.csv").write_text("mine")
+    add(
+        "3",
+        "export into OUT whose RUN folder holds the user's files",
+        Case("", "", [*BL, "export", str(run), "--to", "csv", "--out", str(mine)], [], [mine]),
+    )
+    twin = w / "twin" / run.name
+    shutil.copytree(run, twin)
+    add(
+        "3",
+        "export of two runs with one folder name",
+        Case("", "", [*BL, "export", str(run), str(twin), "--to", "csv", "--out", str(out)], [out]),
+    )
+    add(
+        "3",
+        "runs export --out over the user's CSV",
+        Case(
+            "",
+            "",
+            [*BL, "runs", "export", "--out", str(mine / "run" / "notes.csv"), "--format", "csv"]
+            + ["--catalog", str(w / "catalog.sqlite")],
+            [],
+            [mine],
+        ),
+    )
+    add(
+        "3",
+        "train with [track] dir onto the user's folder",
+        train(
+            'track.sinks=["csv"]',
+            f'track.dir="{mine}"',
+            'name="run"',
+            code=0,
+            kept=[mine],
+        ),
+    )
+    add("3", "train with an unknown results sink", train('track.sinks=["nope"]'))
+    add(
+        "3",
+        "probe --sink nope",
+        Case("", "", [*BL, "probe", "--model", str(run), "--out", str(out), "--sink", "nope"], [out]),
+    )
+
     # 5. the failure path (a full disk) -- run separately, it needs a tmpfs
 
     # 6. untrusted files at the door
@@ -370,6 +415,28 @@ def cases(w: Path, run: Path, hf: Path) -> list[Case]:
         Case("", "", [*BL, "train", str(recorded), "--out", str(out)], [out]),
     )
 
+    bad_metrics = w / "bad-metrics-export"
+    shutil.copytree(run, bad_metrics)
+    (bad_metrics / "metrics.parquet").write_bytes(os.urandom(300))
+    add(
+        "6",
+        "export of a run with garbage metrics.parquet",
+        Case("", "", [*BL, "export", str(bad_metrics), "--to", "parquet", "--out", str(out)], [out]),
+    )
+    nulls = w / "nulls.jsonl"
+    nulls.write_text('{"input": "1 0", "output": "1 1"}\n{"input": null, "output": "1"}\n')
+    rnd = w / "random-pairs.parquet"
+    rnd.write_bytes(os.urandom(500))
+    add(
+        "6", "tasks sample a pairs file with a null input", Case("", "", [*BL, "tasks", "sample", str(nulls)])
+    )
+    add("6", "train on a pairs task file of random bytes", train(f'data.task="{rnd}"'))
+    add(
+        "6",
+        "explain --model --task a pairs file of random bytes",
+        Case("", "", [*BL, "explain", "--model", f"run:{run}", "--task", str(rnd)]),
+    )
+
     # 7. user text on the terminal
     esc = "\x1b[2J\x1b]0;pwned\x07"
     add("7", "eval of a path with escapes", Case("", "", [*BL, "eval", str(w / f"no{esc}")]))
@@ -396,6 +463,11 @@ def cases(w: Path, run: Path, hf: Path) -> list[Case]:
         ),
     )
     add("7", "report of that run", Case("", "", [*BL, "report", str(evil)], code=0))
+    add(
+        "7",
+        "export of that run",
+        Case("", "", [*BL, "export", str(evil), "--to", "csv", "--out", str(w / "exported")], code=0),
+    )
     add(
         "7",
         "runs list showing it",
