@@ -67,6 +67,10 @@ def test_sizes_are_refused_before_allocation(cli: Any, tmp_path: Path) -> None:
 def test_explain_and_interpret_sizes(cli: Any, trained: Path) -> None:
     r = cli("explain", trained, "--queries", "1000000000000", "--check", "0")
     refused(r, "explain", "inputs", "of memory", "lower --queries")
+    r = cli("explain", "--model", f"run:{trained}", "--task", "binary-successor", "--n", "1000000000000")
+    refused(r, "explain --model", "of memory", "lower --queries, --check or --n")  # before loading it
+    r = cli("explain", "--model", f"run:{trained}", "--task", "binary-successor", "--max-size", "600")
+    refused(r, "size range")  # asked after loading the model: still one line
     r = cli("interpret", "perturb", trained, "-n", "8", "--per-input", "1000000000000000")
     refused(r, "perturb", "edits", "of memory")
     assert not (trained / "analysis" / "perturbation.json").exists()

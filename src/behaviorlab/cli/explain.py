@@ -153,12 +153,20 @@ def _explain_model(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from behaviorlab import lm
-    from behaviorlab.metamodels.on_model import PartialAnswers, QueryPlan, explain_model, model_task
+    from behaviorlab.metamodels.on_model import (
+        PartialAnswers,
+        QueryPlan,
+        check_model_sizes,
+        explain_model,
+        model_task,
+    )
 
     # One thread: on a shared 2-core box a second torch thread mostly waits for a core and costs
     # several times the CPU (BENCHMARKS.md, explain --model); one thread also fixes the float sums.
     pin_threads(None, threads=1)
     task = model_task(task_name, order=order, steps=steps)
+    queries, check = 200 if queries is None else queries, 200 if check is None else check
+    check_model_sizes(spec, shots=shots, n=n, queries=queries, check=check, alpha=alpha, seed=seed)
     with err_console.status(f"loading {spec} …"):
         model = lm.load(spec)
     bar = Progress(
@@ -183,8 +191,8 @@ def _explain_model(
             task,
             shots=shots,
             n=n,
-            queries=200 if queries is None else queries,
-            check=200 if check is None else check,
+            queries=queries,
+            check=check,
             max_size=max_size,
             alpha=alpha,
             seed=seed,
@@ -197,7 +205,8 @@ def _explain_model(
             typer.echo(json.dumps(partial.to_json(), indent=2))
         raise fail(partial.one_line(), code=130) from None
     finally:
-        bar.stop()
+        if bar.live.is_started:  # (stopping a bar never started still prints an empty line)
+            bar.stop()
     if format == "json":
         typer.echo(json.dumps({**facts, "program_text": result.program_text, **result.to_json()}, indent=2))
         return

@@ -126,6 +126,20 @@ class PartialAnswers(BadInput):
         }
 
 
+def check_model_sizes(
+    name: str, *, shots: int, n: int, queries: int, check: int, alpha: float, seed: int
+) -> None:
+    """Refuse numbers `explain_model` cannot use, and more inputs than fit this machine: before
+    the model is even loaded (the CLI calls this first)."""
+    if shots < 0 or n < 4:
+        raise BadInput(f"explain --model needs shots >= 0 and at least 4 inputs; got shots={shots}, n={n}")
+    for what, value in (("queries", queries), ("check", check)):
+        check_int(f"--{what}", value, 0)
+    # Every input is asked with `shots` demonstrations in front of it.
+    inputs = (n + 2 * queries + check) * (1 + shots)
+    check_explain(f"explain --model {name}", inputs=inputs, alpha=alpha, seed=seed)
+
+
 def explain_model(
     model: TextModel,
     task: Task,
@@ -145,13 +159,7 @@ def explain_model(
 
     `on_plan` hears the plan before the warm-up and again with its estimate; `on_asked(k)` hears
     of every k queries answered. Ctrl-C while asking raises `PartialAnswers`."""
-    if shots < 0 or n < 4:
-        raise BadInput(f"explain --model needs shots >= 0 and at least 4 inputs; got shots={shots}, n={n}")
-    for name, value in (("queries", queries), ("check", check)):
-        check_int(f"--{name}", value, 0)
-    # Every input is asked with `shots` demonstrations in front of it.
-    inputs = (n + 2 * queries + check) * (1 + shots)
-    check_explain(f"explain --model {model.name}", inputs=inputs, alpha=alpha, seed=seed)
+    check_model_sizes(model.name, shots=shots, n=n, queries=queries, check=check, alpha=alpha, seed=seed)
     demos = [
         (e.input, e.output)
         for e in task.sample(shots, derive_seed(seed, "demos"), min_size=min_size, max_size=max_size)
