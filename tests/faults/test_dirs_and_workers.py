@@ -110,6 +110,10 @@ def test_exports_and_sinks_keep_to_their_own_folders(cli: Any, trained: Path, tm
     tracker.log_scalar("loss", 1.0, 1)
     tracker.close()
     assert (out / "x" / "scalars.csv").is_file() and not (tmp_path / "x").exists()
+    (out / "mlflow.db").write_text("my own notes")  # the MLflow store's default name, beside runs
+    tracker = open_tracker(["mlflow"], out / "x", "x", {}, say=said.append)
+    assert not tracker.sinks and "is not an MLflow store" in said[-1]
+    assert (out / "mlflow.db").read_text() == "my own notes"
 
 
 # --- 4. one writer per directory; workers die with their parent ----------------------------------
