@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import read_parquet
@@ -35,11 +34,7 @@ def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 def _parquet(path: Path, drop: Sequence[str] = ()) -> pd.DataFrame:
     if not path.is_file():
         raise BadInput(f"{path}: missing (evaluate the run first: behaviorlab eval {path.parent})")
-    try:  # the heavy columns are never read
-        keep: list[str] | None = [c for c in pq.read_schema(path).names if c not in drop]
-    except (OSError, ValueError):  # (pyarrow's errors are ValueErrors) read_parquet names the file
-        keep = None
-    return read_parquet(path, keep).to_pandas()
+    return read_parquet(path, drop=drop).to_pandas()  # the heavy columns are never read
 
 
 class NotebookRun:

@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +75,18 @@ def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
         raise BadInput(f"{path}: not valid TOML: {e}") from None
 
 
-def read_parquet(path: Path, columns: list[str] | None = None) -> Any:
-    """A Parquet file as a pyarrow Table; BadInput names the file when it is missing or not Parquet
-    (recorded data and run files are untrusted: validated at the door)."""
+def read_parquet(path: Path, columns: list[str] | None = None, drop: Sequence[str] = ()) -> Any:
+    """A Parquet file as a pyarrow Table (`columns`, or all but `drop`: never read); BadInput names
+    the file when it is missing or not Parquet (recorded data and run files are untrusted:
+    validated at the door)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not path.is_file():
         raise BadInput(f"{path}: Parquet file not found")
     try:
+        if drop:
+            columns = [c for c in pq.read_schema(path).names if c not in drop]
         return pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise BadInput(f"{path}: not a readable Parquet file ({' '.join(str(e).split())[:200]})") from None

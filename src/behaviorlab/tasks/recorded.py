@@ -11,11 +11,10 @@ import shutil
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import Field, field_validator
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import sha256_file
+from behaviorlab.io import read_parquet, sha256_file
 from behaviorlab.rundir import split_file
 from behaviorlab.tasks.base import Example
 from behaviorlab.tasks.text import TextVocab, Tokenizer, word_vocabulary
@@ -71,10 +70,7 @@ class RecordedTask:
 
 def read_pairs(path: Path) -> list[Example]:
     """(input, output, integer meta) rows of one Parquet file; BadInput names what is wrong."""
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise BadInput(f"{path}: not a readable Parquet file: {e}") from None
+    table = read_parquet(path)
     for col in ("input", "output"):
         if col not in table.column_names:
             raise BadInput(f"{path}: needs string columns input and output; has {table.column_names}")
