@@ -53,6 +53,11 @@ def test_ablation_confirmation_compares_found_and_random(run: InterpretRun) -> N
     out = run.ablation_confirmation([("decoder", 0, 0)], n_random=2, seed=1)
     assert out["n_random"] == 2 and len(out["random_drops"]) == 2
     assert 0.0 <= out["found_heads"] <= 1.0
+    # The draws' spread and a rank p-value, never their mean.
+    draws = out["random_drops"]
+    assert "random_heads" not in out and (out["random_low"], out["random_high"]) == (min(draws), max(draws))
+    assert out["at_least"] == sum(d >= out["found_heads"] for d in draws)
+    assert out["p_value"] == (1 + out["at_least"]) / 3
 
 
 def test_notebook_methods_return_rows_and_figures(run: InterpretRun) -> None:

@@ -67,7 +67,14 @@ def test_demo_page_shows_shortcuts_heads_and_lr_comparison(tmp_path: Path) -> No
         metamodel_size=257.6,
         metamodel_program="natural/reference@10+0",
         recursion_heads=[{"kind": "cross", "layer": 1, "head": 1, "score": 0.26, "baseline": 0.1}],
-        ablation_drop={"found_heads": 0.99, "random_heads": 0.43, "n_random": 8},
+        ablation_drop={
+            "found_heads": 0.99,
+            "random_median": 0.43,
+            "random_low": 0.05,
+            "random_high": 0.97,
+            "at_least": 0,
+            "n_random": 8,
+        },
     )
     summary["lr_comparison"] = {
         "metamodels": [
@@ -86,5 +93,6 @@ def test_demo_page_shows_shortcuts_heads_and_lr_comparison(tmp_path: Path) -> No
     html, _ = build_report(demo)
     assert "Shortcuts, failure prediction and heads" in html
     assert "natural/reference@10+0" in html and "88.5%" in html and "cross.1.1" in html
-    assert "99.0% / 43.0%" in html
+    # The random draws' median and range, never their mean.
+    assert "99.0% / median 43.0% (5.0%–97.0%; 0 of 8 draws reach it)" in html
     assert "task/a@lr=0.001" in html and "shortcut &lt;b&gt;" in html  # escaped

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
+from behaviorlab.stats import rate_text
 
 
 def comparison_table(rows: list[dict[str, Any]]) -> Table:
@@ -21,7 +22,7 @@ def comparison_table(rows: list[dict[str, Any]]) -> Table:
             r["task"],
             r["program"],
             f"{r['metamodel_agreement']:.1%}",
-            f"{r['failure_prediction_rate']:.1%} of {r['n_failures']}",
+            f"{rate_text(r['failure_prediction_rate'], 'n/a')} of {r['n_failures']}",
             ", ".join(r["same_shortcut_as"]) or "-",
         )
     return table
@@ -31,12 +32,17 @@ def distribution_lines(dist: dict[str, Any]) -> list[str]:
     """Per task: failure prediction over the runs, and who shares a shortcut."""
     lines = []
     for task, d in dist.items():
-        worst = d["worst"]
-        lines.append(
-            f"{task}: failures predicted over {d['n_runs']} runs ({', '.join(d['measured_on'])}): "
-            f"median {d['median']:.1%}, worst {worst['rate']:.1%} ({Path(worst['run']).name}), "
-            f"best {d['best']:.1%}"
-        )
+        worst, none = d["worst"], d.get("n_without_failures", 0)
+        counted = d["n_runs"] - none
+        head = f"{task}: failures predicted over {counted} runs ({', '.join(d['measured_on'])}): "
+        if d["median"] is None:
+            head += "n/a (no failures)"
+        else:
+            head += (
+                f"median {d['median']:.1%}, worst {worst['rate']:.1%} ({Path(worst['run']).name}), "
+                f"best {d['best']:.1%}"
+            )
+        lines.append(head + (f"; {none} runs made no failures (no rate)" if none else ""))
         for g in d["shortcut_groups"]:
             lines.append(f"  same shortcut ({g['program']}): {', '.join(Path(r).name for r in g['runs'])}")
     return lines
