@@ -125,7 +125,7 @@ def _head_scores(obj: Any, canvas: Canvas) -> str:
         series = [Series("score", labels, [float(r["score"]) for r in top], kind="bar")]
         if all(isinstance(r.get("baseline"), int | float) for r in top):
             # The text compares each score against uniform attention: draw that beside it.
-            base = [float(r["baseline"]) for r in top]
+            base: list[float | None] = [float(r["baseline"]) for r in top]
             series.append(Series("baseline (uniform attention)", labels, base, kind="bar", dashed=True))
         split = f" · {top[0]['split']}" if top and top[0].get("split") else ""
         figs.append(
