@@ -149,6 +149,6 @@ def test_bad_settings_and_names_write_nothing(tmp_path: Path) -> None:
         run_probes([FakeLM()], tmp_path / "x", probes="copying,nope")
     with pytest.raises(BadInput, match="setting n"):
         run_probes([FakeLM()], tmp_path / "x", settings={"icl": {"n": 0}})
-    with pytest.raises(BadInput, match="--limit"):
+    with pytest.raises(BadInput, match=r"-n \(items per condition\)"):
         run_probes([FakeLM()], tmp_path / "x", limit=0)
     assert not (tmp_path / "x").exists()

@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: bad input becomes one line on stderr and exit code 2."""
+"""Shared CLI plumbing: bad input becomes one line on stderr and exit code 2; the options every
+command spells the same way (CONTRIBUTING, "The command-line vocabulary"; a test checks them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,6 +18,43 @@ from behaviorlab.rundir import RunDir
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
+
+# What a command prints for a person (tables, lines) or for a program (JSON on stdout).
+FORMATS = ("text", "json")
+FormatOpt = Annotated[
+    str, typer.Option("--format", help="text (tables and lines, for reading) or json (for programs).")
+]
+JsonAlias = Annotated[bool, typer.Option("--json", hidden=True, help="Deprecated: --format json.")]
+
+
+# Every way to name a model, for help texts (registry.BUILTIN's adapters and aliases; a test keeps
+# this in step with it).
+MODEL_SPECS = (
+    "run:DIR (or a run directory), hf:DIR, gguf:FILE, or the alias smollm2 (SmolLM2-135M-Instruct, "
+    "installed by make setup)"
+)
+
+
+SINK_HELP = "Also send the {} to a sink: tensorboard, mlflow, csv, parquet (repeatable; default: none)."
+
+
+def deprecated(new: T, old: T | None, old_name: str, new_name: str) -> T:
+    """The value of an option, taking it from its old spelling (a hidden alias) when that was
+    given, with one line on stderr naming the new spelling."""
+    if old is None or old is False:
+        return new
+    sys.stderr.write(f"warning: {old_name} is deprecated; use {new_name}\n")
+    return old
+
+
+def output_format(fmt: str, json_alias: bool = False) -> str:
+    """--format's value checked (text or json); the deprecated --json flag means json."""
+    fmt = "json" if deprecated(False, json_alias, "--json", "--format json") else fmt
+    if fmt not in FORMATS:
+        raise fail(f"--format {fmt!r}: expected text or json")
+    return fmt
+
 
 # No markup: run names, file names, SQL results and task strings (`['a'; 'b']`) print as they are.
 console = Console(markup=False, highlight=False)

@@ -9,14 +9,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, handles_bad_input, pin_threads
+from behaviorlab.cli._common import console, deprecated, handles_bad_input, pin_threads
 
 
 @handles_bad_input
 def train_cmd(
     config: Annotated[Path, typer.Argument(help="Experiment TOML (see configs/).")],
     out: Annotated[Path, typer.Option("--out", help="Run directory to write.")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a config value, e.g. optim.lr=3e-4 (repeatable; default: none)."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run bit-identically.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing run directory (only a run).")] = False,
     evaluate: Annotated[bool, typer.Option(help="Evaluate all test splits when done.")] = True,
@@ -47,14 +52,18 @@ def train_cmd(
 @handles_bad_input
 def eval_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `train`.")],
-    split: Annotated[list[str] | None, typer.Option("--split", help="Split(s) to evaluate.")] = None,
-    failures: Annotated[int, typer.Option(help="How many failures to list.")] = 10,
+    split: Annotated[
+        list[str] | None,
+        typer.Option("--split", help="Split(s) to evaluate (repeatable; default: every split but train)."),
+    ] = None,
+    n: Annotated[int, typer.Option("-n", "--n", min=0, help="How many failures to list.")] = 10,
+    failures: Annotated[int | None, typer.Option("--failures", hidden=True, help="Deprecated: -n.")] = None,
 ) -> None:
     """Exact match overall and by length/size/depth, ID vs OOD, and the failure catalog."""
     from behaviorlab.train import evaluate_run
 
     pin_threads(run_dir)
-    _print_eval(evaluate_run(run_dir, split or None), limit=failures)
+    _print_eval(evaluate_run(run_dir, split or None), limit=deprecated(n, failures, "--failures", "-n"))
     _record(run_dir)
 
 
@@ -62,7 +71,7 @@ def eval_cmd(
 def samples_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A language-model run (e.g. configs/lm-pydocs.toml).")],
     split: Annotated[str, typer.Option(help="Split whose texts give the prompts.")] = "validation",
-    n: Annotated[int, typer.Option(min=1, help="How many continuations.")] = 4,
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="How many continuations.")] = 4,
     new_tokens: Annotated[int, typer.Option(min=1, help="Tokens to write after each prompt.")] = 96,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 decodes greedily.")] = 0.8,
     seed: Annotated[int, typer.Option(help="Seed of the sampler.")] = 0,

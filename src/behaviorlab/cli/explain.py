@@ -9,7 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
+from behaviorlab.cli._common import (
+    MODEL_SPECS,
+    FormatOpt,
+    console,
+    err_console,
+    fail,
+    handles_bad_input,
+    output_format,
+    pin_threads,
+)
 from behaviorlab.stats import rate_text
 
 
@@ -54,7 +63,7 @@ def explain_cmd(
         list[Path] | None,
         typer.Argument(help="Trained and evaluated run directories; two or more are compared."),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    format: FormatOpt = "text",
     alpha: Annotated[float, typer.Option(help="Weight of H(model | program) in the MDL score.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the fit/held-out split and bootstrap.")] = 0,
     queries: Annotated[
@@ -75,18 +84,27 @@ def explain_cmd(
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Any text model (hf:DIR, gguf:FILE, smollm2), asked few-shot."),
+        typer.Option(
+            "--model",
+            help=f"Any text model, asked few-shot instead of explaining run directories: {MODEL_SPECS}.",
+        ),
     ] = None,
-    task: Annotated[str | None, typer.Option(help="With --model: the task to ask it.")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="With --model: the task to ask it (required with --model).")
+    ] = None,
     order: Annotated[
         str | None,
-        typer.Option(help="With --model: binary-successor order; natural (plain 0/1 digits) unless named."),
+        typer.Option(help="With --model: binary-successor order (default natural: plain 0/1 digits)."),
     ] = None,
-    steps: Annotated[str | None, typer.Option(help="With --model: tree reduction steps.")] = None,
+    steps: Annotated[
+        str | None, typer.Option(help="With --model: tree reduction steps (default all).")
+    ] = None,
     shots: Annotated[int, typer.Option(min=0, help="With --model: demonstrations per prompt.")] = 8,
     n: Annotated[
         int,
         typer.Option(
+            "-n",
+            "--n",
             min=4,
             help="With --model: inputs asked (half fit, half held), and as many gibberish strings for "
             "the mechanistic MI. The model is asked n + 2×queries + n + check inputs in all (each "
@@ -98,8 +116,7 @@ def explain_cmd(
     """Search the shortcut program that reproduces each model and score it (writes analysis/);
     with several runs, also show which learned the same shortcut; with --model, explain any text
     model asked few-shot on a task."""
-    if format not in ("text", "json"):
-        raise fail(f"--format {format!r}: expected text or json")
+    format = output_format(format)
     if model is not None or task is not None:
         if run_dirs or model is None or task is None:
             raise fail("explain --model SPEC --task NAME takes no run directories (and needs both)")

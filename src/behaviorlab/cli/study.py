@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import SINK_HELP, console, handles_bad_input
 from behaviorlab.rundir import REPORT, STUDY_MD
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -21,7 +21,10 @@ def recursion_cmd(
     quick: Annotated[bool, typer.Option(help="A small grid (same claims, fewer cells): minutes.")] = False,
     backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
     workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster address to join.")] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address to join (--backend ray; default: a local Ray instance)."),
+    ] = None,
     resume: Annotated[
         bool, typer.Option(help="Finish an interrupted study; finished runs are kept.")
     ] = False,
@@ -29,7 +32,10 @@ def recursion_cmd(
     seeds: Annotated[int, typer.Option(min=1, help="Seeds per cell.")] = 3,
     sink: Annotated[
         list[str] | None,
-        typer.Option("--sink", help="Also send the claims to a sink: tensorboard, mlflow, csv, parquet."),
+        typer.Option(
+            "--sink",
+            help=SINK_HELP.format("claims"),
+        ),
     ] = None,
 ) -> None:
     """The recursion study's grid: binary successor and tree traversal (end to end and 1/2/3-step),

@@ -29,7 +29,7 @@ class Format(StrEnum):
 
 ORDER = typer.Option(None, "--order", help="binary-successor: natural | reverse (default reverse).")
 STEPS = typer.Option(None, "--steps", help="tree tasks: 1 | 2 | 3 | all (default all).")
-START = typer.Option(None, "--start", help="tree tasks: 0 forces step-0 inputs.")
+START = typer.Option(None, "--start", help="tree tasks: 0 forces step-0 inputs (default: any step).")
 
 
 def _task(name: str, order: str | None, steps: str | None, start: str | None) -> Task:
@@ -64,10 +64,14 @@ def sample(
     order: str | None = ORDER,
     steps: str | None = STEPS,
     start: str | None = START,
-    min_size: int | None = typer.Option(None, "--min-size", help="Smallest size."),
-    max_size: int | None = typer.Option(None, "--max-size", help="Largest size."),
-    min_depth: int | None = typer.Option(None, "--min-depth", help="tree tasks: least depth."),
-    max_depth: int | None = typer.Option(None, "--max-depth", help="tree tasks: most depth."),
+    min_size: int | None = typer.Option(
+        None, "--min-size", help="Smallest size (default: the task's own range)."
+    ),
+    max_size: int | None = typer.Option(
+        None, "--max-size", help="Largest size (default: the task's own range)."
+    ),
+    min_depth: int | None = typer.Option(None, "--min-depth", help="tree tasks: least depth (default: any)."),
+    max_depth: int | None = typer.Option(None, "--max-depth", help="tree tasks: most depth (default: any)."),
     edge_fraction: float = typer.Option(0.0, "--edge-fraction", help="Share of edge cases."),
     shape: str = typer.Option(
         "random", "--shape", help="tree tasks: random | balanced | left-spine | right-spine."

@@ -29,7 +29,7 @@ PRIMITIVE_BITS = 16.0
 
 
 class ProbeConfig(BaseModel):
-    """Sizes and seed of one probe; `n` is items per condition (capped by the suite's --limit)."""
+    """Sizes and seed of one probe; `n` is items per condition (capped by the suite's -n)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     n: int = Field(8, ge=1)

@@ -77,9 +77,9 @@ def is_probe_run(path: Path) -> bool:
 def probe_configs(
     probes: Sequence[str], limit: int | None, seed: int, settings: dict[str, Any] | None
 ) -> dict[str, ProbeConfig]:
-    """Each chosen probe's config: settings overrides, then --limit and --seed."""
+    """Each chosen probe's config: settings overrides, then the item cap (-n) and --seed."""
     if limit is not None and limit < 1:
-        raise BadInput(f"--limit must be at least 1; got {limit}")
+        raise BadInput(f"-n (items per condition) must be at least 1; got {limit}")
     unknown = sorted(set(settings or {}) - set(probe_names()))
     if unknown:
         raise BadInput(f"settings for unknown probe(s) {', '.join(unknown)}")
