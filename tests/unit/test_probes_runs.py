@@ -156,7 +156,8 @@ def test_consistency_chance_is_one_number_per_task(probed: tuple[Path, dict[str,
             assert row["chance_lo"] == row["chance"] == row["chance_hi"]  # exact, not estimated
             assert row["decoy_n"] == row["rate_n"] and row["decoy_lo"] <= row["decoy"] <= row["decoy_hi"]
         verdict = res["probes"]["consistency"][n]["verdict"]
-        assert "on this task for any model" in verdict and "a decoy key in" in verdict
+        assert "for a random answer of the task's length, any model" in verdict
+        assert "a decoy key in" in verdict
 
 
 def test_mapping_of_each_run(probed: tuple[Path, dict[str, Any]]) -> None:

@@ -313,12 +313,14 @@ def _excluding(e: Estimate, gone: int) -> Estimate:
 
 
 def _baselines(row: Row, closed: bool) -> str:
-    """ "chance 35% (exact, any model on this task); decoy in 17% [3%–56%]": the task's chance level
-    and this model's decoy control, never one passed off as the other."""
+    """ "chance 35% for a random answer of the task's length, any model; a decoy key in 17% [3%–56%]
+    of its answers": the task's chance level and this model's decoy control, never one passed off
+    as the other."""
     decoy = f"a decoy {'key' if closed else 'job'} in {percent(row.values['decoy'])} of its answers"
     if not closed:
         return decoy
-    return f"chance {100 * row.values['chance'].value:.0f}% on this task for any model; {decoy}"
+    chance = 100 * row.values["chance"].value
+    return f"chance {chance:.0f}% for a random answer of the task's length, any model; {decoy}"
 
 
 def _other_variant(rows: list[Row], variant: str, first: str) -> str:
