@@ -109,7 +109,7 @@ class InterpretRun:
             self.model, self.prepared(split, n), group_by=group_by, kinds=kinds, layers=layers
         )
         if save:  # the report names the split in each map's title
-            self.save(ATTENTION, [m.to_dict() | {"split": split} for m in maps])
+            self.save(ATTENTION, [m.to_dict() | {"split": split, "labels": "position"} for m in maps])
         return maps
 
     def head_scores(

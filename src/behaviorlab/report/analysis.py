@@ -76,6 +76,9 @@ def _attention(obj: Any, canvas: Canvas) -> str:
             z = [[float(v) for v in row] for row in m["weights"]]
         except (KeyError, TypeError, ValueError) as e:
             raise _Unreadable(f"{ATTENTION}[{i}]: {e!r}") from None
+        if isinstance(m.get("n"), int) and m["n"] > 1 and m.get("labels") != "position":
+            # Written before maps named a token only where every input agrees: positions only.
+            q, k = [t.split(":", 1)[0] for t in q], [t.split(":", 1)[0] for t in k]
         if not q or not k or len(z) != len(q) or any(len(row) != len(k) for row in z):
             raise _Unreadable(f"{ATTENTION}[{i}]: weights are not [{len(q)}][{len(k)}] (query x key)")
         title = f"{m.get('kind', '?')} · layer {m.get('layer', '?')} · head {m.get('head', '?')}"
