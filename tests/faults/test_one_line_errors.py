@@ -173,7 +173,7 @@ def test_runs_record_marks_damaged_checkpoints(cli: Any, trained: Path, tmp_path
     model.write_bytes(model.read_bytes()[:-8] + b"\0" * 8)
     r = cli("runs", "record", copy, "--catalog", tmp_path / "cat.sqlite")
     assert r.code == 0 and "damaged" in r.out
-    r = cli("runs", "list", "--catalog", tmp_path / "cat.sqlite", "--json")
+    r = cli("runs", "list", "--catalog", tmp_path / "cat.sqlite", "--format", "json")
     (row,) = json.loads(r.out)
     assert row["status"] == "damaged"
     assert cli("report", copy).code == 0

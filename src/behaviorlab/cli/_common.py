@@ -1,5 +1,6 @@
 """Shared CLI plumbing: bad input becomes one line on stderr and exit code 2; user text reaches the
-terminal without control characters; numeric options carry the ranges `validate.py` sets."""
+terminal without control characters; numeric options carry the ranges `validate.py` sets; the options
+every command spells the same way (CONTRIBUTING, "The command-line vocabulary"; a test checks them)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import functools
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import rich
 import typer
@@ -22,6 +23,42 @@ from behaviorlab.validate import COUNT_MAX, SEED_MAX, check_float, printable
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
+
+# What a command prints for a person (tables, lines) or for a program (JSON on stdout).
+FORMATS = ("text", "json")
+FormatOpt = Annotated[
+    str, typer.Option("--format", help="text (tables and lines, for reading) or json (for programs).")
+]
+JsonAlias = Annotated[bool, typer.Option("--json", hidden=True, help="Deprecated: --format json.")]
+
+
+# Every way to name a model, for help texts (registry.BUILTIN's adapters and aliases; a test keeps
+# this in step with it).
+MODEL_SPECS = (
+    "run:DIR (or a run directory), hf:DIR, gguf:FILE, or the alias smollm2 (SmolLM2-135M-Instruct, "
+    "installed by make setup)"
+)
+
+
+SINK_HELP = "Also send the {} to a sink: tensorboard, mlflow, csv, parquet (repeatable; default: none)."
+
+
+def deprecated(new: T, old: T | None, old_name: str, new_name: str) -> T:
+    """The value of an option, taking it from its old spelling (a hidden alias) when that was
+    given, with one line on stderr naming the new spelling."""
+    if old is None or old is False:
+        return new
+    sys.stderr.write(f"warning: {old_name} is deprecated; use {new_name}\n")
+    return old
+
+
+def output_format(fmt: str, json_alias: bool = False) -> str:
+    """--format's value checked (text or json); the deprecated --json flag means json."""
+    fmt = "json" if deprecated(False, json_alias, "--json", "--format json") else fmt
+    if fmt not in FORMATS:
+        raise fail(f"--format {fmt!r}: expected text or json")
+    return fmt
 
 
 class SafeConsole(Console):
@@ -102,9 +139,9 @@ def pin_threads(run_dir: Path | None = None, threads: int = 1) -> None:
 # --- numeric options: every int has a range, every float is finite (tests/unit/test_cli_numbers.py) --
 
 
-def count(*names: str, help: str, lo: int = 1, hi: int = COUNT_MAX) -> Any:
+def count(*names: str, help: str, lo: int = 1, hi: int = COUNT_MAX, hidden: bool = False) -> Any:
     """An integer option counting something (at least `lo`); the pre-flight checks the work."""
-    return typer.Option(*names, min=lo, max=hi, help=help)
+    return typer.Option(*names, min=lo, max=hi, help=help, hidden=hidden)
 
 
 def seed_option(help: str = "Seed (0..2^62).") -> Any:

@@ -10,15 +10,19 @@ import typer
 from rich.table import Table
 
 from behaviorlab.cli._common import (
+    MODEL_SPECS,
+    FormatOpt,
     console,
     count,
     err_console,
     fail,
     handles_bad_input,
+    output_format,
     pin_threads,
     real,
     seed_option,
 )
+from behaviorlab.stats import rate_text
 
 
 def comparison_table(rows: list[dict[str, Any]]) -> Table:
@@ -30,7 +34,7 @@ def comparison_table(rows: list[dict[str, Any]]) -> Table:
             r["task"],
             r["program"],
             f"{r['metamodel_agreement']:.1%}",
-            f"{r['failure_prediction_rate']:.1%} of {r['n_failures']}",
+            f"{rate_text(r['failure_prediction_rate'], 'n/a')} of {r['n_failures']}",
             ", ".join(r["same_shortcut_as"]) or "-",
         )
     return table
@@ -40,12 +44,17 @@ def distribution_lines(dist: dict[str, Any]) -> list[str]:
     """Per task: failure prediction over the runs, and who shares a shortcut."""
     lines = []
     for task, d in dist.items():
-        worst = d["worst"]
-        lines.append(
-            f"{task}: failures predicted over {d['n_runs']} runs ({', '.join(d['measured_on'])}): "
-            f"median {d['median']:.1%}, worst {worst['rate']:.1%} ({Path(worst['run']).name}), "
-            f"best {d['best']:.1%}"
-        )
+        worst, none = d["worst"], d.get("n_without_failures", 0)
+        counted = d["n_runs"] - none
+        head = f"{task}: failures predicted over {counted} runs ({', '.join(d['measured_on'])}): "
+        if d["median"] is None:
+            head += "n/a (no failures)"
+        else:
+            head += (
+                f"median {d['median']:.1%}, worst {worst['rate']:.1%} ({Path(worst['run']).name}), "
+                f"best {d['best']:.1%}"
+            )
+        lines.append(head + (f"; {none} runs made no failures (no rate)" if none else ""))
         for g in d["shortcut_groups"]:
             lines.append(f"  same shortcut ({g['program']}): {', '.join(Path(r).name for r in g['runs'])}")
     return lines
@@ -57,7 +66,7 @@ def explain_cmd(
         list[Path] | None,
         typer.Argument(help="Trained and evaluated run directories; two or more are compared."),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    format: FormatOpt = "text",
     alpha: Annotated[
         float, real("--alpha", lo=0.0, help="Weight of H(model | program) in the MDL score.")
     ] = 1.0,
@@ -82,18 +91,26 @@ def explain_cmd(
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Any text model (hf:DIR, gguf:FILE, smollm2), asked few-shot."),
+        typer.Option(
+            "--model",
+            help=f"Any text model, asked few-shot instead of explaining run directories: {MODEL_SPECS}.",
+        ),
     ] = None,
-    task: Annotated[str | None, typer.Option(help="With --model: the task to ask it.")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="With --model: the task to ask it (required with --model).")
+    ] = None,
     order: Annotated[
         str | None,
-        typer.Option(help="With --model: binary-successor order; natural (plain 0/1 digits) unless named."),
+        typer.Option(help="With --model: binary-successor order (default natural: plain 0/1 digits)."),
     ] = None,
-    steps: Annotated[str | None, typer.Option(help="With --model: tree reduction steps.")] = None,
+    steps: Annotated[
+        str | None, typer.Option(help="With --model: tree reduction steps (default all).")
+    ] = None,
     shots: Annotated[int, count("--shots", lo=0, help="With --model: demonstrations per prompt.")] = 8,
     n: Annotated[
         int,
         count(
+            "-n",
             "--n",
             lo=4,
             help="With --model: inputs asked (half fit, half held), and as many gibberish strings for "
@@ -106,8 +123,7 @@ def explain_cmd(
     """Search the shortcut program that reproduces each model and score it (writes analysis/);
     with several runs, also show which learned the same shortcut; with --model, explain any text
     model asked few-shot on a task."""
-    if format not in ("text", "json"):
-        raise fail(f"--format {format!r}: expected text or json")
+    format = output_format(format)
     if model is not None or task is not None:
         if run_dirs or model is None or task is None:
             raise fail("explain --model SPEC --task NAME takes no run directories (and needs both)")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, count, handles_bad_input
+from behaviorlab.cli._common import SINK_HELP, console, count, handles_bad_input
 from behaviorlab.rundir import REPORT, STUDY_MD
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -23,7 +23,10 @@ def recursion_cmd(
     workers: Annotated[
         int | None, count("--workers", help="Local pool size (default: one per core).")
     ] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster address to join.")] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address to join (--backend ray; default: a local Ray instance)."),
+    ] = None,
     resume: Annotated[
         bool, typer.Option(help="Finish an interrupted study; finished runs are kept.")
     ] = False,
@@ -31,7 +34,10 @@ def recursion_cmd(
     seeds: Annotated[int, count("--seeds", help="Seeds per cell.")] = 3,
     sink: Annotated[
         list[str] | None,
-        typer.Option("--sink", help="Also send the claims to a sink: tensorboard, mlflow, csv, parquet."),
+        typer.Option(
+            "--sink",
+            help=SINK_HELP.format("claims"),
+        ),
     ] = None,
     allow_long: Annotated[
         bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")

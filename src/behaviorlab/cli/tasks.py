@@ -30,7 +30,7 @@ class Format(StrEnum):
 
 ORDER = typer.Option(None, "--order", help="binary-successor: natural | reverse (default reverse).")
 STEPS = typer.Option(None, "--steps", help="tree tasks: 1 | 2 | 3 | all (default all).")
-START = typer.Option(None, "--start", help="tree tasks: 0 forces step-0 inputs.")
+START = typer.Option(None, "--start", help="tree tasks: 0 forces step-0 inputs (default: any step).")
 
 
 def _task(name: str, order: str | None, steps: str | None, start: str | None) -> Task:
@@ -65,10 +65,18 @@ def sample(
     order: str | None = ORDER,
     steps: str | None = STEPS,
     start: str | None = START,
-    min_size: Annotated[int | None, count("--min-size", help="Smallest size.")] = None,
-    max_size: Annotated[int | None, count("--max-size", help="Largest size.")] = None,
-    min_depth: Annotated[int | None, count("--min-depth", lo=0, help="tree tasks: least depth.")] = None,
-    max_depth: Annotated[int | None, count("--max-depth", lo=0, help="tree tasks: most depth.")] = None,
+    min_size: Annotated[
+        int | None, count("--min-size", help="Smallest size (default: the task's own range).")
+    ] = None,
+    max_size: Annotated[
+        int | None, count("--max-size", help="Largest size (default: the task's own range).")
+    ] = None,
+    min_depth: Annotated[
+        int | None, count("--min-depth", lo=0, help="tree tasks: least depth (default: any).")
+    ] = None,
+    max_depth: Annotated[
+        int | None, count("--max-depth", lo=0, help="tree tasks: most depth (default: any).")
+    ] = None,
     edge_fraction: Annotated[
         float, real("--edge-fraction", lo=0.0, hi=1.0, help="Share of edge cases.")
     ] = 0.0,

@@ -73,7 +73,7 @@ def run_one(
     # --quick is a smoke run: a smaller search and check, so less precise metamodel figures.
     explained = explain_run(path, queries=300 if quick else None, check=300 if quick else None)
     entry.update({k: explained.to_json()[k] for k in SUMMARY_KEYS})
-    entry["metamodel_program"] = explained.family_match or explained.program.label
+    entry["metamodel_program"] = explained.program_name
     entry["fresh_check"] = explained.fresh_check
     options = dict(cfg.data.options) if isinstance(cfg.data, DatasetSpec) else {}
     entry["_portable"] = portable(explained, task_name(cfg.data), options)

@@ -117,8 +117,8 @@ class InterpretRun:
         maps = attention_maps(
             self.model, self.prepared(split, n), group_by=group_by, kinds=kinds, layers=layers
         )
-        if save:
-            self.save(ATTENTION, [m.to_dict() for m in maps])
+        if save:  # the report names the split in each map's title
+            self.save(ATTENTION, [m.to_dict() | {"split": split, "labels": "position"} for m in maps])
         return maps
 
     def head_scores(
@@ -131,7 +131,7 @@ class InterpretRun:
         """Every head scored against every hypothesis, best first per hypothesis."""
         rows = head_scores(self.model, self.prepared(split, n), hypotheses)
         if save:
-            self.save(HEAD_SCORES, rows)
+            self.save(HEAD_SCORES, [r | {"split": split} for r in rows])
         return rows
 
     def head_scores_figure(self, hypothesis: str, rows: list[dict[str, Any]] | None = None) -> Any:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from behaviorlab.behaviors.estimators import proportion_ci
 from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
@@ -93,13 +92,16 @@ def fresh_check(
 
 
 def check_numbers(model: list[str], prog: list[str], refs: list[str]) -> dict[str, Any]:
+    """Agreement and failure prediction on one sample; a rate over zero cases is None."""
     st = failure_stats(model, prog, list(refs))
+    ci = st.predicted
     return {
         "n": st.n,
         "n_failures": st.n_failures,
         "failure_prediction_rate": st.failure_prediction_rate,
-        "failure_prediction_ci": list(proportion_ci(st.n_predicted_correctly, st.n_failures)),
+        "failure_prediction_ci": None if ci.estimate is None else [ci.ci_low, ci.ci_high],
         "failure_precision": st.failure_precision,
+        "n_predicted_failures": st.n_predicted,
         "metamodel_agreement": st.agreement,
     }
 

@@ -34,7 +34,7 @@ PRIMITIVE_BITS = 16.0
 
 
 class ProbeConfig(Checked):
-    """Sizes and seed of one probe; `n` is items per condition (capped by the suite's --limit).
+    """Sizes and seed of one probe; `n` is items per condition (capped by the suite's -n).
 
     Every size of every probe (items, tokens, lengths) is at most MAX_ITEMS and every list of
     conditions at most MAX_CONDITIONS long, so no setting can ask for unbounded work."""

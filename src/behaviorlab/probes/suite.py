@@ -84,9 +84,9 @@ def is_probe_run(path: Path) -> bool:
 def probe_configs(
     probes: Sequence[str], limit: int | None, seed: int, settings: dict[str, Any] | None
 ) -> dict[str, ProbeConfig]:
-    """Each chosen probe's config: settings overrides, then --limit and --seed."""
+    """Each chosen probe's config: settings overrides, then the item cap (-n) and --seed."""
     if limit is not None:
-        check_int("--limit", limit, 1)
+        check_int("-n (items per condition)", limit, 1)
     check_seed(seed, "--seed")  # every probe's seed, and so every catalog row, fits int64
     unknown = sorted(set(settings or {}) - set(probe_names()))
     if unknown:

@@ -14,7 +14,7 @@ from behaviorlab.report.imitation_sections import imitation_sections
 from behaviorlab.report.page import GENERATOR, build_page, write_figures
 from behaviorlab.report.probe_sections import probe_sections
 from behaviorlab.report.run_sections import render_sections, run_sections
-from behaviorlab.report.rundata import load_collection, load_run
+from behaviorlab.report.rundata import RunData, load_collection, load_run
 from behaviorlab.report.study_sections import study_page
 from behaviorlab.rundir import FIGURES, REPORT, RUN_MARKERS, STUDY, SUMMARY, SWEEP, is_run, read_json_object
 
@@ -33,6 +33,7 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
         title = f"{path.resolve().name} ({coll.kind} comparison)"
     elif is_run(path):
         run = load_run(path)
+        canvas.subject = subject_of(run)
         if run.kind == "probe":
             sections = probe_sections(run, canvas)
         elif run.kind == "imitation":
@@ -47,6 +48,14 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
         )
     html = build_page(title, str(path.resolve()), toc, body, canvas, capture_errors=capture_errors)
     return html, canvas
+
+
+def subject_of(run: RunData) -> str:
+    """Whose figures a run page shows: the run's name, or a probe run's models."""
+    if run.kind == "probe":
+        names = [str(m.get("name")) for m in run.results.get("models", []) if m.get("name")]
+        return ", ".join(names) or run.name
+    return run.name
 
 
 def _is_ours(page: Path) -> bool:
