@@ -43,3 +43,36 @@ def test_tables_are_dataframes(run_dir: Path) -> None:
     catalog = behaviorlab.runs(run_dir.parent / "catalog.sqlite")
     assert isinstance(catalog, pd.DataFrame) and list(catalog["kind"]) == ["train"]
     assert behaviorlab.runs(run_dir.parent / "catalog.sqlite", kind="probe").empty
+
+
+def _typed(fn: Any, where: str) -> None:
+    """A public callable a notebook reaches: a docstring, no `*args`/`**kw`, every parameter and
+    the return annotated (so `help()` and tab completion show what it takes)."""
+    import inspect
+
+    sig = inspect.signature(fn)
+    assert (fn.__doc__ or "").strip(), f"{where}: no docstring"
+    for p in sig.parameters.values():
+        assert p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD), f"{where}{sig}: takes *args/**kw"
+        assert p.name == "self" or p.annotation is not p.empty, f"{where}: {p.name} has no type"
+    assert sig.return_annotation is not sig.empty, f"{where}: no return type"
+
+
+def test_dir_shows_the_notebook_entry_points_typed_and_documented() -> None:
+    """`dir(behaviorlab)` used to show only `open` and `runs`, and notebook methods read
+    `(*args, **kw)`: every entry point and every public NotebookRun method now has a typed
+    signature and a docstring, and dir() lists them."""
+    import inspect
+
+    from behaviorlab.api import NotebookRun
+
+    shown = [n for n in dir(behaviorlab) if not n.startswith("_")]
+    entry = {"open", "runs", "task", "load", "explain", "probe", "report", "summary"}
+    assert entry <= set(shown) and set(behaviorlab.__all__) == entry, shown
+    for name in sorted(entry):
+        _typed(getattr(behaviorlab, name), f"behaviorlab.{name}")
+        assert f"behaviorlab.{name}(" in (behaviorlab.__doc__ or "") or name == "summary", name
+    methods = [n for n, f in inspect.getmembers(NotebookRun, inspect.isfunction) if not n.startswith("_")]
+    assert {"attention", "head_scores", "ablate", "patch", "perturb", "predictions", "metrics"} <= set(methods)
+    for name in methods:
+        _typed(getattr(NotebookRun, name), f"NotebookRun.{name}")

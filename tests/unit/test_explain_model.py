@@ -151,3 +151,39 @@ def test_a_pretrained_model_reads_the_natural_order_unless_told() -> None:
     assert tasks.get("peano-add").answer_bound("S I + I") == 4
     tree = tasks.get("tree-inorder")
     assert tree.answer_bound("inorder (Branch 'a' Leaf Leaf)") == len(tree.vocab.tokenize("['a']"))
+
+
+def test_the_command_says_nothing_explains_a_model_that_fails_everything(monkeypatch: Any) -> None:
+    """`behaviorlab explain --model SPEC --task T` as a person runs it, on a model that answers
+    every input wrongly: the output names no selected program and says no program in the language
+    explains the model. Without --queries/--check the plan asks 200 of each (the help's default for
+    --model), not the 2000 a run directory gets."""
+    from typer.testing import CliRunner
+
+    from behaviorlab import lm
+    from behaviorlab.cli import app
+    from behaviorlab.metamodels.result import NOTHING_EXPLAINS
+
+    from behaviorlab.metamodels import on_model
+
+    monkeypatch.setattr(lm, "load", lambda spec: FunctionModel(lambda p: " I am not sure.", spec))
+    sizes: dict[str, int] = {}
+    real_check = on_model.check_model_sizes
+
+    def recording(name: str, **kw: Any) -> None:
+        sizes.update(kw)
+        real_check(name, **kw)
+
+    monkeypatch.setattr(on_model, "check_model_sizes", recording)
+    args = ["explain", "--model", "babble", "--task", "binary-successor", "-n", "40"]
+    got = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert got.exit_code == 0, got.output
+    lines = got.stdout.splitlines()
+    assert lines[0].startswith("function:babble on binary-successor/natural, 8-shot: exact match 0.0% of")
+    assert lines[1].startswith(f"task binary-successor/natural: {NOTHING_EXPLAINS}"), lines[:3]
+    assert "selected '" not in got.stdout and "no program is selected" in got.stdout
+    assert (sizes["queries"], sizes["check"], sizes["n"]) == (200, 200, 40)
+    assert next(ln for ln in got.stderr.splitlines() if ln.startswith("asking babble: "))  # the plan
+
+    help_text = CliRunner().invoke(app, ["explain", "--help"], env={"COLUMNS": "200"}).stdout
+    assert help_text.count("200 with --model") == 2  # --queries and --check say the default used here

@@ -190,3 +190,28 @@ def test_metamodel_and_heads_read_as_numbers_not_json(tmp_path: Path) -> None:
     (bars,) = [f for f in canvas.figures if f.key.startswith("heads-")]
     assert [s.name for s in bars.series] == ["score", "baseline (uniform attention)"]
     assert bars.series[1].y == [0.1, 0.1, 0.1] and "test_id" in bars.title
+
+
+def test_number_columns_align_with_their_headers_and_names_wrap_between_parts(tmp_path: Path) -> None:
+    """Seen in a 1280 px screenshot: a left-aligned "n" header over right-aligned counts read as
+    the next column's, and the task card broke "binary-successor/reve|rse" inside a word. A
+    column of numbers is right-aligned header and all (a mixed column stays left); a card value
+    breaks only between name parts."""
+    from behaviorlab.report.html import table
+    from behaviorlab.report.theme import CSS
+
+    got = table([{"split": "test_id", "n": 40, "value": 2}, {"split": "x", "n": 3, "value": "yes"}])
+    heads = re.findall(r"<th[^>]*>[^<]*</th>", got)
+    assert heads == ["<th>split</th>", '<th class="num">n</th>', "<th>value</th>"]
+    assert '<td class="num">40</td>' in got and "<td>2</td>" in got  # "value" mixes text and numbers
+    assert 'class="table-wrap"' in got  # a short table shows every row (no scroll box)
+    assert 'class="table-wrap long"' in table([{"i": i} for i in range(25)])
+    assert re.search(r"\.table-wrap\s*\{[^}]*\}", CSS) and "max-height" not in CSS.split(".table-wrap {")[1].split("}")[0]
+    run = make_run(tmp_path / "r")
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "task": "binary-successor/reverse"}))
+    html, _ = build_report(run)
+    task = html.split('<div class="label">task</div><div class="value">')[1].split("</div>")[0]
+    assert task == "binary-successor/<wbr>reverse", task
+    card = next(line for line in CSS.splitlines() if line.startswith(".card .value"))
+    assert "overflow-wrap:break-word" in card and "word-break" not in card  # break-word breaks anywhere

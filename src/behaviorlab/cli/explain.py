@@ -228,6 +228,8 @@ def _explain_model(
         return
     console.print(
         f"{facts['model']} on {facts['task']}, {shots}-shot: exact match {facts['accuracy']:.1%} "
-        f"of {facts['n']} inputs (sizes {facts['sizes'][0]}..{facts['sizes'][1]})"
+        f"of {facts['n']} inputs (sizes {facts['sizes'][0]}..{facts['sizes'][1]})",
+        markup=False,
+        highlight=False,
     )
-    console.print(result.render_text())
+    console.print(result.render_text(), markup=False, highlight=False)  # as written: programs use [ ]

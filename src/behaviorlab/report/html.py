@@ -91,6 +91,14 @@ def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return list(cols)
 
 
+# Rows beyond which a table scrolls in a box of its own instead of growing the page.
+LONG_TABLE = 20
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def table(
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[str] | None = None,
@@ -104,19 +112,25 @@ def table(
     cols = list(columns) if columns is not None else columns_of(rows)
     trusted = set(raw)
     shown = rows if limit is None else rows[:limit]
-    head = "".join(f"<th>{breakable(c)}</th>" for c in cols)
+    # A column of numbers is right-aligned, its header too (a left header over right-aligned
+    # numbers reads as the next column's); a column mixing text and numbers stays left-aligned.
+    numeric = {c for c in cols if all(_is_number(r.get(c)) for r in shown if r.get(c) is not None)}
+    numeric &= {c for c in cols if any(r.get(c) is not None for r in shown)}
+    head = "".join(
+        f'<th class="num">{breakable(c)}</th>' if c in numeric else f"<th>{breakable(c)}</th>" for c in cols
+    )
     body = []
     for r in shown:
         cells = []
         for c in cols:
             v = r.get(c)
-            num = isinstance(v, int | float) and not isinstance(v, bool)
             text = str(v) if c in trusted else breakable(fmt(v))
-            cells.append(f'<td class="num">{text}</td>' if num else f"<td>{text}</td>")
+            cells.append(f'<td class="num">{text}</td>' if c in numeric else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
+    wrap = "table-wrap long" if len(shown) > LONG_TABLE else "table-wrap"
     more = f'<p class="muted">Showing {len(shown)} of {len(rows)} rows.</p>' if len(shown) < len(rows) else ""
     return (
-        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+        f'<div class="{wrap}"><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>{more}"
     )
 

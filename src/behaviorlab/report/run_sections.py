@@ -7,7 +7,7 @@ from typing import Any
 
 from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Series
-from behaviorlab.report.html import cards, esc, fmt, note, pct, section, table
+from behaviorlab.report.html import breakable, cards, esc, fmt, note, pct, section, table
 from behaviorlab.report.rundata import RunData, is_id, is_ood
 
 # Metadata fields in the order evaluate/metrics.py breaks them down; other meta_* columns follow.
@@ -53,7 +53,7 @@ def header(run: RunData) -> str:
     digest = str(run.summary.get("config_digest") or "—")
     seed = run.env.get("seed", run.config.get("train", {}).get("seed"))
     facts = [
-        ("task", esc(_task(run))),
+        ("task", breakable(_task(run))),
         ("status", f'<span class="status status-{esc(status)}">{esc(status)}</span>'),
         ("config digest", f'<code title="{esc(digest)}">{esc(digest[:12])}</code>'),
         ("steps", esc(fmt(run.summary.get("steps")))),

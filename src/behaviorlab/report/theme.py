@@ -33,14 +33,18 @@ h3 { font-size:15px; margin:18px 0 8px; }
 .card { border:1px solid var(--line); border-radius:8px; padding:8px 12px; background:#fbfcfd; }
 .card .label { font-size:12px; color:var(--muted); text-transform:uppercase;
   letter-spacing:.04em; }
-.card .value { font-size:15px; font-weight:600; word-break:break-word; }
+/* A value wraps between its name parts (the <wbr> after / @ + _), never inside a word that fits. */
+.card .value { font-size:15px; font-weight:600; overflow-wrap:break-word; }
 .cards.big .value { font-size:30px; font-weight:700; color:var(--accent); }
 .cards.big .card:nth-child(2) .value { color:var(--ood); }
 .status { padding:1px 8px; border-radius:999px; background:#eaeef2; font-size:13px; }
 .status-complete, .status-trained { background:#dafbe1; color:var(--ok); }
 .status-failed { background:#ffebe9; color:var(--bad); }
 .status-running, .status-stopped { background:#fff8c5; color:#7d4e00; }
-.table-wrap { overflow:auto; max-height:560px; border:1px solid var(--line); border-radius:8px;
+/* Only a long table scrolls in its own box: a short one with tall cells (the probe headlines)
+   had its last row cut off at the box's edge. */
+.table-wrap.long { max-height:560px; }
+.table-wrap { overflow:auto; border:1px solid var(--line); border-radius:8px;
   margin:8px 0; }
 table { border-collapse:collapse; width:100%; font-size:13px; }
 th, td { padding:5px 10px; text-align:left; border-bottom:1px solid #eef1f4; vertical-align:top; }
@@ -50,7 +54,7 @@ tbody tr:nth-child(even) { background:#fafbfc; }
    a word is broken only when it cannot fit a line of its own. */
 td { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12.5px;
   overflow-wrap:break-word; }
-td.num { text-align:right; white-space:nowrap; }
+th.num, td.num { text-align:right; white-space:nowrap; }
 mark { background:#ffd8b5; color:#7a2e00; padding:0 3px; border-radius:3px; }
 /* Code wraps at the box's edge instead of running off the right side of the page. */
 pre { background:#f6f8fa; border:1px solid var(--line); border-radius:8px; padding:10px 12px;
@@ -152,6 +156,10 @@ LAYOUT_JS = """
       if (el.scrollWidth > el.clientWidth + 1) {
         var what = el.tagName.toLowerCase() + ' ' + el.scrollWidth + '>' + el.clientWidth;
         found.overflow.push(what + ' ' + name(el));
+      }
+      // A short table shows every row; only a long one (class "long") scrolls in its box.
+      if (el.tagName !== 'PRE' && !el.classList.contains('long') && el.scrollHeight > el.clientHeight + 1) {
+        found.overflow.push('rows cut ' + el.scrollHeight + '>' + el.clientHeight + ' ' + name(el));
       }
     });
     if (root.scrollWidth > window.innerWidth + 1) { found.page = root.scrollWidth + '>' + window.innerWidth; }
