@@ -149,9 +149,7 @@ def test_a_resume_cannot_race_a_straggler(cli: Any, trained: Path, tmp_path: Pat
             cli("train", tiny_config(tmp_path), "--out", run, "--resume"), "in use by another process", pid
         )
         refused(
-            cli(
-                "probe", "--model", trained, "--out", probe, "--probes", "copying", "-n", "1", "--resume"
-            ),
+            cli("probe", "--model", trained, "--out", probe, "--probes", "copying", "-n", "1", "--resume"),
             "in use",
         )
         refused(cli("train", tiny_config(tmp_path), "--out", run, "--force"), "in use by another process")
@@ -298,9 +296,7 @@ def test_status_that_cannot_be_written(
         return run_part(*a, **k)
 
     monkeypatch.setattr(suite, "_run_part", second_part_fails)
-    r = cli(
-        "probe", "--model", trained, "--out", tmp_path / "probe", "--probes", "copying,noise", "-n", "1"
-    )
+    r = cli("probe", "--model", trained, "--out", tmp_path / "probe", "--probes", "copying,noise", "-n", "1")
     refused(r, "No space left", "kept for --resume", "status not recorded")
     assert RunDir.open(tmp_path / "probe").status == "interrupted"
     monkeypatch.undo()

@@ -73,6 +73,7 @@ def test_dir_shows_the_notebook_entry_points_typed_and_documented() -> None:
         _typed(getattr(behaviorlab, name), f"behaviorlab.{name}")
         assert f"behaviorlab.{name}(" in (behaviorlab.__doc__ or "") or name == "summary", name
     methods = [n for n, f in inspect.getmembers(NotebookRun, inspect.isfunction) if not n.startswith("_")]
-    assert {"attention", "head_scores", "ablate", "patch", "perturb", "predictions", "metrics"} <= set(methods)
+    analyses = {"attention", "head_scores", "ablate", "patch", "perturb", "predictions", "metrics"}
+    assert analyses <= set(methods)
     for name in methods:
         _typed(getattr(NotebookRun, name), f"NotebookRun.{name}")

@@ -162,9 +162,8 @@ def test_the_command_says_nothing_explains_a_model_that_fails_everything(monkeyp
 
     from behaviorlab import lm
     from behaviorlab.cli import app
-    from behaviorlab.metamodels.result import NOTHING_EXPLAINS
-
     from behaviorlab.metamodels import on_model
+    from behaviorlab.metamodels.result import NOTHING_EXPLAINS
 
     monkeypatch.setattr(lm, "load", lambda spec: FunctionModel(lambda p: " I am not sure.", spec))
     sizes: dict[str, int] = {}
