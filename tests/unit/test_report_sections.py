@@ -197,13 +197,14 @@ def test_number_columns_align_with_their_headers_and_names_wrap_between_parts(tm
     the next column's, and the task card broke "binary-successor/reve|rse" inside a word. A
     column of numbers is right-aligned header and all (a mixed column stays left); a card value
     breaks only between name parts."""
-    from behaviorlab.report.html import table
+    from behaviorlab.report.html import breakable, table
     from behaviorlab.report.theme import CSS
 
     got = table([{"split": "test_id", "n": 40, "value": 2}, {"split": "x", "n": 3, "value": "yes"}])
     heads = re.findall(r"<th[^>]*>[^<]*</th>", got)
     assert heads == ["<th>split</th>", '<th class="num">n</th>', "<th>value</th>"]
     assert '<td class="num">40</td>' in got and "<td>2</td>" in got  # "value" mixes text and numbers
+    assert breakable("|C(B)| bits") == "|C(B)| bits" and breakable("a/b@c") == "a/<wbr>b@<wbr>c"
     assert 'class="table-wrap"' in got  # a short table shows every row (no scroll box)
     assert 'class="table-wrap long"' in table([{"i": i} for i in range(25)])
     assert "max-height" not in CSS.split(".table-wrap {")[1].split("}")[0]

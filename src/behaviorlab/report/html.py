@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 MAX_CELL = 160  # characters of a formatted object or list before it is cut with "…"
-# After these a long name may wrap (program names: natural/output-cap10@10+0+patch).
-_BREAK_AFTER = re.compile(r"([@+_=|]|[/.,:](?!\d))(?=\S)")
+# After these a long name may wrap (program names: natural/output-cap10@10+0+patch); never after a
+# separator that opens the text ("|C(B)| bits" would leave a lone "|" on a line).
+_BREAK_AFTER = re.compile(r"(?<=\S)([@+_=|]|[/.,:](?!\d))(?=\S)")
 
 
 def esc(value: Any) -> str:
