@@ -87,6 +87,15 @@ def test_demo_page_shows_shortcuts_heads_and_lr_comparison(tmp_path: Path) -> No
                 "metamodel_size": 9.0,
                 "same_shortcut_as": [],
             },
+            {  # seen in a 1280 px screenshot: "n/a (no failures)" beside a bare "—" precision
+                "run": "task/a@lr=0.01",
+                "program": "natural/reference",
+                "metamodel_agreement": 1.0,
+                "failure_prediction_rate": None,
+                "failure_precision": None,
+                "metamodel_size": 9.0,
+                "same_shortcut_as": [],
+            },
         ]
     }
     (demo / "summary.json").write_text(json.dumps(summary))
@@ -97,6 +106,7 @@ def test_demo_page_shows_shortcuts_heads_and_lr_comparison(tmp_path: Path) -> No
     # The random draws' median and range, never their mean.
     assert "99.0% / median 43.0% (5.0%–97.0%; 0 of 8 draws reach it)" in html
     assert "task/a@lr=0.001" in html and "shortcut &lt;b&gt;" in html  # escaped
+    assert "<td>n/a (no failures)</td><td>n/a (no predicted failures)</td>" in html
 
 
 def test_each_runs_figures_name_the_run_and_split(tmp_path: Path) -> None:

@@ -152,6 +152,10 @@ def _failures(value: Any) -> str:
     return "n/a (no failures)" if value is None else pct(value)
 
 
+def _precision(value: Any) -> str:
+    return "n/a (no predicted failures)" if value is None else pct(value)
+
+
 def shortcuts_table(coll: Collection) -> str:
     """Per model: the selected shortcut program, failure prediction, top heads and their ablation;
     plus the demo's learning-rate comparison when present. Empty when no run was explained."""
@@ -167,7 +171,7 @@ def shortcuts_table(coll: Collection) -> str:
                 "program": r.get("metamodel_program"),
                 "agreement": pct(r.get("metamodel_agreement")),
                 "failures predicted": _failures(r.get("failure_prediction_rate")),
-                "precision": pct(r.get("failure_precision")),
+                "precision": _precision(r.get("failure_precision")),
                 "size (bits)": r.get("metamodel_size"),
                 "top heads (score vs baseline)": _heads(r.get("recursion_heads")),
                 "ablation drop found / random heads": _drops(abl),
@@ -184,7 +188,7 @@ def shortcuts_table(coll: Collection) -> str:
                 "program": m.get("program"),
                 "agreement": pct(m.get("metamodel_agreement")),
                 "failures predicted": _failures(m.get("failure_prediction_rate")),
-                "precision": pct(m.get("failure_precision")),
+                "precision": _precision(m.get("failure_precision")),
                 "size (bits)": m.get("metamodel_size"),
                 "same shortcut as": ", ".join(m.get("same_shortcut_as") or []) or "—",
             }
