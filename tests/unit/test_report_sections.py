@@ -205,6 +205,7 @@ def test_number_columns_align_with_their_headers_and_names_wrap_between_parts(tm
     assert heads == ["<th>split</th>", '<th class="num">n</th>', "<th>value</th>"]
     assert '<td class="num">40</td>' in got and "<td>2</td>" in got  # "value" mixes text and numbers
     assert breakable("|C(B)| bits") == "|C(B)| bits" and breakable("a/b@c") == "a/<wbr>b@<wbr>c"
+    assert breakable("size=8 carry=0") == "size=8 carry=0"  # a key=value pair stays on one line
     assert 'class="table-wrap"' in got  # a short table shows every row (no scroll box)
     assert 'class="table-wrap long"' in table([{"i": i} for i in range(25)])
     assert "max-height" not in CSS.split(".table-wrap {")[1].split("}")[0]

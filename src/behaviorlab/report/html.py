@@ -16,8 +16,9 @@ from typing import Any
 
 MAX_CELL = 160  # characters of a formatted object or list before it is cut with "…"
 # After these a long name may wrap (program names: natural/output-cap10@10+0+patch); never after a
-# separator that opens the text ("|C(B)| bits" would leave a lone "|" on a line).
-_BREAK_AFTER = re.compile(r"(?<=\S)([@+_=|]|[/.,:](?!\d))(?=\S)")
+# separator that opens the text ("|C(B)| bits" would leave a lone "|" on a line), nor inside a
+# key=value pair ("carry=" then "0" on the next line).
+_BREAK_AFTER = re.compile(r"(?<=\S)([@+_|]|[/.,:](?!\d))(?=\S)")
 
 
 def esc(value: Any) -> str:
