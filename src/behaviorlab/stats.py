@@ -347,6 +347,10 @@ def clipped_at_zero(e: Estimate) -> Estimate:
     return replace(e, estimate=clip(e.estimate), ci_low=clip(e.ci_low), ci_high=clip(e.ci_high))
 
 
+# An explanation whose program agrees with its model on at most this share of held-out inputs
+# explains nothing (agreement ≈ 0): explain selects no program, comparisons of programs say n/a.
+DEGENERATE_AGREEMENT = 0.05
+
 # How a rate over zero cases is spelled, by what there were none of.
 NO_CASES = "n/a (no cases)"
 

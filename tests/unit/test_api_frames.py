@@ -77,3 +77,16 @@ def test_dir_shows_the_notebook_entry_points_typed_and_documented() -> None:
     assert analyses <= set(methods)
     for name in methods:
         _typed(getattr(NotebookRun, name), f"NotebookRun.{name}")
+
+
+def test_report_stays_callable_after_the_report_package_is_imported(run_dir: Path) -> None:
+    """`behaviorlab.report(PATH)` imports the package `behaviorlab.report`, which Python then sets
+    as the attribute `behaviorlab.report` in place of the entry function: a second call in the same
+    notebook called a module. The package is callable the same way, with a typed signature."""
+    import importlib
+
+    importlib.import_module("behaviorlab.report")
+    first = behaviorlab.report(run_dir)
+    again = behaviorlab.report(run_dir, run_dir / "again.html")
+    assert first == run_dir / "report.html" and again == run_dir / "again.html" and again.is_file()
+    _typed(behaviorlab.report, "behaviorlab.report (the package)")

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from behaviorlab.metamodels.result import DEGENERATE_AGREEMENT
 from behaviorlab.results import Finding
-from behaviorlab.stats import Estimate, difference, share
+from behaviorlab.stats import DEGENERATE_AGREEMENT, Estimate, difference, share
 
 Row = dict[str, Any]
 

@@ -16,12 +16,10 @@ from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.risk import RiskModel
 from behaviorlab.metamodels.text import to_json, to_text
 from behaviorlab.metamodels.tree_program import TreeProgram
-from behaviorlab.stats import MI_NOTE, Estimate, bits, rate_text
+from behaviorlab.stats import DEGENERATE_AGREEMENT, MI_NOTE, Estimate, bits, rate_text
 
 NOTHING_EXPLAINS = "no program in the language explains this model"
 NONE_NAME = "none (nothing explains it)"
-# Held-out agreement at or below which a selected program explains nothing (agreement ≈ 0).
-DEGENERATE_AGREEMENT = 0.05
 
 
 def failure_text(c: dict[str, Any]) -> str:

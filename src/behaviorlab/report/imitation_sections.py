@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from behaviorlab.metamodels.result import DEGENERATE_AGREEMENT
 from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Series
 from behaviorlab.report.html import cards, esc, note, table
 from behaviorlab.report.rundata import RunData
 from behaviorlab.results import Finding
-from behaviorlab.stats import Estimate
+from behaviorlab.stats import DEGENERATE_AGREEMENT, Estimate
 
 STYLE = ("template", "list", "summary", "unigram_overlap", "length_r", "abstain_invalid", "abstain_valid")
 
