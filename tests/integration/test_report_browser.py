@@ -120,6 +120,7 @@ def test_every_report_kind_fits_a_1280px_window(kind: str, kinds: dict[str, Path
     assert got["page"] is None, f"{kind}: the page is wider than the window: {got['page']}"
     assert got["clipped"] == [], f"{kind}: cut off at the figure's edge: {got['clipped']}"
     assert got["overlaps"] == [], f"{kind}: drawn over each other: {got['overlaps']}"
+    assert got["split"] == [], f"{kind}: words broken inside across lines: {got['split']}"
     # Every figure names whose it is (the run, or the probe run's models) in its title.
     subject = {"probe": "fake-open-text-model-alpha", "study": "lr ", "imitation": "tiny-imitation"}
     named = subject.get(kind)
@@ -140,15 +141,17 @@ def test_the_layout_check_catches_what_it_should(tmp_path: Path) -> None:
     axis title longer than its figure are each reported."""
     from behaviorlab.report.canvas import Canvas
     from behaviorlab.report.figures import Figure, Series
-    from behaviorlab.report.html import table
+    from behaviorlab.report.html import cards, table
     from behaviorlab.report.page import build_page
 
     browser = _browser()
     canvas = Canvas()
     tall = "y " * 200  # an axis title far longer than the figure is tall
     body = table([{f"column {i}": "x" * 30 for i in range(12)}]) + '<pre style="white-space:pre">' + "y" * 400
-    body += "</pre>" + canvas.figure(Figure("f", "t", "x", tall, [Series("s", [1, 2], [0.1, 0.2])]))
+    body += "</pre>" + cards([("name", "zzzz" * 20)])  # breaks inside the word: nowhere else to
+    body += canvas.figure(Figure("f", "t", "x", tall, [Series("s", [1, 2], [0.1, 0.2])]))
     page = tmp_path / "bad.html"
     page.write_text(build_page("bad", "", [], body, canvas, capture_errors=True), encoding="utf-8")
     got = _layout(_check_page(browser, page, tmp_path / "profile")[1])
     assert len(got["overflow"]) == 2 and got["clipped"], got
+    assert any(w.startswith("zzzz") for w in got["split"]), got  # a word longer than its card

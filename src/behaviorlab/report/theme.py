@@ -190,7 +190,30 @@ LAYOUT_JS = """
         }
       }
     });
+    found.split = splitWords();
     root.setAttribute('data-bl-layout', JSON.stringify(found));
+  }
+  // Words of table cells, card values and figure titles broken across two lines inside the word
+  // (not at a space, a hyphen or dash, or the <wbr> after a name part, which splits text nodes).
+  function splitWords() {
+    var out = [];
+    document.querySelectorAll('td, th, .card .value, .fig-title').forEach(function (el) {
+      var walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (var node = walk.nextNode(); node; node = walk.nextNode()) {
+        var re = /[^\\s\u2010-\u2014-]+[\u2010-\u2014-]?/g, m;  // hyphens and dashes may end a line
+        while ((m = re.exec(node.data)) !== null) {
+          var range = document.createRange();
+          range.setStart(node, m.index);
+          range.setEnd(node, m.index + m[0].length);
+          var tops = {};
+          Array.prototype.forEach.call(range.getClientRects(), function (r) {
+            if (r.width > 0) { tops[Math.round(r.top)] = true; }
+          });
+          if (Object.keys(tops).length > 1 && out.length < 20) { out.push(m[0] + ' in ' + name(el)); }
+        }
+      }
+    });
+    return out;
   }
   function openAll() {
     document.querySelectorAll('details').forEach(function (d) { d.open = true; });
