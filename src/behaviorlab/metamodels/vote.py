@@ -45,12 +45,36 @@ def voters(
     return out
 
 
-def voter_values(batch: Batch, terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
-    """[rows, terms] integer feature values of each row's input."""
+def _per_input(batch: Batch, terms: Sequence[Term]) -> np.ndarray:
+    """[inputs, terms] integer feature values."""
     per_input = np.zeros((len(batch), len(terms)), dtype=np.int64)
     for k, t in enumerate(terms):
         per_input[:, k] = batch.static(t.feat, t.arg)
-    return per_input[seq]
+    return per_input
+
+
+def voter_values(batch: Batch, terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
+    """[rows, terms] integer feature values of each row's input."""
+    return _per_input(batch, terms)[seq]
+
+
+def voter_patterns(batch: Batch, terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
+    """[rows] an id per distinct row of `voter_values`: rows with one id get one vote score."""
+    if not len(terms):
+        return np.zeros(len(seq), dtype=np.int64)
+    _, inverse = np.unique(_per_input(batch, terms), axis=0, return_inverse=True)
+    return inverse.reshape(-1)[seq]
+
+
+def vote_bound(patterns: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> int:
+    """The most any vote can gain (`fit_vote`'s third value) on these rows: a threshold takes
+    every row of a pattern or none, so at best the patterns holding more pos rows than neg rows."""
+    rows = np.flatnonzero(pos | neg)
+    if not len(rows):
+        return 0
+    ids, side = np.unique(patterns[rows], return_inverse=True)
+    net = np.bincount(side.reshape(-1), weights=np.where(pos[rows], 1, -1), minlength=len(ids))
+    return int(np.maximum(net, 0).sum())
 
 
 def fit_vote(
