@@ -48,4 +48,4 @@ def write_predictions(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
     """Rows of a predictions.parquet."""
-    return list(pq.read_table(path).to_pylist())
+    return list(pq.ParquetFile(path).read().to_pylist())  # read_table would import pandas

@@ -73,7 +73,9 @@ class RecordedTask:
 def read_pairs(path: Path) -> list[Example]:
     """(input, output, integer meta) rows of one Parquet file; BadInput names what is wrong."""
     try:
-        table = pq.read_table(path)
+        # ParquetFile, not read_table: read_table imports pyarrow.dataset and with it pandas
+        # (~0.5 CPU-s), and every command that opens a run reads its splits here.
+        table = pq.ParquetFile(path).read()
     except (pa.ArrowInvalid, OSError) as e:
         raise BadInput(f"{path}: not a readable Parquet file: {e}") from None
     for col in ("input", "output"):
