@@ -151,3 +151,20 @@ def test_a_pretrained_model_reads_the_natural_order_unless_told() -> None:
     assert tasks.get("peano-add").answer_bound("S I + I") == 4
     tree = tasks.get("tree-inorder")
     assert tree.answer_bound("inorder (Branch 'a' Leaf Leaf)") == len(tree.vocab.tokenize("['a']"))
+
+
+def test_a_run_asked_as_a_model_keeps_its_threads(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """`--model run:DIR` pins torch to the run's configured threads, as `explain DIR` does; any
+    other model gets one thread (measured: a second thread on a busy box mostly waits)."""
+    from typer.testing import CliRunner
+
+    import behaviorlab.cli.explain as cli_explain
+    from behaviorlab.cli import app
+
+    seen: list[Any] = []
+    monkeypatch.setattr(cli_explain, "pin_threads", lambda run_dir=None, threads=1: seen.append(run_dir))
+    too_many = ["--task", "binary-successor", "--n", "1000000000000"]  # refused before loading
+    for spec in (f"run:{tmp_path}", str(tmp_path), "smollm2"):
+        got = CliRunner().invoke(app, ["explain", "--model", spec, *too_many])
+        assert got.exit_code == 2 and "of memory" in got.output, got.output
+    assert seen == [tmp_path, tmp_path, None]
