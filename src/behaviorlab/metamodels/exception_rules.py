@@ -55,7 +55,8 @@ class _Counts:
         atoms, acts = np.flatnonzero(hope.any(1)), np.flatnonzero(hope.any(0))
         out = np.full(fix.shape, -np.inf)
         if len(atoms) and len(acts):
-            broken = counts(self.A[atoms] & mask, self.right_wrong[acts])
+            # The mask goes on the few actions' rows, not the many atoms' (the same counts).
+            broken = counts(self.A[atoms], self.right_wrong[acts] & mask)
             pick = np.ix_(atoms, acts)
             out[pick] = (fix[pick] - broken) - penalty[atoms]
         return out
