@@ -87,7 +87,9 @@ def read_parquet(path: Path, columns: list[str] | None = None, drop: Sequence[st
     try:
         if drop:
             columns = [c for c in pq.read_schema(path).names if c not in drop]
-        return pq.read_table(path, columns=columns)
+        # ParquetFile, not read_table: read_table imports pyarrow.dataset and with it pandas
+        # (~0.5 CPU-s), and every command that opens a run reads its splits here.
+        return pq.ParquetFile(path).read(columns=columns)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise BadInput(f"{path}: not a readable Parquet file ({' '.join(str(e).split())[:200]})") from None
 

@@ -174,15 +174,33 @@ def test_the_command_says_nothing_explains_a_model_that_fails_everything(monkeyp
         real_check(name, **kw)
 
     monkeypatch.setattr(on_model, "check_model_sizes", recording)
-    args = ["explain", "--model", "babble", "--task", "binary-successor", "-n", "40"]
+    args = ["explain", "--model", "gguf:babble.gguf", "--task", "binary-successor", "-n", "40"]
     got = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert got.exit_code == 0, got.output
     lines = got.stdout.splitlines()
-    assert lines[0].startswith("function:babble on binary-successor/natural, 8-shot: exact match 0.0% of")
+    head = "function:gguf:babble.gguf on binary-successor/natural, 8-shot: exact match 0.0% of"
+    assert lines[0].startswith(head)
     assert lines[1].startswith(f"task binary-successor/natural: {NOTHING_EXPLAINS}"), lines[:3]
     assert "selected '" not in got.stdout and "no program is selected" in got.stdout
     assert (sizes["queries"], sizes["check"], sizes["n"]) == (200, 200, 40)
-    assert next(ln for ln in got.stderr.splitlines() if ln.startswith("asking babble: "))  # the plan
+    assert any(ln.startswith("asking gguf:babble.gguf: ") for ln in got.stderr.splitlines())  # the plan
 
     help_text = CliRunner().invoke(app, ["explain", "--help"], env={"COLUMNS": "200"}).stdout
     assert help_text.count("200 with --model") == 2  # --queries and --check say the default used here
+
+
+def test_a_run_asked_as_a_model_keeps_its_threads(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """`--model run:DIR` pins torch to the run's configured threads, as `explain DIR` does; any
+    other model gets one thread (measured: a second thread on a busy box mostly waits)."""
+    from typer.testing import CliRunner
+
+    import behaviorlab.cli.explain as cli_explain
+    from behaviorlab.cli import app
+
+    seen: list[Any] = []
+    monkeypatch.setattr(cli_explain, "pin_threads", lambda run_dir=None, threads=1: seen.append(run_dir))
+    too_many = ["--task", "binary-successor", "--n", "1000000000000"]  # refused before loading
+    for spec in (f"run:{tmp_path}", str(tmp_path), "smollm2"):
+        got = CliRunner().invoke(app, ["explain", "--model", spec, *too_many])
+        assert got.exit_code == 2 and "of memory" in got.output, got.output
+    assert seen == [tmp_path, tmp_path, None]

@@ -177,9 +177,11 @@ def _explain_model(
         model_task,
     )
 
-    # One thread: on a shared 2-core box a second torch thread mostly waits for a core and costs
-    # several times the CPU (BENCHMARKS.md, explain --model); one thread also fixes the float sums.
-    pin_threads(None, threads=1)
+    # A run keeps the thread count it was trained with (as `explain RUN` does); other models get
+    # one: on a shared 2-core box a second torch thread mostly waits for a core and costs several
+    # times the CPU (BENCHMARKS.md, explain --model), and one thread also fixes the float sums.
+    scheme, path = lm.split_spec(lm.resolve_alias(spec))
+    pin_threads(path if scheme == "run" else None)
     task = model_task(task_name, order=order, steps=steps)
     queries, check = 200 if queries is None else queries, 200 if check is None else check
     check_model_sizes(spec, shots=shots, n=n, queries=queries, check=check, alpha=alpha, seed=seed)

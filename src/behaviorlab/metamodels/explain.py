@@ -49,10 +49,14 @@ def _reference(task: TaskLike, x: str) -> str | None:
 
 
 def ask(model: TextModel, inputs: Sequence[str]) -> list[str]:
-    """The model's greedy outputs, with room for twice the longest input (in its tokens) plus 4."""
+    """The model's greedy outputs, with room for twice the longest input (in its tokens) plus 4;
+    each distinct input is asked once (draws of short inputs repeat a lot)."""
     if not inputs:
         return []
-    return texts(model, inputs, 2 * max(len(model.tokenize(x)) for x in inputs) + 4)
+    distinct = list(dict.fromkeys(inputs))
+    budget = 2 * max(len(model.tokenize(x)) for x in distinct) + 4
+    got = dict(zip(distinct, texts(model, distinct, budget), strict=True))
+    return [got[x] for x in inputs]
 
 
 def _inputs(p: Program | TreeProgram, inputs: Sequence[str], plain: Batch) -> Batch:
