@@ -17,7 +17,8 @@ class TrackConfig(Strict):
     # Where a sink writes: TensorBoard event files and CSV/Parquet tables go to DIR/RUN_NAME
     # (default: the run directory's tensorboard/ or tables/ folder).
     dir: str | None = None
-    # MLflow's tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db beside the run).
+    # MLflow's tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db beside the run,
+    # its artifacts in mlartifacts/ beside that).
     mlflow_uri: str | None = None
     experiment: str | None = None  # MLflow experiment (default: "behaviorlab")
     # Splits whose exact-match accuracy is logged at every evaluation beside the monitor split's

@@ -48,12 +48,21 @@ class MlflowSink:
         from mlflow.tracking import MlflowClient
 
         self.uri = options.get("mlflow_uri") or os.environ.get("MLFLOW_TRACKING_URI")
+        artifacts: str | None = None
         if not self.uri:
-            self.uri = f"sqlite:///{_own_store(run_dir.parent / MLFLOW_DB).resolve()}"
+            store = _own_store(run_dir.parent / MLFLOW_DB).resolve()
+            self.uri = f"sqlite:///{store}"
+            # MLflow's default artifact root is ./mlruns under the *working directory*; our own
+            # store keeps its artifacts beside it, so a run never writes where it was started.
+            artifacts = (store.parent / "mlartifacts").as_uri()
         self.client = MlflowClient(tracking_uri=self.uri)
         name = options.get("experiment") or "behaviorlab"
         found = self.client.get_experiment_by_name(name)
-        experiment = found.experiment_id if found is not None else self.client.create_experiment(name)
+        experiment = (
+            found.experiment_id
+            if found is not None
+            else self.client.create_experiment(name, artifact_location=artifacts)
+        )
         self.run_id = self.client.create_run(
             experiment, run_name=run, tags={"behaviorlab.run_dir": str(run_dir)}
         ).info.run_id
