@@ -1,6 +1,7 @@
 """Text models: one interface (`TextModel`) over our runs, local Hugging Face directories and GGUF
 files. `load(spec)` opens one by its spec: `run:DIR` (or a bare run directory), `hf:DIR`,
-`gguf:FILE`, or a short alias (`smollm2`)."""
+`gguf:FILE` (transformers when its float32 model fits the memory budget, else llama.cpp),
+`llama:FILE` (a GGUF file through llama.cpp, always), or a short alias (`smollm2`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ ADAPTERS: dict[str, str] = {
     "run": "behaviorlab.lm.run:open_run_model",
     "hf": "behaviorlab.lm.hf:open_hf",
     "gguf": "behaviorlab.lm.gguf:open_gguf",
+    "llama": "behaviorlab.lm.llamacpp:open_llama",
 }
 
 # Short names -> "module:function" returning the spec they stand for (BadInput when not installed).
