@@ -16,9 +16,11 @@ from behaviorlab.behaviors.estimators import (
     bootstrap,
     conditional_entropy,
     entropy,
+    items_for_half_width,
     mdl_score,
     mutual_information,
     proportion_ci,
+    proportion_diff_ci,
 )
 
 __all__ = [
@@ -35,7 +37,9 @@ __all__ = [
     "mdl_score",
     "mechanistic",
     "mutual_information",
+    "items_for_half_width",
     "proportion_ci",
+    "proportion_diff_ci",
     "natural",
     "ood",
     "program_behavior",

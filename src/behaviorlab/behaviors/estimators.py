@@ -198,6 +198,33 @@ def proportion_ci(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (0.0 if k == 0 else max(0.0, centre - half)), (1.0 if k == n else min(1.0, centre + half))
 
 
+
+def proportion_diff_ci(k1: int, n1: int, k2: int, n2: int, z: float = 1.96) -> tuple[float, float]:
+    """Newcombe's hybrid-score interval for k1/n1 − k2/n2 (95% by default), built from the two
+    Wilson intervals; it stays inside [−1, 1] and is honest near 0% and 100%. (−1, 1) when a count is 0."""
+    if n1 == 0 or n2 == 0:
+        return -1.0, 1.0
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = proportion_ci(k1, n1, z), proportion_ci(k2, n2, z)
+    d = p1 - p2
+    return max(-1.0, d - math.hypot(p1 - l1, u2 - p2)), min(1.0, d + math.hypot(u1 - p1, p2 - l2))
+
+
+def items_for_half_width(rate: float, half_width: float, z: float = 1.96) -> int:
+    """The fewest items whose Wilson interval around `rate` is at most ±`half_width` wide."""
+    k = 1
+    while True:  # the width shrinks as 1/sqrt(n): double, then bisect
+        lo, hi = proportion_ci(round(rate * k), k, z)
+        if (hi - lo) / 2 <= half_width:
+            break
+        k *= 2
+    low = k // 2
+    while low + 1 < k:
+        mid = (low + k) // 2
+        lo, hi = proportion_ci(round(rate * mid), mid, z)
+        low, k = (low, mid) if (hi - lo) / 2 <= half_width else (mid, k)
+    return k
+
 # Two-sided 95% quantiles of Student's t by degrees of freedom (standard table values).
 _T95 = {
     1: 12.706,

@@ -38,13 +38,21 @@ def results_table(results: dict[str, Any]) -> Table:
 
 @handles_bad_input
 def probe_cmd(
-    model: Annotated[
-        list[str],
-        typer.Option(
-            "--model", help="Model spec: run:DIR (or a run directory), hf:DIR, gguf:FILE. Repeatable."
-        ),
-    ],
     out: Annotated[Path, typer.Option("--out", help="Probe run directory to write.")],
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="Model spec: run:DIR (or a run dir), hf:DIR, gguf:FILE, llama:FILE, smollm2. Repeatable.",
+        ),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            "--models",
+            help="A zoo file: [[model]] tables with spec and optional name, chat, context, backend.",
+        ),
+    ] = None,
     probes: Annotated[str, typer.Option("--probes", help="Comma-separated probes to run.")] = ALL,
     limit: Annotated[
         int | None, typer.Option("--limit", help="At most N items per condition (faster, wider intervals).")
@@ -56,6 +64,18 @@ def probe_cmd(
             "--chat/--no-chat", help="Wrap prompts in the chat template (default: when the model has one)."
         ),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="Run each model x probe part as a job: local (process pool) or ray. "
+            "Default: here, in order; with --models: local.",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: a local instance).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
     force: Annotated[
         bool, typer.Option(help="Replace an earlier probe run in OUT (only a probe run).")
     ] = False,
@@ -64,12 +84,16 @@ def probe_cmd(
     ] = False,
 ) -> None:
     """Run black-box probes on models; write config, outputs.parquet, results.json, summary.json."""
-    from behaviorlab.probes import run_probes
     from behaviorlab.store import record
+    from behaviorlab.sweep.probes import probe
 
-    results = run_probes(
-        model,
+    results = probe(
+        model or [],
         out,
+        zoo=models,
+        backend=backend,
+        address=address,
+        workers=workers,
         probes=probes,
         limit=limit,
         seed=seed,

@@ -42,6 +42,7 @@ INSTALL = (
     "make setup-llamacpp (or pip install 'behaviorlab[llamacpp]')"
 )
 CONTEXT_ENV = "BEHAVIORLAB_LLAMA_CONTEXT"
+THREADS_ENV = "BEHAVIORLAB_LLAMA_THREADS"
 SEQUENCES = 8  # sequences decoded together; the KV cache holds SEQUENCES x seq_context() positions
 N_BATCH = 256  # tokens per llama_decode call (bounds the logits buffer: N_BATCH x vocabulary floats)
 
@@ -52,6 +53,18 @@ def seq_context() -> int:
     raw = os.environ.get(CONTEXT_ENV, "").strip() or "1024"
     if not raw.isdigit() or not 16 <= int(raw) <= 1 << 20:
         raise BadInput(f"${CONTEXT_ENV}={raw!r}: expected a number of positions from 16 to 1048576")
+    return int(raw)
+
+
+def threads() -> int:
+    """Threads llama.cpp computes with: `$BEHAVIORLAB_LLAMA_THREADS`, else torch's count. Its
+    threads spin while they wait, so on a machine with more busy processes than cores one thread
+    can be many times faster than two (BENCHMARKS.md)."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return torch.get_num_threads()
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadInput(f"${THREADS_ENV}={raw!r}: expected a number of threads, at least 1")
     return int(raw)
 
 
@@ -88,7 +101,7 @@ def open_llama(path: Path) -> LlamaCppModel:
             f"{path}: needs about {needed / GiB:.1f} GiB through llama.cpp, "
             f"only {(memory_budget() or 0) / GiB:.1f} GiB of memory available"
         )
-    return LlamaCppModel(path, threads=torch.get_num_threads())
+    return LlamaCppModel(path, threads=threads())
 
 
 class LlamaCppModel:

@@ -20,11 +20,21 @@ import tomli_w
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write, atomic_write_json
-from behaviorlab.lm import TextModel, load
-from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts, run_dir_of
+from behaviorlab.io import atomic_write_json
+from behaviorlab.lm import TextModel
+from behaviorlab.probes.base import ProbeConfig, run_dir_of
+from behaviorlab.probes.compare import compare_models
 from behaviorlab.probes.mapping import run_mapping
+from behaviorlab.probes.parts import (
+    OUTPUT_SCHEMA,
+    part_paths,
+    run_part,
+    run_part_job,
+    write_part,
+    write_table,
+)
 from behaviorlab.probes.registry import PROBES, make, parse_names
+from behaviorlab.probes.zoo import Runner, ZooModel, open_entry
 from behaviorlab.rundir import (
     CONFIG,
     OUTPUTS,
@@ -36,29 +46,6 @@ from behaviorlab.rundir import (
     read_toml,
     replace_output_dir,
     write_summary,
-)
-
-OUTPUT_SCHEMA = pa.schema(
-    [
-        ("model", pa.string()),
-        ("model_name", pa.string()),
-        ("probe", pa.string()),
-        ("item", pa.string()),
-        ("call", pa.int64()),
-        ("prompt", pa.string()),
-        ("decoding", pa.string()),
-        ("greedy", pa.bool_()),
-        ("temperature", pa.float64()),
-        ("seed", pa.int64()),
-        ("max_new_tokens", pa.int64()),
-        ("stop", pa.list_(pa.string())),
-        ("chat", pa.bool_()),
-        ("output", pa.string()),
-        ("tokens", pa.list_(pa.string())),
-        ("logprobs", pa.list_(pa.float64())),
-        ("finish", pa.string()),
-        ("prompt_cut", pa.int64()),
-    ]
 )
 
 
@@ -89,8 +76,10 @@ def run_config(
     seed: int,
     chat: bool | None,
     configs: dict[str, ProbeConfig],
+    zoo: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """config.toml of a probe run, normalised through TOML (so a resume compares like with like)."""
+    """config.toml of a probe run, normalised through TOML (so a resume compares like with like);
+    `zoo`: per-model settings (name, chat, context, backend), recorded when any model has some."""
     raw: dict[str, Any] = {
         "kind": "probe",
         "models": [m.spec for m in models],
@@ -101,6 +90,8 @@ def run_config(
     }
     if limit is not None:
         raw["limit"] = limit
+    if any(zoo):
+        raw["zoo"] = list(zoo)
     return tomllib.loads(tomli_w.dumps(raw))
 
 
@@ -137,32 +128,8 @@ def _bar(enabled: bool) -> Progress:
     )
 
 
-def _run_part(
-    model: TextModel, probe: str, cfg: ProbeConfig, chat: bool | None, bar: Progress, label: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One probe on one model: its result and its generation rows."""
-    facts = model_facts(model, chat)
-    task = bar.add_task(label, total=0)
-    rec = Recorder(
-        model,
-        probe,
-        facts.chat,
-        on_total=lambda n: bar.update(task, total=(bar.tasks[task].total or 0) + n),
-        on_advance=lambda n: bar.advance(task, n),
-    )
-    res = PROBES[probe](cfg).run(model, facts, rec)
-    res.update(
-        model=model.spec,
-        mode="closed" if facts.closed else "open",
-        chat=facts.chat,
-        config=cfg.model_dump(mode="json"),
-        generations=len(rec.rows),
-    )
-    return res, rec.rows
-
-
 def run_probes(
-    models: Sequence[str | TextModel],
+    models: Sequence[str | TextModel | ZooModel],
     out: Path,
     *,
     probes: Sequence[str] | str = tuple(PROBES),
@@ -173,16 +140,31 @@ def run_probes(
     force: bool = False,
     resume: bool = False,
     progress: bool = False,
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """Run `probes` on every model into `out`; returns results.json's content.
 
+    Models are specs, opened models or zoo entries (per-model name, chat, context, backend; `chat`
+    is the default for the others). With a `runner` (a local process pool or Ray, from the sweep
+    stage) every unfinished model × probe part runs as a job in a worker; else here, in order.
     Every model is opened before anything is written, so a bad spec leaves no directory."""
     names = parse_names(probes) if isinstance(probes, str) else parse_names(",".join(probes))
     configs = probe_configs(names, limit, seed, settings)
     if not models:
-        raise BadInput("no model given (use --model SPEC)")
-    opened = [load(m) if isinstance(m, str) else m for m in models]
-    config = run_config(opened, names, limit, seed, chat, configs)
+        raise BadInput("no model given (use --model SPEC or --models ZOO.toml)")
+    entries = [
+        m if isinstance(m, ZooModel) else ZooModel(spec=m if isinstance(m, str) else m.spec) for m in models
+    ]
+    opened = [
+        open_entry(e) if not isinstance(m, TextModel) else m for e, m in zip(entries, models, strict=True)
+    ]
+    zoo = [e.settings() for e in entries]
+    # What a worker opens: the spec the model resolved to (alias, backend), with the same settings.
+    jobs = [
+        e.model_copy(update={"spec": m.spec, "backend": "auto", "chat": chat if e.chat is None else e.chat})
+        for e, m in zip(entries, opened, strict=True)
+    ]
+    config = run_config(opened, names, limit, seed, chat, configs, zoo)
     out = Path(out)
     _prepare(out, config, force=force, resume=resume)
     labels = unique_names(opened)
@@ -198,7 +180,10 @@ def run_probes(
     write_summary(out, {**base, "status": "running"})
     started = time.perf_counter()
     try:
-        parts = _run_all(out, opened, labels, names, configs, chat, progress, resume)
+        if runner is None:
+            parts = _run_all(out, opened, labels, [j.chat for j in jobs], names, configs, progress, resume)
+        else:
+            parts = _run_jobs(out, jobs, labels, names, configs, progress, resume, runner)
         results = _assemble(out, opened, labels, names, parts)
     except KeyboardInterrupt:
         write_summary(out, {**base, "status": "interrupted", "error": "interrupted; continue with --resume"})
@@ -222,35 +207,63 @@ def run_probes(
     return results
 
 
-def _part_paths(out: Path, index: int, probe: str) -> tuple[Path, Path]:
-    stem = out / PARTS / f"{index:02d}-{probe}"
-    return stem.with_suffix(".parquet"), stem.with_suffix(".json")
+def _finished(out: Path, index: int, probe: str) -> dict[str, Any] | None:
+    """A finished part's result, or None."""
+    rows_path, res_path = part_paths(out, index, probe)
+    return read_json_object(res_path) if res_path.is_file() and rows_path.is_file() else None
 
 
 def _run_all(
     out: Path,
     models: list[TextModel],
     labels: list[str],
+    chats: list[bool | None],
     names: list[str],
     configs: dict[str, ProbeConfig],
-    chat: bool | None,
     progress: bool,
     resume: bool,
 ) -> dict[tuple[int, str], dict[str, Any]]:
-    """Every model × probe part: read back when a resume finds it finished, else run and written."""
+    """Every model × probe part, here and in order: read back when a resume finds it finished,
+    else run and written."""
     parts: dict[tuple[int, str], dict[str, Any]] = {}
     with _bar(progress) as bar:
         for i, (model, label) in enumerate(zip(models, labels, strict=True)):
             for probe in names:
-                rows_path, res_path = _part_paths(out, i, probe)
-                if resume and res_path.is_file() and rows_path.is_file():
-                    parts[(i, probe)] = read_json_object(res_path)
+                done = _finished(out, i, probe) if resume else None
+                if done is not None:
+                    parts[(i, probe)] = done
                     continue
-                res, rows = _run_part(model, probe, configs[probe], chat, bar, f"{label} · {probe}")
-                table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
-                _write_table(rows_path, table)
-                atomic_write_json(res_path, res)  # written last: its presence marks the part finished
+                res, rows = run_part(model, probe, configs[probe], chats[i], bar, f"{label} · {probe}")
+                write_part(out, i, probe, res, rows)
                 parts[(i, probe)] = res
+    return parts
+
+
+def _run_jobs(
+    out: Path,
+    entries: list[ZooModel],
+    labels: list[str],
+    names: list[str],
+    configs: dict[str, ProbeConfig],
+    progress: bool,
+    resume: bool,
+    runner: Runner,
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """Every unfinished model × probe part as a job on `runner`; each worker writes its part, which
+    is read back here (so a part's numbers come from one place, whichever backend ran it)."""
+    todo = [(i, p) for i in range(len(entries)) for p in names if not (resume and _finished(out, i, p))]
+    jobs = [(str(out), i, entries[i].model_dump_json(), p, configs[p].model_dump_json()) for i, p in todo]
+    with _bar(progress) as bar:
+        task = bar.add_task(f"{len(entries)} models x {len(names)} probes: parts", total=len(todo))
+        for _ in runner(run_part_job, jobs, lambda msg: bar.advance(task, 1)):
+            pass
+    parts = {}
+    for i, label in enumerate(labels):
+        for p in names:
+            done = _finished(out, i, p)
+            if done is None:
+                raise RuntimeError(f"part {label} · {p} did not write its result")
+            parts[(i, p)] = done
     return parts
 
 
@@ -262,9 +275,9 @@ def _assemble(
     parts: dict[tuple[int, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """outputs.parquet and results.json from the parts, in model then probe order."""
-    tables = [pq.read_table(_part_paths(out, i, p)[0]) for i in range(len(models)) for p in names]
+    tables = [pq.read_table(part_paths(out, i, p)[0]) for i in range(len(models)) for p in names]
     merged = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
-    _write_table(out / OUTPUTS, merged)
+    write_table(out / OUTPUTS, merged)
     results: dict[str, Any] = {
         "models": [
             {
@@ -278,16 +291,13 @@ def _assemble(
         "probes": {p: {lab: parts[(i, p)] for i, lab in enumerate(labels)} for p in names},
         "mapping": {},
     }
+    results["comparison"] = compare_models(results["probes"])
     for m, lab in zip(models, labels, strict=True):
         where = run_dir_of(m)
         if where is not None:
             results["mapping"][lab] = run_mapping(where, m.tokenize)
     atomic_write_json(out / RESULTS, results)
     return results
-
-
-def _write_table(path: Path, table: pa.Table) -> None:
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def read_results(out: Path) -> dict[str, Any]:
