@@ -12,6 +12,7 @@ from rich.console import Console
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.gguf import smollm2_path
 from behaviorlab.probes import run_probes
+from behaviorlab.probes.compare import difference_line
 from behaviorlab.rundir import REPORT
 
 PROBES = "probes"  # the probe run's folder inside the demo's folder
@@ -43,7 +44,14 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
         for probe, per in results["probes"].items()
     }
     mapping = {n: results.get("mapping", {}).get(n, {}).get("verdict") for n in names}
+    differences = [
+        difference_line(probe, pair)
+        for probe, c in results.get("comparison", {}).items()
+        if c.get("same_measure", True)
+        for pair in c.get("pairs", [])
+    ]
     return {
+        "differences": differences,
         "models": names,
         "rows": rows,
         "mapping": mapping,

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
 from behaviorlab.lm import Decoding, TextModel, load
+from behaviorlab.probes.zoo import ZooModel, open_entry
 from behaviorlab.rundir import OUTPUTS, RunDir
 from behaviorlab.store.compare import Difference
 from behaviorlab.store.rerun import ReplayReport
@@ -43,6 +44,16 @@ def _where(r: dict[str, Any]) -> str:
     return f"{OUTPUTS}: {r['model_name']} / {r['probe']} / {r['item']} ({r['decoding']})"
 
 
+def _open(config: dict[str, Any], spec: str) -> TextModel:
+    """The model a recorded spec names, with the zoo settings it ran with (a context bound changes
+    where generation stops)."""
+    specs, zoo = config.get("models") or [], config.get("zoo") or []
+    if spec in specs and specs.index(spec) < len(zoo):
+        settings = {k: v for k, v in zoo[specs.index(spec)].items() if k in ("context",)}
+        return open_entry(ZooModel(spec=spec, **settings))
+    return load(spec)
+
+
 def replay_probe(run_dir: Path) -> ReplayReport:
     """Re-generate and re-score every recorded output of a probe run; report what differs."""
     run = RunDir.open(run_dir)
@@ -55,7 +66,7 @@ def replay_probe(run_dir: Path) -> ReplayReport:
     models: dict[str, TextModel] = {}
     texts = scored = unscorable = cut = 0
     for (spec, _, _), group in _calls(rows):
-        model = models.get(spec) or models.setdefault(spec, load(spec))
+        model = models.get(spec) or models.setdefault(spec, _open(run.config, spec))
         first = group[0]
         decoding = Decoding(bool(first["greedy"]), float(first["temperature"]), int(first["seed"]))
         prompts = [r["prompt"] for r in group]
