@@ -11,18 +11,20 @@ from rich.console import Console
 
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.gguf import smollm2_path
+from behaviorlab.probes import names as probe_names
 from behaviorlab.probes import run_probes
 from behaviorlab.probes.compare import difference_line
 from behaviorlab.rundir import REPORT
 
 PROBES = "probes"  # the probe run's folder inside the demo's folder
+PROBE_NAMES = probe_names()
 
 
 def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console) -> dict[str, Any]:
     """Run every probe on our runs and SmolLM2 into OUT/probes; the summary's cross-architecture table.
 
-    `--quick` and the full demo ask fewer items per condition than `behaviorlab probe` does (the
-    intervals are wider; the verdicts say so with their numbers)."""
+    `--quick` and the full demo ask SmolLM2 fewer items per condition than `behaviorlab probe` does
+    (its verdicts say by how much they are underpowered); our runs get the full closed sizes."""
     models: list[str] = [str(r) for r in runs]
     note = None
     if smollm2_path() is None:
@@ -31,7 +33,10 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
     else:
         models.append("smollm2")
     folder = out / PROBES
-    results = run_probes(models, folder, limit=2 if quick else 4, force=True, progress=True)
+    # Open-text prompts (SmolLM2) stay few per condition; our runs get each probe's `closed_n` (its
+    # headline within ±10 points), since they are cheap to query.
+    small = {p: {"n": 2 if quick else 4} for p in PROBE_NAMES}
+    results = run_probes(models, folder, settings=small, force=True, progress=True)
     from behaviorlab.report import render_report
 
     try:

@@ -32,16 +32,22 @@ PRIMITIVE_BITS = 16.0
 
 
 class ProbeConfig(BaseModel):
-    """Sizes and seed of one probe; `n` is items per condition (capped by the suite's --limit)."""
+    """Sizes and seed of one probe: `n` items per condition for open-text models, `closed_n` for our
+    own runs (cheap to query: sized so the headline rate's 95% interval is within ±10 points);
+    both capped by the suite's --limit."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     n: int = Field(8, ge=1)
+    closed_n: int = Field(100, ge=1)
     seed: int = 0
 
     def limited(self, limit: int | None, seed: int) -> ProbeConfig:
-        """This config with n capped at `limit` and the suite's seed."""
-        n = self.n if limit is None else min(self.n, limit)
-        return self.model_copy(update={"n": n, "seed": seed})
+        """This config with n and closed_n capped at `limit` and the suite's seed."""
+        if limit is None:
+            return self.model_copy(update={"seed": seed})
+        return self.model_copy(
+            update={"n": min(self.n, limit), "closed_n": min(self.closed_n, limit), "seed": seed}
+        )
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,7 @@ def compare_models(probes: dict[str, dict[str, dict[str, Any]]]) -> dict[str, An
             ha, hb = heads[a], heads[b]
             lo, hi = proportion_diff_ci(int(ha["k"]), int(ha["n"]), int(hb["k"]), int(hb["n"]))
             diff = float(ha["rate"]) - float(hb["rate"])
-            pairs.append(
-                {"a": a, "b": b, "diff": diff, "lo": lo, "hi": hi, "significant": lo > 0 or hi < 0}
-            )
+            pairs.append({"a": a, "b": b, "diff": diff, "lo": lo, "hi": hi, "significant": lo > 0 or hi < 0})
         # Headlines with different labels measure different things (e.g. open vs closed prompts).
         labels = {str(heads[m].get("label")) for m in measured}
         out[probe] = {"ranking": ranking, "pairs": pairs, "same_measure": len(labels) <= 1}

@@ -101,7 +101,7 @@ class Icl(Probe[IclConfig]):
         rng = rng_for(cfg.seed, self.name, task.key)
         limit = facts.max_prompt_tokens(cfg.max_new_tokens)
         skipped: set[int] = set()
-        for i in range(cfg.n):
+        for i in range(cfg.closed_n):
             pool = [
                 (e.input, e.output)
                 for e in task.sample(max(cfg.shots) + 1, rng.randrange(2**31), max_size=cfg.closed_max_size)
@@ -175,7 +175,9 @@ class Icl(Probe[IclConfig]):
             cfg.seed,
         )
         if pooled:
-            first, last = pooled[0], pooled[-1]
+            # The headline: the most shots that most queries fit in (a long prompt may exceed the context).
+            full = max(r["n"] for r in pooled)
+            first, last = pooled[0], [r for r in pooled if 2 * r["n"] >= full][-1]
             verdict = (
                 f"accuracy {ci(first)} with {first['shots']} and {ci(last)} with {last['shots']} "
                 "demonstrations"
