@@ -198,7 +198,6 @@ def proportion_ci(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (0.0 if k == 0 else max(0.0, centre - half)), (1.0 if k == n else min(1.0, centre + half))
 
 
-
 def proportion_diff_ci(k1: int, n1: int, k2: int, n2: int, z: float = 1.96) -> tuple[float, float]:
     """Newcombe's hybrid-score interval for k1/n1 − k2/n2 (95% by default), built from the two
     Wilson intervals; it stays inside [−1, 1] and is honest near 0% and 100%. (−1, 1) when a count is 0."""
@@ -224,6 +223,7 @@ def items_for_half_width(rate: float, half_width: float, z: float = 1.96) -> int
         lo, hi = proportion_ci(round(rate * mid), mid, z)
         low, k = (low, mid) if (hi - lo) / 2 <= half_width else (mid, k)
     return k
+
 
 # Two-sided 95% quantiles of Student's t by degrees of freedom (standard table values).
 _T95 = {
