@@ -59,6 +59,7 @@ bench: setup-llamacpp
 	$(PY) benchmarks/bench_interpret.py
 	$(PY) benchmarks/bench_convergence.py
 	$(PY) benchmarks/bench_lm.py
+	$(PY) benchmarks/bench_llamacpp.py
 	@[ -f runs/corpus/pydocs/train.parquet ] || $(BL) tasks lm-corpus --out runs/corpus/pydocs
 	$(PY) benchmarks/bench_lm_optimizers.py --search coordinate
 
