@@ -35,7 +35,9 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
     folder = out / PROBES
     # Open-text prompts (SmolLM2) stay few per condition; our runs get each probe's `closed_n` (its
     # headline within ±10 points), since they are cheap to query.
-    small = {p: {"n": 2 if quick else 4} for p in PROBE_NAMES}
+    small: dict[str, dict[str, Any]] = {p: {"n": 2 if quick else 4} for p in PROBE_NAMES}
+    if quick:  # SmolLM2's ICL in its chat template only
+        small["icl"]["both_templates"] = False
     results = run_probes(models, folder, settings=small, force=True, progress=True)
     from behaviorlab.report import render_report
 
