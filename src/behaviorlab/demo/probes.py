@@ -11,6 +11,7 @@ from rich.console import Console
 
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.gguf import smollm2_path
+from behaviorlab.probes import PROBES as PROBES_BY_NAME
 from behaviorlab.probes import names as probe_names
 from behaviorlab.probes import run_probes
 from behaviorlab.probes.compare import difference_line
@@ -36,7 +37,9 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
     # Open-text prompts (SmolLM2) stay few per condition; our runs get each probe's `closed_n` (its
     # headline within ±10 points), since they are cheap to query.
     small: dict[str, dict[str, Any]] = {p: {"n": 2 if quick else 4} for p in PROBE_NAMES}
-    if quick:  # SmolLM2's ICL in its chat template only
+    if quick:  # a quarter of the closed sizes, and SmolLM2's ICL in its chat template only
+        for p in PROBE_NAMES:
+            small[p]["closed_n"] = max(1, PROBES_BY_NAME[p].Config().closed_n // 4)
         small["icl"]["both_templates"] = False
     results = run_probes(models, folder, settings=small, force=True, progress=True)
     from behaviorlab.report import render_report
