@@ -55,7 +55,7 @@ def child(backend: str, n: int, tokens: int, threads: int) -> dict[str, Any]:
     torch.set_num_threads(threads)
     os.environ["BEHAVIORLAB_LLAMA_THREADS"] = str(threads)
     from behaviorlab.lm import load
-    from behaviorlab.lm.gguf import smollm2_path
+    from behaviorlab.lm.gguf_to_hf import smollm2_path
 
     path = smollm2_path()
     spec = f"{'llama' if backend == 'llama' else 'gguf'}:{path}"

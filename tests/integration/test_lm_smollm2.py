@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from behaviorlab.lm import gguf as gguf_mod
+from behaviorlab.lm import gguf_to_hf as gguf_mod
 from behaviorlab.lm import llamacpp, load
-from behaviorlab.lm.gguf import smollm2_path
+from behaviorlab.lm.gguf_to_hf import smollm2_path
 from behaviorlab.probes import run_probes
 from behaviorlab.store import replay_probe
 
@@ -45,7 +45,7 @@ def test_smollm2_answers_and_reloads_from_the_cache(tmp_path: Path, monkeypatch:
 def test_over_the_memory_budget_smollm2_runs_the_probes_through_llama_cpp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A budget below its float32 size (0.54 GB) but above llama.cpp's need (0.34 GB): `smollm2`
+    """A budget below its float32 size (0.54 GB) but above llama.cpp's need (0.36 GB): `smollm2`
     opens through llama.cpp without converting, runs every probe, and replays."""
     monkeypatch.setenv("BEHAVIORLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("BEHAVIORLAB_MEMORY_BUDGET", "450M")
@@ -57,7 +57,7 @@ def test_over_the_memory_budget_smollm2_runs_the_probes_through_llama_cpp(
     (answer,) = model.generate(prompt, 16, chat=True)
     assert answer.text.strip() and model.generate(prompt, 16, chat=True) == [answer]
     res = run_probes([model], tmp_path / "probe", limit=1, seed=0)
-    assert all(res["probes"][p][model.name]["generations"] > 0 for p in res["probes"])
+    assert all(res["probes"][p][model.name]["info"]["generations"] > 0 for p in res["probes"])
     assert res["models"][0]["chat"] is True
     report = replay_probe(tmp_path / "probe")
     assert report.identical, report.differences[:3]

@@ -57,7 +57,7 @@ def test_killed_zoo_run_resumes_on_ray_and_matches_the_local_pool(
     assert [m["name"] for m in local["models"]] == ["transformer", "lstm", "gpt2-tiny"]
     assert local["models"][2]["chat"] is False  # the zoo's per-model setting
     ranking = local["comparison"]["icl"]["ranking"]
-    assert len(ranking) == 3 and ranking[0]["rate"] >= ranking[-1]["rate"]
+    assert len(ranking) == 3 and ranking[0]["estimate"] >= ranking[-1]["estimate"]
     assert len(local["comparison"]["icl"]["pairs"]) == 3
 
     # The same run from the command line, killed (workers and all) once a part has finished.

@@ -16,11 +16,9 @@ from behaviorlab.behaviors.estimators import (
     bootstrap,
     conditional_entropy,
     entropy,
-    items_for_half_width,
     mdl_score,
     mutual_information,
     proportion_ci,
-    proportion_diff_ci,
 )
 
 __all__ = [
@@ -37,9 +35,7 @@ __all__ = [
     "mdl_score",
     "mechanistic",
     "mutual_information",
-    "items_for_half_width",
     "proportion_ci",
-    "proportion_diff_ci",
     "natural",
     "ood",
     "program_behavior",

@@ -10,14 +10,13 @@ from typing import Any
 from rich.console import Console
 
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.gguf import smollm2_path
-from behaviorlab.probes import PROBES as PROBES_BY_NAME
+from behaviorlab.lm.gguf_to_hf import smollm2_path
 from behaviorlab.probes import names as probe_names
-from behaviorlab.probes import run_probes
+from behaviorlab.probes import probe_class, run_probes
 from behaviorlab.probes.compare import difference_line
-from behaviorlab.rundir import REPORT
+from behaviorlab.rundir import DEMO_PROBES, REPORT
 
-PROBES = "probes"  # the probe run's folder inside the demo's folder
+PROBES = DEMO_PROBES  # the probe run's folder inside the demo's folder
 PROBE_NAMES = probe_names()
 
 
@@ -39,7 +38,7 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
     small: dict[str, dict[str, Any]] = {p: {"n": 2 if quick else 4} for p in PROBE_NAMES}
     if quick:  # a quarter of the closed sizes, and SmolLM2's ICL in its chat template only
         for p in PROBE_NAMES:
-            small[p]["closed_n"] = max(1, PROBES_BY_NAME[p].Config().closed_n // 4)
+            small[p]["closed_n"] = max(1, probe_class(p).Config().closed_n // 4)
         small["icl"]["both_templates"] = False
     results = run_probes(models, folder, settings=small, force=True, progress=True)
     from behaviorlab.report import render_report
@@ -50,7 +49,7 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
         note = f"probe report not written: {e.one_line()}"
     names = [m["name"] for m in results["models"]]
     rows = {
-        probe: {n: {"headline": per[n]["headline"], "verdict": per[n]["verdict"]} for n in names}
+        probe: {n: {k: per[n][k] for k in ("label", "headline", "verdict")} for n in names}
         for probe, per in results["probes"].items()
     }
     mapping = {n: results.get("mapping", {}).get(n, {}).get("verdict") for n in names}

@@ -7,19 +7,19 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
-from behaviorlab.behaviors import items_for_half_width, proportion_diff_ci
+from behaviorlab.stats import Estimate, difference, items_for_half_width
 
 TARGET = 0.10  # the widest half-interval (±10 points) a headline rate may have and still be powered
 
 
-def power(headline: dict[str, Any], target: float = TARGET) -> dict[str, Any]:
+def power(head: Estimate | None, target: float = TARGET) -> dict[str, Any]:
     """The headline's half-width, whether it is within ±`target`, and the items that would be."""
-    n, rate = int(headline.get("n") or 0), headline.get("rate")
-    if rate is None or n == 0:
+    if head is None or head.estimate is None or head.ci_low is None or head.ci_high is None:
+        n = 0 if head is None else head.n
         return {"half_width": None, "target": target, "powered": False, "n": n, "n_needed": None}
-    half = (float(headline["hi"]) - float(headline["lo"])) / 2
-    needed = items_for_half_width(float(rate), target)
-    return {"half_width": half, "target": target, "powered": half <= target, "n": n, "n_needed": needed}
+    half = (head.ci_high - head.ci_low) / 2
+    needed = items_for_half_width(head.estimate, target)
+    return {"half_width": half, "target": target, "powered": half <= target, "n": head.n, "n_needed": needed}
 
 
 def power_note(p: dict[str, Any]) -> str:
@@ -34,29 +34,28 @@ def power_note(p: dict[str, Any]) -> str:
     )
 
 
+def _head(finding: dict[str, Any]) -> Estimate | None:
+    head = finding.get("headline")
+    return None if head is None else Estimate.from_json(head)
+
+
 def compare_models(probes: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
-    """Per probe: models ranked by headline rate (highest first) with intervals, and every pair's
-    difference with Newcombe's 95% interval, `significant` when it excludes zero."""
+    """Per probe (findings by model label, as results.json holds them): models ranked by headline
+    rate (highest first) with intervals, and every pair's difference with Newcombe's 95% interval,
+    `significant` when it excludes zero."""
     out: dict[str, Any] = {}
     for probe, per in probes.items():
-        heads = {m: r.get("headline", {}) for m, r in per.items()}
-        measured = [m for m, h in heads.items() if h.get("rate") is not None]
-        ranking = [
-            {
-                "model": m,
-                "label": heads[m].get("label"),
-                **{k: heads[m].get(k) for k in ("rate", "lo", "hi", "k", "n")},
-            }
-            for m in sorted(measured, key=lambda m: -float(heads[m]["rate"]))
-        ]
+        heads = {m: _head(f) for m, f in per.items()}
+        measured = {m: h for m, h in heads.items() if h is not None and h.estimate is not None}
+        order = sorted(measured, key=lambda m: -measured[m].value)
+        ranking = [{"model": m, "label": per[m].get("label"), **measured[m].to_json()} for m in order]
         pairs = []
-        for a, b in combinations([r["model"] for r in ranking], 2):
-            ha, hb = heads[a], heads[b]
-            lo, hi = proportion_diff_ci(int(ha["k"]), int(ha["n"]), int(hb["k"]), int(hb["n"]))
-            diff = float(ha["rate"]) - float(hb["rate"])
-            pairs.append({"a": a, "b": b, "diff": diff, "lo": lo, "hi": hi, "significant": lo > 0 or hi < 0})
+        for a, b in combinations(order, 2):
+            d = difference(measured[a], measured[b])
+            significant = d.ci_low is not None and d.ci_high is not None and (d.ci_low > 0 or d.ci_high < 0)
+            pairs.append({"a": a, "b": b, **d.to_json(), "significant": significant})
         # Headlines with different labels measure different things (e.g. open vs closed prompts).
-        labels = {str(heads[m].get("label")) for m in measured}
+        labels = {str(per[m].get("label")) for m in measured}
         out[probe] = {"ranking": ranking, "pairs": pairs, "same_measure": len(labels) <= 1}
     return out
 
@@ -65,6 +64,6 @@ def difference_line(probe: str, pair: dict[str, Any]) -> str:
     """ "icl: A − B = +25 points [+12, +37]: significant" for a summary."""
     verdict = "significant" if pair["significant"] else "not significant"
     return (
-        f"{probe}: {pair['a']} − {pair['b']} = {100 * pair['diff']:+.0f} points "
-        f"[{100 * pair['lo']:+.0f}, {100 * pair['hi']:+.0f}]: {verdict}"
+        f"{probe}: {pair['a']} − {pair['b']} = {100 * pair['estimate']:+.0f} points "
+        f"[{100 * pair['ci_low']:+.0f}, {100 * pair['ci_high']:+.0f}]: {verdict}"
     )

@@ -9,6 +9,13 @@ instruction is given: 0 shots measures what the model guesses from the format al
 are asked both in their chat template and as plain text. Per task and template: the accuracy curve
 over shots with Wilson intervals, and the first shot count whose accuracy beats 0 shots
 significantly (Newcombe's 95% interval of the difference above zero).
+
+Each task draws `contexts` demonstration sets, each shared by its queries at every shot count (a
+query is asked with the first k demonstrations of its set, for each k, and never appears among
+them); the demonstrations go to the model as the call's shared prefix, read once (KV cache).
+Queries sharing a set are not independent draws of demonstrations: more sets give an interval
+that speaks for demonstrations in general, fewer are faster.
+
 Closed vocabularies: demonstrations are the run's own task pairs concatenated as token sequences
 (`x1 y1 x2 y2 … xq`), which such a model never saw in training — the numbers say what comes out.
 """
@@ -22,9 +29,8 @@ from typing import Any
 from pydantic import Field
 
 from behaviorlab import tasks
-from behaviorlab.behaviors import proportion_diff_ci
 from behaviorlab.lm import TextModel
-from behaviorlab.lm.fewshot import few_shot_prompt, parse_answer
+from behaviorlab.lm.fewshot import demonstrations, parse_answer, question
 from behaviorlab.probes.base import (
     Item,
     ModelFacts,
@@ -32,18 +38,18 @@ from behaviorlab.probes.base import (
     ProbeConfig,
     Recorder,
     behavior_score,
-    ci,
-    figure,
     fit_context,
-    rate,
-    result,
+    indices,
     rng_for,
-    series,
+    tally,
 )
 from behaviorlab.probes.content import WORDS
 from behaviorlab.probes.text import normalize_ws
+from behaviorlab.results import Finding, Plot, Row
+from behaviorlab.stats import Estimate, difference, percent, share
 
 Pair = tuple[str, str]
+GAP = "\n\n"  # between demonstrations
 
 
 def _task_pairs(name: str, max_size: int, **options: object) -> Callable[[random.Random, int], list[Pair]]:
@@ -86,14 +92,30 @@ OPEN_TASKS: dict[str, Callable[[random.Random, int], list[Pair]]] = {
 
 
 class IclConfig(ProbeConfig):
-    """Queries per (task, shots), the shot counts, and the answer budget."""
+    """Queries per (task, shots, template), the demonstration sets they share, the shot counts,
+    and the answer budget."""
 
-    n: int = Field(4, ge=1)
+    n: int = Field(16, ge=1)
+    contexts: int = Field(2, ge=1)  # demonstration sets per task (open text); n is split across them
     shots: tuple[int, ...] = (0, 1, 2, 4, 8, 16)
     tasks: tuple[str, ...] = tuple(OPEN_TASKS)
     max_new_tokens: int = Field(16, ge=1)
     closed_max_size: int = Field(3, ge=1)  # closed demonstrations: small task sizes, so shots fit
     both_templates: bool = True  # chat models: also ask every prompt as plain text
+
+
+def _queries(
+    draw: Callable[[random.Random, int], list[Pair]], rng: random.Random, demos: list[Pair], m: int
+) -> list[Pair]:
+    """`m` queries whose inputs are not among the demonstrations' (else a query is a lookup)."""
+    seen, out = {x for x, _ in demos}, list[Pair]()
+    for _ in range(50 * m):  # a task with too few inputs keeps what it found
+        if len(out) == m:
+            break
+        q = draw(rng, 1)[0]
+        if q[0] not in seen:
+            out.append(q)
+    return out
 
 
 class Icl(Probe[IclConfig]):
@@ -102,18 +124,26 @@ class Icl(Probe[IclConfig]):
     Config = IclConfig
 
     def _open_items(self, templates: tuple[str, ...]) -> list[Item]:
-        cfg, items = self.config, []
+        """Template, task, shots, set, query order: a run of items shares its demonstrations."""
+        cfg = self.config
+        sets: dict[str, list[tuple[list[Pair], list[Pair]]]] = {}
         for task in cfg.tasks:
-            draw = OPEN_TASKS[task]
-            rng = rng_for(cfg.seed, self.name, task)
-            for i in range(cfg.n):
-                pool = draw(rng, max(cfg.shots) + 1)
-                query, demos = pool[0], pool[1:]
+            draw, rng = OPEN_TASKS[task], rng_for(cfg.seed, self.name, task)
+            sizes = [cfg.n // cfg.contexts + (s < cfg.n % cfg.contexts) for s in range(cfg.contexts)]
+            sets[task] = []
+            for m in sizes:
+                demos = draw(rng, max(cfg.shots))
+                sets[task].append((demos, _queries(draw, rng, demos, m)))
+        items = []
+        for t in templates:
+            for task in cfg.tasks:
                 for k in cfg.shots:
-                    prompt = few_shot_prompt(demos[:k], query[0], gap="\n\n")
-                    for t in templates:  # the same prompts in each template
-                        data = {"ref": query[1], "task": task, "shots": k, "template": t}
-                        items.append(Item(f"{t}-{task}-{k}-{i}", prompt, (t, task, k), data))
+                    for s, (demos, queries) in enumerate(sets[task]):
+                        lead = demonstrations(demos[:k], GAP)
+                        for j, (x, y) in enumerate(queries):
+                            data = {"ref": y, "task": task, "shots": k, "template": t}
+                            item_id = f"{t}-{task}-{k}-{s}-{j}"
+                            items.append(Item(item_id, lead + question(x), (t, task, k), data, prefix=lead))
         return items
 
     def _closed_items(self, facts: ModelFacts) -> tuple[list[Item], list[str]]:
@@ -144,7 +174,7 @@ class Icl(Probe[IclConfig]):
             )
         return items, notes
 
-    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
+    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> Finding:
         cfg = self.config
         templates = (
             ("chat", "plain") if facts.chat and cfg.both_templates else ("chat" if facts.chat else "plain",)
@@ -155,116 +185,102 @@ class Icl(Probe[IclConfig]):
             else fit_context(self._open_items(templates), model, facts, cfg.max_new_tokens)
         )
         stop = () if facts.closed else ("\n",)
-        comps: dict[str, str] = {}
+        texts: dict[str, str] = {}
         for t in templates:
             sent = [it for it in items if it.data["template"] == t]
             if sent:
                 done = rec.generate(sent, cfg.max_new_tokens, stop=stop, chat=t == "chat")
-                comps |= {it.id: c.text for it, c in zip(sent, done, strict=True)}
-        got = [normalize_ws(comps[it.id]) if facts.closed else parse_answer(comps[it.id]) for it in items]
+                texts |= {it.id: c.text for it, c in zip(sent, done, strict=True)}
+        got = [normalize_ws(texts[it.id]) if facts.closed else parse_answer(texts[it.id]) for it in items]
         ok = [g == normalize_ws(it.data["ref"]) for g, it in zip(got, items, strict=True)]
-        return self._result(items, ok, templates, notes)
+        return self._finding(items, ok, templates, notes)
 
-    def _result(
-        self, items: list[Item], ok: list[bool], templates: tuple[str, ...], notes: list[str]
-    ) -> dict[str, Any]:
-        cfg = self.config
-        table: list[dict[str, Any]] = []
-        lines, curves = [], []
-        pooled: dict[str, list[dict[str, Any]]] = {}
+    def _rows(self, items: list[Item], ok: list[bool], templates: tuple[str, ...]) -> list[Row]:
+        """Accuracy per template, task and shot count; per template also every task pooled ("all")."""
+        at = indices(items, lambda it: (it.data["template"], it.data["task"], it.data["shots"]))
+        pooled = indices(items, lambda it: (it.data["template"], it.data["shots"]))
+        rows = []
         for t in templates:
-            for task in dict.fromkeys(it.data["task"] for it in items if it.data["template"] == t):
-                rows = _rows(items, ok, cfg.shots, t, task)
-                table += rows
-                curves.append({"template": t, "task": task, "rises_from": rises_from(rows)})
-                lines.append(series(f"{t} · {task}" if len(templates) > 1 else task, rows, "shots"))
-            pooled[t] = _rows(items, ok, cfg.shots, t, None)
-            if len({c["task"] for c in curves}) > 1:
-                table += pooled[t]
-                lines.append(series(f"{t} · all tasks", pooled[t], "shots") | {"dashed": True})
-        figures = [
-            figure(
-                "icl-accuracy",
-                "Accuracy by number of demonstrations",
-                "demonstrations (shots)",
-                "exact-match accuracy",
-                lines,
-                log_x=False,
-            )
+            names = list(dict.fromkeys(it.data["task"] for it in items if it.data["template"] == t))
+            for task in names:
+                rows += [
+                    Row({"template": t, "task": task, "shots": k}, {"rate": tally(ok, at[(t, task, k)])})
+                    for k in self.config.shots
+                    if (t, task, k) in at
+                ]
+            rows += [
+                Row({"template": t, "task": "all", "shots": k}, {"rate": tally(ok, pooled[(t, k)])})
+                for k in self.config.shots
+                if (t, k) in pooled and len(names) > 1
+            ]
+        return rows
+
+    def _finding(
+        self, items: list[Item], ok: list[bool], templates: tuple[str, ...], notes: list[str]
+    ) -> Finding:
+        """Curves per template and task, where each first rises significantly, the pooled headline."""
+        rows = self._rows(items, ok, templates)
+        curves = [
+            {"template": t, "task": task, "rises_from": rises_from(rows, t, task)}
+            for t in templates
+            for task in dict.fromkeys(r.keys["task"] for r in rows if r.keys["template"] == t)
+            if task != "all"
         ]
         behavior = behavior_score(
             "number of demonstrations",
             "B(x) = the number of demonstrations in the prompt (and the template); feature: correct",
             [(it.data["template"], it.data["shots"]) for it in items],
             ok,
-            cfg.seed,
+            self.config.seed,
         )
-        main = pooled.get(templates[0], [])
+        plots = [
+            Plot(f"icl-accuracy-{t}", f"Accuracy by number of demonstrations ({t})", "shots",
+                 "demonstrations (shots)", "exact-match accuracy", by="task", where={"template": [t]},
+                 names={"all": "all tasks"}, dashed=("all tasks",))
+            for t in templates
+        ]  # fmt: skip
+        info: dict[str, Any] = {"curves": curves}
+        tasks_seen = {c["task"] for c in curves}
+        main = [r for r in rows if r.keys["template"] == templates[0]]
+        main = [r for r in main if r.keys["task"] == ("all" if len(tasks_seen) > 1 else r.keys["task"])]
         if not main:
             verdict = "not measured: " + "; ".join(notes)
-            headline = {"label": "accuracy", **rate(0, 0)}
-        else:
-            # The headline: the most shots that most queries fit in (a long prompt may exceed the context).
-            full = max(r["n"] for r in main)
-            first, last = main[0], [r for r in main if 2 * r["n"] >= full][-1]
-            tasks = {c["task"] for c in curves}
-            where = f"{len(tasks)} tasks pooled" if len(tasks) > 1 else next(iter(tasks))
-            verdict = (
-                f"accuracy {ci(first)} with {first['shots']} and {ci(last)} with {last['shots']} "
-                f"demonstrations ({where}, {templates[0]})"
+            return Finding(
+                self.name, "accuracy", share(0, 0), verdict, rows, KEYS, plots, behavior, notes, info=info
             )
-            rising = [c for c in curves if c["rises_from"] is not None]
-            verdict += "; rises significantly over 0 shots: " + (
-                ", ".join(f"{c['task']} ({c['template']}) from {c['rises_from']}" for c in rising)
-                if rising
-                else "on no task"
-            )
-            headline = {
-                "label": f"accuracy at {last['shots']} shots ({templates[0]})",
-                **{k: last[k] for k in ("n", "k", "rate", "lo", "hi")},
-            }
-        return result(
-            headline=headline,
-            keys=["template", "task", "shots"],
-            table=table,
-            figures=figures,
-            behavior=behavior,
-            verdict=verdict,
-            notes=notes,
-            curves=curves,
+        # The headline: the most shots that most queries fit in (a long prompt may exceed the context).
+        full = max(r.values["rate"].n for r in main)
+        first, last = main[0], [r for r in main if 2 * r.values["rate"].n >= full][-1]
+        where = f"{len(tasks_seen)} tasks pooled" if len(tasks_seen) > 1 else next(iter(tasks_seen))
+        verdict = (
+            f"accuracy {percent(first.values['rate'])} with {first.keys['shots']} and "
+            f"{percent(last.values['rate'])} with {last.keys['shots']} demonstrations "
+            f"({where}, {templates[0]})"
+        )
+        rising = [c for c in curves if c["rises_from"] is not None]
+        verdict += "; rises significantly over 0 shots: " + (
+            ", ".join(f"{c['task']} ({c['template']}) from {c['rises_from']}" for c in rising)
+            if rising
+            else "on no task"
+        )
+        label = f"accuracy at {last.keys['shots']} shots ({templates[0]})"
+        return Finding(
+            self.name, label, last.values["rate"], verdict, rows, KEYS, plots, behavior, notes, info=info
         )
 
 
-def _rows(
-    items: list[Item], ok: list[bool], shots: tuple[int, ...], template: str, task: str | None
-) -> list[dict[str, Any]]:
-    """Accuracy per shot count for one template and task (None: every task pooled)."""
-    rows = []
-    for k in shots:
-        idx = [
-            j
-            for j, it in enumerate(items)
-            if it.data["template"] == template and it.data["shots"] == k and task in (None, it.data["task"])
-        ]
-        if idx:
-            rows.append(
-                {
-                    "template": template,
-                    "task": task or "all",
-                    "shots": k,
-                    **rate(sum(ok[j] for j in idx), len(idx)),
-                }
-            )
-    return rows
+KEYS = ["template", "task", "shots"]
 
 
-def rises_from(rows: list[dict[str, Any]]) -> int | None:
+def rises_from(rows: list[Row], template: str, task: str) -> int | None:
     """The first shot count whose accuracy beats the 0-shot accuracy significantly (the 95% Newcombe
     interval of the difference above zero); None when none does or 0 shots was not asked."""
-    zero = next((r for r in rows if r["shots"] == 0), None)
+    curve = [r for r in rows if r.keys["template"] == template and r.keys["task"] == task]
+    zero: Estimate | None = next((r.values["rate"] for r in curve if r.keys["shots"] == 0), None)
     if zero is None:
         return None
-    for r in rows:
-        if r["shots"] > 0 and proportion_diff_ci(r["k"], r["n"], zero["k"], zero["n"])[0] > 0:
-            return int(r["shots"])
+    for r in curve:
+        d = difference(r.values["rate"], zero)
+        if r.keys["shots"] > 0 and d.ci_low is not None and d.ci_low > 0:
+            return int(r.keys["shots"])
     return None

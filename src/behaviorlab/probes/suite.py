@@ -3,7 +3,8 @@
 Files: `config.toml` (kind, models, probes, limit, seed, chat, every probe's settings),
 `outputs.parquet` (every generation), `results.json` (every probe's result per model, and the
 data-vs-output mapping of our own runs), `summary.json` (status, one verdict per model × probe).
-Each model × probe is written to `parts/` as it finishes, so `resume=True` skips finished parts.
+Each model × probe is written to `parts/` as it finishes, so `resume=True` skips finished parts;
+with a runner (a local process pool or Ray, handed over by the sweep stage) each part is a job.
 """
 
 from __future__ import annotations
@@ -21,20 +22,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.lm import TextModel
-from behaviorlab.probes.base import ProbeConfig, run_dir_of
+from behaviorlab.jobs import Runner
+from behaviorlab.lm import ModelFacts, TextModel
+from behaviorlab.probes.base import ProbeConfig, model_facts
 from behaviorlab.probes.compare import compare_models
 from behaviorlab.probes.mapping import run_mapping
 from behaviorlab.probes.parts import (
     OUTPUT_SCHEMA,
-    part_paths,
+    finished_part,
     run_part,
     run_part_job,
     write_part,
     write_table,
 )
-from behaviorlab.probes.registry import PROBES, make, parse_names
-from behaviorlab.probes.zoo import Runner, ZooModel, open_entry
+from behaviorlab.probes.registry import make, parse_names
+from behaviorlab.probes.registry import names as probe_names
+from behaviorlab.probes.zoo import ZooModel, open_entry
+from behaviorlab.results import Finding, headline_json
 from behaviorlab.rundir import (
     CONFIG,
     OUTPUTS,
@@ -42,11 +46,13 @@ from behaviorlab.rundir import (
     RESULTS,
     RunDir,
     is_run,
+    part_files,
     read_json_object,
     read_toml,
     replace_output_dir,
     write_summary,
 )
+from behaviorlab.track import check_sinks, send_run
 
 
 def is_probe_run(path: Path) -> bool:
@@ -63,7 +69,7 @@ def probe_configs(
     """Each chosen probe's config: settings overrides, then --limit and --seed."""
     if limit is not None and limit < 1:
         raise BadInput(f"--limit must be at least 1; got {limit}")
-    unknown = sorted(set(settings or {}) - set(PROBES))
+    unknown = sorted(set(settings or {}) - set(probe_names()))
     if unknown:
         raise BadInput(f"settings for unknown probe(s) {', '.join(unknown)}")
     return {p: make(p, (settings or {}).get(p)).config.limited(limit, seed) for p in probes}
@@ -132,7 +138,7 @@ def run_probes(
     models: Sequence[str | TextModel | ZooModel],
     out: Path,
     *,
-    probes: Sequence[str] | str = tuple(PROBES),
+    probes: Sequence[str] | str | None = None,
     limit: int | None = None,
     seed: int = 0,
     chat: bool | None = None,
@@ -140,31 +146,35 @@ def run_probes(
     force: bool = False,
     resume: bool = False,
     progress: bool = False,
+    sinks: Sequence[str] = (),
     runner: Runner | None = None,
 ) -> dict[str, Any]:
-    """Run `probes` on every model into `out`; returns results.json's content.
+    """Run `probes` (default: every registered probe) on every model into `out`; returns
+    results.json's content.
 
     Models are specs, opened models or zoo entries (per-model name, chat, context, backend; `chat`
     is the default for the others). With a `runner` (a local process pool or Ray, from the sweep
     stage) every unfinished model × probe part runs as a job in a worker; else here, in order.
     Every model is opened before anything is written, so a bad spec leaves no directory."""
-    names = parse_names(probes) if isinstance(probes, str) else parse_names(",".join(probes))
+    chosen = probe_names() if probes is None else probes
+    names = parse_names(chosen) if isinstance(chosen, str) else parse_names(",".join(chosen))
     configs = probe_configs(names, limit, seed, settings)
+    check_sinks(sinks)
     if not models:
         raise BadInput("no model given (use --model SPEC or --models ZOO.toml)")
     entries = [
         m if isinstance(m, ZooModel) else ZooModel(spec=m if isinstance(m, str) else m.spec) for m in models
     ]
     opened = [
-        open_entry(e) if not isinstance(m, TextModel) else m for e, m in zip(entries, models, strict=True)
+        open_entry(e) if isinstance(m, (str, ZooModel)) else m for e, m in zip(entries, models, strict=True)
     ]
-    zoo = [e.settings() for e in entries]
     # What a worker opens: the spec the model resolved to (alias, backend), with the same settings.
     jobs = [
         e.model_copy(update={"spec": m.spec, "backend": "auto", "chat": chat if e.chat is None else e.chat})
         for e, m in zip(entries, opened, strict=True)
     ]
-    config = run_config(opened, names, limit, seed, chat, configs, zoo)
+    facts = [model_facts(m, j.chat) for m, j in zip(opened, jobs, strict=True)]
+    config = run_config(opened, names, limit, seed, chat, configs, [e.settings() for e in entries])
     out = Path(out)
     _prepare(out, config, force=force, resume=resume)
     labels = unique_names(opened)
@@ -181,18 +191,19 @@ def run_probes(
     started = time.perf_counter()
     try:
         if runner is None:
-            parts = _run_all(out, opened, labels, [j.chat for j in jobs], names, configs, progress, resume)
+            parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
         else:
             parts = _run_jobs(out, jobs, labels, names, configs, progress, resume, runner)
-        results = _assemble(out, opened, labels, names, parts)
+        results = _assemble(out, opened, facts, labels, names, parts)
     except KeyboardInterrupt:
         write_summary(out, {**base, "status": "interrupted", "error": "interrupted; continue with --resume"})
         raise
     except Exception as e:
         write_summary(out, {**base, "status": "failed", "error": f"{type(e).__name__}: {e}"})
         raise
-    verdicts = {lab: {p: results["probes"][p][lab]["verdict"] for p in names} for lab in labels}
-    headlines = {lab: {p: results["probes"][p][lab]["headline"] for p in names} for lab in labels}
+    found = {(lab, p): Finding.from_json(results["probes"][p][lab]) for lab in labels for p in names}
+    verdicts = {lab: {p: found[(lab, p)].verdict for p in names} for lab in labels}
+    headlines = {lab: {p: headline_json(found[(lab, p)]) for p in names} for lab in labels}
     write_summary(
         out,
         {
@@ -200,24 +211,19 @@ def run_probes(
             "status": "complete",
             "verdicts": verdicts,
             "headlines": headlines,
-            "generations": sum(r["generations"] for p in names for r in results["probes"][p].values()),
+            "generations": sum(int(f.info["generations"]) for f in found.values()),
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
+    send_run(out, sinks)  # the findings into the optional results sinks
     return results
-
-
-def _finished(out: Path, index: int, probe: str) -> dict[str, Any] | None:
-    """A finished part's result, or None."""
-    rows_path, res_path = part_paths(out, index, probe)
-    return read_json_object(res_path) if res_path.is_file() and rows_path.is_file() else None
 
 
 def _run_all(
     out: Path,
     models: list[TextModel],
+    facts: list[ModelFacts],
     labels: list[str],
-    chats: list[bool | None],
     names: list[str],
     configs: dict[str, ProbeConfig],
     progress: bool,
@@ -227,15 +233,13 @@ def _run_all(
     else run and written."""
     parts: dict[tuple[int, str], dict[str, Any]] = {}
     with _bar(progress) as bar:
-        for i, (model, label) in enumerate(zip(models, labels, strict=True)):
+        for i, (model, known, label) in enumerate(zip(models, facts, labels, strict=True)):
             for probe in names:
-                done = _finished(out, i, probe) if resume else None
-                if done is not None:
-                    parts[(i, probe)] = done
-                    continue
-                res, rows = run_part(model, probe, configs[probe], chats[i], bar, f"{label} · {probe}")
-                write_part(out, i, probe, res, rows)
-                parts[(i, probe)] = res
+                done = finished_part(out, i, probe) if resume else None
+                if done is None:
+                    found, rows = run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
+                    done = write_part(out, i, probe, found, rows)
+                parts[(i, probe)] = done
     return parts
 
 
@@ -251,7 +255,7 @@ def _run_jobs(
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """Every unfinished model × probe part as a job on `runner`; each worker writes its part, which
     is read back here (so a part's numbers come from one place, whichever backend ran it)."""
-    todo = [(i, p) for i in range(len(entries)) for p in names if not (resume and _finished(out, i, p))]
+    todo = [(i, p) for i in range(len(entries)) for p in names if not (resume and finished_part(out, i, p))]
     jobs = [(str(out), i, entries[i].model_dump_json(), p, configs[p].model_dump_json()) for i, p in todo]
     with _bar(progress) as bar:
         task = bar.add_task(f"{len(entries)} models x {len(names)} probes: parts", total=len(todo))
@@ -260,7 +264,7 @@ def _run_jobs(
     parts = {}
     for i, label in enumerate(labels):
         for p in names:
-            done = _finished(out, i, p)
+            done = finished_part(out, i, p)
             if done is None:
                 raise RuntimeError(f"part {label} · {p} did not write its result")
             parts[(i, p)] = done
@@ -270,12 +274,13 @@ def _run_jobs(
 def _assemble(
     out: Path,
     models: list[TextModel],
+    facts: list[ModelFacts],
     labels: list[str],
     names: list[str],
     parts: dict[tuple[int, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """outputs.parquet and results.json from the parts, in model then probe order."""
-    tables = [pq.read_table(part_paths(out, i, p)[0]) for i in range(len(models)) for p in names]
+    tables = [pq.read_table(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
     merged = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
     write_table(out / OUTPUTS, merged)
     results: dict[str, Any] = {
@@ -283,8 +288,8 @@ def _assemble(
             {
                 "name": lab,
                 "spec": m.spec,
-                "mode": parts[(i, names[0])]["mode"],
-                "chat": parts[(i, names[0])]["chat"],
+                "mode": parts[(i, names[0])]["info"]["mode"],
+                "chat": parts[(i, names[0])]["info"]["chat"],
             }
             for i, (m, lab) in enumerate(zip(models, labels, strict=True))
         ],
@@ -292,10 +297,9 @@ def _assemble(
         "mapping": {},
     }
     results["comparison"] = compare_models(results["probes"])
-    for m, lab in zip(models, labels, strict=True):
-        where = run_dir_of(m)
-        if where is not None:
-            results["mapping"][lab] = run_mapping(where, m.tokenize)
+    for m, f, lab in zip(models, facts, labels, strict=True):
+        if f.run_dir is not None:
+            results["mapping"][lab] = run_mapping(f.run_dir, m.tokenize)
     atomic_write_json(out / RESULTS, results)
     return results
 

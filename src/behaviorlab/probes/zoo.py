@@ -16,7 +16,6 @@ backend = "llama.cpp" # optional for GGUF files: "auto" (default), "transformers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,10 +26,6 @@ from behaviorlab.io import read_toml
 from behaviorlab.lm import TextModel, load, resolve_alias, split_spec
 
 Backend = Literal["auto", "transformers", "llama.cpp"]
-# (job function, jobs, on_update) -> (job index, result) as jobs finish: the sweep stage's backends.
-Runner = Callable[
-    [Callable[..., Any], list[tuple[Any, ...]], Callable[[Any], None] | None], Iterator[tuple[int, Any]]
-]
 
 
 class ZooModel(BaseModel):

@@ -28,8 +28,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.lm import Decoding, TextModel, load
 from behaviorlab.probes.zoo import ZooModel, open_entry
 from behaviorlab.rundir import OUTPUTS, RunDir
-from behaviorlab.store.compare import Difference
-from behaviorlab.store.rerun import ReplayReport
+from behaviorlab.store.compare import Difference, ReplayReport
 
 TOLERANCE = 1e-4
 
@@ -54,28 +53,30 @@ def _open(config: dict[str, Any], spec: str) -> TextModel:
     return load(spec)
 
 
-def replay_probe(run_dir: Path) -> ReplayReport:
+def replay_probe(run: Path | RunDir) -> ReplayReport:
     """Re-generate and re-score every recorded output of a probe run; report what differs."""
-    run = RunDir.open(run_dir)
+    run = run if isinstance(run, RunDir) else RunDir.open(Path(run))
     if run.kind != "probe":
-        raise BadInput(f"{run_dir}: not a probe run (kind {run.kind})")
-    if not (run_dir / OUTPUTS).is_file():
-        raise BadInput(f"{run_dir}: no {OUTPUTS} (did the probe run finish?)")
-    rows = pq.read_table(run_dir / OUTPUTS).to_pylist()
-    report = ReplayReport(run_dir, "probe")
+        raise BadInput(f"{run.path}: not a probe run (kind {run.kind})")
+    if not run.file(OUTPUTS).is_file():
+        raise BadInput(f"{run.path}: no {OUTPUTS} (did the probe run finish?)")
+    rows = pq.read_table(run.file(OUTPUTS)).to_pylist()
+    report = ReplayReport(run.path, "probe")
     models: dict[str, TextModel] = {}
     texts = scored = unscorable = cut = 0
     for (spec, _, _), group in _calls(rows):
         model = models.get(spec) or models.setdefault(spec, _open(run.config, spec))
         first = group[0]
         decoding = Decoding(bool(first["greedy"]), float(first["temperature"]), int(first["seed"]))
-        prompts = [r["prompt"] for r in group]
+        lead = first.get("prefix") or ""  # the call's shared prefix (runs before it had none)
+        prompts = [r["prompt"][len(lead) :] for r in group]
         comps = model.generate(
             prompts,
             int(first["max_new_tokens"]),
             decoding=decoding,
             stop=tuple(first["stop"] or ()),
             chat=bool(first["chat"]),
+            prefix=lead,
         )
         for r, c in zip(group, comps, strict=True):
             texts += 1
@@ -88,7 +89,10 @@ def replay_probe(run_dir: Path) -> ReplayReport:
         whole = [r for r in group if not r.get("prompt_cut")]
         cut += len(group) - len(whole)
         got_all = model.score(
-            [r["prompt"] for r in whole], [r["output"] for r in whole], chat=bool(first["chat"])
+            [r["prompt"][len(lead) :] for r in whole],
+            [r["output"] for r in whole],
+            chat=bool(first["chat"]),
+            prefix=lead,
         )
         for r, got in zip(whole, got_all, strict=True):
             recorded = list(r["tokens"] or [])

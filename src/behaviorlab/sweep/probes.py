@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
+from behaviorlab.jobs import Job, OnUpdate
 from behaviorlab.lm import TextModel
 from behaviorlab.probes import run_probes
 from behaviorlab.probes.zoo import ZooModel, load_zoo
-from behaviorlab.sweep.backends import Job, check_backend, local_workers, run_jobs
+from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 
 
 def probe_on(
@@ -24,20 +25,15 @@ def probe_on(
     **options: Any,
 ) -> dict[str, Any]:
     """`run_probes` with its parts as jobs on `backend` (one CPU each); `options` as run_probes takes
-    them (probes, limit, seed, chat, settings, force, resume, progress). Returns results.json's content."""
+    them (probes, limit, seed, chat, settings, force, resume, progress, sinks). Returns results.json's
+    content."""
     check_backend(backend, address, workers)
 
     def runner(
-        fn: Callable[..., Any], jobs: list[Job], on_update: Callable[[Any], None] | None
+        fn: Callable[..., Any], jobs: list[Job], on_update: OnUpdate | None
     ) -> Iterator[tuple[int, Any]]:
-        return run_jobs(
-            fn,
-            jobs,
-            backend,
-            address=address,
-            workers=workers or local_workers(len(jobs)),
-            on_update=on_update,
-        )
+        n = workers or local_workers(len(jobs))
+        return run_jobs(fn, jobs, backend, address=address, workers=n, on_update=on_update)
 
     return run_probes(models, out, runner=runner, **options)
 
