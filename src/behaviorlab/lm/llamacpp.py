@@ -238,8 +238,9 @@ class LlamaCppModel:
         return out
 
     def _shared(self, rows: Sequence[list[int]], prefix: str, chat: bool) -> int:
-        """How many leading tokens every row shares with the prefix's own tokens (0: none)."""
-        if not (rows and prefix):
+        """How many leading tokens every row shares with the prefix's own tokens (0: none); a chat
+        template's opening (a system prompt) counts as a prefix every templated prompt shares."""
+        if not (rows and (prefix or (chat and self._template))):
             return 0
         own = shared_length([rows[0], self.prompt_ids(prefix, chat)], keep=0)
         return min(shared_length(rows), own)
