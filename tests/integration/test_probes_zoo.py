@@ -63,7 +63,7 @@ def test_killed_zoo_run_resumes_on_ray_and_matches_the_local_pool(
     # The same run from the command line, killed (workers and all) once a part has finished.
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "behaviorlab", "probe", "--models", str(zoo), "--out", str(out)]
-    cmd += ["--probes", ARGS["probes"], "--limit", "3", "--seed", "2", "--workers", "1"]
+    cmd += ["--probes", ARGS["probes"], "-n", "3", "--seed", "2", "--workers", "1"]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     while not list((out / PARTS).glob("*.json")) and proc.poll() is None and time.monotonic() < deadline:
@@ -74,7 +74,7 @@ def test_killed_zoo_run_resumes_on_ray_and_matches_the_local_pool(
     assert 1 <= finished < 9, "the kill should land after the first part and before the last"
     assert not (out / RESULTS).exists()
 
-    res = cli("probe", "--models", zoo, "--out", out, "--probes", ARGS["probes"], "--limit", "3",
+    res = cli("probe", "--models", zoo, "--out", out, "--probes", ARGS["probes"], "-n", "3",
               "--seed", "2", "--backend", "ray", "--resume")  # fmt: skip
     assert res.code == 0, res.err
     _same(out, tmp_path / "local")

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import (
+    MODEL_SPECS,
+    SINK_HELP,
+    console,
+    count,
+    deprecated,
+    handles_bad_input,
+    seed_option,
+)
 
 
 def _cell(res: dict[str, Any]) -> str:
@@ -40,24 +48,32 @@ def probe_cmd(
         list[str] | None,
         typer.Option(
             "--model",
-            help="Model spec: run:DIR (or a run dir), hf:DIR, gguf:FILE, llama:FILE, smollm2. Repeatable.",
+            help=f"A model: {MODEL_SPECS}. Repeatable: the models are probed side by side "
+            "(required unless --models is given).",
         ),
     ] = None,
     models: Annotated[
         Path | None,
         typer.Option(
             "--models",
-            help="A zoo file: [[model]] tables with spec and optional name, chat, context, backend.",
+            help="A zoo file: [[model]] tables with spec and optional name, chat, context, backend "
+            "(default: none; the --model specs only).",
         ),
     ] = None,
     probes: Annotated[
         str | None,
         typer.Option("--probes", help="Comma-separated probes to run (default: every registered probe)."),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", help="At most N items per condition (faster, wider intervals).")
+    n: Annotated[
+        int | None,
+        count(
+            "-n",
+            "--n",
+            help="At most N items per condition (faster, wider intervals); default: each probe's own "
+            "size (100 behind each headline on our own runs, 6–16 items per condition on open-text models).",
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for every prompt set and sampled decoding.")] = 0,
+    seed: Annotated[int, seed_option("Seed for every prompt set and sampled decoding.")] = 0,
     chat: Annotated[
         bool | None,
         typer.Option(
@@ -69,13 +85,15 @@ def probe_cmd(
         typer.Option(
             "--backend",
             help="Run each model x probe part as a job: local (process pool) or ray. "
-            "Default: here, in order; with --models: local.",
+            "default: here, in order; with --models: local.",
         ),
     ] = None,
     address: Annotated[
         str | None, typer.Option(help="Ray cluster address (default: a local instance).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
+    workers: Annotated[
+        int | None, count("--workers", help="Local pool size (default: one per core).")
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Replace an earlier probe run in OUT (only a probe run).")
     ] = False,
@@ -84,8 +102,12 @@ def probe_cmd(
     ] = False,
     sink: Annotated[
         list[str] | None,
-        typer.Option("--sink", help="Also send the results to a sink: tensorboard, mlflow, csv, parquet."),
+        typer.Option(
+            "--sink",
+            help=SINK_HELP.format("results"),
+        ),
     ] = None,
+    limit: Annotated[int | None, count("--limit", hidden=True, help="Deprecated: -n.")] = None,
 ) -> None:
     """Run black-box probes on models; write config, outputs.parquet, results.json, summary.json."""
     from behaviorlab.store import record
@@ -99,7 +121,7 @@ def probe_cmd(
         address=address,
         workers=workers,
         probes=probes,
-        limit=limit,
+        limit=deprecated(n, limit, "--limit", "-n"),
         seed=seed,
         chat=chat,
         force=force,
