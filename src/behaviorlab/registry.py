@@ -65,6 +65,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "run": "behaviorlab.lm.run:open_run_model",
         "hf": "behaviorlab.lm.hf:open_hf",
         "gguf": "behaviorlab.lm.gguf_to_hf:open_gguf",
+        "llama": "behaviorlab.lm.llamacpp:open_llama",
     },
     "alias": {  # short name -> function returning the spec it stands for
         "smollm2": "behaviorlab.lm.gguf_to_hf:smollm2_spec",

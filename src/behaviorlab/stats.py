@@ -130,6 +130,22 @@ def difference(a: Estimate, b: Estimate) -> Estimate:
     return Estimate(d, lo, hi, a.n + b.n, "newcombe")
 
 
+def items_for_half_width(rate: float, half_width: float, z: float = 1.96) -> int:
+    """The fewest items whose Wilson interval around `rate` is at most ±`half_width` wide."""
+    k = 1
+    while True:  # the width shrinks as 1/sqrt(n): double, then bisect
+        lo, hi = proportion_ci(round(rate * k), k, z)
+        if (hi - lo) / 2 <= half_width:
+            break
+        k *= 2
+    low = k // 2
+    while low + 1 < k:
+        mid = (low + k) // 2
+        lo, hi = proportion_ci(round(rate * mid), mid, z)
+        low, k = (low, mid) if (hi - lo) / 2 <= half_width else (mid, k)
+    return k
+
+
 def quartiles(values: Sequence[float]) -> Estimate:
     """The median with the first and third quartiles as its spread (not a confidence interval:
     the method says so); undefined when there are no values."""

@@ -74,7 +74,7 @@ def test_report_renders_a_probe_page(probed: tuple[Path, str], capsys: pytest.Ca
     ]
     assert order == sorted(order)  # run order, although results.json keeps its keys sorted
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert "icl-icl-accuracy.png" in pngs and "copying-copy-by-span.png" in pngs
+    assert "icl-icl-accuracy-plain.png" in pngs and "copying-copy-by-span.png" in pngs
 
 
 def test_replay_is_identical_then_catches_a_tampered_output(

@@ -13,6 +13,7 @@ from probe_fakes import FakeLM
 
 from behaviorlab.errors import BadInput
 from behaviorlab.probes import OUTPUTS, run_probes
+from behaviorlab.probes.icl import OPEN_TASKS
 from behaviorlab.results import Finding
 
 
@@ -72,9 +73,17 @@ def test_icl_recovers_the_two_shot_step(fake_run: tuple[Path, dict[str, Any]]) -
     _, res = fake_run
     rows = _rows(res, "icl")
     tasks = {r["task"] for r in rows} - {"all"}
-    assert tasks == {"binary-successor", "peano-add", "reverse-word", "uppercase-word", "last-letter"}
+    assert tasks == set(OPEN_TASKS)
     for r in rows:
         assert r["rate"] == (1.0 if r["shots"] >= 2 else 0.0), r
+    curves = res["probes"]["icl"]["fake-lm"]["info"]["curves"]
+    assert len(curves) == len(OPEN_TASKS) and all(c["rises_from"] == 2 for c in curves)
+    assert (
+        "rises significantly over 0 shots: repeat-word (plain) from 2"
+        in res["probes"]["icl"]["fake-lm"]["verdict"]
+    )
+    chat = _rows(res, "icl", "fake-chat")  # a chat model is asked in its template and as plain text
+    assert {r["template"] for r in chat} == {"chat", "plain"}
 
 
 def test_consistency_recovers_the_recall_window(fake_run: tuple[Path, dict[str, Any]]) -> None:
@@ -121,7 +130,8 @@ def test_run_files_and_chat_flags(fake_run: tuple[Path, dict[str, Any]]) -> None
     total = sum(r["info"]["generations"] for per in res["probes"].values() for r in per.values())
     assert len(rows) == total
     chat_rows = [r for r in rows if r["model_name"] == "fake-chat"]
-    assert chat_rows and all(r["chat"] for r in chat_rows)
+    # Every prompt in the chat template, except ICL's plain-text twins of its chat prompts.
+    assert chat_rows and all(r["chat"] != r["item"].startswith("plain-") for r in chat_rows)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["kind"] == "probe"
     assert set(summary["verdicts"]["fake-lm"]) == {"copying", "repetition", "noise", "icl", "consistency"}

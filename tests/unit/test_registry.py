@@ -34,7 +34,9 @@ def _module(tmp: Path, name: str, text: str) -> None:
 def test_builtins_in_order_and_imported_only_when_used() -> None:
     assert registry.names("task") == ["peano-add", "binary-successor", "tree-preorder", "tree-inorder"]
     assert registry.names("probe") == ["copying", "repetition", "noise", "icl", "consistency"]
-    assert set(registry.names("adapter")) == {"run", "hf", "gguf"} and registry.names("alias") == ["smollm2"]
+    assert set(registry.names("adapter")) == {"run", "hf", "gguf", "llama"} and registry.names("alias") == [
+        "smollm2"
+    ]
     assert set(registry.names("sink")) >= {"tensorboard", "mlflow"}
     code = (
         "from behaviorlab import registry; registry.names('probe'); import sys; print('torch' in sys.modules)"

@@ -36,8 +36,8 @@ JsonAlias = Annotated[bool, typer.Option("--json", hidden=True, help="Deprecated
 # Every way to name a model, for help texts (registry.BUILTIN's adapters and aliases; a test keeps
 # this in step with it).
 MODEL_SPECS = (
-    "run:DIR (or a run directory), hf:DIR, gguf:FILE, or the alias smollm2 (SmolLM2-135M-Instruct, "
-    "installed by make setup)"
+    "run:DIR (or a run directory), hf:DIR, gguf:FILE, llama:FILE (through llama.cpp), or the alias "
+    "smollm2 (SmolLM2-135M-Instruct, installed by make setup)"
 )
 
 

@@ -151,6 +151,9 @@ def _probe_lines(probes: dict[str, Any] | None) -> list[str]:
     if any(probes.get("mapping", {}).values()):
         cells = [str(probes["mapping"].get(n) or "—") for n in names]
         lines.append("| data vs outputs | " + " | ".join(cells) + " |")
+    if probes.get("differences"):
+        lines += ["", "Differences between models on the same headline (95% Newcombe intervals):", ""]
+        lines += [f"- {d}" for d in probes["differences"]]
     if probes.get("note"):
         lines += ["", probes["note"]]
     return lines

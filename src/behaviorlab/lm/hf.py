@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from math import prod
@@ -144,13 +145,36 @@ def safetensors_params(file: Path) -> int:
 
 
 def check_memory(path: Path, needed: int) -> None:
-    """BadInput when `needed` bytes (plus a 10% margin for activations) exceed available memory."""
-    free = available_memory()
-    if free is not None and needed * 1.1 > free:
+    """BadInput when `needed` bytes (plus a 10% margin for activations) exceed the memory budget."""
+    if not fits(needed):
         raise BadInput(
             f"{path}: needs about {needed / GiB:.1f} GiB as float32, "
-            f"only {free / GiB:.1f} GiB of memory available"
+            f"only {(memory_budget() or 0) / GiB:.1f} GiB of memory available"
         )
+
+
+def fits(needed: int) -> bool:
+    """Whether `needed` bytes, plus a 10% margin for activations, fit in the memory budget."""
+    budget = memory_budget()
+    return budget is None or needed * 1.1 <= budget
+
+
+BUDGET_ENV = "BEHAVIORLAB_MEMORY_BUDGET"
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": GiB, "t": 1024**4}
+
+
+def memory_budget() -> int | None:
+    """Bytes a model may take: the available memory, or `$BEHAVIORLAB_MEMORY_BUDGET` (e.g. `6GiB`,
+    `500M`, bytes) when that is lower; None when neither is known."""
+    free = available_memory()
+    raw = os.environ.get(BUDGET_ENV, "").strip()
+    if not raw:
+        return free
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", raw.lower())
+    if found is None:
+        raise BadInput(f"${BUDGET_ENV}={raw!r}: expected a size such as 6GiB, 500M or 1000000")
+    cap = int(float(found.group(1)) * _UNITS[found.group(2)])
+    return cap if free is None else min(cap, free)
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -200,7 +200,7 @@ class Consistency(Probe[ConsistencyConfig]):
             if limit is not None and cfg.key_length + d > limit:
                 notes.append(f"distance {d} skipped: beyond the model's context ({limit} tokens)")
                 continue
-            for i in range(cfg.n):
+            for i in range(cfg.closed_n):
                 key = [rng.choice(facts.alphabet) for _ in range(cfg.key_length)]
                 decoy = [rng.choice(facts.alphabet) for _ in range(cfg.key_length)]
                 fill = rng.choice(facts.alphabet)

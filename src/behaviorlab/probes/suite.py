@@ -3,7 +3,8 @@
 Files: `config.toml` (kind, models, probes, limit, seed, chat, every probe's settings),
 `outputs.parquet` (every generation), `results.json` (every probe's result per model, and the
 data-vs-output mapping of our own runs), `summary.json` (status, one verdict per model × probe).
-Each model × probe is written to `parts/` as it finishes, so `resume=True` skips finished parts.
+Each model × probe is written to `parts/` as it finishes, so `resume=True` skips finished parts;
+with a runner (a local process pool or Ray, handed over by the sweep stage) each part is a job.
 """
 
 from __future__ import annotations
@@ -15,19 +16,29 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import tomli_w
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write, atomic_write_json, read_parquet
+from behaviorlab.io import atomic_write_json, read_parquet
+from behaviorlab.jobs import Runner
 from behaviorlab.limits import RUN_FILES_BYTES, Need, require
-from behaviorlab.lm import ModelFacts, TextModel, load
+from behaviorlab.lm import ModelFacts, TextModel
 from behaviorlab.outdir import mark, resuming
-from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts
+from behaviorlab.probes.base import ProbeConfig, model_facts
+from behaviorlab.probes.compare import compare_models
 from behaviorlab.probes.mapping import run_mapping
-from behaviorlab.probes.registry import make, parse_names, probe_class
+from behaviorlab.probes.parts import (
+    OUTPUT_SCHEMA,
+    finished_part,
+    run_part,
+    run_part_job,
+    write_part,
+    write_table,
+)
+from behaviorlab.probes.registry import make, parse_names
 from behaviorlab.probes.registry import names as probe_names
+from behaviorlab.probes.zoo import ZooModel, open_entry
 from behaviorlab.results import Finding, headline_json
 from behaviorlab.rundir import (
     CONFIG,
@@ -49,28 +60,6 @@ from behaviorlab.validate import check_int, check_seed
 
 # A generation's row in outputs.parquet, compressed (a floor for the disk pre-flight).
 OUTPUT_ROW_BYTES = 64
-OUTPUT_SCHEMA = pa.schema(
-    [
-        ("model", pa.string()),
-        ("model_name", pa.string()),
-        ("probe", pa.string()),
-        ("item", pa.string()),
-        ("call", pa.int64()),
-        ("prompt", pa.string()),
-        ("decoding", pa.string()),
-        ("greedy", pa.bool_()),
-        ("temperature", pa.float64()),
-        ("seed", pa.int64()),
-        ("max_new_tokens", pa.int64()),
-        ("stop", pa.list_(pa.string())),
-        ("chat", pa.bool_()),
-        ("output", pa.string()),
-        ("tokens", pa.list_(pa.string())),
-        ("logprobs", pa.list_(pa.float64())),
-        ("finish", pa.string()),
-        ("prompt_cut", pa.int64()),
-    ]
-)
 
 
 def is_probe_run(path: Path) -> bool:
@@ -101,8 +90,10 @@ def run_config(
     seed: int,
     chat: bool | None,
     configs: dict[str, ProbeConfig],
+    zoo: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """config.toml of a probe run, normalised through TOML (so a resume compares like with like)."""
+    """config.toml of a probe run, normalised through TOML (so a resume compares like with like);
+    `zoo`: per-model settings (name, chat, context, backend), recorded when any model has some."""
     raw: dict[str, Any] = {
         "kind": "probe",
         "models": [m.spec for m in models],
@@ -113,6 +104,8 @@ def run_config(
     }
     if limit is not None:
         raw["limit"] = limit
+    if any(zoo):
+        raw["zoo"] = list(zoo)
     return tomllib.loads(tomli_w.dumps(raw))
 
 
@@ -151,31 +144,8 @@ def _bar(enabled: bool) -> Progress:
     )
 
 
-def _run_part(
-    model: TextModel, facts: ModelFacts, probe: str, cfg: ProbeConfig, bar: Progress, label: str
-) -> tuple[Finding, list[dict[str, Any]]]:
-    """One probe on one model: its finding and its generation rows."""
-    task = bar.add_task(label, total=0)
-    rec = Recorder(
-        model,
-        probe,
-        facts.chat,
-        on_total=lambda n: bar.update(task, total=(bar.tasks[task].total or 0) + n),
-        on_advance=lambda n: bar.advance(task, n),
-    )
-    found = probe_class(probe)(cfg).run(model, facts, rec)
-    found.info.update(
-        model=model.spec,
-        mode="closed" if facts.closed else "open",
-        chat=facts.chat,
-        config=cfg.model_dump(mode="json"),
-        generations=len(rec.rows),
-    )
-    return found, rec.rows
-
-
 def run_probes(
-    models: Sequence[str | TextModel],
+    models: Sequence[str | TextModel | ZooModel],
     out: Path,
     *,
     probes: Sequence[str] | str | None = None,
@@ -187,10 +157,14 @@ def run_probes(
     resume: bool = False,
     progress: bool = False,
     sinks: Sequence[str] = (),
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """Run `probes` (default: every registered probe) on every model into `out`; returns
     results.json's content.
 
+    Models are specs, opened models or zoo entries (per-model name, chat, context, backend; `chat`
+    is the default for the others). With a `runner` (a local process pool or Ray, from the sweep
+    stage) every unfinished model × probe part runs as a job in a worker; else here, in order.
     Every model is opened before anything is written, so a bad spec leaves no directory; a run
     that fails before any part is finished leaves none either."""
     chosen = probe_names() if probes is None else probes
@@ -198,16 +172,31 @@ def run_probes(
     configs = probe_configs(names, limit, seed, settings)
     check_sinks(sinks)
     if not models:
-        raise BadInput("no model given (use --model SPEC)")
+        raise BadInput("no model given (use --model SPEC or --models ZOO.toml)")
     out = Path(out)
-    need = Need(disk=RUN_FILES_BYTES + sum(c.n * OUTPUT_ROW_BYTES for c in configs.values()) * len(models))
-    require("probe", need, out=out, hint="free some space or write elsewhere")
-    opened = [load(m) if isinstance(m, str) else m for m in models]
-    facts = [model_facts(m, chat) for m in opened]
-    config = run_config(opened, names, limit, seed, chat, configs)
+    sizes = sum(max(c.n, c.closed_n) * OUTPUT_ROW_BYTES for c in configs.values())
+    require(
+        "probe",
+        Need(disk=RUN_FILES_BYTES + sizes * len(models)),
+        out=out,
+        hint="free some space or write elsewhere",
+    )
+    entries = [
+        m if isinstance(m, ZooModel) else ZooModel(spec=m if isinstance(m, str) else m.spec) for m in models
+    ]
+    opened = [
+        open_entry(e) if isinstance(m, (str, ZooModel)) else m for e, m in zip(entries, models, strict=True)
+    ]
+    # What a worker opens: the spec the model resolved to (alias, backend), with the same settings.
+    jobs = [
+        e.model_copy(update={"spec": m.spec, "backend": "auto", "chat": chat if e.chat is None else e.chat})
+        for e, m in zip(entries, opened, strict=True)
+    ]
+    facts = [model_facts(m, j.chat) for m, j in zip(opened, jobs, strict=True)]
+    config = run_config(opened, names, limit, seed, chat, configs, [e.settings() for e in entries])
     _prepare(out, config, force=force, resume=resume)
     try:
-        return _run(out, opened, facts, names, configs, limit, seed, progress, resume, sinks)
+        return _run(out, opened, facts, jobs, names, configs, limit, seed, progress, resume, sinks, runner)
     finally:
         unlock(out)
 
@@ -216,6 +205,7 @@ def _run(
     out: Path,
     opened: list[TextModel],
     facts: list[ModelFacts],
+    jobs: list[ZooModel],
     names: list[str],
     configs: dict[str, ProbeConfig],
     limit: int | None,
@@ -223,6 +213,7 @@ def _run(
     progress: bool,
     resume: bool,
     sinks: Sequence[str],
+    runner: Runner | None,
 ) -> dict[str, Any]:
     labels = unique_names(opened)
     base = {
@@ -237,7 +228,10 @@ def _run(
     started = time.perf_counter()
     try:
         write_summary(out, {**base, "status": "running"})
-        parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
+        if runner is None:
+            parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
+        else:
+            parts = _run_jobs(out, jobs, labels, names, configs, progress, resume, runner)
         results = _assemble(out, opened, facts, labels, names, parts)
     except BaseException as e:
         _failed(out, e, fresh=not resume)
@@ -287,20 +281,45 @@ def _run_all(
     progress: bool,
     resume: bool,
 ) -> dict[tuple[int, str], dict[str, Any]]:
-    """Every model × probe part: read back when a resume finds it finished, else run and written."""
+    """Every model × probe part, here and in order: read back when a resume finds it finished,
+    else run and written."""
     parts: dict[tuple[int, str], dict[str, Any]] = {}
     with _bar(progress) as bar:
         for i, (model, known, label) in enumerate(zip(models, facts, labels, strict=True)):
             for probe in names:
-                rows_path, res_path = part_files(out, i, probe)
-                if resume and res_path.is_file() and rows_path.is_file():
-                    parts[(i, probe)] = read_json_object(res_path)
-                    continue
-                res, rows = _run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
-                table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
-                _write_table(rows_path, table)
-                parts[(i, probe)] = res.to_json()
-                atomic_write_json(res_path, parts[(i, probe)])  # written last: marks the part finished
+                done = finished_part(out, i, probe) if resume else None
+                if done is None:
+                    found, rows = run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
+                    done = write_part(out, i, probe, found, rows)
+                parts[(i, probe)] = done
+    return parts
+
+
+def _run_jobs(
+    out: Path,
+    entries: list[ZooModel],
+    labels: list[str],
+    names: list[str],
+    configs: dict[str, ProbeConfig],
+    progress: bool,
+    resume: bool,
+    runner: Runner,
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """Every unfinished model × probe part as a job on `runner`; each worker writes its part, which
+    is read back here (so a part's numbers come from one place, whichever backend ran it)."""
+    todo = [(i, p) for i in range(len(entries)) for p in names if not (resume and finished_part(out, i, p))]
+    jobs = [(str(out), i, entries[i].model_dump_json(), p, configs[p].model_dump_json()) for i, p in todo]
+    with _bar(progress) as bar:
+        task = bar.add_task(f"{len(entries)} models x {len(names)} probes: parts", total=len(todo))
+        for _ in runner(run_part_job, jobs, lambda msg: bar.advance(task, 1)):
+            pass
+    parts = {}
+    for i, label in enumerate(labels):
+        for p in names:
+            done = finished_part(out, i, p)
+            if done is None:
+                raise RuntimeError(f"part {label} · {p} did not write its result")
+            parts[(i, p)] = done
     return parts
 
 
@@ -315,7 +334,7 @@ def _assemble(
     """outputs.parquet and results.json from the parts, in model then probe order."""
     tables = [read_parquet(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
     merged = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
-    _write_table(out / OUTPUTS, merged)
+    write_table(out / OUTPUTS, merged)
     results: dict[str, Any] = {
         "models": [
             {
@@ -329,15 +348,12 @@ def _assemble(
         "probes": {p: {lab: parts[(i, p)] for i, lab in enumerate(labels)} for p in names},
         "mapping": {},
     }
+    results["comparison"] = compare_models(results["probes"])
     for m, f, lab in zip(models, facts, labels, strict=True):
         if f.run_dir is not None:
             results["mapping"][lab] = run_mapping(f.run_dir, m.tokenize)
     atomic_write_json(out / RESULTS, results)
     return results
-
-
-def _write_table(path: Path, table: pa.Table) -> None:
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def read_results(out: Path) -> dict[str, Any]:

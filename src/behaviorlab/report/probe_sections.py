@@ -195,6 +195,34 @@ def probe_body(probe: str, per: dict[str, Finding], canvas: Canvas) -> str:
     return body
 
 
+def comparison_body(comparison: dict[str, Any]) -> str | None:
+    """Per probe: the models ranked by headline rate, and each pair's difference with its 95%
+    interval, marked when significant. None with fewer than two models."""
+    if not any(len(c.get("ranking", [])) > 1 for c in comparison.values()):
+        return None
+    body = note(
+        "Models ranked by each probe's headline rate (95% Wilson intervals); a difference is marked "
+        "significant when its 95% interval (Newcombe) excludes zero."
+    )
+    ranks, diffs = [], []
+    for probe, c in comparison.items():
+        for place, r in enumerate(c.get("ranking", []), 1):
+            ranks.append({"probe": probe, "rank": place, "model": r["model"], "headline": rate_cell(r)})
+        for d in c.get("pairs", []):
+            diffs.append(
+                {
+                    "probe": probe,
+                    "difference": f"{d['a']} − {d['b']}",
+                    "points": f"{100 * d['estimate']:+.0f} "
+                    f"[{100 * d['ci_low']:+.0f}, {100 * d['ci_high']:+.0f}]",
+                    "significant": "yes" if d["significant"] else "no",
+                }
+            )
+        if not c.get("same_measure", True):
+            body += note(f"{probe}: the models' headlines measure different things (open vs closed prompts)")
+    return body + table(ranks, limit=None) + table(diffs, limit=None)
+
+
 def mapping_body(mapping: dict[str, Any]) -> str | None:
     """Per run model: how many features are shared, contingent, idiosyncratic, unexpressed, and which."""
     if not mapping:
@@ -232,6 +260,7 @@ def probe_sections(run: RunData, canvas: Canvas) -> list[tuple[str, str, str]]:
     parts: list[tuple[str, str, str | None]] = [
         ("overview", "Overview", overview(run)),
         ("headlines", "Headlines", headlines(probes)),
+        ("comparison", "Ranking and significant differences", comparison_body(res.get("comparison") or {})),
     ]
     for probe, per in probes.items():
         if per:
