@@ -20,7 +20,7 @@ from torch import Tensor
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write
-from behaviorlab.models import Generation, HookContext, Seq2SeqModel
+from behaviorlab.models import Generation, HookContext, HookedModel
 
 
 class ActivationCache(Mapping[str, Tensor]):
@@ -89,7 +89,7 @@ def _join(parts: list[Tensor], name: str) -> Tensor:
 
 
 def run_with_cache(
-    model: Seq2SeqModel,
+    model: HookedModel,
     src: Tensor,
     tgt_in: Tensor | None = None,
     *,

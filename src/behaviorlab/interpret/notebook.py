@@ -29,7 +29,7 @@ from behaviorlab.interpret.patching import make_pairs, patch, patch_generation
 from behaviorlab.interpret.perturb import Head, perturb
 from behaviorlab.interpret.scores import head_scores, recursion_heads
 from behaviorlab.io import atomic_write_json
-from behaviorlab.models import Seq2SeqModel
+from behaviorlab.models import HookedModel
 from behaviorlab.tasks import Example, Task
 from behaviorlab.train.run import Run
 from behaviorlab.train.run import open_run as _open
@@ -47,7 +47,7 @@ class InterpretRun:
     splits = property(lambda self: self.run.splits)
 
     @property
-    def model(self) -> Seq2SeqModel:
+    def model(self) -> HookedModel:
         return self.run.model
 
     @property
@@ -55,7 +55,7 @@ class InterpretRun:
         return self.run.task_for("interpretation")
 
     def __repr__(self) -> str:
-        return f"<InterpretRun {self.path} {self.model.cfg.kind} {self.task.key}>"
+        return f"<InterpretRun {self.path} {type(self.model).__name__} {self.task.key}>"
 
     def examples(self, split: str = "test_id", n: int | None = None) -> list[Example]:
         """The first n examples of a split."""

@@ -46,11 +46,18 @@ def split_spec(spec: str) -> tuple[str, Path]:
 
 
 def load(spec: str) -> TextModel:
-    """Open the model a spec names; bad specs and unreadable models are one-line BadInput."""
-    scheme, path = split_spec(resolve_alias(spec))
+    """Open the model a spec names; bad specs and unreadable models are one-line BadInput.
+
+    `SPEC#ablate=dec.3.h5,dec.4.h2` opens it with those attention heads zeroed (lm/white_box.py)."""
+    base, sep, heads = spec.partition("#ablate=")
+    scheme, path = split_spec(resolve_alias(base))
     module, func = ADAPTERS[scheme].split(":")
     opener = getattr(importlib.import_module(module), func)
     model: TextModel = opener(path)
+    if sep:
+        from behaviorlab.lm.white_box import with_ablation
+
+        model = with_ablation(model, heads)
     return model
 
 
