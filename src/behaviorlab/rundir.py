@@ -1,7 +1,7 @@
 """The run directory: every file name in one place, and `RunDir`, a run of any kind read once.
 
-A run directory is self-describing: `summary.json` says its `kind` (train, probe, imitation, …)
-and `status`, `config.toml` holds the resolved config. Reading a run for a catalog row, a report
+A run directory is self-describing: `summary.json` says its `kind` (train, probe, imitation,
+interpret, …) and `status`, `config.toml` holds the resolved config. Reading a run for a catalog row, a report
 or `runs list` goes through `RunDir` and imports no torch: only the standard library here.
 """
 
@@ -40,8 +40,8 @@ STUDY_MD = "STUDY.md"
 
 RUN_MARKERS = (CONFIG, SUMMARY, METRICS, PREDICTIONS)
 
-Kind = Literal["train", "probe", "imitation"]
-KINDS: tuple[str, ...] = ("train", "probe", "imitation")
+Kind = Literal["train", "probe", "imitation", "interpret"]
+KINDS: tuple[str, ...] = ("train", "probe", "imitation", "interpret")
 Status = Literal["created", "running", "trained", "stopped", "complete", "failed", "interrupted"]
 
 

@@ -95,7 +95,9 @@ def test_causal_patterns_are_the_models_own(arch: str) -> None:
             got = _real(cache, layer, b, src, tgt)  # the row's real tokens, padding cut away
             assert got.shape == want[0].shape
             assert torch.allclose(got, want[0], atol=1e-5), f"{arch} layer {layer} row {b}"
-        assert torch.allclose(_real_logits(cache, b, src, tgt), out.logits[0], atol=1e-4)
+        n_tgt = int((tgt[b] != PAD).sum())  # target positions: the prompt's last token onwards
+        assert torch.allclose(logits[b, :n_tgt], out.logits[0, len(row) - 1 :], atol=1e-4)
+        assert torch.equal(cache["dec.logits"], logits)
     assert logits.shape[:2] == tgt.shape
 
 
@@ -109,10 +111,6 @@ def _span(src: torch.Tensor, tgt: torch.Tensor, b: int) -> slice:
 def _real(cache: Any, layer: int, b: int, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
     sl = _span(src, tgt, b)
     return cache[f"dec.{layer}.self_attn.pattern"][b][:, sl, sl]
-
-
-def _real_logits(cache: Any, b: int, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
-    return cache["dec.logits"][b][_span(src, tgt, b)]
 
 
 def test_t5_encoder_decoder_and_cross_patterns_are_the_models_own() -> None:

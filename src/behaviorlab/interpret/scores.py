@@ -70,11 +70,15 @@ def head_scores(
         for hyp in hypotheses:
             if not any(any(t is not None for t in c) for c in claims[hyp.name]):
                 continue
+            masks: dict[tuple[int, int], Tensor] = {}  # sites of one space share their shape
             for site, vs in per_site.items():
                 v = vs.get(hyp.space)
                 if v is None:
                     continue
-                tm = target_mask(claims[hyp.name], v.weights.shape[2], v.weights.shape[3])
+                shape = (v.weights.shape[2], v.weights.shape[3])
+                if shape not in masks:
+                    masks[shape] = target_mask(claims[hyp.name], *shape)
+                tm = masks[shape]
                 mass, base, n = _score(v, tm)
                 prev = acc.setdefault((hyp.name, site), [torch.zeros_like(mass), 0.0, 0, hyp])
                 prev[0] += mass

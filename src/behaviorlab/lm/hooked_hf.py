@@ -18,8 +18,9 @@ masks come from transformers' eager mask function, registered under the same nam
 Batches follow models/hooked.py: src [B, S] prompt ids and tgt_in [B, T] = [slot] + y, padded
 with -1 (our pad outside; the tokenizer's pad id and an attention mask inside). A causal LM reads
 [left-padded prompt | y]: the prompt's last token fills the slot of target position 0, which
-predicts y1. Hook contexts carry the decoding step (None when teacher-forced; 0 for the prompt
-pass of a cached generation) and each row's positions counted from its first real token.
+predicts y1; logits (and `dec.logits`) cover the target positions only, as in our decoder-only
+kind. Hook contexts carry the decoding step (None when teacher-forced; 0 for the prompt pass of a
+cached generation) and each row's positions counted from its first real token.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ class HookedHF(HookedMixin):
         self._n_heads = int(_cfg(cfg, "num_attention_heads", "n_head", "num_heads"))
         self._kv_heads = int(getattr(cfg, "num_key_value_heads", None) or self._n_heads)
         self._width = int(_cfg(cfg, "hidden_size", "n_embd", "d_model"))
-        self._positions_arg = "position_ids" in inspect.signature(net.forward).parameters and not self.seq2seq
+        params = inspect.signature(net.forward).parameters
+        self._positions_arg = "position_ids" in params and not self.seq2seq
+        self._keep_arg = "logits_to_keep" in params
         for stack in arch.stacks:
             self._install(net, stack)
         self._logits_point(net)
@@ -277,8 +280,10 @@ class HookedHF(HookedMixin):
         kwargs: dict[str, Any] = {"use_cache": False}
         if self._positions_arg:
             kwargs["position_ids"] = (valid.long().cumsum(1) - 1).clamp(min=0)
+        if self._keep_arg:  # the target positions are the last t: the head runs on those only
+            kwargs["logits_to_keep"] = t
         logits = net(input_ids=seq.masked_fill(~valid, pad), attention_mask=valid.long(), **kwargs).logits
-        return logits[:, s - 1 : s - 1 + t]
+        return logits[:, -t:]  # [B, T, V]: positions S-1 .. S+T-2
 
     def stepper(self, src: Tensor, max_new_tokens: int) -> StepFn:
         """Cached decoding through the text model's own stepper (step 0 runs the prompt)."""

@@ -142,6 +142,15 @@ class WhiteBox:
         assert isinstance(self.text, RunModel)
         return self.text.run.task.vocab.decode(keep)
 
+    def slot_pieces(self, src_pieces: Sequence[Sequence[str]]) -> list[str]:
+        """What sits in the bos slot of each row: a causal LM's last prompt token (it predicts the
+        first answer token), else the decoder's start token."""
+        model = self.model
+        if isinstance(self.text, HFModel) and not self.text.seq2seq:
+            return [row[-1] if row else "" for row in src_pieces]
+        start = self.pieces([model.bos_id])
+        return [start[0] if start else "<bos>"] * len(src_pieces)
+
     def plain_ids(self) -> list[int]:
         """Ordinary (non-special) token ids: what random-token prompts are drawn from."""
         if isinstance(self.text, HFModel):

@@ -1,0 +1,175 @@
+"""What each `interpret VERB --model SPEC` does: open the model, read the prompts, run the analysis,
+record it in OUT when given (a run of kind `interpret`), return what the command prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from behaviorlab.errors import BadInput
+from behaviorlab.interpret.ablate import head_components
+from behaviorlab.interpret.lm_heads import copy_prompts, repeated_tokens
+from behaviorlab.interpret.on_model import InterpretModel, open_model, save, start_run
+from behaviorlab.interpret.perturb import summarize
+from behaviorlab.interpret.prompts import PromptRow, read_prompts
+from behaviorlab.lm.white_box import parse_heads
+from behaviorlab.rundir import ANALYSIS
+
+MAX_MAPS_LAYERS = 4  # attention maps of an analysis: the layers of the best heads only
+
+
+@dataclass
+class ModelJob:
+    """The shared options of every verb on a model."""
+
+    spec: str
+    prompts: Sequence[str] = ()
+    prompts_file: Path | None = None
+    out: Path | None = None
+    new_tokens: int = 8
+    chat: bool = False
+    seed: int = 0
+    rows: list[PromptRow] = field(default_factory=list)
+
+    def open(self, verb: str, need_prompts: bool = True) -> InterpretModel:
+        """Read the prompts (before loading anything), open the model, start OUT."""
+        if self.new_tokens < 0:
+            raise BadInput(f"--new-tokens must be >= 0; got {self.new_tokens}")
+        if need_prompts or self.prompts or self.prompts_file:
+            self.rows = read_prompts(self.prompts, self.prompts_file)
+        im = open_model(self.spec, new_tokens=self.new_tokens, chat=self.chat, seed=self.seed)
+        if self.out is not None:
+            start_run(self.out, im, self.rows, verb)
+        return im
+
+    def save(self, name: str, obj: Any, **headline: Any) -> str | None:
+        """Write OUT/analysis/NAME when there is an OUT; the path written."""
+        return None if self.out is None else str(save(self.out, name, obj, **headline))
+
+
+def cache(job: ModelJob, names: Sequence[str], generate: bool) -> dict[str, Any]:
+    """Activations of the prompts to OUT/analysis/cache.safetensors (OUT is required)."""
+    if job.out is None:
+        raise BadInput("interpret cache --model needs --out DIR (the cache goes to DIR/analysis/)")
+    im = job.open("cache")
+    c = im.cache(job.rows, names or ["*"], generate=generate)
+    c.save(Path(job.out) / ANALYSIS / "cache.safetensors")
+    c.save_summary(Path(job.out) / ANALYSIS / "cache_summary.parquet")
+    return {"file": str(Path(job.out) / ANALYSIS / "cache.safetensors"), "tensors": c.summary()}
+
+
+def attention(job: ModelJob, layers: Sequence[int] | None) -> dict[str, Any]:
+    """One map per prompt and head."""
+    maps = job.open("attention").attention(job.rows, layers)
+    return {"maps": len(maps), "file": job.save("attention.json", [m.to_dict() for m in maps])}
+
+
+def heads(job: ModelJob, k: int, n_random: int) -> dict[str, Any]:
+    """Every head scored; the top k per hypothesis confirmed by ablation against random heads."""
+    im = job.open("heads", need_prompts=False)
+    rows = im.head_scores(job.rows or None)
+    job.save("head_scores.json", rows)
+    found = im.heads(k, n_random, rows)
+    job.save("lm_heads.json", found, headline=_headline(found))
+    job.save("ablation.json", ablation_rows(found))
+    return {"top": found}
+
+
+def ablate(job: ModelJob, heads_text: str | None) -> dict[str, Any]:
+    """Every head and MLP (or the given heads, together) zero-ablated on the prompts."""
+    im = job.open("ablate")
+    comps = None
+    if heads_text:
+        from behaviorlab.interpret.lm_heads import components_of
+
+        comps = [components_of(parse_heads(heads_text))]
+    rows = im.ablate(job.rows, comps)
+    job.save("ablation.json", rows)
+    return {"rows": rows}
+
+
+def patch(job: ModelJob) -> dict[str, Any]:
+    """Clean -> corrupted patching of every head."""
+    rows = job.open("patch").patch(job.rows)
+    job.save("patching.json", rows)
+    return {
+        "rows": sorted(rows, key=lambda r: -abs(r["recovered"]) if r["recovered"] == r["recovered"] else 0)
+    }
+
+
+def perturb(job: ModelJob, per_input: int) -> dict[str, Any]:
+    """Random edits of the greedy answers, summarised per op."""
+    rows = job.open("perturb").perturb(job.rows, per_input)
+    summary = summarize(rows)
+    job.save("perturbation.json", summary)
+    return {"summary": summary}
+
+
+def analyze(job: ModelJob, k: int, n_random: int) -> dict[str, Any]:
+    """Head scores, the top heads confirmed by ablation, and attention maps of the prompts (or of
+    one repeated random sequence and one few-shot copy prompt) at the best heads' layers."""
+    im = job.open("analyze", need_prompts=False)
+    rows = im.head_scores()
+    job.save("head_scores.json", rows)
+    found = im.heads(k, n_random, rows)
+    job.save("lm_heads.json", found, headline=_headline(found))
+    job.save("ablation.json", ablation_rows(found))
+    best = {_layer_head(v["top"][0]["head"]) for v in found.values() if v["top"]}  # each hypothesis's best
+    layers = sorted({layer for layer, _ in best})[:MAX_MAPS_LAYERS]
+    maps = [m for m in _example_maps(im, job.rows, layers) if (m.layer, m.head) in best]
+    job.save("attention.json", [m.to_dict() for m in maps])
+    return {"top": found, "maps": len(maps), "heads": len(head_components(im.model))}
+
+
+def _layer_head(label: str) -> tuple[int, int]:
+    """`dec.3.h5` -> (3, 5)."""
+    parts = label.split(".")
+    return int(parts[1]), int(parts[-1][1:])
+
+
+def _example_maps(im: InterpretModel, rows: list[PromptRow], layers: list[int]) -> list[Any]:
+    if rows:
+        return im.attention(rows, layers)
+    from behaviorlab.interpret.attention import attention_maps
+
+    maps = []
+    for name, prep in (
+        ("repeated random tokens", repeated_tokens(im.box, n=1, half=12, seed=im.seed)),
+        ("few-shot copy", copy_prompts(im.box, n=1, seed=im.seed) if im.box.text.alphabet is None else None),
+    ):
+        if prep is None:
+            continue
+        for m in attention_maps(im.model, prep, layers=layers):
+            m.group = name
+            maps.append(m)
+    return maps
+
+
+def ablation_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """Found vs random heads per hypothesis, one row each (the report's ablation bars)."""
+    out = []
+    for key, v in found.items():
+        a = v["ablation"]
+        out.append({"hypothesis": key, "heads": "top " + ",".join(a["heads"]), **_numbers(a["found"])})
+        for i, r in enumerate(a["random"], start=1):
+            out.append({"hypothesis": key, "heads": f"random {i}: " + ",".join(r["heads"]), **_numbers(r)})
+    return out
+
+
+def _numbers(r: dict[str, Any]) -> dict[str, Any]:
+    keep = ("delta_logprob", "top1", "base_top1", "accuracy", "base_accuracy", "tokens")
+    return {k: r[k] for k in keep if k in r}
+
+
+def _headline(found: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {
+            "heads": v["ablation"]["heads"],
+            "delta_logprob": v["ablation"]["found"]["delta_logprob"],
+            "random_delta_median": v["ablation"].get("random_delta_median"),
+            "random_delta_range": v["ablation"].get("random_delta_range"),
+        }
+        for key, v in found.items()
+    }
