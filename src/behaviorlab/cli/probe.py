@@ -62,6 +62,14 @@ def probe_cmd(
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run; finished parts are kept.")
     ] = False,
+    ablate: Annotated[
+        str | None,
+        typer.Option(
+            "--ablate",
+            help="Zero-ablate attention heads of every model: dec.3.h5,dec.4.h2, or top:HYPOTHESIS:K "
+            "(induction, previous, duplicate, copy; scored on each model, recorded as explicit heads).",
+        ),
+    ] = None,
 ) -> None:
     """Run black-box probes on models; write config, outputs.parquet, results.json, summary.json."""
     from behaviorlab.probes import run_probes
@@ -77,6 +85,7 @@ def probe_cmd(
         force=force,
         resume=resume,
         progress=True,
+        ablate=ablate,
     )
     console.print(results_table(results))
     record(out)

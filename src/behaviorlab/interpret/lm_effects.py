@@ -41,7 +41,7 @@ def answer_scores(
     """Per row: summed answer log-prob [B], answer tokens that are the top choice [B], count [B]."""
     sums, tops, counts = [], [], []
     with model.hooks(hooks):
-        for start in range(0, len(prep), batch_size):
+        for start in range(0, prep.src.shape[0], batch_size):
             sl = slice(start, start + batch_size)
             part = Prepared(prep.src[sl], prep.tgt_in[sl], [], [])
             ans, ok = _answer(model, part)
@@ -143,7 +143,7 @@ def patch_answers(
                 "clean_logprob": _mean(lp_c, n),
                 "corrupted_logprob": _mean(lp_x, n),
                 "patched_logprob": _mean(lp_p, n),
-                "n": len(clean),
+                "n": clean.src.shape[0],
             }
         )
     return rows

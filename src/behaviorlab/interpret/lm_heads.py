@@ -45,21 +45,25 @@ def repeated_tokens(box: WhiteBox, n: int = 8, half: int = 24, seed: int = 0) ->
     return prepare_prompts(box, [""] * n, prompt_ids=[start + r for r in seqs], answers=seqs, references=None)
 
 
-def copy_prompts(box: WhiteBox, n: int = 8, shots: int = 3, seed: int = 0, new_tokens: int = 4) -> Prepared:
-    """Few-shot prompts whose answer is the first of two words; the model's greedy answer forced."""
+def copy_prompts(
+    box: WhiteBox, n: int = 8, shots: int = 3, seed: int = 0, new_tokens: int = 4
+) -> Prepared | None:
+    """Few-shot prompts whose answer is the first of two words, with the model's greedy answer
+    forced; fewer shots where the context is short, None when not even one fits."""
     rng = random.Random(seed)
 
     def pair() -> tuple[str, str]:
         a, b = rng.sample(COPY_WORDS, 2)
         return f"{a} {b}", a
 
-    prompts, refs = [], []
-    for _ in range(n):
-        demos = [pair() for _ in range(shots)]
-        query, ref = pair()
-        prompts.append(few_shot_prompt(demos, query))
-        refs.append(ref)
-    return prepare_prompts(box, prompts, new_tokens=new_tokens, references=refs)
+    items = [([pair() for _ in range(shots)], pair()) for _ in range(n)]
+    room = (box.text.context_length or 10**9) - new_tokens
+    for k in range(shots, 0, -1):
+        prompts = [few_shot_prompt(demos[:k], query) for demos, (query, _) in items]
+        if max(len(box.prompt_ids(p)) for p in prompts) <= room:
+            refs = [ref for _, (_, ref) in items]
+            return prepare_prompts(box, prompts, new_tokens=new_tokens, references=refs)
+    return None
 
 
 def score_heads(box: WhiteBox, *, n: int = 8, half: int = 24, seed: int = 0) -> list[dict[str, Any]]:
@@ -67,7 +71,7 @@ def score_heads(box: WhiteBox, *, n: int = 8, half: int = 24, seed: int = 0) -> 
     repeated = repeated_tokens(box, n, half, seed)
     rows = head_scores(box.model, repeated, LM[:3], batch_size=8)
     copy = copy_prompts(box, n, seed=seed) if box.text.alphabet is None else None
-    if copy is not None:
+    if copy is not None:  # open-text models whose context holds a few-shot prompt
         rows += head_scores(box.model, copy, LM[3:], batch_size=8)
     return rows
 

@@ -32,21 +32,32 @@ class ModelJob:
     chat: bool = False
     seed: int = 0
     rows: list[PromptRow] = field(default_factory=list)
+    im: InterpretModel | None = None
+    verb: str = ""
+    started: bool = False
 
     def open(self, verb: str, need_prompts: bool = True) -> InterpretModel:
-        """Read the prompts (before loading anything), open the model, start OUT."""
+        """Read the prompts (before loading anything), then open the model; OUT is written only
+        once there is a result (a failure before that leaves nothing behind)."""
         if self.new_tokens < 0:
             raise BadInput(f"--new-tokens must be >= 0; got {self.new_tokens}")
         if need_prompts or self.prompts or self.prompts_file:
             self.rows = read_prompts(self.prompts, self.prompts_file)
-        im = open_model(self.spec, new_tokens=self.new_tokens, chat=self.chat, seed=self.seed)
-        if self.out is not None:
-            start_run(self.out, im, self.rows, verb)
-        return im
+        self.im = open_model(self.spec, new_tokens=self.new_tokens, chat=self.chat, seed=self.seed)
+        self.verb = verb
+        return self.im
+
+    def start(self) -> Path:
+        """Create (or join) the white-box run in OUT."""
+        assert self.out is not None and self.im is not None
+        if not self.started:
+            start_run(self.out, self.im, self.rows, self.verb)
+            self.started = True
+        return self.out
 
     def save(self, name: str, obj: Any, **headline: Any) -> str | None:
         """Write OUT/analysis/NAME when there is an OUT; the path written."""
-        return None if self.out is None else str(save(self.out, name, obj, **headline))
+        return None if self.out is None else str(save(self.start(), name, obj, **headline))
 
 
 def cache(job: ModelJob, names: Sequence[str], generate: bool) -> dict[str, Any]:
@@ -55,8 +66,9 @@ def cache(job: ModelJob, names: Sequence[str], generate: bool) -> dict[str, Any]
         raise BadInput("interpret cache --model needs --out DIR (the cache goes to DIR/analysis/)")
     im = job.open("cache")
     c = im.cache(job.rows, names or ["*"], generate=generate)
-    c.save(Path(job.out) / ANALYSIS / "cache.safetensors")
-    c.save_summary(Path(job.out) / ANALYSIS / "cache_summary.parquet")
+    out = job.start()
+    c.save(out / ANALYSIS / "cache.safetensors")
+    c.save_summary(out / ANALYSIS / "cache_summary.parquet")
     return {"file": str(Path(job.out) / ANALYSIS / "cache.safetensors"), "tensors": c.summary()}
 
 

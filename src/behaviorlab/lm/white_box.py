@@ -156,7 +156,8 @@ class WhiteBox:
         if isinstance(self.text, HFModel):
             tok = self.text.tokenizer
             special = set(tok.all_special_ids)
-            return [i for i in range(len(tok)) if i not in special]
+            rows = self.text.model.get_input_embeddings().num_embeddings  # a tokenizer may add ids
+            return [i for i in range(min(len(tok), rows)) if i not in special]
         assert isinstance(self.text, RunModel)
         return list(range(3, len(self.text.run.task.vocab.tokens)))
 

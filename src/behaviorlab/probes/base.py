@@ -71,7 +71,7 @@ class ModelFacts:
 def run_dir_of(model: TextModel) -> Path | None:
     """The run directory behind a `run:` spec, else None."""
     try:
-        scheme, path = split_spec(model.spec)
+        scheme, path = split_spec(model.spec.partition("#")[0])  # `#ablate=` / `#fewshot=` suffixes
     except BadInput:
         return None
     return path if scheme == "run" and is_run(path) else None

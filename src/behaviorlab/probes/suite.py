@@ -173,16 +173,25 @@ def run_probes(
     force: bool = False,
     resume: bool = False,
     progress: bool = False,
+    ablate: str | None = None,
 ) -> dict[str, Any]:
     """Run `probes` on every model into `out`; returns results.json's content.
 
+    `ablate` zero-ablates attention heads of every model (`dec.3.h5,dec.4.h2` or `top:induction:4`,
+    scored on each model); the specs recorded name the heads, so a replay ablates the same ones.
     Every model is opened before anything is written, so a bad spec leaves no directory."""
     names = parse_names(probes) if isinstance(probes, str) else parse_names(",".join(probes))
     configs = probe_configs(names, limit, seed, settings)
     if not models:
         raise BadInput("no model given (use --model SPEC)")
+    if ablate:
+        from behaviorlab.interpret.lm_heads import resolve_ablation
+
+        models = [resolve_ablation(m if isinstance(m, str) else m.spec, ablate, seed=seed) for m in models]
     opened = [load(m) if isinstance(m, str) else m for m in models]
     config = run_config(opened, names, limit, seed, chat, configs)
+    if ablate:
+        config["ablate"] = ablate
     out = Path(out)
     _prepare(out, config, force=force, resume=resume)
     labels = unique_names(opened)
