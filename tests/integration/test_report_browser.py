@@ -122,3 +122,29 @@ def test_report_renders_in_headless_browser(tmp_path: Path) -> None:
     (demo / "report.html").write_text(text, encoding="utf-8")
     n_demo = _check_page(browser, demo / "report.html", tmp_path / "profile")
     assert n_demo >= 3 + 2 * 4  # comparison charts plus each run's figures (in <details>)
+
+
+def test_whitebox_report_renders_in_headless_browser(tmp_path: Path) -> None:
+    """A white-box run of a language model (a tiny random GPT-2): heads-found bars, ablation bars,
+    head-score rankings and attention maps with the prompt's tokens on both axes, all drawn."""
+    browser = _browser()
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    try:
+        from lm_tiny import gpt2_dir
+    finally:
+        sys.path.pop(0)
+    from behaviorlab.interpret.model_verbs import ModelJob, ablate, analyze
+
+    spec = f"hf:{gpt2_dir(tmp_path)}"
+    out = tmp_path / "wb"
+    analyze(ModelJob(spec, ["the cat sat on a mat the cat sat"], out=out), 1, 2)
+    ablate(ModelJob(spec, ["the cat sat on a mat"], out=out), None)
+    page = render_report(out, capture_errors=True)
+    n = _check_page(browser, page, tmp_path / "profile")
+    assert n >= 3 + 3 + 1 + 2  # found-vs-random bars, head-score rankings, ablation bars, maps
+    dom = _chrome(browser, page, tmp_path / "profile", "--dump-dom").stdout
+    for tick in ("0:the", "1:cat", "2:sat"):  # prompt tokens as axis labels of the drawn maps
+        assert re.search(rf">{tick}</text>", dom), tick
+    assert "Heads found and their ablation check" in dom and "median [min, max]" in dom

@@ -97,6 +97,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 f"{_pct(r['failure_prediction_rate'])} | {same} |"
             )
     lines += _probe_lines(summary.get("probes"))
+    lines += _whitebox_lines(summary.get("whitebox"))
     return "\n".join(lines) + "\n"
 
 
@@ -129,4 +130,32 @@ def _probe_lines(probes: dict[str, Any] | None) -> list[str]:
         lines.append("| data vs outputs | " + " | ".join(cells) + " |")
     if probes.get("note"):
         lines += ["", probes["note"]]
+    return lines
+
+
+def _ci(r: dict[str, Any] | None) -> str:
+    if not r or r.get("rate") is None:
+        return "—"
+    return f"{100 * r['rate']:.0f}% [{100 * r['lo']:.0f}–{100 * r['hi']:.0f}%] ({r['k']}/{r['n']})"
+
+
+def _whitebox_lines(wb: dict[str, Any] | None) -> list[str]:
+    if not wb:
+        return []
+    lines = ["", "## White box: SmolLM2's induction heads, from outside", ""]
+    if not wb.get("rows"):
+        return [*lines, str(wb.get("note", ""))]
+    heads = ", ".join(f"{h['head']} ({h['score']:.2f})" for h in wb["heads"])
+    lines += [
+        f"Top induction heads (score on repeated random tokens): {heads}; each set of heads zero-ablated "
+        f"together ({wb['seconds']} s; the copying probe run: `{wb['report']}`). 95% intervals.",
+        "",
+        "| heads ablated | copying (verbatim) | few-shot copy accuracy | log-prob / token, repeat |",
+        "|---|---|---|---|",
+    ]
+    for r in wb["rows"]:
+        label = r["variant"] + (f": {', '.join(r['heads'])}" if r["heads"] else "")
+        lines.append(
+            f"| {label} | {_ci(r.get('copying'))} | {_ci(r.get('fewshot'))} | {r['repeat_logprob']:.2f} |"
+        )
     return lines

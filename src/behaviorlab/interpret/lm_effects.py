@@ -59,15 +59,21 @@ def _mean(x: Tensor, n: Tensor) -> float:
     return float(x.sum()) / total if total else float("nan")
 
 
-def accuracy_of(box: WhiteBox, prep: Prepared, hooks: Hooks, new_tokens: int) -> float | None:
-    """Greedy exact match against the batch's references (None without references)."""
-    if not prep.targets or not any(prep.targets):
-        return None
+def correct_of(box: WhiteBox, prep: Prepared, hooks: Hooks, new_tokens: int) -> tuple[int, int]:
+    """(exact matches of the greedy answers, prompts with a reference)."""
     ids = [row[row != box.model.pad_id].tolist() for row in prep.src]
     with box.model.hooks(hooks):
         outs = greedy_answers(box, ids, new_tokens)
     rows = [(box.text_of(o), ref) for o, ref in zip(outs, prep.targets, strict=True) if ref]
-    return sum(_same(a, r) for a, r in rows) / len(rows)
+    return sum(_same(a, r) for a, r in rows), len(rows)
+
+
+def accuracy_of(box: WhiteBox, prep: Prepared, hooks: Hooks, new_tokens: int) -> float | None:
+    """Greedy exact match against the batch's references (None without references)."""
+    if not prep.targets or not any(prep.targets):
+        return None
+    k, n = correct_of(box, prep, hooks, new_tokens)
+    return k / n
 
 
 def _same(answer: str, reference: str) -> bool:

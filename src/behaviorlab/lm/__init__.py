@@ -57,7 +57,7 @@ def load(spec: str) -> TextModel:
     if sep:
         from behaviorlab.lm.white_box import with_ablation
 
-        model = with_ablation(model, heads)
+        return with_ablation(model, heads)
     return model
 
 

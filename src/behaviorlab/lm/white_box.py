@@ -4,8 +4,9 @@ heads ablated by spec.
 `white_box(model)` gives the `HookedModel` behind a `TextModel` (our runs' networks as they are;
 Hugging Face and GGUF models hooked through lm/hooked_hf.py) with the model's own tokenization.
 A spec may end in `#ablate=HEADS` (`smollm2#ablate=dec.3.h5,dec.4.h2`): `lm.load` then returns
-the model with those heads' outputs zeroed in every pass (their slice of the input to the output
-projection), so any black-box tool measures it ablated, and its records name the heads.
+the model with those heads' outputs zeroed whenever it generates or scores (their slice of the
+input to the output projection), so any black-box tool measures it ablated, and its records name
+the heads.
 Heads: `{dec|enc}.{layer}.h{head}` for self-attention, `dec.{layer}.cross.h{head}` for
 cross-attention.
 """
@@ -20,10 +21,10 @@ import torch
 from torch import Tensor
 
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.base import TextModel
+from behaviorlab.lm.base import GREEDY, Completion, Decoding, TextModel
 from behaviorlab.lm.hf_model import HFModel
 from behaviorlab.lm.run import RunModel
-from behaviorlab.models import HookContext, HookedModel, HookHandle
+from behaviorlab.models import HookContext, HookedModel, HookFn, HookHandle
 
 ABLATE = "#ablate="
 _HEAD = re.compile(r"^(dec|enc)\.(\d+)\.(?:(cross)\.)?h(\d+)$")
@@ -87,20 +88,25 @@ def check_heads(model: HookedModel, heads: Sequence[Head], where: str) -> None:
             raise BadInput(f"{where}: {h.label}: layer {h.layer} has heads h0..h{site.n_heads - 1}")
 
 
-def zero_heads(model: HookedModel, heads: Sequence[Head]) -> list[HookHandle]:
-    """Zero each head's per-head output in every pass (one hook per layer); handles to undo it."""
+def zeroing_hooks(heads: Sequence[Head]) -> list[tuple[str, HookFn]]:
+    """(hook, fn) pairs zeroing each head's per-head output (one hook per layer)."""
     by_hook: dict[str, list[int]] = {}
     for h in heads:
         by_hook.setdefault(h.z_hook, []).append(h.head)
-    handles = []
+    pairs: list[tuple[str, HookFn]] = []
     for hook, idx in by_hook.items():
         index = torch.tensor(sorted(idx))
 
         def fn(x: Tensor, ctx: HookContext, index: Tensor = index) -> Tensor:
             return x.index_fill(2, index, 0.0)  # z: [B, T, H, dh]
 
-        handles.append(model.add_hook(hook, fn))
-    return handles
+        pairs.append((hook, fn))
+    return pairs
+
+
+def zero_heads(model: HookedModel, heads: Sequence[Head]) -> list[HookHandle]:
+    """Zero heads in every pass from now on; the handles undo it."""
+    return [model.add_hook(hook, fn) for hook, fn in zeroing_hooks(heads)]
 
 
 @dataclass
@@ -180,16 +186,56 @@ def white_box(text: TextModel) -> WhiteBox:
     if isinstance(text, RunModel):
         text.run.model.eval()
         return WhiteBox(text, text.run.model)
+    if isinstance(text, AblatedModel):
+        raise BadInput(
+            f"{text.spec}: open the model without #ablate= (interpret ablate --heads zeroes heads)"
+        )
     raise BadInput(f"{text.spec}: no white-box view of a {type(text).__name__}")
 
 
-def with_ablation(text: TextModel, heads_text: str) -> TextModel:
-    """The model with heads zeroed from now on; its spec and name say which."""
-    box = white_box(text)
-    heads = parse_heads(heads_text)
-    check_heads(box.model, heads, text.spec)
-    zero_heads(box.model, heads)
-    label = ",".join(h.label for h in heads)
-    text.spec = f"{text.spec}{ABLATE}{label}"
-    text.name = f"{text.name} −{len(heads)} head{'s' * (len(heads) != 1)}"
-    return text
+class AblatedModel:
+    """A text model whose named heads are zeroed while it generates or scores (the model itself is
+    untouched between calls, so one loaded network can serve several variants)."""
+
+    def __init__(self, text: TextModel, heads: Sequence[Head]) -> None:
+        self.box = white_box(text)
+        check_heads(self.box.model, heads, text.spec)
+        self.inner, self.heads = text, list(heads)
+        label = ",".join(h.label for h in self.heads)
+        self.spec = f"{text.spec}{ABLATE}{label}"
+        self.name = f"{text.name} −{len(heads)} head{'s' * (len(heads) != 1)}"
+        self.alphabet = text.alphabet
+        self.has_chat_template = text.has_chat_template
+        self.context_length = text.context_length
+
+    def __repr__(self) -> str:
+        return f"<AblatedModel {self.spec}>"
+
+    def tokenize(self, text: str) -> list[str]:
+        """As the model reads `text`."""
+        return self.inner.tokenize(text)
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        max_new_tokens: int,
+        *,
+        decoding: Decoding = GREEDY,
+        stop: Sequence[str] = (),
+        chat: bool = False,
+    ) -> list[Completion]:
+        """The model's completions with the heads zeroed."""
+        with self.box.model.hooks(zeroing_hooks(self.heads)):
+            return self.inner.generate(prompts, max_new_tokens, decoding=decoding, stop=stop, chat=chat)
+
+    def score(
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+    ) -> list[list[float]]:
+        """Teacher-forced log-probs with the heads zeroed."""
+        with self.box.model.hooks(zeroing_hooks(self.heads)):
+            return self.inner.score(prompts, continuations, chat=chat)
+
+
+def with_ablation(text: TextModel, heads_text: str) -> AblatedModel:
+    """The model seen with heads zeroed; its spec and name say which."""
+    return AblatedModel(text, parse_heads(heads_text))
