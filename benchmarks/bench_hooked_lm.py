@@ -9,6 +9,10 @@ One 128-token prompt, every contestant computing the logits of the last position
     that returns patterns) — the peer doing the same recording;
 (b) our hook points installed and idle (no hook attached) vs the same model's plain forward with
     eager attention (what the hooked model runs), and vs its default SDPA attention.
+(c) when `transformer_lens` imports (not a dependency: `pip install --target DIR transformer-lens`
+    and its light requirements, then PYTHONPATH=DIR), its `TransformerBridge` booted offline on the
+    same model beside ours and transformers' own, all three computing logits at every position and
+    recording the same patterns and residuals (its `run_with_cache` with a names filter).
 The cached patterns are checked equal to transformers' own. Timings: process CPU time, medians of
 interleaved, order-rotated repetitions (benchmarks/_bench.py); the ratios are the figure.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -79,8 +84,7 @@ def main() -> None:
     ref = peer_record()
     logits, cache = ours_record()
     worst = max(
-        float((cache[f"dec.{i}.self_attn.pattern"] - a).abs().max())
-        for i, a in enumerate(ref.attentions)  # type: ignore[attr-defined]
+        float((cache[f"dec.{i}.self_attn.pattern"] - a).abs().max()) for i, a in enumerate(ref.attentions)
     )
     assert worst < 1e-5, worst
     assert torch.equal(ours_idle(), logits)
@@ -98,6 +102,47 @@ def main() -> None:
     idle = got["ours idle"][0]
     print(f"(b) hooks installed, idle / plain eager forward: {idle / got['plain eager'][0]:.3f}x"
           f"   (/ plain SDPA forward: {idle / got['plain sdpa'][0]:.3f}x)")  # fmt: skip
+    peer_lens(folder, hf, hooked, eager, x, names, args.reps)
+
+
+def peer_lens(
+    folder: Path, hf: Any, hooked: Any, eager: Any, x: torch.Tensor, names: list[str], reps: int
+) -> None:
+    """(c) TransformerLens's run_with_cache beside ours, all logits computed."""
+    try:
+        from transformer_lens.model_bridge import TransformerBridge
+    except ImportError:
+        print("(c) transformer_lens not importable: no TransformerLens column")
+        return
+    own = load_dir(folder, spec="tl", name="tl").model  # its own copy: the bridge installs its hooks
+    bridge = TransformerBridge.boot_transformers(str(folder), tokenizer=hf.tokenizer, hf_model=own)
+    keep = ("hook_pattern", "hook_resid_post", "hook_embed")
+    src, tgt = x[:, :1], torch.cat([torch.tensor([[hooked.bos_id]]), x[:, 1:]], dim=1)
+
+    def lens() -> object:
+        with torch.no_grad():
+            return bridge.run_with_cache(x, names_filter=lambda n: n.endswith(keep))
+
+    def ours() -> object:
+        return run_with_cache(hooked, src, tgt, names=names)
+
+    @torch.no_grad()
+    def peer() -> object:
+        return eager(x, output_attentions=True, output_hidden_states=True, use_cache=False)
+
+    _, tl_cache = lens()
+    logits, cache = ours()
+    worst = max(
+        float((cache[f"dec.{i}.self_attn.pattern"] - tl_cache[f"blocks.{i}.attn.hook_pattern"]).abs().max())
+        for i in range(len(hooked.attention_sites()))
+    )
+    got = race({"transformers": peer, "ours": ours, "transformer_lens": lens}, reps)
+    print(f"(c) all {x.shape[1]} positions' logits; patterns ours vs TransformerLens max |diff| {worst:.1e}")
+    for name, (med, low) in got.items():
+        print(f"  {name:16s} median {1000 * med:8.1f} ms CPU   (min {1000 * low:8.1f})")
+    print(f"    ours / transformers: {got['ours'][0] / got['transformers'][0]:.3f}x   "
+          f"transformer_lens / transformers: {got['transformer_lens'][0] / got['transformers'][0]:.3f}x   "
+          f"ours / transformer_lens: {got['ours'][0] / got['transformer_lens'][0]:.3f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
