@@ -139,3 +139,16 @@ def test_probe_ablate_is_recorded_with_explicit_heads_and_replayed(gpt2: str, tm
         root_app, ["probe", "--model", gpt2, "--out", str(tmp_path / "b"), "--ablate", "dec.7.h0"]
     )
     assert bad.exit_code == 2 and "no decoder attention at layer 7" in bad.output
+
+
+def test_explain_model_with_heads_ablated_names_them_in_its_record(gpt2: str) -> None:
+    args = ["--task", "binary-successor", "--order", "natural", "--shots", "1", "--n", "8"]
+    res = runner.invoke(
+        root_app,
+        ["explain", "--model", gpt2, *args, "--queries", "8", "--check", "0", "--format", "json",
+         "--ablate", "dec.1.h0"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["model"] == f"{gpt2}#ablate=dec.1.h0"
+    bad = runner.invoke(root_app, ["explain", "--model", gpt2, *args, "--ablate", "top:nonsense:2"])
+    assert bad.exit_code == 2 and "unknown hypothesis" in bad.output

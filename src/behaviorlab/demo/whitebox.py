@@ -64,6 +64,9 @@ def whitebox_section(out: Path, *, quick: bool, console: Console) -> dict[str, A
         force=True,
         progress=True,
     )
+    from behaviorlab.report import render_report
+
+    render_report(out / FOLDER)
     per = probe["probes"]["copying"]
     for entry, m in zip(table, probe["models"], strict=True):
         head = per[m["name"]]["headline"]

@@ -138,6 +138,8 @@ def resolve_ablation(spec: str, request: str | None, *, seed: int = 0) -> str:
     parts = request.split(":")
     if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) < 1:
         raise BadInput(f"--ablate {request!r}: write top:HYPOTHESIS:K (e.g. top:induction:4)")
+    if parts[1] not in KEYS:  # before loading anything
+        raise BadInput(f"--ablate {request!r}: unknown hypothesis {parts[1]!r}; use one of {', '.join(KEYS)}")
     from behaviorlab.lm import load
 
     box = white_box(load(base))
