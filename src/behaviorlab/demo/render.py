@@ -150,7 +150,7 @@ def _whitebox_lines(wb: dict[str, Any] | None) -> list[str]:
         f"Top induction heads (score on repeated random tokens): {heads}; each set of heads zero-ablated "
         f"together ({wb['seconds']} s; the copying probe run: `{wb['report']}`). 95% intervals.",
         "",
-        "| heads ablated | copying (verbatim) | few-shot copy accuracy | log-prob / token, repeat |",
+        "| heads ablated | copying (span >= 4 tokens) | few-shot copy accuracy | log-prob / token, repeat |",
         "|---|---|---|---|",
     ]
     for r in wb["rows"]:

@@ -3,7 +3,8 @@
 Its heads are scored on the language-model hypotheses; its four best induction heads (Olsson et
 al. 2022: attention to the token after an earlier copy of the current one, on repeated random
 sequences) are zero-ablated together, and so are three random draws of four other heads. Each
-variant is then measured from outside: the copying probe's verbatim rate (planted invented words)
+variant is then measured from outside: the copying probe's copy rate (outputs repeating a run of at
+least four tokens of planted invented words)
 and few-shot accuracy on a copy task (3 demonstrations of "answer with the first of two words"),
 both with Wilson 95% intervals, next to the log-prob the model gives the second copy of a
 repeated random sequence. Sizes are small to keep the demo's added time to about a minute or two
@@ -29,6 +30,7 @@ from behaviorlab.probes.base import rate
 FOLDER = "whitebox"  # the copying probe run of the ablated variants, inside the demo's folder
 K = 4  # heads ablated per variant
 DRAWS = 3  # random head sets
+SPAN = 4  # the copying measure: outputs sharing a run of >= SPAN tokens with the planted words
 
 
 def whitebox_section(out: Path, *, quick: bool, console: Console) -> dict[str, Any]:
@@ -69,8 +71,12 @@ def whitebox_section(out: Path, *, quick: bool, console: Console) -> dict[str, A
     render_report(out / FOLDER)
     per = probe["probes"]["copying"]
     for entry, m in zip(table, probe["models"], strict=True):
-        head = per[m["name"]]["headline"]
-        entry["copying"] = {k: head.get(k) for k in ("k", "n", "rate", "lo", "hi")}
+        # A copied span of >= SPAN tokens of the planted words: verbatim copies of invented words are
+        # too rare in a 135M model for a few prompts to show a difference.
+        row = next(
+            r for r in per[m["name"]]["table"] if r.get("template") == "repeat" and r.get("span") == SPAN
+        )
+        entry["copying"] = {k: row.get(k) for k in ("k", "n", "rate", "lo", "hi")}
     return {
         "model": box.spec,
         "heads": [
@@ -82,7 +88,7 @@ def whitebox_section(out: Path, *, quick: bool, console: Console) -> dict[str, A
             for h in top
         ],
         "rows": table,
-        "copying_label": per[probe["models"][0]["name"]]["headline"].get("label"),
+        "copying_label": f"copied span >= {SPAN} tokens of the planted words",
         "report": f"{FOLDER}/report.html",
         "seconds": round(time.perf_counter() - t0, 1),
     }
