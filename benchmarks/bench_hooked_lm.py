@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _bench import race  # noqa: E402
 
 from behaviorlab.interpret.cache import run_with_cache  # noqa: E402
-from behaviorlab.lm.gguf import converted, smollm2_path  # noqa: E402
+from behaviorlab.lm.gguf_to_hf import converted, smollm2_path  # noqa: E402
 from behaviorlab.lm.hf import load_dir  # noqa: E402
 from behaviorlab.lm.hooked_hf import hook_hf  # noqa: E402
 

@@ -59,7 +59,7 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
         "binary-successor/reverse" in summary_md and "fresh inputs drawn like each test split" in summary_md
     )
     # The same probes on our transformer, our LSTM and (when installed) SmolLM2, side by side.
-    from behaviorlab.lm.gguf import smollm2_path
+    from behaviorlab.lm.gguf_to_hf import smollm2_path
 
     probes = summary["probes"]
     expected = 3 if smollm2_path() is not None else 2
@@ -83,7 +83,7 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
         for r in wb["rows"]:
             for measure in ("copying", "fewshot"):
                 c = r[measure]
-                assert c["n"] > 0 and c["lo"] <= c["rate"] <= c["hi"], (r["variant"], measure)
+                assert c["n"] > 0 and c["ci_low"] <= c["estimate"] <= c["ci_high"], (r["variant"], measure)
         assert (out / "whitebox" / "report.html").is_file() and "White box" in summary_md
     # The demo's runs are in the catalog beside them.
     assert (out / "catalog.sqlite").is_file()

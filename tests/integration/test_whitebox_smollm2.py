@@ -17,7 +17,7 @@ from behaviorlab.batching import pad
 from behaviorlab.interpret.cache import run_with_cache
 from behaviorlab.interpret.lm_heads import confirm, repeated_tokens, score_heads, top_heads
 from behaviorlab.lm import load
-from behaviorlab.lm.gguf import converted, smollm2_path
+from behaviorlab.lm.gguf_to_hf import converted, smollm2_path
 from behaviorlab.lm.hf import load_dir
 from behaviorlab.lm.hooked_hf import PAD
 from behaviorlab.lm.white_box import WhiteBox, white_box

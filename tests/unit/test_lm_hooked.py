@@ -228,3 +228,42 @@ def test_an_architecture_without_an_alias_map_says_how_to_add_one() -> None:
     )
     with pytest.raises(BadInput, match=r"'gpt_neox'.*hf_arch\.py.*adding an architecture"):
         hook_hf(HFModel(model, bpe_tokenizer(), spec="hf:neox", name="neox"))
+
+
+def test_an_architecture_added_by_a_plugin_is_hooked_with_the_models_own_patterns(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """CONTRIBUTING's recipe, from a plugin: one Arch for GPT-NeoX and one registry entry."""
+    from importlib.metadata import EntryPoint
+
+    import transformers as tf
+
+    from behaviorlab import registry
+
+    (tmp_path / "neoxplug.py").write_text(
+        "from behaviorlab.lm.hf_arch import Arch, Stack\n"
+        'NEOX = Arch(Stack("dec", "gpt_neox", "gpt_neox.layers", "attention", "mlp"))\n'
+        'PLUGIN = {"architecture": {"gpt_neox": "neoxplug:NEOX"}}\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin = EntryPoint("neox", "neoxplug:PLUGIN", registry.GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [plugin] if group == registry.GROUP else [])
+    registry.reset()
+    try:
+        config = tf.GPTNeoXConfig(
+            vocab_size=len(bpe_tokenizer()), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+            intermediate_size=32, max_position_embeddings=64, initializer_range=0.3,
+        )  # fmt: skip
+        torch.manual_seed(0)
+        model = tf.AutoModelForCausalLM.from_config(config).eval()
+        torch.manual_seed(0)
+        ref = tf.AutoModelForCausalLM.from_config(config, attn_implementation="eager").eval()
+        h = hook_hf(HFModel(model, bpe_tokenizer(), spec="hf:neox", name="neox"))
+        src, tgt = batch(h)
+        _, cache = run_with_cache(h, src, tgt, names=["*.pattern"])
+        for b, row in enumerate(ROWS):
+            out = ref(torch.tensor([row + tgt[b, 1:][tgt[b, 1:] != PAD].tolist()]), output_attentions=True)
+            for layer, want in enumerate(out.attentions):
+                assert torch.allclose(_real(cache, layer, b, src, tgt), want[0], atol=1e-5)
+    finally:
+        registry.reset()

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from behaviorlab.cli._common import fail, handles_bad_input
+from behaviorlab.rundir import ABLATION, ANALYSIS, ATTENTION, PATCHING, PERTURBATION
 
 app = typer.Typer(
     help="Attention maps, head scores, perturbation, ablation and patching of a trained run or of "
@@ -116,7 +117,7 @@ def attention_cmd(
         return
     r = _open(run_dir)
     maps = r.attention(group_by=group_by, split=split, n=n, save=True)
-    _emit({"maps": len(maps), "file": str(Path(r.path) / "analysis" / "attention.json")})
+    _emit({"maps": len(maps), "file": str(Path(r.path) / ANALYSIS / ATTENTION)})
 
 
 @app.command(
@@ -184,7 +185,7 @@ def perturb_cmd(
 
     r = _open(run_dir)
     summary = summarize(r.perturb(n_random=per_input, split=split, n=n, seed=seed))
-    r.save("perturbation.json", summary)
+    r.save(PERTURBATION, summary)
     _emit(summary)
 
 
@@ -218,7 +219,7 @@ def ablate_cmd(
         return
     r = _open(run_dir)
     rows = r.ablate(method=method, split=split, n=n)
-    r.save("ablation.json", rows)
+    r.save(ABLATION, rows)
     _emit(rows)
 
 
@@ -244,7 +245,7 @@ def patch_cmd(
         return
     r = _open(run_dir)
     rows = r.patch(mode=mode, split=split, n=n)
-    r.save("patching.json", rows)
+    r.save(PATCHING, rows)
     _emit([x for x in rows if x["step"] == -1] or rows[:20])
 
 

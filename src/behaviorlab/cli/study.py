@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.rundir import REPORT, STUDY_MD
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -26,6 +27,10 @@ def recursion_cmd(
     ] = False,
     force: Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")] = False,
     seeds: Annotated[int, typer.Option(min=1, help="Seeds per cell.")] = 3,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option("--sink", help="Also send the claims to a sink: tensorboard, mlflow, csv, parquet."),
+    ] = None,
 ) -> None:
     """The recursion study's grid: binary successor and tree traversal (end to end and 1/2/3-step),
     learning rates, positional encodings and seeds; claims marked reproduced / not / mixed."""
@@ -41,9 +46,10 @@ def recursion_cmd(
         force=force,
         seeds=tuple(range(seeds)),
         console=console,
+        sinks=tuple(sink or ()),
     )
     table = Table("claim", "verdict", title=f"recursion study ({study['seconds']} s)")
     for c in study["claims"]:
         table.add_row(c["claim"], c["verdict"])
     console.print(table)
-    console.print(f"study: {out / 'STUDY.md'}  report: {out / 'report.html'}")
+    console.print(f"study: {out / STUDY_MD}  report: {out / REPORT}")

@@ -6,6 +6,9 @@ from typing import Any
 
 from rich.table import Table
 
+from behaviorlab.results import headline_number
+from behaviorlab.stats import Estimate, percent
+
 COLUMNS = ("model", "steps", "exact match ID", "OOD", "failures predicted", "metamodel", "top heads")
 
 
@@ -103,10 +106,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
 
 def probe_cell(cell: dict[str, Any]) -> str:
     """`label: 40% [20–60%] — verdict` for one probe × model."""
-    head = cell.get("headline") or {}
-    rate = head.get("rate")
-    number = "—" if rate is None else f"{100 * rate:.0f}% [{100 * head['lo']:.0f}–{100 * head['hi']:.0f}%]"
-    return f"{head.get('label', '')}: {number} — {cell.get('verdict', '')}"
+    return f"{cell.get('label', '')}: {headline_number(cell.get('headline'))} — {cell.get('verdict', '')}"
 
 
 def _probe_lines(probes: dict[str, Any] | None) -> list[str]:
@@ -134,9 +134,10 @@ def _probe_lines(probes: dict[str, Any] | None) -> list[str]:
 
 
 def _ci(r: dict[str, Any] | None) -> str:
-    if not r or r.get("rate") is None:
+    """A share stored as `Estimate.to_json()`: `25% [7%–59%] (2/8)`, or — when nothing was measured."""
+    if not r or r.get("estimate") is None:
         return "—"
-    return f"{100 * r['rate']:.0f}% [{100 * r['lo']:.0f}–{100 * r['hi']:.0f}%] ({r['k']}/{r['n']})"
+    return f"{percent(Estimate.from_json(r))} ({r.get('k')}/{r['n']})"
 
 
 def _whitebox_lines(wb: dict[str, Any] | None) -> list[str]:

@@ -22,12 +22,14 @@ from rich.console import Console
 from behaviorlab.interpret.lm_effects import correct_of
 from behaviorlab.interpret.lm_heads import confirm, copy_prompts, repeated_tokens, score_heads, top_heads
 from behaviorlab.lm import load
-from behaviorlab.lm.gguf import smollm2_path
+from behaviorlab.lm.gguf_to_hf import smollm2_path
 from behaviorlab.lm.white_box import AblatedModel, parse_heads, white_box, zeroing_hooks
 from behaviorlab.probes import run_probes
-from behaviorlab.probes.base import rate
+from behaviorlab.results import Finding
+from behaviorlab.rundir import DEMO_WHITEBOX, REPORT
+from behaviorlab.stats import share
 
-FOLDER = "whitebox"  # the copying probe run of the ablated variants, inside the demo's folder
+FOLDER = DEMO_WHITEBOX  # the copying probe run of the ablated variants, inside the demo's folder
 K = 4  # heads ablated per variant
 DRAWS = 3  # random head sets
 SPAN = 4  # the copying measure: outputs sharing a run of >= SPAN tokens with the planted words
@@ -52,7 +54,7 @@ def whitebox_section(out: Path, *, quick: bool, console: Console) -> dict[str, A
     for (name, heads), row in zip(variants, [None, check["found"], *check["random"]], strict=True):
         hooks = zeroing_hooks(parse_heads(",".join(heads))) if heads else []
         k, n = correct_of(box, fewshot, hooks, 4) if fewshot is not None else (0, 0)
-        entry: dict[str, Any] = {"variant": name, "heads": heads, "fewshot": rate(k, n)}
+        entry: dict[str, Any] = {"variant": name, "heads": heads, "fewshot": share(k, n).to_json()}
         entry["repeat_logprob"] = row["logprob"] if row else check["found"]["base_logprob"]
         table.append(entry)
     # One loaded network serves every variant: the ablated ones zero their heads per call only.
@@ -73,10 +75,9 @@ def whitebox_section(out: Path, *, quick: bool, console: Console) -> dict[str, A
     for entry, m in zip(table, probe["models"], strict=True):
         # A copied span of >= SPAN tokens of the planted words: verbatim copies of invented words are
         # too rare in a 135M model for a few prompts to show a difference.
-        row = next(
-            r for r in per[m["name"]]["table"] if r.get("template") == "repeat" and r.get("span") == SPAN
-        )
-        entry["copying"] = {k: row.get(k) for k in ("k", "n", "rate", "lo", "hi")}
+        found = Finding.from_json(per[m["name"]])
+        row = next(r for r in found.rows if r.keys.get("template") == "repeat" and r.keys.get("span") == SPAN)
+        entry["copying"] = row.values["rate"].to_json()
     return {
         "model": box.spec,
         "heads": [
@@ -89,6 +90,6 @@ def whitebox_section(out: Path, *, quick: bool, console: Console) -> dict[str, A
         ],
         "rows": table,
         "copying_label": f"copied span >= {SPAN} tokens of the planted words",
-        "report": f"{FOLDER}/report.html",
+        "report": f"{FOLDER}/{REPORT}",
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -15,7 +15,17 @@ from behaviorlab.interpret.on_model import InterpretModel, open_model, save, sta
 from behaviorlab.interpret.perturb import summarize
 from behaviorlab.interpret.prompts import PromptRow, read_prompts
 from behaviorlab.lm.white_box import parse_heads
-from behaviorlab.rundir import ANALYSIS
+from behaviorlab.rundir import (
+    ABLATION,
+    ANALYSIS,
+    ATTENTION,
+    CACHE,
+    CACHE_SUMMARY,
+    HEAD_SCORES,
+    LM_HEADS,
+    PATCHING,
+    PERTURBATION,
+)
 
 MAX_MAPS_LAYERS = 4  # attention maps of an analysis: the layers of the best heads only
 
@@ -67,25 +77,25 @@ def cache(job: ModelJob, names: Sequence[str], generate: bool) -> dict[str, Any]
     im = job.open("cache")
     c = im.cache(job.rows, names or ["*"], generate=generate)
     out = job.start()
-    c.save(out / ANALYSIS / "cache.safetensors")
-    c.save_summary(out / ANALYSIS / "cache_summary.parquet")
-    return {"file": str(Path(job.out) / ANALYSIS / "cache.safetensors"), "tensors": c.summary()}
+    c.save(out / ANALYSIS / CACHE)
+    c.save_summary(out / ANALYSIS / CACHE_SUMMARY)
+    return {"file": str(Path(job.out) / ANALYSIS / CACHE), "tensors": c.summary()}
 
 
 def attention(job: ModelJob, layers: Sequence[int] | None) -> dict[str, Any]:
     """One map per prompt and head."""
     maps = job.open("attention").attention(job.rows, layers)
-    return {"maps": len(maps), "file": job.save("attention.json", [m.to_dict() for m in maps])}
+    return {"maps": len(maps), "file": job.save(ATTENTION, [m.to_dict() for m in maps])}
 
 
 def heads(job: ModelJob, k: int, n_random: int) -> dict[str, Any]:
     """Every head scored; the top k per hypothesis confirmed by ablation against random heads."""
     im = job.open("heads", need_prompts=False)
     rows = im.head_scores(job.rows or None)
-    job.save("head_scores.json", rows)
+    job.save(HEAD_SCORES, rows)
     found = im.heads(k, n_random, rows)
-    job.save("lm_heads.json", found, headline=_headline(found))
-    job.save("ablation.json", ablation_rows(found))
+    job.save(LM_HEADS, found, headline=_headline(found))
+    job.save(ABLATION, ablation_rows(found))
     return {"top": found}
 
 
@@ -98,14 +108,14 @@ def ablate(job: ModelJob, heads_text: str | None) -> dict[str, Any]:
 
         comps = [components_of(parse_heads(heads_text))]
     rows = im.ablate(job.rows, comps)
-    job.save("ablation.json", rows)
+    job.save(ABLATION, rows)
     return {"rows": rows}
 
 
 def patch(job: ModelJob) -> dict[str, Any]:
     """Clean -> corrupted patching of every head."""
     rows = job.open("patch").patch(job.rows)
-    job.save("patching.json", rows)
+    job.save(PATCHING, rows)
     return {
         "rows": sorted(rows, key=lambda r: -abs(r["recovered"]) if r["recovered"] == r["recovered"] else 0)
     }
@@ -115,7 +125,7 @@ def perturb(job: ModelJob, per_input: int) -> dict[str, Any]:
     """Random edits of the greedy answers, summarised per op."""
     rows = job.open("perturb").perturb(job.rows, per_input)
     summary = summarize(rows)
-    job.save("perturbation.json", summary)
+    job.save(PERTURBATION, summary)
     return {"summary": summary}
 
 
@@ -124,14 +134,14 @@ def analyze(job: ModelJob, k: int, n_random: int) -> dict[str, Any]:
     one repeated random sequence and one few-shot copy prompt) at the best heads' layers."""
     im = job.open("analyze", need_prompts=False)
     rows = im.head_scores()
-    job.save("head_scores.json", rows)
+    job.save(HEAD_SCORES, rows)
     found = im.heads(k, n_random, rows)
-    job.save("lm_heads.json", found, headline=_headline(found))
-    job.save("ablation.json", ablation_rows(found))
+    job.save(LM_HEADS, found, headline=_headline(found))
+    job.save(ABLATION, ablation_rows(found))
     best = {_layer_head(v["top"][0]["head"]) for v in found.values() if v["top"]}  # each hypothesis's best
     layers = sorted({layer for layer, _ in best})[:MAX_MAPS_LAYERS]
     maps = [m for m in _example_maps(im, job.rows, layers) if (m.layer, m.head) in best]
-    job.save("attention.json", [m.to_dict() for m in maps])
+    job.save(ATTENTION, [m.to_dict() for m in maps])
     return {"top": found, "maps": len(maps), "heads": len(head_components(im.model))}
 
 

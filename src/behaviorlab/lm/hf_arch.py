@@ -1,8 +1,9 @@
 """Alias maps: where our hook names sit in a Hugging Face architecture's real modules.
 
-One `Arch` per transformers `model_type` (the plain dict `ARCHITECTURES`), in the spirit of
-nnsight's `rename` and TransformerLens's bridge adapters: a few module paths per stack, nothing
-re-implemented. A stack's hooks are, with P = "dec" or "enc" and L the block index:
+One `Arch` per transformers `model_type`, registered in registry.py (kind `architecture`, so a
+plugin can add its own), in the spirit of nnsight's `rename` and TransformerLens's bridge adapters:
+a few module paths per stack, nothing re-implemented. A stack's hooks are, with P = "dec" or "enc"
+and L the block index:
 
     P.embed.tok        the residual stream entering block 0 (after any embedding scale), or the
                        token embedding module's output where positions are added apart (GPT-2)
@@ -12,14 +13,15 @@ re-implemented. A stack's hooks are, with P = "dec" or "enc" and L the block ind
     P.L.mlp.out        the MLP module's output;  P.L.resid.post  the block's output
     enc.out            the encoder's final norm output;  dec.logits  the model's output logits
 
-Adding an architecture is one entry here (CONTRIBUTING.md, "Adding an architecture"), and a test
-that its patterns equal transformers' own eager `output_attentions`.
+Adding an architecture is one `Arch` here and one registry line (CONTRIBUTING.md, "Adding an
+architecture"), and a test that its patterns equal transformers' own eager `output_attentions`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from behaviorlab import registry
 from behaviorlab.errors import BadInput
 
 
@@ -70,26 +72,17 @@ T5 = Arch(
               final_norm="encoder.final_layer_norm"),
 )  # fmt: skip
 
-# model_type -> alias map: a plain dict so a plugin registry can add entries by name.
-ARCHITECTURES: dict[str, Arch] = {
-    "llama": LLAMA_LIKE,
-    "mistral": LLAMA_LIKE,
-    "qwen2": LLAMA_LIKE,
-    "qwen3": LLAMA_LIKE,
-    "gemma": LLAMA_LIKE,
-    "gemma2": LLAMA_LIKE,
-    "gpt2": GPT2,
-    "t5": T5,
-}
-
 
 def arch_for(model_type: str, where: str) -> Arch:
-    """The alias map of a model_type, or one line saying there is none and how to add it."""
-    try:
-        return ARCHITECTURES[model_type]
-    except KeyError:
+    """The alias map registered for a model_type, or one line saying there is none and how to add it."""
+    if model_type not in registry.names("architecture"):
         raise BadInput(
             f"{where}: no hook alias map for model_type {model_type!r} (known: "
-            f"{', '.join(sorted(ARCHITECTURES))}); add an Arch for it to ARCHITECTURES in "
-            "behaviorlab/lm/hf_arch.py (CONTRIBUTING.md: adding an architecture)"
-        ) from None
+            f"{', '.join(sorted(registry.names('architecture')))}); write an Arch for it "
+            "(behaviorlab/lm/hf_arch.py) and register it as an architecture in registry.py or a plugin "
+            "(CONTRIBUTING.md: adding an architecture)"
+        )
+    arch = registry.load("architecture", model_type)
+    if not isinstance(arch, Arch):
+        raise BadInput(f"{where}: architecture {model_type!r} is registered as {arch!r}, not an hf_arch.Arch")
+    return arch

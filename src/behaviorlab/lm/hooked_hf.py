@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import torch
@@ -136,6 +136,7 @@ class HookedHF(HookedMixin):
         self._logits_point(net)
         _register()
         net.set_attn_implementation(ATTN)
+        hf.intervention = self.intervention
         self.pad_id = PAD
         gen = getattr(net, "generation_config", None)
         first = getattr(gen, "eos_token_id", None)
@@ -246,12 +247,27 @@ class HookedHF(HookedMixin):
         positions = pos.expand(b, t) if pos is not None else torch.arange(past, past + t).expand(b, t)
         self.runs[stack] = RunInfo(step, positions)
 
+    def intervention(self) -> Hashable | None:
+        """What the attached hooks change, for the text model's prefix cache (lm/prefix.py): () with
+        none attached, the hooks' own `key`s when each states one (zeroed heads do), else None — a
+        hook that records or edits in ways it cannot name must see the prefix read again."""
+        key: list[tuple[str, Hashable]] = []
+        for point in self.points:
+            for fn in getattr(point, "_fns", ()):
+                own = getattr(fn, "key", None)
+                if own is None:
+                    return None
+                key.append((str(point.name), own))
+        return tuple(key)
+
     def uninstall(self) -> None:
         """Remove every PyTorch hook and restore the eager attention implementation."""
         for h in self._handles:
             h.remove()
         self._handles = []
         self.hf.model.set_attn_implementation("eager")
+        self.hf.intervention = lambda: ()
+        self.hf.__dict__.pop("_behaviorlab_hooked", None)  # hook_hf hooks it afresh
 
     # --- running --------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ grammar, or the pieces of its recorded data), the completion is the model's outp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -11,7 +12,9 @@ import torch.nn.functional as F
 
 from behaviorlab.batching import encode_sources, pad
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.base import GREEDY, Completion, Decoding, Finish, cut_at_stop
+from behaviorlab.lm.base import GREEDY, Completion, Decoding, Finish, ModelFacts, cut_at_stop, protocol_facts
+from behaviorlab.tasks import Task
+from behaviorlab.tasks.dataset import DatasetSpec
 from behaviorlab.tasks.tokenize import SPECIALS
 from behaviorlab.train.run import Run, open_run
 
@@ -33,6 +36,22 @@ class RunModel:
     def __repr__(self) -> str:
         return f"<RunModel {self.spec} {self.run.model.cfg.kind}>"
 
+    def facts(self) -> ModelFacts:
+        """The run's task (reference and sampler), training sizes and positional limit."""
+        cfg = self.run.config
+        sizes = None
+        if isinstance(cfg.data, DatasetSpec):
+            train = next(s for s in cfg.data.splits if s.name == "train")
+            sizes = (train.min_size, train.max_size)
+        return replace(
+            protocol_facts(self),
+            task=self.run.task if isinstance(self.run.task, Task) else None,
+            sizes=sizes,
+            max_len=cfg.model.max_len,
+            decoder_only=cfg.model.kind == "decoder-only",
+            run_dir=Path(self.run.path),
+        )
+
     def tokenize(self, text: str) -> list[str]:
         """The run's tokens for `text` (BadInput on tokens a task grammar does not know)."""
         return self.run.task.vocab.tokenize(text)
@@ -46,8 +65,11 @@ class RunModel:
         decoding: Decoding = GREEDY,
         stop: Sequence[str] = (),
         chat: bool = False,
+        prefix: str = "",
     ) -> list[Completion]:
-        """Decode each prompt (batched, bounded memory); sampled runs draw from one seeded generator."""
+        """Decode each `prefix + prompt` (batched, bounded memory; an encoder reads the whole source,
+        so a prefix is simply prepended); sampled runs draw from one seeded generator."""
+        prompts = [prefix + p for p in prompts]
         if max_new_tokens < 1:
             raise BadInput(f"max_new_tokens must be at least 1; got {max_new_tokens}")
         model, vocab = self.run.model, self.run.task.vocab
@@ -75,9 +97,10 @@ class RunModel:
 
     @torch.no_grad()
     def score(
-        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False, prefix: str = ""
     ) -> list[list[float]]:
-        """Teacher-forced log-prob of each continuation token (eos not included)."""
+        """Teacher-forced log-prob of each continuation token given `prefix + prompt` (eos not included)."""
+        prompts = [prefix + p for p in prompts]
         if len(prompts) != len(continuations):
             raise BadInput(
                 f"score needs one continuation per prompt; got {len(prompts)} and {len(continuations)}"

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.base import GREEDY, Completion, Decoding, TextModel
+from behaviorlab.lm.base import GREEDY, Completion, Decoding, ModelFacts, TextModel, facts
 from behaviorlab.lm.hf_model import HFModel
 from behaviorlab.lm.run import RunModel
 from behaviorlab.models import HookContext, HookedModel, HookFn, HookHandle
@@ -88,20 +88,27 @@ def check_heads(model: HookedModel, heads: Sequence[Head], where: str) -> None:
             raise BadInput(f"{where}: {h.label}: layer {h.layer} has heads h0..h{site.n_heads - 1}")
 
 
+@dataclass(frozen=True)
+class ZeroHeads:
+    """A z hook zeroing some heads' outputs; its `key` tells a prefix cache what it changes (the
+    same heads zeroed give the same cache, lm/prefix.py)."""
+
+    heads: tuple[int, ...]
+
+    def __call__(self, x: Tensor, ctx: HookContext) -> Tensor:
+        return x.index_fill(2, torch.tensor(self.heads), 0.0)  # z: [B, T, H, dh]
+
+    @property
+    def key(self) -> tuple[str, tuple[int, ...]]:
+        return ("zero", self.heads)
+
+
 def zeroing_hooks(heads: Sequence[Head]) -> list[tuple[str, HookFn]]:
     """(hook, fn) pairs zeroing each head's per-head output (one hook per layer)."""
     by_hook: dict[str, list[int]] = {}
     for h in heads:
         by_hook.setdefault(h.z_hook, []).append(h.head)
-    pairs: list[tuple[str, HookFn]] = []
-    for hook, idx in by_hook.items():
-        index = torch.tensor(sorted(idx))
-
-        def fn(x: Tensor, ctx: HookContext, index: Tensor = index) -> Tensor:
-            return x.index_fill(2, index, 0.0)  # z: [B, T, H, dh]
-
-        pairs.append((hook, fn))
-    return pairs
+    return [(hook, ZeroHeads(tuple(sorted(idx)))) for hook, idx in by_hook.items()]
 
 
 def zero_heads(model: HookedModel, heads: Sequence[Head]) -> list[HookHandle]:
@@ -215,6 +222,10 @@ class AblatedModel:
         """As the model reads `text`."""
         return self.inner.tokenize(text)
 
+    def facts(self) -> ModelFacts:
+        """The model's own facts (ablating heads changes none of them)."""
+        return facts(self.inner)
+
     def generate(
         self,
         prompts: Sequence[str],
@@ -223,17 +234,21 @@ class AblatedModel:
         decoding: Decoding = GREEDY,
         stop: Sequence[str] = (),
         chat: bool = False,
+        prefix: str = "",
     ) -> list[Completion]:
-        """The model's completions with the heads zeroed."""
+        """The model's completions with the heads zeroed (a shared prefix read with them zeroed too,
+        and cached apart from the unablated model's: the cache is keyed by the zeroed heads)."""
         with self.box.model.hooks(zeroing_hooks(self.heads)):
-            return self.inner.generate(prompts, max_new_tokens, decoding=decoding, stop=stop, chat=chat)
+            return self.inner.generate(
+                prompts, max_new_tokens, decoding=decoding, stop=stop, chat=chat, prefix=prefix
+            )
 
     def score(
-        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False, prefix: str = ""
     ) -> list[list[float]]:
         """Teacher-forced log-probs with the heads zeroed."""
         with self.box.model.hooks(zeroing_hooks(self.heads)):
-            return self.inner.score(prompts, continuations, chat=chat)
+            return self.inner.score(prompts, continuations, chat=chat, prefix=prefix)
 
 
 def with_ablation(text: TextModel, heads_text: str) -> AblatedModel:

@@ -10,6 +10,8 @@ from behaviorlab.report.figures import Figure, Series, slug
 from behaviorlab.report.html import cards, esc, fmt, note, pct, section, table
 from behaviorlab.report.run_sections import headline, render_sections, run_sections
 from behaviorlab.report.rundata import Collection, RunData
+from behaviorlab.results import headline_number
+from behaviorlab.stats import Estimate, percent
 
 _INFO_SKIP = {"runs", "models"}
 
@@ -94,7 +96,9 @@ def comparison_figures(coll: Collection, canvas: Canvas) -> str:
             pts = [
                 (r["step"], r[column])
                 for r in (run.metrics if run else [])
-                if r.get("step") is not None and r.get(column) is not None
+                # Monitor rows carry the training loss; the other splits' curves (loss None) stay
+                # on each run's own page.
+                if r.get("step") is not None and r.get(column) is not None and r.get("loss") is not None
             ]
             if pts:
                 series.append(Series(label, [int(p[0]) for p in pts], [float(p[1]) for p in pts]))
@@ -190,20 +194,19 @@ def probes_table(coll: Collection) -> str:
     for probe, per in probes["rows"].items():
         row: dict[str, Any] = {"probe": probe}
         for n in names:
-            head = (per.get(n) or {}).get("headline") or {}
-            rate = head.get("rate")
-            number = "—" if rate is None else f"{pct(rate)} [{pct(head.get('lo'))}, {pct(head.get('hi'))}]"
-            row[n] = f"{head.get('label', '')}: {number} — {(per.get(n) or {}).get('verdict', '')}"
+            cell = per.get(n) or {}
+            number = headline_number(cell.get("headline"))
+            row[n] = f"{cell.get('label', '')}: {number} — {cell.get('verdict', '')}"
         rows.append(row)
     link = f'<p><a href="{esc(probes.get("report", ""))}">The probe run\'s own report</a></p>'
     return note("The same black-box probes on each model; 95% intervals.") + table(rows, limit=None) + link
 
 
 def _ci_cell(r: Any) -> str:
-    """`25% [7%, 59%] (2/8)`, or — when nothing was measured."""
-    if not isinstance(r, dict) or r.get("rate") is None:
+    """A share stored as `Estimate.to_json()`: `25% [7%–59%] (2/8)`, or — when nothing was measured."""
+    if not isinstance(r, dict) or r.get("estimate") is None:
         return "—"
-    return f"{pct(r['rate'])} [{pct(r.get('lo'))}, {pct(r.get('hi'))}] ({r.get('k')}/{r.get('n')})"
+    return f"{percent(Estimate.from_json(r))} ({r.get('k')}/{r.get('n')})"
 
 
 def whitebox_table(coll: Collection, canvas: Canvas) -> str:
@@ -225,9 +228,9 @@ def whitebox_table(coll: Collection, canvas: Canvas) -> str:
     ]
     labels = [r["variant"] for r in wb["rows"]]
     series = [
-        Series(name, labels, [(r.get(key) or {}).get("rate") for r in wb["rows"]], kind="bar",
-               lo=[(r.get(key) or {}).get("lo") for r in wb["rows"]],
-               hi=[(r.get(key) or {}).get("hi") for r in wb["rows"]])
+        Series(name, labels, [(r.get(key) or {}).get("estimate") for r in wb["rows"]], kind="bar",
+               lo=[(r.get(key) or {}).get("ci_low") for r in wb["rows"]],
+               hi=[(r.get(key) or {}).get("ci_high") for r in wb["rows"]])
         for name, key in (("copying rate", "copying"), ("few-shot accuracy", "fewshot"))
     ]  # fmt: skip
     fig = canvas.figure(

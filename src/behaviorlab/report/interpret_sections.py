@@ -12,8 +12,8 @@ from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Series
 from behaviorlab.report.html import cards, esc, fmt, note, table
 from behaviorlab.report.rundata import RunData
+from behaviorlab.rundir import ABLATION, LM_HEADS
 
-LM_HEADS, ABLATION = "lm_heads.json", "ablation.json"
 MAX_BARS = 30
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import ANALYSIS, CONFIG, RunDir, is_run
+from behaviorlab.rundir import ANALYSIS, CONFIG, STUDY_ROW, RunDir, is_run
 
-ROW = "study_row.json"
+ROW = STUDY_ROW
 # Breakdown fields a study table shows, per family.
 FIELDS = ("length", "size", "depth")
 
