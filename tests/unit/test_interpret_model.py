@@ -85,6 +85,9 @@ def test_heads_on_a_gguf_confirm_the_top_heads_against_random_draws(llama: str, 
     assert page.exit_code == 0, page.output
     html = (out / "report.html").read_text()
     assert "Heads found and their ablation check" in html and "random heads (3 draws): median" in html
+    sent = runner.invoke(root_app, ["export", str(out), "--to", "csv", "--out", str(tmp_path / "csv")])
+    assert sent.exit_code == 0, sent.output
+    assert {"head_scores", "ablation"} <= {p.stem for p in (tmp_path / "csv").rglob("*.csv")}
 
 
 def test_ablation_reports_the_answer_logprob_and_accuracy_with_references(gpt2: str, tmp_path: Path) -> None:
@@ -99,6 +102,9 @@ def test_ablation_reports_the_answer_logprob_and_accuracy_with_references(gpt2: 
     assert row["size"] == 2 and row["tokens"] > 0
     assert row["delta_logprob"] == pytest.approx(row["logprob"] - row["base_logprob"], abs=1e-6)
     assert 0.0 <= row["accuracy"] <= 1.0 and "base_accuracy" in row
+    every = runner.invoke(app, ["ablate", "--model", gpt2, "--prompts", str(file)])  # each head and MLP
+    assert every.exit_code == 0 and len(json.loads(every.stdout)["rows"]) == 2 * 2 + 2
+    assert "ablating" in every.stderr and "6/6 passes" in every.stderr  # the progress bar, on stderr
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "x"}\n{"promt": "y"}\n')
     assert f"{bad} line 2" in _run("ablate", "--model", gpt2, "--prompts", str(bad), code=2)

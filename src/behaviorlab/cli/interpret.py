@@ -58,7 +58,7 @@ def _job(
 ) -> Any:
     from behaviorlab.interpret.model_verbs import ModelJob
 
-    return ModelJob(model, prompt or [], prompts, out, new, chat)
+    return ModelJob(model, prompt or [], prompts, out, new, chat, progress=True)
 
 
 def _emit(obj: Any) -> None:

@@ -10,7 +10,7 @@ log-probability, (patched − corrupted) / (clean − corrupted), summed over th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -26,6 +26,7 @@ from behaviorlab.lm.white_box import WhiteBox
 from behaviorlab.models import HookedModel
 
 Hooks = Sequence[tuple[str, Any]]
+Tick = Callable[[int, int], None]  # (done, total) model passes: a progress bar
 
 
 def _answer(model: HookedModel, prep: Prepared) -> tuple[Tensor, Tensor]:
@@ -90,16 +91,20 @@ def ablate_answers(
     method: str = "zero",
     new_tokens: int = 8,
     seed: int = 0,
+    tick: Tick | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per component (or group): answer log-prob per token, its change, top-1 kept."""
+    """One row per component (or group): answer log-prob per token, its change, top-1 kept;
+    `tick(done, total)` after each (a progress bar)."""
     if method not in ("zero", "resample"):
         raise BadInput(f"ablation of prompts supports zero or resample; got {method!r}")
     model = box.model
     model.eval()
     base_lp, base_top, n = answer_scores(model, prep)
     base_acc = accuracy_of(box, prep, (), new_tokens)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for g in components:
+        if tick is not None:
+            tick(len(rows), len(components))
         group = [g] if isinstance(g, Component) else list(g)
         hooks = ablation_hooks(group, method, None, seed)
         lp, top, _ = answer_scores(model, prep, hooks)
@@ -118,14 +123,21 @@ def ablate_answers(
             acc = accuracy_of(box, prep, hooks, new_tokens)
             row.update(accuracy=acc, base_accuracy=base_acc, drop=base_acc - (acc or 0.0))
         rows.append(row)
+    if tick is not None:
+        tick(len(rows), len(components))
     return rows
 
 
 @torch.no_grad()
 def patch_answers(
-    model: HookedModel, clean: Prepared, corrupted: Prepared, components: Sequence[Component]
+    model: HookedModel,
+    clean: Prepared,
+    corrupted: Prepared,
+    components: Sequence[Component],
+    tick: Tick | None = None,
 ) -> list[dict[str, Any]]:
-    """Recovered share of the clean answer's log-prob when one component comes from the clean run."""
+    """Recovered share of the clean answer's log-prob when one component comes from the clean run
+    (`tick(done, total)` after each)."""
     if clean.src.shape != corrupted.src.shape or bool(
         (clean.src != model.pad_id).ne(corrupted.src != model.pad_id).any()
     ):
@@ -137,8 +149,10 @@ def patch_answers(
     lp_c, _, n = answer_scores(model, clean)
     lp_x, _, _ = answer_scores(model, forced)
     den = float((lp_c - lp_x).sum())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in components:
+        if tick is not None:
+            tick(len(rows), len(components))
         lp_p, _, _ = answer_scores(model, forced, [_patch_hook(c, cache[c.hook])])
         rows.append(
             {
@@ -152,4 +166,6 @@ def patch_answers(
                 "n": clean.src.shape[0],
             }
         )
+    if tick is not None:
+        tick(len(rows), len(components))
     return rows

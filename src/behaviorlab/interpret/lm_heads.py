@@ -20,7 +20,7 @@ from typing import Any
 from behaviorlab.errors import BadInput
 from behaviorlab.interpret._layout import Prepared
 from behaviorlab.interpret.ablate import Component, head_components
-from behaviorlab.interpret.lm_effects import ablate_answers
+from behaviorlab.interpret.lm_effects import Tick, ablate_answers
 from behaviorlab.interpret.lm_hypotheses import KEYS, LM
 from behaviorlab.interpret.prompts import prepare_prompts
 from behaviorlab.interpret.scores import head_scores
@@ -105,13 +105,14 @@ def confirm(
     n_random: int = 3,
     seed: int = 0,
     new_tokens: int = 4,
+    tick: Tick | None = None,
 ) -> dict[str, Any]:
     """The found heads ablated together vs `n_random` draws of as many other heads."""
     found = components_of(heads)
     pool = [c for c in head_components(box.model) if c not in found]
     rng = random.Random(seed)
     draws = [rng.sample(pool, min(len(found), len(pool))) for _ in range(n_random)] if found else []
-    rows = ablate_answers(box, prep, [found, *draws], new_tokens=new_tokens)
+    rows = ablate_answers(box, prep, [found, *draws], new_tokens=new_tokens, tick=tick)
     rand = [r["delta_logprob"] for r in rows[1:]]
     out: dict[str, Any] = {
         "heads": [h.label for h in heads],

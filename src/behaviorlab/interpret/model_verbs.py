@@ -10,6 +10,7 @@ from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.interpret.ablate import head_components
+from behaviorlab.interpret.lm_effects import Tick
 from behaviorlab.interpret.lm_heads import copy_prompts, repeated_tokens
 from behaviorlab.interpret.on_model import InterpretModel, open_model, save, start_run
 from behaviorlab.interpret.perturb import summarize
@@ -30,6 +31,25 @@ from behaviorlab.rundir import (
 MAX_MAPS_LAYERS = 4  # attention maps of an analysis: the layers of the best heads only
 
 
+def progress_bars(label: str) -> Tick:
+    """A Rich bar on stderr for one loop over model passes: counts and an estimate of the rest."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (BarColumn(), MofNCompleteColumn(), TextColumn("passes, eta"), TimeRemainingColumn())
+    bar = Progress(TextColumn(label), *columns, console=Console(stderr=True))
+    task = bar.add_task(label, total=None)
+
+    def tick(done: int, total: int) -> None:
+        if done == 0:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+        if done >= total:
+            bar.stop()
+
+    return tick
+
+
 @dataclass
 class ModelJob:
     """The shared options of every verb on a model."""
@@ -45,6 +65,7 @@ class ModelJob:
     im: InterpretModel | None = None
     verb: str = ""
     started: bool = False
+    progress: bool = False  # a progress bar on stderr per loop over model passes
 
     def open(self, verb: str, need_prompts: bool = True) -> InterpretModel:
         """Read the prompts (before loading anything), then open the model; OUT is written only
@@ -54,6 +75,8 @@ class ModelJob:
         if need_prompts or self.prompts or self.prompts_file:
             self.rows = read_prompts(self.prompts, self.prompts_file)
         self.im = open_model(self.spec, new_tokens=self.new_tokens, chat=self.chat, seed=self.seed)
+        if self.progress:
+            self.im.progress = progress_bars
         self.verb = verb
         return self.im
 

@@ -13,7 +13,7 @@ cache.safetensors), which `behaviorlab report DIR` draws. Several verbs may writ
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from behaviorlab.interpret.ablate import Component, head_components, mlp_compone
 from behaviorlab.interpret.attention import AttentionMap, attention_maps
 from behaviorlab.interpret.cache import ActivationCache, run_with_cache
 from behaviorlab.interpret.edits import TOKEN_OPS, Perturbation, Plan, decode_plan, edit, originals_of
-from behaviorlab.interpret.lm_effects import ablate_answers, patch_answers
+from behaviorlab.interpret.lm_effects import Tick, ablate_answers, patch_answers
 from behaviorlab.interpret.lm_heads import (
     components_of,
     confirm,
@@ -57,7 +57,12 @@ class InterpretModel:
 
     def __init__(self, box: WhiteBox, *, new_tokens: int = 8, chat: bool = False, seed: int = 0) -> None:
         self.box, self.new_tokens, self.chat, self.seed = box, new_tokens, chat, seed
+        # label -> (done, total) callback: a progress bar per loop over model passes (CLI), or none
+        self.progress: Callable[[str], Tick] | None = None
         box.model.eval()
+
+    def _tick(self, label: str) -> Tick | None:
+        return None if self.progress is None else self.progress(label)
 
     model = property(lambda self: self.box.model)
     spec = property(lambda self: self.box.spec)
@@ -126,7 +131,9 @@ class InterpretModel:
                     for h in found
                 ],
                 "measured_on": "few-shot copy prompts" if key == "copy" else "repeated random tokens",
-                "ablation": confirm(self.box, found, prep, n_random=n_random, seed=self.seed),
+                "ablation": confirm(
+                    self.box, found, prep, n_random=n_random, seed=self.seed, tick=self._tick(f"{key} heads")
+                ),
             }
         return out
 
@@ -135,7 +142,9 @@ class InterpretModel:
     ) -> list[dict[str, Any]]:
         """Change in the answer's log-prob per zero-ablated component (default: every head and MLP)."""
         comps = components or [*head_components(self.model), *mlp_components(self.model)]
-        return ablate_answers(self.box, self.prepared(prompts), comps, new_tokens=self.new_tokens)
+        return ablate_answers(
+            self.box, self.prepared(prompts), comps, new_tokens=self.new_tokens, tick=self._tick("ablating")
+        )
 
     def patch(self, prompts: Prompts, components: Sequence[Component] | None = None) -> list[dict[str, Any]]:
         """Clean -> corrupted patching per component (pairs: `corrupted` fields, or prompts of equal
@@ -146,7 +155,8 @@ class InterpretModel:
         ids = [self.box.prompt_ids(r.prompt, self.chat) for r in bad_rows]
         outs = [row[1:][row[1:] != self.model.pad_id].tolist() for row in clean.tgt_in]
         corrupted = prepare_prompts(self.box, [r.prompt for r in bad_rows], prompt_ids=ids, answers=outs)
-        return patch_answers(self.model, clean, corrupted, components or head_components(self.model))
+        comps = components or head_components(self.model)
+        return patch_answers(self.model, clean, corrupted, comps, tick=self._tick("patching"))
 
     def _pairs(self, rows: list[PromptRow]) -> tuple[list[PromptRow], list[PromptRow]]:
         if any(r.corrupted for r in rows):
