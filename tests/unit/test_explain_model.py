@@ -50,6 +50,41 @@ def test_the_planted_shortcut_is_found_in_the_answers() -> None:
     assert fresh["failure_prediction_rate"] >= 0.95 and fresh["failure_precision"] >= 0.95
 
 
+def test_a_model_that_fails_everything_is_explained_by_no_program() -> None:
+    """explain --model on a model that answers every input with text no program of the language
+    writes: no program is selected; the verdict says nothing in the language explains it."""
+    from behaviorlab.metamodels.result import NOTHING_EXPLAINS
+
+    def babble(prompt: str) -> str:
+        return " I am not sure what you mean."
+
+    result, facts = explain_model(
+        FunctionModel(babble, "babble"), NATURAL, shots=2, n=40, queries=20, check=0
+    )
+    assert facts["accuracy"] == 0.0 and result.metamodel_agreement <= 0.05
+    assert not result.explains and result.verdict.startswith(NOTHING_EXPLAINS)
+    out = result.to_json()
+    assert out["explains"] is False and NOTHING_EXPLAINS in out["verdict"]
+    text = result.render_text()
+    assert text.splitlines()[0].startswith(f"task {NATURAL.key}: {NOTHING_EXPLAINS}")
+    assert "selected '" not in text and "no program is selected" in text
+    assert result.program_name.startswith("none")
+
+
+def test_degenerate_when_every_candidate_ties() -> None:
+    from behaviorlab.metamodels.result import degenerate
+
+    tied = [{"fit_agreement": 0.4, "heldout_agreement": 0.3}] * 5
+    assert degenerate(0.3, tied) == "all 5 candidates tie at 30.0% held-out agreement"
+    assert degenerate(0.0, tied[:1]) == "held-out agreement 0.0%"
+    apart = [
+        {"fit_agreement": 0.9, "heldout_agreement": 0.9},
+        {"fit_agreement": 0.4, "heldout_agreement": 0.3},
+    ]
+    assert degenerate(0.9, apart) is None
+    assert degenerate(1.0, [{"fit_agreement": 1.0, "heldout_agreement": 1.0}] * 3) is None  # equal and right
+
+
 def test_answers_are_asked_once_shortest_first_within_the_task_budget() -> None:
     calls: list[tuple[list[str], int, str]] = []
 

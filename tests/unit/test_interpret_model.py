@@ -41,7 +41,7 @@ def _cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyP
 
 
 def _run(*args: str, code: int = 0) -> Any:
-    res = runner.invoke(app, list(args))
+    res = runner.invoke(app, [*args, "--format", "json"])
     assert res.exit_code == code, res.output
     return json.loads(res.stdout) if code == 0 else res.output
 
@@ -102,7 +102,7 @@ def test_ablation_reports_the_answer_logprob_and_accuracy_with_references(gpt2: 
     assert row["size"] == 2 and row["tokens"] > 0
     assert row["delta_logprob"] == pytest.approx(row["logprob"] - row["base_logprob"], abs=1e-6)
     assert 0.0 <= row["accuracy"] <= 1.0 and "base_accuracy" in row
-    every = runner.invoke(app, ["ablate", "--model", gpt2, "--prompts", str(file)])  # each head and MLP
+    every = runner.invoke(app, ["ablate", "--model", gpt2, "--prompts", str(file), "--format", "json"])  # each head and MLP
     assert every.exit_code == 0 and len(json.loads(every.stdout)["rows"]) == 2 * 2 + 2
     assert "ablating" in every.stderr and "6/6 passes" in every.stderr  # the progress bar, on stderr
     bad = tmp_path / "bad.jsonl"
@@ -133,7 +133,7 @@ def test_probe_ablate_is_recorded_with_explicit_heads_and_replayed(gpt2: str, tm
     out = tmp_path / "probe"
     res = runner.invoke(
         root_app,
-        ["probe", "--model", gpt2, "--out", str(out), "--probes", "copying", "--limit", "1",
+        ["probe", "--model", gpt2, "--out", str(out), "--probes", "copying", "-n", "1",
          "--ablate", "top:induction:1"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output

@@ -70,6 +70,7 @@ def test_broken_and_malformed_plugins_are_named(plugins: list[EntryPoint], tmp_p
         ('PLUGIN = ["task"]', "expected a dict"),
         ('PLUGIN = {"gadget": {}}', "unknown kind 'gadget'"),
         ('PLUGIN = {"task": {"x": "no-colon"}}', "expected a 'module:object' string"),
+        ('PLUGIN = {"probe": {"../up": "m:P"}}', "probe name '../up' is not a plain name"),
     ):
         _module(tmp_path, "badplug", value + "\n")
         sys.modules.pop("badplug", None)

@@ -147,7 +147,7 @@ def test_cli_one_line_error_and_success(tmp_path: Path) -> None:
 
 def test_the_demo_white_box_shows_shares_with_intervals(tmp_path: Path) -> None:
     """The demo's white-box rows hold `stats.Estimate`s: each shown as a share with its interval
-    and counts, a share of zero cases as —, in the page and in SUMMARY.md alike."""
+    and counts, a share of zero cases as n/a, in the page and in SUMMARY.md alike."""
     from behaviorlab.demo.render import _whitebox_lines
     from behaviorlab.report.canvas import Canvas
     from behaviorlab.report.compare import whitebox_table
@@ -172,4 +172,51 @@ def test_the_demo_white_box_shows_shares_with_intervals(tmp_path: Path) -> None:
     assert fig.series[0].y == [0.6, 0.1, 0.55] and fig.series[1].y[2] is None  # n = 0: no bar
     md = "\n".join(_whitebox_lines(wb))
     assert "| top induction: dec.17.h4 | 10% [3%–30%] (2/20) | 75% [47%–91%] (9/12) | -3.30 |" in md
-    assert "| random 1: dec.2.h1 | 55% [34%–74%] (11/20) | — |" in md
+    assert "| random 1: dec.2.h1 | 55% [34%–74%] (11/20) | n/a (no cases) |" in md
+
+
+def test_metamodel_and_heads_read_as_numbers_not_json(tmp_path: Path) -> None:
+    """The metamodel section as explain writes it: no raw JSON, no 16-digit floats, rates over
+    zero failures as "n/a (no failures)", a program that explains nothing called so; head-score
+    bars carry the uniform baseline the text compares them with."""
+    run = make_run(tmp_path / "r", analysis=True)
+    est = {"estimate": 0.6311345215082569, "ci_low": 0.5034932368866841, "ci_high": 0.7543773777893255,
+           "n": 250, "method": "miller-madow"}  # fmt: skip
+    meta = {
+        "explains": False,
+        "verdict": "no program in the language explains this model (held-out agreement 0.0%)",
+        "program_text": "program natural/output-cap10@10+0+patch\n  if i == 5 then stop",
+        "program": {"name": "natural/output-cap10@10+0+patch", "rules": [{"guard": [{"op": "=="}]}]},
+        "failure_prediction_rate": None,
+        "failure_prediction_ci": None,
+        "failure_precision": None,
+        "metamodel_agreement": 0.0,
+        "metamodel_size": 1974.2,
+        "mutual_information_bits": 0.0,
+        "mutual_information_ci": [0.0, 0.42071234567891234],
+        "failure_information_bits": est,
+        "fresh_check": {"all": {"n": 300, "n_failures": 0, "failure_prediction_rate": None,
+                                "failure_prediction_ci": None, "failure_precision": None,
+                                "metamodel_agreement": 0.5567123456789,
+                                "risk": {"auc": 0.9892405975311014, "reliability": [{"ci": [0.0029, 0.2]}]}}},
+        "candidates": [{"name": "natural/output-cap10@10+0+patch", "size_bits": 1974.2, "code_bits": 1975.2,
+                        "fit_agreement": 0.6247123, "heldout_agreement": 0.488, "mdl": 22900.123,
+                        "cond_entropy_bits": 24.6}],
+    }  # fmt: skip
+    (run / "analysis" / "metamodel.json").write_text(json.dumps(meta))
+    heads = [
+        {"hypothesis": "previous token", "kind": "decoder", "layer": 0, "head": h, "score": 0.3 + h / 10,
+         "baseline": 0.1, "split": "test_id"}
+        for h in range(3)
+    ]  # fmt: skip
+    (run / "analysis" / "head_scores.json").write_text(json.dumps(heads))
+    html, canvas = build_report(run)
+    section = html.split('id="analysis-metamodel"')[1].split("</section>")[0]
+    assert '{"' not in section and "&quot;" not in section  # no JSON objects
+    assert not re.search(r"\d\.\d{6,}", section)  # no long floats
+    assert "n/a (no failures)" in section and "100.0%" not in section
+    assert "no program in the language explains this model" in section
+    assert "Closest candidate (not an explanation)" in section and "Miller–Madow" in section
+    (bars,) = [f for f in canvas.figures if f.key.startswith("heads-")]
+    assert [s.name for s in bars.series] == ["score", "baseline (uniform attention)"]
+    assert bars.series[1].y == [0.1, 0.1, 0.1] and "test_id" in bars.title

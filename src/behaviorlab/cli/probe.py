@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import (
+    MODEL_SPECS,
+    SINK_HELP,
+    console,
+    count,
+    deprecated,
+    handles_bad_input,
+    seed_option,
+)
 
 
 def _cell(res: dict[str, Any]) -> str:
@@ -38,7 +46,7 @@ def probe_cmd(
     model: Annotated[
         list[str],
         typer.Option(
-            "--model", help="Model spec: run:DIR (or a run directory), hf:DIR, gguf:FILE. Repeatable."
+            "--model", help=f"A model: {MODEL_SPECS}. Repeatable: the models are probed side by side."
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Probe run directory to write.")],
@@ -46,10 +54,16 @@ def probe_cmd(
         str | None,
         typer.Option("--probes", help="Comma-separated probes to run (default: every registered probe)."),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", help="At most N items per condition (faster, wider intervals).")
+    n: Annotated[
+        int | None,
+        count(
+            "-n",
+            "--n",
+            help="At most N items per condition (faster, wider intervals); default: each probe's own "
+            "size (4–8 items per condition).",
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for every prompt set and sampled decoding.")] = 0,
+    seed: Annotated[int, seed_option("Seed for every prompt set and sampled decoding.")] = 0,
     chat: Annotated[
         bool | None,
         typer.Option(
@@ -67,13 +81,18 @@ def probe_cmd(
         typer.Option(
             "--ablate",
             help="Zero-ablate attention heads of every model: dec.3.h5,dec.4.h2, or top:HYPOTHESIS:K "
-            "(induction, previous, duplicate, copy; scored on each model, recorded as explicit heads).",
+            "(induction, previous, duplicate, copy; scored on each model, recorded as explicit heads; "
+            "default: none).",
         ),
     ] = None,
     sink: Annotated[
         list[str] | None,
-        typer.Option("--sink", help="Also send the results to a sink: tensorboard, mlflow, csv, parquet."),
+        typer.Option(
+            "--sink",
+            help=SINK_HELP.format("results"),
+        ),
     ] = None,
+    limit: Annotated[int | None, count("--limit", hidden=True, help="Deprecated: -n.")] = None,
 ) -> None:
     """Run black-box probes on models; write config, outputs.parquet, results.json, summary.json."""
     from behaviorlab.probes import run_probes
@@ -83,7 +102,7 @@ def probe_cmd(
         model,
         out,
         probes=probes,
-        limit=limit,
+        limit=deprecated(n, limit, "--limit", "-n"),
         seed=seed,
         chat=chat,
         force=force,

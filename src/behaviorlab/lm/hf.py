@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from math import prod
@@ -23,6 +22,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import torch  # noqa: E402
 
 from behaviorlab.errors import BadInput  # noqa: E402
+from behaviorlab.io import safetensors_header  # noqa: E402
+from behaviorlab.limits import available_memory  # noqa: E402
 from behaviorlab.lm.hf_model import HFModel  # noqa: E402
 
 GiB = 1024**3
@@ -136,16 +137,10 @@ def weight_bytes(path: Path, config: Any) -> int:
 
 
 def safetensors_params(file: Path) -> int:
-    """Parameter count from a safetensors header (8-byte length, then JSON), without reading tensors."""
-    try:
-        with file.open("rb") as f:
-            (size,) = struct.unpack("<Q", f.read(8))
-            if size > file.stat().st_size:
-                raise ValueError("header longer than the file")
-            header = json.loads(f.read(size))
-        return sum(prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
-    except (OSError, ValueError, KeyError, TypeError, struct.error) as err:
-        raise BadInput(f"{file}: unreadable safetensors header ({first_line(err)})") from err
+    """Parameter count from a safetensors header, after checking the file against it (a truncated
+    or damaged file is one BadInput line naming it, before transformers reads it)."""
+    header = safetensors_header(file)
+    return sum(prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
 
 
 def check_memory(path: Path, needed: int) -> None:
@@ -156,25 +151,6 @@ def check_memory(path: Path, needed: int) -> None:
             f"{path}: needs about {needed / GiB:.1f} GiB as float32, "
             f"only {free / GiB:.1f} GiB of memory available"
         )
-
-
-def available_memory() -> int | None:
-    """MemAvailable from /proc/meminfo, capped by a cgroup v2 limit; None where neither exists."""
-    free = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                free = int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    try:  # a container's own limit can be far below the host's free memory
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max" and free is not None:
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
-            free = min(free, int(limit) - used)
-    except (OSError, ValueError):
-        pass
-    return free
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -15,30 +15,49 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from behaviorlab.behaviors import Behavior, evaluate_behavior
 from behaviorlab.lm import GREEDY, Completion, Decoding, ModelFacts, TextModel, facts
 from behaviorlab.results import BehaviorResult, Finding
 from behaviorlab.stats import Estimate, share
+from behaviorlab.validate import Checked, Seed
 
 # Prompts per generate call: bounds an adapter's memory on long prompts, and paces the progress bar.
 CHUNK = 32
+# Most items per condition a probe accepts: ~10^4 generations per condition already gives
+# intervals of about ±1%; more only adds hours.
+MAX_ITEMS = 10_000
+MAX_CONDITIONS = 64
 # Description length of "the probe's condition variable" (same scale as behaviors/core.py).
 PRIMITIVE_BITS = 16.0
 
 
-class ProbeConfig(BaseModel):
-    """Sizes and seed of one probe; `n` is items per condition (capped by the suite's --limit)."""
+class ProbeConfig(Checked):
+    """Sizes and seed of one probe; `n` is items per condition (capped by the suite's -n).
+
+    Every size of every probe (items, tokens, lengths) is at most MAX_ITEMS and every list of
+    conditions at most MAX_CONDITIONS long, so no setting can ask for unbounded work."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     n: int = Field(8, ge=1)
-    seed: int = 0
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _sizes_bounded(self) -> ProbeConfig:
+        for name, value in self:
+            if isinstance(value, list | tuple) and len(value) > MAX_CONDITIONS:
+                raise ValueError(f"{name}: {len(value)} conditions; at most {MAX_CONDITIONS}")
+            sizes = value if isinstance(value, list | tuple) else [value]
+            for v in sizes:
+                if name != "seed" and isinstance(v, int) and not isinstance(v, bool) and v > MAX_ITEMS:
+                    raise ValueError(f"{name}: {v} is over the limit of {MAX_ITEMS}")
+        return self
 
     def limited(self, limit: int | None, seed: int) -> ProbeConfig:
-        """This config with n capped at `limit` and the suite's seed."""
+        """This config with n capped at `limit` and the suite's seed (validated again)."""
         n = self.n if limit is None else min(self.n, limit)
-        return self.model_copy(update={"n": n, "seed": seed})
+        return self.model_validate({**self.model_dump(), "n": n, "seed": seed})
 
 
 def model_facts(model: TextModel, chat: bool | None = None) -> ModelFacts:

@@ -20,8 +20,10 @@ import tomli_w
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write, atomic_write_json
+from behaviorlab.io import atomic_write, atomic_write_json, read_parquet
+from behaviorlab.limits import RUN_FILES_BYTES, Need, require
 from behaviorlab.lm import ModelFacts, TextModel, load
+from behaviorlab.outdir import mark, resuming
 from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts
 from behaviorlab.probes.mapping import run_mapping
 from behaviorlab.probes.registry import make, parse_names, probe_class
@@ -33,15 +35,20 @@ from behaviorlab.rundir import (
     PARTS,
     RESULTS,
     RunDir,
+    discard,
     is_run,
     part_files,
     read_json_object,
     read_toml,
     replace_output_dir,
+    unlock,
     write_summary,
 )
 from behaviorlab.track import check_sinks, send_run
+from behaviorlab.validate import check_int, check_seed
 
+# A generation's row in outputs.parquet, compressed (a floor for the disk pre-flight).
+OUTPUT_ROW_BYTES = 64
 OUTPUT_SCHEMA = pa.schema(
     [
         ("model", pa.string()),
@@ -77,9 +84,10 @@ def is_probe_run(path: Path) -> bool:
 def probe_configs(
     probes: Sequence[str], limit: int | None, seed: int, settings: dict[str, Any] | None
 ) -> dict[str, ProbeConfig]:
-    """Each chosen probe's config: settings overrides, then --limit and --seed."""
-    if limit is not None and limit < 1:
-        raise BadInput(f"--limit must be at least 1; got {limit}")
+    """Each chosen probe's config: settings overrides, then the item cap (-n) and --seed."""
+    if limit is not None:
+        check_int("-n (items per condition)", limit, 1)
+    check_seed(seed, "--seed")  # every probe's seed, and so every catalog row, fits int64
     unknown = sorted(set(settings or {}) - set(probe_names()))
     if unknown:
         raise BadInput(f"settings for unknown probe(s) {', '.join(unknown)}")
@@ -109,14 +117,16 @@ def run_config(
 
 
 def _prepare(out: Path, config: dict[str, Any], *, force: bool, resume: bool) -> None:
-    """Create the run directory (or check the one a resume continues); nothing written on refusal."""
+    """Create the run directory (or check the one a resume continues), locked for this process;
+    nothing written on refusal."""
     if resume:
         if not (out / CONFIG).is_file() or not is_probe_run(out):
             raise BadInput(f"{out}: --resume needs an existing probe run directory")
-        if read_toml(out / CONFIG) != config:
-            raise BadInput(
-                f"{out}: --resume with models, probes or settings that differ from the recorded run"
-            )
+        with resuming(out):
+            if read_toml(out / CONFIG) != config:
+                raise BadInput(
+                    f"{out}: --resume with models, probes or settings that differ from the recorded run"
+                )
         return
     replace_output_dir(out, force, is_probe_run, "a behaviorlab probe run", {CONFIG: tomli_w.dumps(config)})
 
@@ -184,13 +194,17 @@ def run_probes(
 
     `ablate` zero-ablates attention heads of every model (`dec.3.h5,dec.4.h2` or `top:induction:4`,
     scored on each model); the specs recorded name the heads, so a replay ablates the same ones.
-    Every model is opened before anything is written, so a bad spec leaves no directory."""
+    Every model is opened before anything is written, so a bad spec leaves no directory; a run
+    that fails before any part is finished leaves none either."""
     chosen = probe_names() if probes is None else probes
     names = parse_names(chosen) if isinstance(chosen, str) else parse_names(",".join(chosen))
     configs = probe_configs(names, limit, seed, settings)
     check_sinks(sinks)
     if not models:
         raise BadInput("no model given (use --model SPEC)")
+    out = Path(out)
+    need = Need(disk=RUN_FILES_BYTES + sum(c.n * OUTPUT_ROW_BYTES for c in configs.values()) * len(models))
+    require("probe", need, out=out, hint="free some space or write elsewhere")
     if ablate:
         from behaviorlab.interpret.lm_heads import resolve_ablation
 
@@ -200,8 +214,25 @@ def run_probes(
     config = run_config(opened, names, limit, seed, chat, configs)
     if ablate:
         config["ablate"] = ablate
-    out = Path(out)
     _prepare(out, config, force=force, resume=resume)
+    try:
+        return _run(out, opened, facts, names, configs, limit, seed, progress, resume, sinks)
+    finally:
+        unlock(out)
+
+
+def _run(
+    out: Path,
+    opened: list[TextModel],
+    facts: list[ModelFacts],
+    names: list[str],
+    configs: dict[str, ProbeConfig],
+    limit: int | None,
+    seed: int,
+    progress: bool,
+    resume: bool,
+    sinks: Sequence[str],
+) -> dict[str, Any]:
     labels = unique_names(opened)
     base = {
         "kind": "probe",
@@ -212,16 +243,13 @@ def run_probes(
         "seed": seed,
         "limit": limit,
     }
-    write_summary(out, {**base, "status": "running"})
     started = time.perf_counter()
     try:
+        write_summary(out, {**base, "status": "running"})
         parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
         results = _assemble(out, opened, facts, labels, names, parts)
-    except KeyboardInterrupt:
-        write_summary(out, {**base, "status": "interrupted", "error": "interrupted; continue with --resume"})
-        raise
-    except Exception as e:
-        write_summary(out, {**base, "status": "failed", "error": f"{type(e).__name__}: {e}"})
+    except BaseException as e:
+        _failed(out, e, fresh=not resume)
         raise
     found = {(lab, p): Finding.from_json(results["probes"][p][lab]) for lab in labels for p in names}
     verdicts = {lab: {p: found[(lab, p)].verdict for p in names} for lab in labels}
@@ -239,6 +267,23 @@ def run_probes(
     )
     send_run(out, sinks)  # the findings into the optional results sinks
     return results
+
+
+def _failed(out: Path, e: BaseException, *, fresh: bool) -> None:
+    """The failure path, which never raises of its own: a fresh run with no finished part is
+    removed (nothing left behind); any other is marked failed or interrupted (or, when even that
+    cannot be written, reads as interrupted). An I/O error becomes one line naming the path."""
+    if fresh and not any((out / PARTS).glob("*.json")):
+        discard(out)
+        kept = "nothing was kept"
+    else:
+        interrupted = isinstance(e, KeyboardInterrupt)
+        status = "interrupted" if interrupted else "failed"
+        reason = "interrupted; continue with --resume" if interrupted else f"{type(e).__name__}: {e}"
+        kept = f"probe run {out} {status}, finished parts kept for --resume"
+        kept += mark(out, status, reason) if (out / CONFIG).is_file() else ""
+    if isinstance(e, OSError):
+        raise BadInput(f"{e.filename or out}: {e.strerror or e}; {kept}") from None
 
 
 def _run_all(
@@ -277,7 +322,7 @@ def _assemble(
     parts: dict[tuple[int, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """outputs.parquet and results.json from the parts, in model then probe order."""
-    tables = [pq.read_table(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
+    tables = [read_parquet(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
     merged = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
     _write_table(out / OUTPUTS, merged)
     results: dict[str, Any] = {

@@ -22,9 +22,8 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_parquet
 from behaviorlab.lm import Decoding, TextModel, load
 from behaviorlab.rundir import OUTPUTS, RunDir
 from behaviorlab.store.compare import Difference, ReplayReport
@@ -49,7 +48,7 @@ def replay_probe(run: Path | RunDir) -> ReplayReport:
         raise BadInput(f"{run.path}: not a probe run (kind {run.kind})")
     if not run.file(OUTPUTS).is_file():
         raise BadInput(f"{run.path}: no {OUTPUTS} (did the probe run finish?)")
-    rows = pq.read_table(run.file(OUTPUTS)).to_pylist()
+    rows = read_parquet(run.file(OUTPUTS)).to_pylist()
     report = ReplayReport(run.path, "probe")
     models: dict[str, TextModel] = {}
     texts = scored = unscorable = cut = 0

@@ -10,7 +10,7 @@ from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import ANALYSIS, CONFIG, STUDY_ROW, RunDir, is_run
+from behaviorlab.rundir import ANALYSIS, STUDY_ROW, RunDir, is_run
 
 ROW = STUDY_ROW
 # Breakdown fields a study table shows, per family.
@@ -51,9 +51,10 @@ def run_one(cfg_json: str, run_dir: str, quick: bool, updates: Any = None) -> di
     from behaviorlab.metamodels.portable import portable
     from behaviorlab.store import record
     from behaviorlab.tasks.dataset import DatasetSpec
-    from behaviorlab.train import ExperimentConfig, evaluate_run, train
+    from behaviorlab.train import ExperimentConfig, evaluate_run
     from behaviorlab.train.data import task_name
-    from behaviorlab.train.run import open_run, read_config
+    from behaviorlab.train.job import train_job
+    from behaviorlab.train.run import holds_run_of, open_run
 
     torch.set_num_threads(1)  # one core per worker
     cfg = ExperimentConfig.model_validate_json(cfg_json)
@@ -66,11 +67,8 @@ def run_one(cfg_json: str, run_dir: str, quick: bool, updates: Any = None) -> di
             updates.put((cfg.name, step, phase))
 
     try:
-        resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
-        if not (resume and is_run(path) and RunDir.open(path).status == "complete"):
-            train(
-                cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
-            )
+        if not (holds_run_of(path, cfg) and is_run(path) and RunDir.open(path).status == "complete"):
+            train_job(cfg, path, on_step=lambda s: say(s, "train"))
         steps = int(RunDir.open(path).summary.get("steps") or 0)
         say(steps, "evaluate")
         result = evaluate_run(path)

@@ -4,14 +4,14 @@ Nothing here changes what a run learns, so a config's digest (its identity) leav
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from behaviorlab.validate import Strict
 
 
-class TrackConfig(BaseModel):
+class TrackConfig(Strict):
     """Optional results sinks (registry kind `sink`: tensorboard, mlflow, csv, parquet, or a
     plugin's) and the accuracy curves training logs at every evaluation."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     sinks: list[str] = Field(default_factory=list)
     # Where a sink writes: TensorBoard event files and CSV/Parquet tables go to DIR/RUN_NAME
