@@ -76,6 +76,9 @@ def test_heads_on_a_gguf_confirm_the_top_heads_against_random_draws(llama: str, 
     assert len(a["heads"]) == 2 and a["n_random"] == 3 and len(a["random"]) == 3
     lo, hi = a["random_delta_range"]
     assert lo <= a["random_delta_median"] <= hi
+    drops = [-r["delta_logprob"] for r in a["random"]]
+    at_least = sum(d >= -a["found"]["delta_logprob"] for d in drops)
+    assert a["random_at_least"] == at_least and a["p_value"] == (1 + at_least) / 4  # rank p over 3 draws
     assert all(len(r["heads"]) == 2 and set(r["heads"]).isdisjoint(a["heads"]) for r in a["random"])
     scores = json.loads((out / "analysis" / "head_scores.json").read_text())
     assert len({(r["layer"], r["head"]) for r in scores}) == 8  # 2 layers x 4 query heads
@@ -102,7 +105,9 @@ def test_ablation_reports_the_answer_logprob_and_accuracy_with_references(gpt2: 
     assert row["size"] == 2 and row["tokens"] > 0
     assert row["delta_logprob"] == pytest.approx(row["logprob"] - row["base_logprob"], abs=1e-6)
     assert 0.0 <= row["accuracy"] <= 1.0 and "base_accuracy" in row
-    every = runner.invoke(app, ["ablate", "--model", gpt2, "--prompts", str(file), "--format", "json"])  # each head and MLP
+    every = runner.invoke(
+        app, ["ablate", "--model", gpt2, "--prompts", str(file), "--format", "json"]
+    )  # each head and MLP
     assert every.exit_code == 0 and len(json.loads(every.stdout)["rows"]) == 2 * 2 + 2
     assert "ablating" in every.stderr and "6/6 passes" in every.stderr  # the progress bar, on stderr
     bad = tmp_path / "bad.jsonl"

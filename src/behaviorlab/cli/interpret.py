@@ -122,6 +122,7 @@ def _lm_head_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
                 "random Δ (median [min, max])": None
                 if spread is None
                 else f"{a['random_delta_median']:.3g} [{spread[0]:.3g}, {spread[1]:.3g}]",
+                "rank p": a.get("p_value"),
             }
         )
     return rows
@@ -135,6 +136,7 @@ LM_HEAD_COLS = [
     "ablated",
     "Δ log-prob",
     "random Δ (median [min, max])",
+    "rank p",
 ]
 
 

@@ -26,6 +26,7 @@ from behaviorlab.interpret.prompts import prepare_prompts
 from behaviorlab.interpret.scores import head_scores
 from behaviorlab.lm.fewshot import few_shot_prompt
 from behaviorlab.lm.white_box import ABLATE, Head, WhiteBox, split_ablation, white_box
+from behaviorlab.stats import versus_random
 
 COPY_WORDS = (
     "apple", "river", "stone", "cloud", "garden", "window", "silver", "paper", "candle", "forest",
@@ -123,6 +124,9 @@ def confirm(
     if rand:
         out["random_delta_median"] = statistics.median(rand)
         out["random_delta_range"] = [min(rand), max(rand)]
+        # A drop is minus the change: how many random draws lower the answer's log-prob as much.
+        vs = versus_random(-rows[0]["delta_logprob"], [-d for d in rand])
+        out["random_at_least"], out["p_value"] = vs.at_least, vs.p_value
     return out
 
 

@@ -81,6 +81,10 @@ def heads_found(run: RunData, canvas: Canvas) -> str | None:
                     f"random heads ({len(rand)} draws): median [min, max]",
                     esc(f"{fmt(a.get('random_delta_median'))} [{fmt(span[0])}, {fmt(span[1])}]"),
                 ),
+                (
+                    "random draws dropping as much; rank p",
+                    esc(f"{a.get('random_at_least', '—')} of {len(rand)}; p = {fmt(a.get('p_value'))}"),
+                ),
                 ("measured on", esc(v.get("measured_on", "—"))),
             ]
         )
