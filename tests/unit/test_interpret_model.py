@@ -110,6 +110,9 @@ def test_ablation_reports_the_answer_logprob_and_accuracy_with_references(gpt2: 
     )  # each head and MLP
     assert every.exit_code == 0 and len(json.loads(every.stdout)["rows"]) == 2 * 2 + 2
     assert "ablating" in every.stderr and "6/6 passes" in every.stderr  # the progress bar, on stderr
+    text = runner.invoke(app, ["ablate", "--model", gpt2, "--prompts", str(file), "--heads", "dec.0.h1"])
+    assert text.exit_code == 0 and "components by change in the answer's log-prob" in text.stdout
+    assert "zero" in text.stdout and "nothing written: no --out" in text.stdout  # a table, not JSON
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "x"}\n{"promt": "y"}\n')
     assert f"{bad} line 2" in _run("ablate", "--model", gpt2, "--prompts", str(bad), code=2)

@@ -105,7 +105,7 @@ def _out_file(out: Path | None, name: str) -> Path | None:
 
 
 def _lm_head_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per hypothesis: its best head, and the found heads' ablation against the random draws'."""
+    """Per hypothesis: its best head, and the top heads' ablation against the random draws'."""
     rows = []
     for key, v in found.items():
         a = v["ablation"]
@@ -116,10 +116,8 @@ def _lm_head_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
                 "hypothesis": key,
                 "best head": best.get("head"),
                 "score": best.get("score"),
-                "baseline": best.get("baseline"),
-                "ablated": ",".join(a["heads"]),
-                "Δ log-prob": a["found"]["delta_logprob"],
-                "random Δ (median [min, max])": None
+                "Δ log-prob, top": a["found"]["delta_logprob"],
+                "random Δ": None
                 if spread is None
                 else f"{a['random_delta_median']:.3g} [{spread[0]:.3g}, {spread[1]:.3g}]",
                 "rank p": a.get("p_value"),
@@ -128,16 +126,8 @@ def _lm_head_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-LM_HEAD_COLS = [
-    "hypothesis",
-    "best head",
-    "score",
-    "baseline",
-    "ablated",
-    "Δ log-prob",
-    "random Δ (median [min, max])",
-    "rank p",
-]
+LM_HEAD_COLS = ["hypothesis", "best head", "score", "Δ log-prob, top", "random Δ", "rank p"]
+LM_HEAD_TITLE = "best head per hypothesis; the top {} ablated vs {} random sets (random Δ: median [min, max])"
 
 
 @app.command("cache", help="Cache activations (globs) to analysis/cache.safetensors + summary.")
@@ -245,7 +235,7 @@ def heads_cmd(
         from behaviorlab.interpret import model_verbs
 
         got = model_verbs.heads(_job(model, prompt, prompts, out, new_tokens, chat), top, random_draws)
-        title = f"best head per hypothesis; the top {top} ablated vs {random_draws} random sets"
+        title = LM_HEAD_TITLE.format(top, random_draws)
         _emit(got, fmt, title, _lm_head_rows(got["top"]), LM_HEAD_COLS, _out_file(out, HEAD_SCORES))
         return
     from behaviorlab.interpret.scores import recursion_heads, top_heads
@@ -414,7 +404,7 @@ def analyze_cmd(
         from behaviorlab.interpret import model_verbs
 
         got = model_verbs.analyze(_job(model, prompt, prompts, out, new_tokens, chat), top, random_draws)
-        title = f"best head per hypothesis; the top {top} ablated vs {random_draws} random sets"
+        title = LM_HEAD_TITLE.format(top, random_draws)
         _emit(got, fmt, title, _lm_head_rows(got["top"]), LM_HEAD_COLS, _out_file(out, ""))
         return
     from behaviorlab.interpret.findings import head_findings
