@@ -94,7 +94,7 @@ def full_disk(w: Path, run: Path, tiny: Path) -> list[tuple[str, bool, str]]:
             ("train with 8 KB free", [*BL, "train", str(tiny), "--out", str(disk / "run")]),
             (
                 "probe with 8 KB free",
-                [*BL, "probe", "--model", str(run), "--out", str(disk / "p"), "--limit", "1"],
+                [*BL, "probe", "--model", str(run), "--out", str(disk / "p"), "-n", "1"],
             ),
             (
                 "tasks build with 8 KB free",
@@ -149,7 +149,7 @@ def stragglers(w: Path, run: Path, tiny: Path) -> list[tuple[str, bool, str]]:
                 str(probe),
                 "--probes",
                 "copying",
-                "--limit",
+                "-n",
                 "1",
                 "--resume",
             ],
@@ -165,7 +165,7 @@ def stragglers(w: Path, run: Path, tiny: Path) -> list[tuple[str, bool, str]]:
                 str(probe),
                 "--probes",
                 "copying",
-                "--limit",
+                "-n",
                 "1",
                 "--force",
             ],

@@ -150,7 +150,7 @@ def test_a_resume_cannot_race_a_straggler(cli: Any, trained: Path, tmp_path: Pat
         )
         refused(
             cli(
-                "probe", "--model", trained, "--out", probe, "--probes", "copying", "--limit", "1", "--resume"
+                "probe", "--model", trained, "--out", probe, "--probes", "copying", "-n", "1", "--resume"
             ),
             "in use",
         )
@@ -299,7 +299,7 @@ def test_status_that_cannot_be_written(
 
     monkeypatch.setattr(suite, "_run_part", second_part_fails)
     r = cli(
-        "probe", "--model", trained, "--out", tmp_path / "probe", "--probes", "copying,noise", "--limit", "1"
+        "probe", "--model", trained, "--out", tmp_path / "probe", "--probes", "copying,noise", "-n", "1"
     )
     refused(r, "No space left", "kept for --resume", "status not recorded")
     assert RunDir.open(tmp_path / "probe").status == "interrupted"
@@ -314,7 +314,7 @@ def test_status_that_cannot_be_written(
         tmp_path / "probe",
         "--probes",
         "copying,noise",
-        "--limit",
+        "-n",
         "1",
         "--resume",
     )
@@ -326,7 +326,7 @@ def test_a_full_disk_at_the_start_leaves_nothing(cli: Any, trained: Path, tmp_pa
         with open(disk / "filler", "wb") as f:  # 8 KB left
             f.write(b"\0" * (56 * 1024))
         refused(cli("train", tiny_config(tmp_path), "--out", disk / "run"), "of disk", "free")
-        refused(cli("probe", "--model", trained, "--out", disk / "probe", "--limit", "1"), "of disk", "free")
+        refused(cli("probe", "--model", trained, "--out", disk / "probe", "-n", "1"), "of disk", "free")
         assert [p.name for p in disk.iterdir()] == ["filler"]
 
 
@@ -349,7 +349,7 @@ def test_files_that_are_not_what_they_claim(cli: Any, trained: Path, tmp_path: P
     (pages / "p3.html").write_bytes(b"<html><![bogus[ x ]]>" + os.urandom(500))
     refused(cli("tasks", "lm-corpus", "--root", pages, "--out", out), "p3.html", "not an HTML page")
     probe = tmp_path / "probe"
-    assert cli("probe", "--model", trained, "--out", probe, "--probes", "copying", "--limit", "1").code == 0
+    assert cli("probe", "--model", trained, "--out", probe, "--probes", "copying", "-n", "1").code == 0
     (probe / "outputs.parquet").write_bytes(os.urandom(300))
     refused(cli("replay", probe), "outputs.parquet", "not a readable Parquet file")
     nulls = tmp_path / "pairs.jsonl"  # a task file of pairs: a null is not the text "None"

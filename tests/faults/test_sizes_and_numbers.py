@@ -99,7 +99,7 @@ def test_the_time_limit_has_an_override(cli: Any, tmp_path: Path, monkeypatch: p
         (["tasks", "lm-corpus", "--out", "OUT", "--validation-fraction", "inf"], ["finite"]),
         (["explain", "RUN", "--alpha", "nan"], ["--alpha"]),
         (["interpret", "cache", "RUN", "-n", "-1"], ["-n"]),
-        (["runs", "query", "select 1", "--limit", "-5"], ["--limit"]),
+        (["runs", "query", "select 1", "-n", "-5"], ["-n"]),
         (["lm-samples", "RUN", "--temperature", "-inf"], ["--temperature"]),
         (["sweep", "SWEEP", "--workers", "100000000000000000000"], ["--workers"]),
     ],
