@@ -3,6 +3,7 @@
 The notebook entry points (each imports what it needs when called; `help(behaviorlab.open)`):
 
     run = behaviorlab.open("runs/demo/binary-successor-natural")  # a trained run; tables as DataFrames
+    box = behaviorlab.open("smollm2")                     # any model, white box: heads, attention, ablation
     behaviorlab.runs()                                    # the run catalog as a DataFrame
     t = behaviorlab.task("binary-successor", order="natural")   # a task: solve, sample, parse
     m = behaviorlab.load("smollm2")                       # any model as a TextModel (hf:, gguf:, run:)
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from behaviorlab.api import NotebookRun
+    from behaviorlab.api import NotebookModel, NotebookRun
     from behaviorlab.lm import TextModel
     from behaviorlab.metamodels.result import ExplainResult
     from behaviorlab.tasks import Task
@@ -31,9 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["explain", "load", "open", "probe", "report", "runs", "summary", "task"]
 
 
-def open(path: str | Path) -> NotebookRun:  # noqa: A001 - `behaviorlab.open(RUN_DIR)` is the notebook entry
+def open(path: str | Path) -> NotebookRun | NotebookModel:  # noqa: A001 - `behaviorlab.open(...)` is the entry
     """Open a training run for analysis in a notebook: its model, task, data and every analysis
-    (attention, head scores, ablation, patching, perturbation) with tables as DataFrames."""
+    (attention, head scores, ablation, patching, perturbation) with tables as DataFrames; or any
+    model spec (hf:DIR, gguf:FILE, smollm2, run:DIR) for white-box analysis on prompts."""
     from behaviorlab.api import open as _open
 
     return _open(path)

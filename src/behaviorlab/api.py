@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # torch-heavy; imported when a run is opened
     from behaviorlab.interpret.edits import Perturbation
     from behaviorlab.interpret.hypotheses import Hypothesis
     from behaviorlab.interpret.notebook import InterpretRun
+    from behaviorlab.interpret.on_model import InterpretModel
 
 # Per-token lists are large and rarely wanted in a table view.
 _HEAVY = ("tokens", "logprobs")
@@ -154,11 +155,65 @@ class NotebookRun:
         return getattr(self.analysis, name)
 
 
-def open(path: str | Path) -> NotebookRun:  # noqa: A001 - `behaviorlab.open(RUN_DIR)` is the entry
-    """Open a training run for analysis in a notebook."""
-    from behaviorlab.interpret.notebook import open_run
+class NotebookModel:
+    """Any model (hf:DIR, gguf:FILE, smollm2, run:DIR) opened on text prompts; tables as DataFrames.
 
-    return NotebookRun(open_run(Path(path)))
+    m = behaviorlab.open("smollm2")
+    m.head_scores()                       # every head on the LM hypotheses (previous token, induction, ...)
+    m.heads(k=4)                          # the top heads per hypothesis, ablated against random heads
+    m.attention(["The cat sat. The cat"])[0].figure()   # prompt tokens on both axes
+    m.cache(["Hello"], names=["dec.*.pattern"]); m.ablate(["2 + 2 ="]); m.patch([...]); m.perturb([...])
+
+    `.analysis` is the underlying `InterpretModel` (lists of dicts, maps, caches)."""
+
+    def __init__(self, analysis: InterpretModel) -> None:
+        self.analysis = analysis
+
+    def __repr__(self) -> str:
+        return f"<behaviorlab model {self.analysis.spec}>"
+
+    @property
+    def model(self) -> Any:
+        return self.analysis.model
+
+    def head_scores(self, prompts: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every head scored on the LM hypotheses (standard probe sets, or the prompts given)."""
+        return _frame(self.analysis.head_scores(prompts))
+
+    def heads(self, k: int = 4, n_random: int = 3) -> dict[str, Any]:
+        """Top heads per hypothesis and their ablation check against random heads."""
+        return self.analysis.heads(k, n_random)
+
+    def ablate(self, prompts: Sequence[str], *args: Any, **kw: Any) -> pd.DataFrame:
+        """Change in the log-prob of the model's own answer per ablated component."""
+        return _frame(self.analysis.ablate(prompts, *args, **kw))
+
+    def patch(self, prompts: Sequence[Any], *args: Any, **kw: Any) -> pd.DataFrame:
+        """Clean -> corrupted patching rows."""
+        return _frame(self.analysis.patch(prompts, *args, **kw))
+
+    def perturb(self, prompts: Sequence[str], n_random: int = 4) -> pd.DataFrame:
+        """Edits of the greedy answer: changed, followed the edit."""
+        return _frame(self.analysis.perturb(prompts, n_random))
+
+    def __getattr__(self, name: str) -> Any:
+        # attention, cache, prepared as InterpretModel has them.
+        return getattr(self.analysis, name)
+
+
+def open(path: str | Path) -> NotebookRun | NotebookModel:  # noqa: A001 - `behaviorlab.open(...)` is the entry
+    """Open a training run for analysis in a notebook, or any model spec (hf:DIR, gguf:FILE,
+    smollm2, run:DIR) for analysis on prompts."""
+    from behaviorlab.rundir import is_run
+
+    text = str(path)
+    if is_run(Path(text)) and RunDir.open(Path(text)).kind == "train" and "#" not in text:
+        from behaviorlab.interpret.notebook import open_run
+
+        return NotebookRun(open_run(Path(text)))
+    from behaviorlab.interpret.on_model import open_model
+
+    return NotebookModel(open_model(text))
 
 
 def runs(catalog: str | Path | None = None, kind: str | None = None) -> pd.DataFrame:

@@ -70,7 +70,16 @@ BUILTIN: dict[str, dict[str, str]] = {
     "alias": {  # short name -> function returning the spec it stands for
         "smollm2": "behaviorlab.lm.gguf_to_hf:smollm2_spec",
     },
-    "architecture": {},  # Hugging Face architecture -> its hook alias map (white-box models)
+    "architecture": {  # Hugging Face model_type -> its hook alias map (lm/hf_arch.py: white-box models)
+        "llama": "behaviorlab.lm.hf_arch:LLAMA_LIKE",
+        "mistral": "behaviorlab.lm.hf_arch:LLAMA_LIKE",
+        "qwen2": "behaviorlab.lm.hf_arch:LLAMA_LIKE",
+        "qwen3": "behaviorlab.lm.hf_arch:LLAMA_LIKE",
+        "gemma": "behaviorlab.lm.hf_arch:LLAMA_LIKE",
+        "gemma2": "behaviorlab.lm.hf_arch:LLAMA_LIKE",
+        "gpt2": "behaviorlab.lm.hf_arch:GPT2",
+        "t5": "behaviorlab.lm.hf_arch:T5",
+    },
     "sink": {  # name -> Sink class (results sinks beside the run directory)
         "tensorboard": "behaviorlab.track.tensorboard:TensorBoardSink",
         "mlflow": "behaviorlab.track.mlflow:MlflowSink",

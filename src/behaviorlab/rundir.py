@@ -1,7 +1,7 @@
 """The run directory: every file name in one place, and `RunDir`, a run of any kind read once.
 
-A run directory is self-describing: `summary.json` says its `kind` (train, probe, imitation, …)
-and `status`, `config.toml` holds the resolved config. Reading a run for a catalog row, a report
+A run directory is self-describing: `summary.json` says its `kind` (train, probe, imitation,
+interpret, …) and `status`, `config.toml` holds the resolved config. Reading a run for a catalog row, a report
 or `runs list` goes through `RunDir` and imports no torch: only the standard library here.
 """
 
@@ -53,6 +53,7 @@ TRAINER = "trainer.json"  # the loop's state (step, counters, metrics rows so fa
 # In analysis/: what each analysis writes (the report reads them by these names).
 ATTENTION = "attention.json"  # averaged attention maps
 HEAD_SCORES = "head_scores.json"  # every head against every hypothesis
+LM_HEADS = "lm_heads.json"  # a white-box run: the top heads per LM hypothesis, confirmed by ablation
 METAMODEL = "metamodel.json"  # the shortcut program and its numbers (explain)
 METAMODEL_TEXT = "metamodel.txt"  # the same program as text
 PERTURBATION = "perturbation.json"
@@ -78,6 +79,7 @@ STUDY = "study.json"  # a study's cells across seeds and its claims
 STUDY_MD = "STUDY.md"
 SUMMARY_MD = "SUMMARY.md"  # a demo's summary as Markdown
 DEMO_PROBES = "probes"  # a demo's probe run
+DEMO_WHITEBOX = "whitebox"  # a demo's copying probe run of SmolLM2 with heads ablated
 STUDY_MARKER = ".study"  # a study folder before its study.json exists
 CATALOG = "catalog.sqlite"  # the run catalog beside the runs
 CORPUS_MANIFEST = "corpus.json"  # a built language-modelling corpus: its sources and counts
@@ -86,8 +88,8 @@ OWNED = ".behaviorlab"  # marks a folder a command made inside someone else's di
 
 RUN_MARKERS = (CONFIG, SUMMARY, METRICS, PREDICTIONS)
 
-Kind = Literal["train", "probe", "imitation"]
-KINDS: tuple[str, ...] = ("train", "probe", "imitation")
+Kind = Literal["train", "probe", "imitation", "interpret"]
+KINDS: tuple[str, ...] = ("train", "probe", "imitation", "interpret")
 Status = Literal["running", "trained", "stopped", "complete", "failed", "interrupted"]
 # Checkpoint folders and files named in a manifest: nothing that climbs out of checkpoints/.
 _CHECKPOINT_DIR = re.compile(r"^step-[0-9]+$")

@@ -27,7 +27,7 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
         [sys.executable, "-m", "behaviorlab", "demo", "--out", str(out), "--quick"],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,  # the white-box section on SmolLM2 adds one to two minutes
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -67,6 +67,24 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
     assert set(probes["rows"]) == {"copying", "repetition", "noise", "icl", "consistency"}
     assert all(len(per) == expected for per in probes["rows"].values())
     assert (out / "probes" / "report.html").is_file() and "Black-box probes" in summary_md
+    # White box: SmolLM2's top induction heads ablated vs random heads, measured from outside.
+    wb = summary["whitebox"]
+    if smollm2_path() is None:
+        assert "not installed" in wb["note"]
+    else:
+        assert [r["variant"] for r in wb["rows"]] == [
+            "none",
+            "top induction",
+            "random 1",
+            "random 2",
+            "random 3",
+        ]
+        assert all(len(r["heads"]) == 4 for r in wb["rows"][1:]) and len(wb["heads"]) == 4
+        for r in wb["rows"]:
+            for measure in ("copying", "fewshot"):
+                c = r[measure]
+                assert c["n"] > 0 and c["ci_low"] <= c["estimate"] <= c["ci_high"], (r["variant"], measure)
+        assert (out / "whitebox" / "report.html").is_file() and "White box" in summary_md
     # The demo's runs are in the catalog beside them.
     assert (out / "catalog.sqlite").is_file()
 

@@ -155,3 +155,32 @@ def test_the_layout_check_catches_what_it_should(tmp_path: Path) -> None:
     got = _layout(_check_page(browser, page, tmp_path / "profile")[1])
     assert len(got["overflow"]) == 2 and got["clipped"], got
     assert any(w.startswith("zzzz") for w in got["split"]), got  # a word longer than its card
+
+
+def test_whitebox_report_renders_in_headless_browser(tmp_path: Path) -> None:
+    """A white-box run of a language model (a tiny random GPT-2): heads-found bars, ablation bars,
+    head-score rankings and attention maps with the prompt's tokens on both axes, all drawn."""
+    browser = _browser()
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    try:
+        from lm_tiny import gpt2_dir
+    finally:
+        sys.path.pop(0)
+    from behaviorlab.interpret.model_verbs import ModelJob, ablate, analyze
+
+    spec = f"hf:{gpt2_dir(tmp_path)}"
+    out = tmp_path / "wb"
+    analyze(ModelJob(spec, ["the cat sat on a mat the cat sat"], out=out), 1, 2)
+    ablate(ModelJob(spec, ["the cat sat on a mat"], out=out), None)
+    text, _ = build_report(out, capture_errors=True)
+    page = out / "report.html"
+    page.write_text(text, encoding="utf-8")
+    n, dom = _check_page(browser, page, tmp_path / "profile")
+    assert n >= 3 + 3 + 1 + 2  # found-vs-random bars, head-score rankings, ablation bars, maps
+    got = _layout(dom)
+    assert got["overflow"] == [] and got["page"] is None and got["clipped"] == [], got
+    for tick in ("0:the", "1:cat", "2:sat"):  # prompt tokens as axis labels of the drawn maps
+        assert re.search(rf">{tick}</text>", dom), tick
+    assert "Heads found and their ablation check" in dom and "median [min, max]" in dom

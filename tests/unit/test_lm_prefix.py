@@ -115,3 +115,36 @@ def test_shared_length_leaves_each_row_a_token() -> None:
 def test_other_text_models_accept_a_prefix() -> None:
     echo: TextModel = FunctionModel(lambda x: x.upper(), "upper")
     assert [c.text for c in echo.generate(["a", "b"], 8, prefix="x ")] == ["X A", "X B"]
+
+
+def test_ablated_variants_of_one_network_never_share_a_prefix_cache(
+    models: dict[str, HFModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Heads zeroed (lm/white_box.py) change the prefix's keys and values: each variant reads the
+    prefix with its own heads zeroed and gets what its full prompts give; a recording hook, which
+    cannot say what it changes, sees the prefix read again with every prompt."""
+    from behaviorlab.lm.white_box import AblatedModel, parse_heads, white_box
+
+    base = models["llama"]
+    ablated = [AblatedModel(base, parse_heads(h)) for h in ("dec.0.h1", "dec.1.h0")]
+    variants: list[TextModel] = [base, *ablated]
+    prefix, queries, tails = PREFIXES["llama"], QUERIES["llama"], [" a", " the cat", " mat", " ran"]
+    reads = _reads(base, monkeypatch)
+    # Interleaved, so a cache left by one variant would be handed to the next.
+    cached = [m.score(queries, tails, prefix=prefix) for m in (*variants, *variants)]
+    assert len(reads) == 6  # one read per call: the key changes with the zeroed heads
+    base.prefix_cache = False
+    try:
+        plain = [m.score([prefix + q for q in queries], tails) for m in variants]
+    finally:
+        base.prefix_cache = True
+    for got, want in zip(cached, plain * 2, strict=True):
+        for a, b in zip(got, want, strict=True):
+            assert a == pytest.approx(b, abs=1e-5)
+    flat = [[x for row in p for x in row] for p in plain]
+    assert max(abs(a - b) for a, b in zip(flat[0], flat[1], strict=True)) > 1e-3  # the ablation matters
+    assert max(abs(a - b) for a, b in zip(flat[1], flat[2], strict=True)) > 1e-3
+    seen: list[int] = []
+    with white_box(base).model.hooks([("dec.0.resid.post", lambda x, ctx: seen.append(x.shape[1]))]):
+        base.score(queries, tails, prefix=prefix)
+    assert len(reads) == 6 and min(seen) > len(base.tokenize(prefix)) - 4  # no cache: whole prompts

@@ -145,6 +145,36 @@ def test_cli_one_line_error_and_success(tmp_path: Path) -> None:
     assert out.is_file()
 
 
+def test_the_demo_white_box_shows_shares_with_intervals(tmp_path: Path) -> None:
+    """The demo's white-box rows hold `stats.Estimate`s: each shown as a share with its interval
+    and counts, a share of zero cases as n/a, in the page and in SUMMARY.md alike."""
+    from behaviorlab.demo.render import _whitebox_lines
+    from behaviorlab.report.canvas import Canvas
+    from behaviorlab.report.compare import whitebox_table
+    from behaviorlab.report.rundata import Collection
+    from behaviorlab.stats import share
+
+    rows = [
+        {"variant": v, "heads": h, "repeat_logprob": -3.3, "fewshot": share(9, 12).to_json(),
+         "copying": share(k, 20).to_json()}
+        for v, h, k in (("none", [], 12), ("top induction", ["dec.17.h4"], 2), ("random 1", ["dec.2.h1"], 11))
+    ]  # fmt: skip
+    rows[2]["fewshot"] = share(0, 0).to_json()
+    wb = {"model": "gguf:x", "heads": [{"head": "dec.17.h4", "score": 0.8, "baseline": 0.03}],
+          "rows": rows, "copying_label": "copied span >= 4 tokens", "report": "whitebox/report.html",
+          "seconds": 9.0}  # fmt: skip
+    canvas = Canvas()
+    html = whitebox_table(Collection(tmp_path, "demo", {"whitebox": wb}, [], {}), canvas)
+    for cell in ("60% [39%–78%] (12/20)", "10% [3%–30%] (2/20)", "75% [47%–91%] (9/12)"):
+        assert cell in html
+    assert [f.key for f in canvas.figures] == ["whitebox"]
+    fig = canvas.figures[0]
+    assert fig.series[0].y == [0.6, 0.1, 0.55] and fig.series[1].y[2] is None  # n = 0: no bar
+    md = "\n".join(_whitebox_lines(wb))
+    assert "| top induction: dec.17.h4 | 10% [3%–30%] (2/20) | 75% [47%–91%] (9/12) | -3.30 |" in md
+    assert "| random 1: dec.2.h1 | 55% [34%–74%] (11/20) | n/a (no cases) |" in md
+
+
 def test_metamodel_and_heads_read_as_numbers_not_json(tmp_path: Path) -> None:
     """The metamodel section as explain writes it: no raw JSON, no 16-digit floats, rates over
     zero failures as "n/a (no failures)", a program that explains nothing called so; head-score

@@ -119,6 +119,13 @@ def explain_cmd(
         ),
     ] = 200,
     max_size: Annotated[int, count("--max-size", help="With --model: largest input size asked.")] = 8,
+    ablate: Annotated[
+        str | None,
+        typer.Option(
+            "--ablate",
+            help="With --model: zero-ablate heads (dec.3.h5,dec.4.h2 or top:HYPOTHESIS:K; default: none).",
+        ),
+    ] = None,
 ) -> None:
     """Search the shortcut program that reproduces each model and score it (writes analysis/);
     with several runs, also show which learned the same shortcut; with --model, explain any text
@@ -127,8 +134,14 @@ def explain_cmd(
     if model is not None or task is not None:
         if run_dirs or model is None or task is None:
             raise fail("explain --model SPEC --task NAME takes no run directories (and needs both)")
+        if ablate:
+            from behaviorlab.interpret.lm_heads import resolve_ablation
+
+            model = resolve_ablation(model, ablate, seed=seed)  # the spec names the heads it ablates
         _explain_model(model, task, order, steps, shots, n, max_size, queries, check, alpha, seed, format)
         return
+    if ablate:
+        raise fail("--ablate applies with --model SPEC (a run's heads: interpret ablate RUN_DIR)")
     if not run_dirs:
         raise fail("explain needs run directories, or --model SPEC --task NAME")
     from behaviorlab.metamodels.on_run import across_runs, explain_run

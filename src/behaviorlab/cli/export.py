@@ -13,7 +13,7 @@ from behaviorlab.cli._common import console, handles_bad_input
 @handles_bad_input
 def export_cmd(
     runs: Annotated[
-        list[Path], typer.Argument(help="Run directories of any kind (train, probe, imitation).")
+        list[Path], typer.Argument(help="Run directories of any kind (train, probe, imitation, interpret).")
     ],
     to: Annotated[
         str, typer.Option("--to", help="A results sink: tensorboard, mlflow, csv, parquet (or a plugin's).")

@@ -100,6 +100,15 @@ def probe_cmd(
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run; finished parts are kept.")
     ] = False,
+    ablate: Annotated[
+        str | None,
+        typer.Option(
+            "--ablate",
+            help="Zero-ablate attention heads of every model: dec.3.h5,dec.4.h2, or top:HYPOTHESIS:K "
+            "(induction, previous, duplicate, copy; scored on each model, recorded as explicit heads; "
+            "default: none).",
+        ),
+    ] = None,
     sink: Annotated[
         list[str] | None,
         typer.Option(
@@ -127,6 +136,7 @@ def probe_cmd(
         force=force,
         resume=resume,
         progress=True,
+        ablate=ablate,
         sinks=sink or (),
     )
     console.print(results_table(results))

@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from behaviorlab.results import headline_number
-from behaviorlab.stats import rate_text
+from behaviorlab.stats import NO_CASES, Estimate, percent, rate_text
 
 COLUMNS = ("model", "steps", "exact match ID", "OOD", "failures predicted", "metamodel", "top heads")
 
@@ -124,6 +124,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 f"{rate_text(r['failure_prediction_rate'], NO_FAILURES)} | {same} |"
             )
     lines += _probe_lines(summary.get("probes"))
+    lines += _whitebox_lines(summary.get("whitebox"))
     return "\n".join(lines) + "\n"
 
 
@@ -156,4 +157,33 @@ def _probe_lines(probes: dict[str, Any] | None) -> list[str]:
         lines += [f"- {d}" for d in probes["differences"]]
     if probes.get("note"):
         lines += ["", probes["note"]]
+    return lines
+
+
+def _ci(r: dict[str, Any] | None) -> str:
+    """A share stored as `Estimate.to_json()`: `25% [7%–59%] (2/8)`, or n/a when nothing was measured."""
+    if not r or r.get("estimate") is None:
+        return NO_CASES
+    return f"{percent(Estimate.from_json(r))} ({r.get('k')}/{r['n']})"
+
+
+def _whitebox_lines(wb: dict[str, Any] | None) -> list[str]:
+    if not wb:
+        return []
+    lines = ["", "## White box: SmolLM2's induction heads, from outside", ""]
+    if not wb.get("rows"):
+        return [*lines, str(wb.get("note", ""))]
+    heads = ", ".join(f"{h['head']} ({h['score']:.2f})" for h in wb["heads"])
+    lines += [
+        f"Top induction heads (score on repeated random tokens): {heads}; each set of heads zero-ablated "
+        f"together ({wb['seconds']} s; the copying probe run: `{wb['report']}`). 95% intervals.",
+        "",
+        "| heads ablated | copying (span >= 4 tokens) | few-shot copy accuracy | log-prob / token, repeat |",
+        "|---|---|---|---|",
+    ]
+    for r in wb["rows"]:
+        label = r["variant"] + (f": {', '.join(r['heads'])}" if r["heads"] else "")
+        lines.append(
+            f"| {label} | {_ci(r.get('copying'))} | {_ci(r.get('fewshot'))} | {r['repeat_logprob']:.2f} |"
+        )
     return lines

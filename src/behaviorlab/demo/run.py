@@ -1,8 +1,8 @@
 """The main job: train encoder-decoders on binary successor (both orders) and a tree reduction,
 evaluate in and out of distribution, open them up (attention, recursion heads, ablation,
-perturbation), reconstruct their shortcut programs, and write one run directory per model plus
-a summary. Models run as jobs on the sweep backends (a local process pool, or Ray), one torch
-thread each."""
+perturbation), reconstruct their shortcut programs, probe them beside SmolLM2 and ablate
+SmolLM2's induction heads, and write one run directory per model plus a summary. Models run as
+jobs on the sweep backends (a local process pool, or Ray), one torch thread each."""
 
 from __future__ import annotations
 
@@ -196,6 +196,10 @@ def _demo(
     t_probes = time.perf_counter()
     summary["probes"] = probe_section(out, runs, quick=quick, console=console)
     summary["probes"]["seconds"] = round(time.perf_counter() - t_probes, 1)
+    from behaviorlab.demo.whitebox import whitebox_section
+
+    # From outside to inside: SmolLM2's induction heads ablated, its copying measured again.
+    summary["whitebox"] = whitebox_section(out, quick=quick, console=console)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     atomic_write_json(out / SUMMARY, summary)
     atomic_write_text(out / SUMMARY_MD, render_markdown(summary))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 
 from behaviorlab.batching import encode_sources
-from behaviorlab.models import Seq2SeqModel
+from behaviorlab.models import HookedModel, Seq2SeqModel
 from behaviorlab.tasks import Example
 from behaviorlab.tasks.base import Learnable
 
@@ -33,7 +33,7 @@ def _max_new_tokens(task: Learnable, examples: Sequence[Example], margin: int = 
 
 @torch.no_grad()
 def generate_strings(
-    model: Seq2SeqModel,
+    model: HookedModel,
     task: Learnable,
     inputs: Sequence[str],
     max_new_tokens: int,

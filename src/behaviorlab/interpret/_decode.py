@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from behaviorlab.errors import BadInput
-from behaviorlab.models import Generation, HookContext, Seq2SeqModel
+from behaviorlab.models import Generation, HookContext, HookedModel
 from behaviorlab.models.generate import finish
 
 
@@ -33,15 +33,14 @@ class PosEdits:
         return PosEdits(self.stack, self.a[idx], self.b[idx], self.swap[idx])
 
 
-def _positions_module(model: Seq2SeqModel, stack: str) -> Any:
-    side = getattr(model, "encoder" if stack == "enc" else "decoder", None)
-    pos = getattr(side, "pos", None)
+def _positions_module(model: HookedModel, stack: str) -> Any:
+    pos = model.position_table(stack)
     if pos is None:
-        raise BadInput(f"{model.cfg.kind} has no positional encoding on the {stack} side")
+        raise BadInput(f"this model adds no position vectors on the {stack} side (nothing to edit)")
     return pos
 
 
-def pos_hook(model: Seq2SeqModel, edits: PosEdits) -> tuple[str, Any]:
+def pos_hook(model: HookedModel, edits: PosEdits) -> tuple[str, Any]:
     """A (hook name, fn) pair applying the edits wherever a row's positions hit a or b."""
     table = _positions_module(model, edits.stack)
     a, b = edits.a, edits.b
@@ -60,7 +59,7 @@ def pos_hook(model: Seq2SeqModel, edits: PosEdits) -> tuple[str, Any]:
 
 @torch.no_grad()
 def forced_decode(
-    model: Seq2SeqModel,
+    model: HookedModel,
     src: Tensor,  # [N, S]
     forced: Tensor,  # [N, F] token ids to emit first (anything after forced_len ignored)
     forced_len: Tensor,  # [N]
@@ -69,29 +68,31 @@ def forced_decode(
 ) -> Generation:
     """Greedy decoding from a forced prefix per row, in one batch."""
     hooks = model.hooks([pos_hook(model, pos)]) if pos is not None else nullcontext()
-    if model.cfg.kind == "encoder-only":
+    if model.one_pass:
         if bool((forced_len > 0).any()):
             raise BadInput("encoder-only models emit every token at once: no prefix to perturb")
         with hooks:
             return model.generate(src, max_new_tokens)
     n, f = forced.shape
-    steps = model._max_new(src, max(max_new_tokens, int(forced_len.max()) if forced_len.numel() else 0))
+    steps = model.max_new(src, max(max_new_tokens, int(forced_len.max()) if forced_len.numel() else 0))
     tokens = torch.full((n, steps), model.pad_id, dtype=torch.long)
     logprobs = torch.zeros(n, steps)
     done = torch.zeros(n, dtype=torch.bool)
     prev = torch.full((n,), model.bos_id, dtype=torch.long)
     used = 0
     with hooks:
-        step = model._stepper(src, steps, True)
+        step = model.stepper(src, steps)
         for t in range(steps):
             logp = torch.log_softmax(step(prev, t).float(), dim=-1)  # [N, V]
             ids = logp.argmax(dim=-1)
             if t < f:
                 ids = torch.where(forced_len > t, forced[:, t], ids)
             lp = logp.gather(1, ids[:, None])[:, 0]
+            ends = model.is_eos(ids) & ~done
+            ids = ids.masked_fill(ends, model.eos_id)  # one spelling of "end" (models may have several)
             ids = ids.masked_fill(done, model.pad_id)
             tokens[:, t], logprobs[:, t] = ids, lp.masked_fill(done, 0.0)
-            done |= ids == model.eos_id
+            done |= ends
             prev, used = ids, t + 1
             if bool(done.all()):
                 break

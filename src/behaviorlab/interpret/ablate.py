@@ -22,7 +22,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.predict import generate_strings
 from behaviorlab.interpret._layout import attention_sites, prepare
 from behaviorlab.interpret.cache import run_with_cache
-from behaviorlab.models import HookContext, Seq2SeqModel
+from behaviorlab.models import HookContext, HookedModel
 from behaviorlab.stats import versus_random
 from behaviorlab.tasks import Example, Task
 
@@ -49,7 +49,7 @@ class Component:
         return self.hook + (f"[{','.join(parts)}]" if parts else "")
 
 
-def head_components(model: Seq2SeqModel, kinds: Sequence[str] | None = None) -> list[Component]:
+def head_components(model: HookedModel, kinds: Sequence[str] | None = None) -> list[Component]:
     """Every attention head (via its `.z` hook), optionally of some kinds only."""
     return [
         Component(s.z_hook, head=h)
@@ -59,7 +59,7 @@ def head_components(model: Seq2SeqModel, kinds: Sequence[str] | None = None) -> 
     ]
 
 
-def head_component(kind: str, layer: int, head: int, model: Seq2SeqModel) -> Component:
+def head_component(kind: str, layer: int, head: int, model: HookedModel) -> Component:
     """The Component of head (kind, layer, head)."""
     for s in attention_sites(model):
         if (s.kind, s.layer) == (kind, layer) and s.z_hook is not None:
@@ -67,16 +67,16 @@ def head_component(kind: str, layer: int, head: int, model: Seq2SeqModel) -> Com
     raise BadInput(f"no attention heads of kind {kind!r} at layer {layer}")
 
 
-def mlp_components(model: Seq2SeqModel) -> list[Component]:
+def mlp_components(model: HookedModel) -> list[Component]:
     """Every MLP output."""
     return [Component(n) for n in model.hook_names() if re.fullmatch(r"(enc|dec)\.\d+\.mlp\.out", n)]
 
 
-def unit_components(model: Seq2SeqModel, hook: str = "dec.rnn.out") -> list[Component]:
+def unit_components(model: HookedModel, hook: str = "dec.rnn.out") -> list[Component]:
     """Every unit (last-dim feature) of a hook; by default the LSTM decoder's hidden units."""
     if hook not in model.hook_names():
         raise BadInput(f"{hook!r} is not a hook of this model")
-    return [Component(hook, unit=u) for u in range(model.cfg.d_model)]
+    return [Component(hook, unit=u) for u in range(model.d_model())]
 
 
 def position_components(hook: str, n: int) -> list[Component]:
@@ -124,7 +124,7 @@ def ablation_hooks(
 
 
 def component_means(
-    model: Seq2SeqModel, task: Task, examples: Sequence[Example], hooks: Sequence[str]
+    model: HookedModel, task: Task, examples: Sequence[Example], hooks: Sequence[str]
 ) -> dict[str, Tensor]:
     """Mean of each hook over a teacher-forced reference pass (batch and positions averaged)."""
     prep = prepare(model, task, examples, use_reference=True)
@@ -133,7 +133,7 @@ def component_means(
 
 
 def accuracy(
-    model: Seq2SeqModel, task: Task, examples: Sequence[Example], hooks: Sequence[tuple[str, Any]] = ()
+    model: HookedModel, task: Task, examples: Sequence[Example], hooks: Sequence[tuple[str, Any]] = ()
 ) -> float:
     """Greedy exact-match accuracy with the given hooks attached."""
     if not examples:
@@ -148,7 +148,7 @@ def accuracy(
 
 
 def ablate(
-    model: Seq2SeqModel,
+    model: HookedModel,
     task: Task,
     examples: Sequence[Example],
     components: Sequence[Component | Sequence[Component]],

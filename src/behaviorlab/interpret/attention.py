@@ -22,12 +22,12 @@ from behaviorlab.interpret._layout import (
     View,
     attention_sites,
     display_view,
-    model_kind,
+    side_tokens,
     views,
 )
 from behaviorlab.interpret.cache import run_with_cache
 from behaviorlab.interpret.figures import attention_figure
-from behaviorlab.models import Seq2SeqModel
+from behaviorlab.models import HookedModel
 
 
 @dataclass
@@ -63,20 +63,21 @@ def take(prep: Prepared, idx: Sequence[int]) -> Prepared:
         [prep.out_tokens[i] for i in idx],
         [prep.meta[i] for i in idx] if prep.meta else [],
         [prep.targets[i] for i in idx] if prep.targets else [],
+        [prep.seq_tokens[i] for i in idx] if prep.seq_tokens else [],
+        [prep.tgt_first[i] for i in idx] if prep.tgt_first else [],
     )
 
 
 def site_views(
-    model: Seq2SeqModel, prep: Prepared, batch_size: int = 256
+    model: HookedModel, prep: Prepared, batch_size: int = 256
 ) -> Iterator[tuple[list[int], dict[AttnSite, dict[str, View]]]]:
     """Teacher-forced patterns of every site, as logical views, one chunk of rows at a time."""
     sites = attention_sites(model)
-    kind = model_kind(model)
     for start in range(0, len(prep), batch_size):
         idx = list(range(start, min(len(prep), start + batch_size)))
         part = take(prep, idx)
         _, cache = run_with_cache(model, part.src, part.tgt_in, names=[s.hook for s in sites])
-        yield idx, {s: views(s, cache[s.hook], part, kind, model.pad_id) for s in sites}
+        yield idx, {s: views(model, s, cache[s.hook], part) for s in sites}
 
 
 def _labels(
@@ -88,21 +89,14 @@ def _labels(
         c: Counter[str] = Counter()
         for r_pos, r in enumerate(rows):
             if bool(valid[r_pos, i]):
-                toks = prep.src_tokens[r] if side == "src" else prep.tgt_tokens(r)
+                toks = side_tokens(prep, r, side)
                 c[toks[i] if i < len(toks) else "<slot>"] += 1
         out.append(f"{prefix}{i}:{next(iter(c))}" if len(c) == 1 else f"{prefix}{i}")
     return out
 
 
-def _sides(space: str, kind: str) -> tuple[str, list[str]]:
-    """Query side and the key sides of the display view."""
-    if kind == "decoder-only":
-        return "tgt", ["src", "tgt"]
-    return {"encoder": ("src", ["src"]), "decoder": ("tgt", ["tgt"]), "cross": ("tgt", ["src"])}[space]
-
-
 def attention_maps(
-    model: Seq2SeqModel,
+    model: HookedModel,
     prep: Prepared,
     *,
     group_by: str | None = None,
@@ -111,7 +105,6 @@ def attention_maps(
     batch_size: int = 256,
 ) -> list[AttentionMap]:
     """Average maps per (site, head, group); group "all" when `group_by` is None."""
-    kind = model_kind(model)
     groups = [str(m.get(group_by, "?")) if group_by else "all" for m in (prep.meta or [{}] * len(prep))]
     acc: dict[tuple[AttnSite, str], list[Any]] = {}
     members: dict[str, list[int]] = defaultdict(list)
@@ -121,7 +114,8 @@ def attention_maps(
         for site, vs in per_site.items():
             if (kinds and site.kind not in kinds) or (layers is not None and site.layer not in layers):
                 continue
-            space, v = display_view(site, vs, kind)
+            shown = display_view(model, site, vs)
+            v = shown.view
             cell = (v.q_valid[:, :, None] & v.k_valid[:, None, :]).float()  # [B, Q, K]
             for g in set(groups[i] for i in idx):
                 rows = torch.tensor([j for j, i in enumerate(idx) if groups[i] == g])
@@ -130,23 +124,21 @@ def attention_maps(
                 prev = acc.get((site, g))
                 n, c = cell[rows].sum(0), len(rows)
                 if prev is None:
-                    acc[(site, g)] = [w, n, qv, kv, c, space]
+                    acc[(site, g)] = [w, n, qv, kv, c, shown]
                 else:
                     prev[0] += w
                     prev[1] += n
                     prev[2] |= qv
                     prev[3] |= kv
                     prev[4] += c
-    return [m for (site, g), a in acc.items() for m in _finish(site, g, a, prep, members[g], kind)]
+    return [m for (site, g), a in acc.items() for m in _finish(site, g, a, prep, members[g])]
 
 
-def _finish(
-    site: AttnSite, group: str, a: list[Any], prep: Prepared, rows: list[int], kind: str
-) -> list[AttentionMap]:
+def _finish(site: AttnSite, group: str, a: list[Any], prep: Prepared, rows: list[int]) -> list[AttentionMap]:
     """Turn accumulated sums into one AttentionMap per head, trimmed to positions that exist."""
-    wsum, count, qv, kv, n, space = a
+    wsum, count, qv, kv, n, shown = a
     mean = wsum / count.clamp(min=1)  # [H, Q, K]
-    q_side, k_sides = _sides(space, kind)
+    q_side, k_sides = shown.q_side, shown.k_sides
     qi = torch.nonzero(qv).flatten()
     ki = torch.nonzero(kv).flatten()
     valid_q = _valid_matrix(prep, rows, q_side, mean.shape[1])
@@ -177,7 +169,7 @@ def _valid_matrix(prep: Prepared, rows: list[int], side: str, width: int) -> Ten
     """[len(rows), width] bool: does position i exist in row r (input slots count as existing)."""
     out = torch.zeros(len(rows), width, dtype=torch.bool)
     for j, r in enumerate(rows):
-        n = len(prep.src_tokens[r]) if side == "src" else len(prep.out_tokens[r]) + 1
+        n = len(side_tokens(prep, r, side))
         out[j, :n] = True
         if side == "src" and width > prep.src.shape[1]:  # encoder-only output slots
             out[j, n : n + width - prep.src.shape[1]] = True

@@ -7,6 +7,7 @@ dimension, so a generated cache has the same layout as a teacher-forced one.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from torch import Tensor
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write
-from behaviorlab.models import Generation, HookContext, Seq2SeqModel
+from behaviorlab.models import Generation, HookContext, HookedModel
 
 
 class ActivationCache(Mapping[str, Tensor]):
@@ -89,7 +90,7 @@ def _join(parts: list[Tensor], name: str) -> Tensor:
 
 
 def run_with_cache(
-    model: Seq2SeqModel,
+    model: HookedModel,
     src: Tensor,
     tgt_in: Tensor | None = None,
     *,
@@ -108,7 +109,9 @@ def run_with_cache(
     all_names = model.hook_names()
     chosen = [n for n in all_names if any(fnmatch.fnmatchcase(n, g) for g in names)]
     if not chosen:
-        raise BadInput(f"no hook matches {list(names)}; names look like {all_names[:6]}")
+        near = [m for g in names for m in difflib.get_close_matches(g, all_names, n=5, cutoff=0.4)]
+        hint = ", ".join(dict.fromkeys(near)) or ", ".join(all_names[:8]) + ", ..."
+        raise BadInput(f"no hook matches {', '.join(names)}; near names: {hint}")
     parts: dict[str, list[Tensor]] = {n: [] for n in chosen}
 
     def keep(x: Tensor, ctx: HookContext) -> None:

@@ -22,7 +22,7 @@ import torch
 from behaviorlab.batching import pad
 from behaviorlab.errors import BadInput
 from behaviorlab.interpret._decode import PosEdits, forced_decode
-from behaviorlab.models import Seq2SeqModel
+from behaviorlab.models import HookedModel
 from behaviorlab.tasks import Task
 
 TokenOp = Literal["insert", "remove", "flip"]
@@ -108,7 +108,7 @@ def _pos_edits(perts: Sequence[Perturbation], stack: str) -> PosEdits | None:
 
 
 def decode_plan(
-    model: Seq2SeqModel, src: torch.Tensor, pl: Plan, max_new: int, batch_size: int
+    model: HookedModel, src: torch.Tensor, pl: Plan, max_new: int, batch_size: int
 ) -> list[list[int]]:
     """Decode every pair (batched in chunks); returns each pair's output ids (eos included)."""
     outs: list[list[int]] = []
@@ -128,7 +128,7 @@ def decode_plan(
     return outs
 
 
-def originals_of(model: Seq2SeqModel, src: torch.Tensor, max_new: int, batch_size: int) -> list[list[int]]:
+def originals_of(model: HookedModel, src: torch.Tensor, max_new: int, batch_size: int) -> list[list[int]]:
     """The unperturbed greedy outputs (eos included)."""
     outs: list[list[int]] = []
     for start in range(0, src.shape[0], batch_size):

@@ -106,12 +106,12 @@ def _ranked(rows: list[dict[str, Any]], rec: list[dict[str, Any]], k: int = 3) -
 def _perturbation(r: Any, split: str, n: int, quick: bool) -> list[dict[str, Any]]:
     """Random insert/remove/flip edits plus neighbour position swaps, summarised per op."""
     ex = r.examples(split, n)
-    if r.model.cfg.kind == "encoder-only":
+    if r.model.one_pass:  # every token at once: no generated prefix to edit
         return []
     src = encode_sources(r.task.vocab, [e.input for e in ex])
     g = originals_of(r.model, src, 64, 512)
     perts = random_perturbations(r.task, g, 3 if quick else 6, seed=0)
-    if r.model.cfg.kind != "lstm":  # give a generated token its neighbour's position encoding
+    if r.model.position_table("dec") is not None:  # a generated token gets its neighbour's position
         for ps, out in zip(perts, g, strict=True):
             p = max(1, len(out) // 2)
             ps.append(Perturbation("pos_swap", p, other=p + 1))

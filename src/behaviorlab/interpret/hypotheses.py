@@ -3,7 +3,8 @@
 A hypothesis is a plain function of a `Sample` returning one target per query position of its
 space: an int, a collection of ints, or None (no claim). Spaces: "encoder" (queries and keys are
 input positions), "decoder" (target positions; position t holds `tgt[t]`, `tgt[0] == "<bos>"`,
-and is where the output token tgt[t+1] is predicted), "cross" (target queries, input keys).
+and is where the output token tgt[t+1] is predicted), "cross" (target queries, input keys),
+"sequence" (every token a causal language model reads, prompt then output: `Sample.seq`).
 Your own takes a few lines:
 
     def first_key(s: Sample) -> list[Target]:
@@ -14,7 +15,7 @@ Your own takes a few lines:
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Target = int | Collection[int] | None
 OPEN_OF = {")": "(", "]": "["}
@@ -27,6 +28,7 @@ class Sample:
     src: list[str]
     tgt: list[str]  # "<bos>" then the output tokens (generated, or the reference)
     meta: dict[str, int]
+    seq: list[str] = field(default_factory=list)  # every token the stack reads, in order
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Hypothesis:
     """A named attention hypothesis in one space; `study` marks the recursion-head hypotheses."""
 
     name: str
-    space: str  # "encoder" | "decoder" | "cross"
+    space: str  # "encoder" | "decoder" | "cross" | "sequence"
     fn: Callable[[Sample], Sequence[Target]]
     study: bool = False
 

@@ -30,7 +30,7 @@ from behaviorlab.interpret.perturb import Head, perturb
 from behaviorlab.interpret.scores import head_scores, recursion_heads
 from behaviorlab.io import atomic_write_json
 from behaviorlab.limits import Need, require
-from behaviorlab.models import Seq2SeqModel
+from behaviorlab.models import HookedModel
 from behaviorlab.outdir import check_links
 from behaviorlab.rundir import ANALYSIS, ATTENTION, CACHE, CACHE_SUMMARY, HEAD_SCORES
 from behaviorlab.tasks import Example, Task
@@ -54,7 +54,7 @@ class InterpretRun:
     splits = property(lambda self: self.run.splits)
 
     @property
-    def model(self) -> Seq2SeqModel:
+    def model(self) -> HookedModel:
         return self.run.model
 
     @property
@@ -62,7 +62,7 @@ class InterpretRun:
         return self.run.task_for("interpretation")
 
     def __repr__(self) -> str:
-        return f"<InterpretRun {self.path} {self.model.cfg.kind} {self.task.key}>"
+        return f"<InterpretRun {self.path} {type(self.model).__name__} {self.task.key}>"
 
     def examples(self, split: str = "test_id", n: int | None = None) -> list[Example]:
         """The first n examples of a split."""

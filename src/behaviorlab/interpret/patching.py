@@ -22,7 +22,7 @@ from behaviorlab.batching import pad
 from behaviorlab.errors import BadInput
 from behaviorlab.interpret.ablate import Component, _select
 from behaviorlab.interpret.cache import run_with_cache
-from behaviorlab.models import HookContext, Seq2SeqModel
+from behaviorlab.models import HookContext, HookedModel
 from behaviorlab.tasks import Example, Task
 
 Pair = tuple[Example, Example]  # (clean, corrupted)
@@ -76,7 +76,7 @@ def _patch_hook(c: Component, clean: Tensor) -> tuple[str, Any]:
 
 @torch.no_grad()
 def patch(
-    model: Seq2SeqModel,
+    model: HookedModel,
     task: Task,
     pairs: Sequence[Pair],
     components: Sequence[Component],
@@ -123,15 +123,18 @@ def patch(
 
 @torch.no_grad()
 def patch_generation(
-    model: Seq2SeqModel,
+    model: HookedModel,
     task: Task,
     pairs: Sequence[Pair],
     components: Sequence[Component],
     steps: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Patch one component at one generation step; rows {component, step, recovered (output rate)}."""
-    if model.cfg.kind == "decoder-only":
-        raise BadInput("generation-mode patching supports encoder-decoder and lstm models")
+    if not model.generation_patchable:
+        raise BadInput(
+            "generation-mode patching needs hook positions that index the generated cache "
+            "(encoder-decoder and lstm models); use teacher-forced patching"
+        )
     model.eval()
     src_c, src_x, tgt_in, _, _ = _tensors(task, pairs)
     names = sorted({c.hook for c in components})

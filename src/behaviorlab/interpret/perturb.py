@@ -15,7 +15,7 @@ from behaviorlab.interpret.attention import site_views
 from behaviorlab.interpret.edits import Perturbation, Plan, decode_plan, originals_of, plan
 from behaviorlab.interpret.hypotheses import Hypothesis
 from behaviorlab.interpret.scores import samples, target_mask
-from behaviorlab.models import Seq2SeqModel
+from behaviorlab.models import HookedModel
 from behaviorlab.tasks import Example, Task
 
 Head = tuple[str, int, int]  # (kind, layer, head)
@@ -82,7 +82,7 @@ def rows_of(
 
 @torch.no_grad()
 def perturb(
-    model: Seq2SeqModel,
+    model: HookedModel,
     task: Task,
     examples: Sequence[Example],
     perturbations: Sequence[Perturbation] | Sequence[Sequence[Perturbation]],
@@ -113,7 +113,7 @@ def perturb(
 
 @torch.no_grad()
 def perturb_looped(
-    model: Seq2SeqModel,
+    model: HookedModel,
     task: Task,
     examples: Sequence[Example],
     perturbations: Sequence[Perturbation] | Sequence[Sequence[Perturbation]],
@@ -133,7 +133,7 @@ def perturb_looped(
 
 
 def head_masses(
-    model: Seq2SeqModel,
+    model: HookedModel,
     task: Task,
     examples: Sequence[Example],
     outputs: Sequence[list[str]],
@@ -161,7 +161,7 @@ def head_masses(
 
 
 def _head_change(
-    model: Seq2SeqModel,
+    model: HookedModel,
     task: Task,
     examples: Sequence[Example],
     originals: Sequence[list[int]],

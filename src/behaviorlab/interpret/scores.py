@@ -17,12 +17,20 @@ from torch import Tensor
 from behaviorlab.interpret._layout import AttnSite, Prepared, View
 from behaviorlab.interpret.attention import site_views
 from behaviorlab.interpret.hypotheses import BUILTIN, Hypothesis, Sample, Target
-from behaviorlab.models import Seq2SeqModel
+from behaviorlab.models import HookedModel
 
 
 def samples(prep: Prepared, rows: Sequence[int]) -> list[Sample]:
     """Hypothesis inputs for rows of a prepared batch."""
-    return [Sample(prep.src_tokens[r], prep.tgt_tokens(r), prep.meta[r] if prep.meta else {}) for r in rows]
+    return [
+        Sample(
+            prep.src_tokens[r],
+            prep.tgt_tokens(r),
+            prep.meta[r] if prep.meta else {},
+            prep.seq_tokens[r] if prep.seq_tokens else [],
+        )
+        for r in rows
+    ]
 
 
 def target_mask(targets: Sequence[Sequence[Target]], q: int, k: int) -> Tensor:
@@ -48,7 +56,7 @@ def _score(v: View, tmask: Tensor) -> tuple[Tensor, float, int]:
 
 
 def head_scores(
-    model: Seq2SeqModel,
+    model: HookedModel,
     prep: Prepared,
     hypotheses: Sequence[Hypothesis] = BUILTIN,
     *,
@@ -62,11 +70,15 @@ def head_scores(
         for hyp in hypotheses:
             if not any(any(t is not None for t in c) for c in claims[hyp.name]):
                 continue
+            masks: dict[tuple[int, int], Tensor] = {}  # sites of one space share their shape
             for site, vs in per_site.items():
                 v = vs.get(hyp.space)
                 if v is None:
                     continue
-                tm = target_mask(claims[hyp.name], v.weights.shape[2], v.weights.shape[3])
+                shape = (v.weights.shape[2], v.weights.shape[3])
+                if shape not in masks:
+                    masks[shape] = target_mask(claims[hyp.name], *shape)
+                tm = masks[shape]
                 mass, base, n = _score(v, tm)
                 prev = acc.setdefault((hyp.name, site), [torch.zeros_like(mass), 0.0, 0, hyp])
                 prev[0] += mass
@@ -99,16 +111,21 @@ def top_heads(rows: Sequence[dict[str, Any]], hypothesis: str, k: int = 3) -> li
     return sorted((r for r in rows if r["hypothesis"] == hypothesis), key=lambda r: -r["score"])[:k]
 
 
+def last_decoder_layer(model: HookedModel) -> int:
+    """The deepest layer holding decoder-side (self or cross) attention; -1 when there is none."""
+    return max((s.layer for s in model.attention_sites() if s.kind != "encoder"), default=-1)
+
+
 def recursion_heads(
     rows: Sequence[dict[str, Any]],
-    model: Seq2SeqModel,
+    model: HookedModel,
     *,
     threshold: float = 0.4,
     ratio: float = 2.0,
     per_hypothesis: int = 2,
 ) -> list[dict[str, Any]]:
     """Final-decoder-layer heads scoring ≥ threshold and ≥ ratio × baseline on study hypotheses."""
-    last = model.cfg.dec_layers - 1 if model.cfg.kind != "lstm" else 0
+    last = last_decoder_layer(model)
     found: list[dict[str, Any]] = []
     for hyp in dict.fromkeys(r["hypothesis"] for r in rows if r.get("study")):
         cands = [

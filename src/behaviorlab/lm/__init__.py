@@ -37,9 +37,16 @@ def split_spec(spec: str) -> tuple[str, Path]:
 
 
 def load(spec: str) -> TextModel:
-    """Open the model a spec names; bad specs and unreadable models are one-line BadInput."""
-    scheme, path = split_spec(resolve_alias(spec))
+    """Open the model a spec names; bad specs and unreadable models are one-line BadInput.
+
+    `SPEC#ablate=dec.3.h5,dec.4.h2` opens it with those attention heads zeroed (lm/white_box.py)."""
+    base, sep, heads = spec.partition("#ablate=")
+    scheme, path = split_spec(resolve_alias(base))
     model: TextModel = registry.load("adapter", scheme)(path)
+    if sep:
+        from behaviorlab.lm.white_box import with_ablation
+
+        return with_ablation(model, heads)
     return model
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import torch
@@ -65,7 +65,10 @@ class HFModel:
         # A shared prefix is read once per call when positions can be given (pads then sit between
         # prefix and prompt); `prefix_cache = False` reads it with every prompt (benchmarks, checks).
         self.prefix_cache = self._positions
-        self._prefixes = PrefixCache(self._encode_prefix)
+        # What hooks on the network change now (lm/hooked_hf.py sets it): the prefix cache is keyed
+        # by it, and None (hooks that cannot say, e.g. recorders) reads the prefix with every prompt.
+        self.intervention: Callable[[], Hashable | None] = lambda: ()
+        self._prefixes = PrefixCache(self._encode_prefix, lambda: self.intervention())
 
     # --- text <-> ids ---------------------------------------------------------------------------
 
@@ -160,9 +163,12 @@ class HFModel:
     def _shared(self, rows: Sequence[list[int]], prefix: str, chat: bool) -> int:
         """How many leading tokens all rows share and the prefix cache will read once (0: none):
         at most the prefix's own, so every call with this prefix reuses one cache. A chat
-        template's own opening (a system prompt) is a prefix every templated prompt shares."""
+        template's own opening (a system prompt) is a prefix every templated prompt shares; no
+        cache while hooks other than a head ablation could change what it holds."""
         templated = chat and self.has_chat_template
         if not (rows and (prefix or templated) and self.prefix_cache and not self.seq2seq):
+            return 0
+        if self.intervention() is None:
             return 0
         own = shared_length([rows[0], self.prompt_ids(prefix, chat)], keep=0)
         shared = min(shared_length(rows), own)

@@ -9,7 +9,7 @@ and the rows keep their own positions: the cached path reads the same tokens at 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 
@@ -28,11 +28,16 @@ def shared_length(rows: Sequence[Sequence[int]], keep: int = 1) -> int:
 
 class PrefixCache:
     """The KV cache of the last prefix a model read (one entry: a run asks one prefix many times),
-    handed out as a fresh copy per batch since decoding appends to it."""
+    handed out as a fresh copy per batch since decoding appends to it. It is keyed by the prefix's
+    ids and by `variant()`, what interventions on the network change (hooks that zero heads), so a
+    cache read under one intervention is never handed out under another."""
 
-    def __init__(self, encode: Callable[[list[int]], Any]) -> None:
+    def __init__(
+        self, encode: Callable[[list[int]], Any], variant: Callable[[], Hashable] = lambda: ()
+    ) -> None:
         self._encode = encode  # prefix ids -> the model's cache for a batch of one
-        self._key: tuple[int, ...] | None = None
+        self._variant = variant
+        self._key: tuple[Hashable, tuple[int, ...]] | None = None
         self._cache: Any = None
 
     def usable(self, ids: Sequence[int]) -> bool:
@@ -47,7 +52,7 @@ class PrefixCache:
         return cache
 
     def _get(self, ids: Sequence[int]) -> Any:
-        key = tuple(ids)
+        key = (self._variant(), tuple(ids))
         if key != self._key:
             self._key, self._cache = key, self._encode(list(ids))
         return self._cache

@@ -15,8 +15,9 @@ from behaviorlab.models.config import ModelConfig
 from behaviorlab.models.decoder_only import DecoderOnly
 from behaviorlab.models.encoder_decoder import EncoderDecoder
 from behaviorlab.models.encoder_only import EncoderOnly
-from behaviorlab.models.generate import Generation
-from behaviorlab.models.hooks import HookContext, HookHandle, HookPoint, RunInfo
+from behaviorlab.models.generate import Generation, StepFn
+from behaviorlab.models.hooked import SPACES, AttnSite, Display, HookedModel, View
+from behaviorlab.models.hooks import HookContext, HookFn, HookHandle, HookPoint, RunInfo
 from behaviorlab.models.lstm import RNNSeq2Seq
 
 
@@ -56,17 +57,24 @@ def build_model(
 
 
 __all__ = [
+    "SPACES",
+    "AttnSite",
     "DecoderOnly",
+    "Display",
     "EncoderDecoder",
     "EncoderOnly",
     "Generation",
     "HookContext",
+    "HookFn",
     "HookHandle",
     "HookPoint",
+    "HookedModel",
     "ModelConfig",
     "RNNSeq2Seq",
     "RunInfo",
     "Seq2SeqModel",
+    "StepFn",
+    "View",
     "build_model",
     "model_class",
 ]

@@ -16,12 +16,15 @@ from behaviorlab.errors import BadInput
 from behaviorlab.models.base import Seq2SeqModel
 from behaviorlab.models.config import ModelConfig
 from behaviorlab.models.generate import StepFn
+from behaviorlab.models.hooked import AttnSite, Display, View, joined_views
 from behaviorlab.models.hooks import HookPoint, RunInfo
 from behaviorlab.models.layers import Stack, check_length, init_weights, key_mask
 
 
 class DecoderOnly(Seq2SeqModel):
     """GPT-style causal transformer that reads the source as a prompt."""
+
+    generation_patchable = False  # left-padded rows: hook positions are not cache indices
 
     def __init__(self, cfg: ModelConfig, vocab_size: int, pad_id: int, bos_id: int, eos_id: int):
         super().__init__(cfg, vocab_size, pad_id, bos_id, eos_id)
@@ -102,3 +105,20 @@ class DecoderOnly(Seq2SeqModel):
             return self.hook_logits(self.head(h[:, -1:]), last)[:, -1]  # [B, V]
 
         return step
+
+    # --- white-box layout: one causal stack serves every logical space ----------------------------
+
+    def views(self, site: AttnSite, pattern: Tensor, src_ok: Tensor, tgt_ok: Tensor) -> dict[str, View]:
+        """The self-attention over [prompt | bos y] read as encoder, decoder, cross and sequence."""
+        return joined_views(pattern, src_ok, tgt_ok, 0)
+
+    def display(self, site: AttnSite, views: dict[str, View]) -> Display:
+        """Target queries over [input keys | target keys]."""
+        c, d = views["cross"], views["decoder"]
+        w = torch.cat([c.weights, d.weights], dim=3)
+        v = View(w, d.q_valid, torch.cat([c.k_valid, d.k_valid], 1), d.visible)
+        return Display("decoder", v, "tgt", ("src", "tgt"))
+
+    def sequence_tokens(self, src: list[str], tgt: list[str]) -> list[str]:
+        """The prompt, then bos and the output."""
+        return [*src, *tgt]

@@ -23,6 +23,8 @@ from behaviorlab.models.layers import Stack, arange_positions, check_length, ini
 class EncoderOnly(Seq2SeqModel):
     """Per-position classifier over src + extra slots."""
 
+    one_pass = True  # every output token at once: no prefix to force
+
     def __init__(self, cfg: ModelConfig, vocab_size: int, pad_id: int, bos_id: int, eos_id: int):
         super().__init__(cfg, vocab_size, pad_id, bos_id, eos_id)
         self.tok_emb = nn.Embedding(vocab_size, cfg.d_model)

@@ -56,8 +56,11 @@ def decode(
     greedy: bool = True,
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
+    is_eos: Callable[[Tensor], Tensor] | None = None,
 ) -> Generation:
-    """Run `step` until every row has emitted eos or `max_new_tokens` steps have run."""
+    """Run `step` until every row has emitted eos or `max_new_tokens` steps have run.
+
+    `is_eos` marks further end ids (a pretrained LM may have several); each is written as eos_id."""
     tokens = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=device)
     logprobs = torch.zeros(batch, max_new_tokens, device=device)
     done = torch.zeros(batch, dtype=torch.bool, device=device)
@@ -65,6 +68,8 @@ def decode(
     n_steps = 0
     for t in range(max_new_tokens):
         ids, lp = choose(step(prev, t), greedy, temperature, generator)
+        if is_eos is not None:
+            ids = ids.masked_fill(is_eos(ids), eos_id)
         ids = ids.masked_fill(done, pad_id)
         tokens[:, t] = ids
         logprobs[:, t] = lp.masked_fill(done, 0.0)

@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from behaviorlab.models.base import Seq2SeqModel
 from behaviorlab.models.config import ModelConfig
 from behaviorlab.models.generate import StepFn
+from behaviorlab.models.hooked import AttnSite
 from behaviorlab.models.hooks import HookPoint, RunInfo
 from behaviorlab.models.layers import arange_positions, key_mask
 
@@ -102,3 +103,7 @@ class RNNSeq2Seq(Seq2SeqModel):
             return logits[:, -1]  # [B, V]
 
         return step
+
+    def attention_sites(self) -> list[AttnSite]:
+        """One Luong attention over the encoder states (one head, no per-head outputs)."""
+        return [AttnSite("cross", 0, "dec.attn.pattern", None, 1)]

@@ -156,6 +156,7 @@ def run_probes(
     force: bool = False,
     resume: bool = False,
     progress: bool = False,
+    ablate: str | None = None,
     sinks: Sequence[str] = (),
     runner: Runner | None = None,
 ) -> dict[str, Any]:
@@ -165,6 +166,8 @@ def run_probes(
     Models are specs, opened models or zoo entries (per-model name, chat, context, backend; `chat`
     is the default for the others). With a `runner` (a local process pool or Ray, from the sweep
     stage) every unfinished model × probe part runs as a job in a worker; else here, in order.
+    `ablate` zero-ablates attention heads of every model (`dec.3.h5,dec.4.h2` or `top:induction:4`,
+    scored on each model); the specs recorded name the heads, so a replay ablates the same ones.
     Every model is opened before anything is written, so a bad spec leaves no directory; a run
     that fails before any part is finished leaves none either."""
     chosen = probe_names() if probes is None else probes
@@ -184,6 +187,14 @@ def run_probes(
     entries = [
         m if isinstance(m, ZooModel) else ZooModel(spec=m if isinstance(m, str) else m.spec) for m in models
     ]
+    if ablate:
+        from behaviorlab.interpret.lm_heads import resolve_ablation
+
+        entries = [
+            e.model_copy(update={"spec": resolve_ablation(e.spec, ablate, seed=seed)}) for e in entries
+        ]
+        # An opened model given as an object is opened anew from its ablated spec.
+        models = list(entries)
     opened = [
         open_entry(e) if isinstance(m, (str, ZooModel)) else m for e, m in zip(entries, models, strict=True)
     ]
@@ -194,6 +205,8 @@ def run_probes(
     ]
     facts = [model_facts(m, j.chat) for m, j in zip(opened, jobs, strict=True)]
     config = run_config(opened, names, limit, seed, chat, configs, [e.settings() for e in entries])
+    if ablate:
+        config["ablate"] = ablate
     _prepare(out, config, force=force, resume=resume)
     try:
         return _run(out, opened, facts, jobs, names, configs, limit, seed, progress, resume, sinks, runner)

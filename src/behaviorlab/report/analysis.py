@@ -269,12 +269,16 @@ def _title(name: str) -> str:
     return Path(name).stem.replace("_", " ").replace("-", " ").capitalize()
 
 
-def analysis_sections(folder: Path, canvas: Canvas) -> list[tuple[str, str, str | None]]:
-    """(anchor, title, html) for each analysis file present, known files first."""
+def analysis_sections(
+    folder: Path, canvas: Canvas, skip: set[str] | frozenset[str] = frozenset()
+) -> list[tuple[str, str, str | None]]:
+    """(anchor, title, html) for each analysis file present (but `skip`), known files first."""
     if not folder.is_dir():
         return []
     present = {
-        p.name: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix in (".json", ".parquet")
+        p.name: p
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.suffix in (".json", ".parquet") and p.name not in skip
     }
     order = [n for n in KNOWN if n in present] + [n for n in present if n not in KNOWN]
     out: list[tuple[str, str, str | None]] = []

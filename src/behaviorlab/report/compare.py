@@ -11,6 +11,7 @@ from behaviorlab.report.html import cards, esc, fmt, note, pct, section, table
 from behaviorlab.report.run_sections import headline, render_sections, run_sections
 from behaviorlab.report.rundata import Collection, RunData
 from behaviorlab.results import headline_number
+from behaviorlab.stats import NO_CASES, Estimate, percent
 
 _INFO_SKIP = {"runs", "models"}
 
@@ -218,6 +219,50 @@ def probes_table(coll: Collection) -> str:
     return note("The same black-box probes on each model; 95% intervals.") + table(rows, limit=None) + link
 
 
+def _ci_cell(r: Any) -> str:
+    """A share stored as `Estimate.to_json()`: `25% [7%–59%] (2/8)`, or n/a when nothing was measured."""
+    if not isinstance(r, dict) or r.get("estimate") is None:
+        return NO_CASES
+    return f"{percent(Estimate.from_json(r))} ({r.get('k')}/{r.get('n')})"
+
+
+def whitebox_table(coll: Collection, canvas: Canvas) -> str:
+    """A demo's white-box section: SmolLM2's top induction heads ablated against random heads."""
+    wb = coll.info.get("whitebox")
+    if not isinstance(wb, dict):
+        return ""
+    if not wb.get("rows"):
+        return note(str(wb.get("note", "not run")), "warn")
+    heads = ", ".join(f"{h['head']} ({h['score']:.2f})" for h in wb.get("heads", []))
+    rows = [
+        {
+            "heads ablated": r["variant"] + (f": {', '.join(r['heads'])}" if r["heads"] else ""),
+            f"copying ({wb.get('copying_label') or 'verbatim rate'})": _ci_cell(r.get("copying")),
+            "few-shot copy accuracy": _ci_cell(r.get("fewshot")),
+            "log-prob / token, repeated sequence": fmt(r.get("repeat_logprob")),
+        }
+        for r in wb["rows"]
+    ]
+    labels = [r["variant"] for r in wb["rows"]]
+    series = [
+        Series(name, labels, [(r.get(key) or {}).get("estimate") for r in wb["rows"]], kind="bar",
+               lo=[(r.get(key) or {}).get("ci_low") for r in wb["rows"]],
+               hi=[(r.get(key) or {}).get("ci_high") for r in wb["rows"]])
+        for name, key in (("copying rate", "copying"), ("few-shot accuracy", "fewshot"))
+    ]  # fmt: skip
+    fig = canvas.figure(
+        Figure("whitebox", "SmolLM2 with heads ablated (95% intervals)", "heads ablated", "rate", series,
+               categorical_x=True, y_range=(0.0, 1.0), height=320)
+    )  # fmt: skip
+    link = f'<p><a href="{esc(wb.get("report", ""))}">The copying probe run\'s own report</a></p>'
+    intro = note(
+        f"{wb.get('model', 'SmolLM2')}: top induction heads {heads} (score: attention on the token after "
+        "an earlier copy), zero-ablated together, against three random sets of as many heads "
+        f"({wb.get('seconds')} s)."
+    )
+    return intro + fig + table(rows, limit=None) + link
+
+
 def comparison_body(coll: Collection, canvas: Canvas) -> tuple[list[tuple[str, str]], str]:
     """(table of contents, HTML body) of the comparison page."""
     facts = [
@@ -236,12 +281,16 @@ def comparison_body(coll: Collection, canvas: Canvas) -> tuple[list[tuple[str, s
     probed = probes_table(coll)
     if probed:
         body += section("probes", "Black-box probes across architectures", probed)
+    white = whitebox_table(coll, canvas)
+    if white:
+        body += section("whitebox", "White box: SmolLM2's induction heads, from outside", white)
     blocks = "".join(
         _run_block(r["label"], r, coll.runs[r["label"]], canvas, i == 0) for i, r in enumerate(coll.rows)
     )
     body += section("runs", "Runs", note("Each run's own report; click to fold or unfold.") + blocks)
     toc = [("overview", "Overview")] + ([("comparison", "Comparison")] if charts else [])
     toc += ([("shortcuts", "Shortcuts")] if explained else []) + ([("probes", "Probes")] if probed else [])
+    toc += [("whitebox", "White box")] if white else []
     toc += [("runs", "Runs")]
     toc += [(_anchor(r["label"]), r["label"]) for r in coll.rows]
     return toc, body

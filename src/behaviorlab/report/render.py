@@ -11,6 +11,7 @@ from behaviorlab.outdir import claim_folder
 from behaviorlab.report.canvas import Canvas
 from behaviorlab.report.compare import comparison_body
 from behaviorlab.report.imitation_sections import imitation_sections
+from behaviorlab.report.interpret_sections import interpret_sections
 from behaviorlab.report.page import GENERATOR, build_page, write_figures
 from behaviorlab.report.probe_sections import probe_sections
 from behaviorlab.report.run_sections import render_sections, run_sections
@@ -38,6 +39,8 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
             sections = probe_sections(run, canvas)
         elif run.kind == "imitation":
             sections = imitation_sections(run, canvas)
+        elif run.kind == "interpret":
+            sections = interpret_sections(run, canvas)
         else:
             sections = run_sections(run, canvas)
         toc, body, title = [(a, t) for a, t, _ in sections], render_sections(sections), run.name

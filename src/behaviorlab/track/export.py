@@ -1,9 +1,11 @@
 """Exports after the fact: a run directory's record sent into a results sink (TensorBoard, MLflow,
 CSV or Parquet tables, or a plugin's), the same way a live run sends it. Runs of every kind:
-training metrics by step, a probe run's findings, an imitation run's tables and claims."""
+training metrics by step, a probe run's findings, an imitation run's tables and claims, a white-box
+run's head checks and analysis tables."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +14,17 @@ from typing import Any
 from behaviorlab.errors import BadInput
 from behaviorlab.outdir import claim_folder
 from behaviorlab.results import Finding, headline_json
-from behaviorlab.rundir import CONFIG, RESULTS, SUMMARY, RunDir, read_json_object
+from behaviorlab.rundir import (
+    ABLATION,
+    ANALYSIS,
+    CONFIG,
+    HEAD_SCORES,
+    PATCHING,
+    RESULTS,
+    SUMMARY,
+    RunDir,
+    read_json_object,
+)
 from behaviorlab.track.base import Tracker, open_tracker
 from behaviorlab.track.record import read_metrics
 
@@ -74,9 +86,25 @@ def _imitation(tracker: Tracker, run: RunDir) -> None:
         tracker.log_scalars(f.scalars(), 0, f"finding-{i}")
 
 
+def _interpret(tracker: Tracker, run: RunDir) -> None:
+    """A white-box run: each hypothesis's check (found heads' log-prob change beside the random
+    draws') as scalars, and the row tables it wrote to analysis/ as they are."""
+    for key, check in (run.summary.get("headline") or {}).items():
+        if isinstance(check, dict):
+            tracker.log_scalars(_numbers(check), 0, f"heads/{key}")
+    for name in (HEAD_SCORES, ABLATION, PATCHING):
+        path = run.path / ANALYSIS / name
+        if path.is_file():
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(rows, list):
+                tracker.log_table(Path(name).stem, [r for r in rows if isinstance(r, dict)])
+
+
 def record_into(tracker: Tracker, run: RunDir) -> None:
     """A run directory's record into the tracker's sinks, with its key files as artifacts."""
-    {"train": _train, "probe": _probe, "imitation": _imitation}[run.kind](tracker, run)
+    {"train": _train, "probe": _probe, "imitation": _imitation, "interpret": _interpret}[run.kind](
+        tracker, run
+    )
     for name in (CONFIG, SUMMARY, RESULTS):
         if run.file(name).is_file():
             tracker.log_artifact(run.file(name))
