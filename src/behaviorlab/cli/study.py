@@ -12,27 +12,32 @@ from behaviorlab.cli._common import console, handles_bad_input
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
+Out = Annotated[Path, typer.Option("--out", help="Folder for the study's runs, STUDY.md and report.")]
+Quick = Annotated[bool, typer.Option(help="A small grid (same claims, fewer cells): minutes.")]
+Backend = Annotated[str, typer.Option(help="local (process pool) or ray.")]
+Workers = Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")]
+Address = Annotated[str | None, typer.Option(help="Ray cluster address to join.")]
+Resume = Annotated[bool, typer.Option(help="Finish an interrupted study; finished runs are kept.")]
+Force = Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")]
+Seeds = Annotated[int, typer.Option(min=1, help="Seeds per cell.")]
 
-@app.command("recursion")
-@handles_bad_input
-def recursion_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the study's runs, STUDY.md and report.")],
-    quick: Annotated[bool, typer.Option(help="A small grid (same claims, fewer cells): minutes.")] = False,
-    backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
-    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster address to join.")] = None,
-    resume: Annotated[
-        bool, typer.Option(help="Finish an interrupted study; finished runs are kept.")
-    ] = False,
-    force: Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")] = False,
-    seeds: Annotated[int, typer.Option(min=1, help="Seeds per cell.")] = 3,
+
+def _run(
+    study: str,
+    out: Path,
+    quick: bool,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+    resume: bool,
+    force: bool,
+    seeds: int,
 ) -> None:
-    """The recursion study's grid: binary successor and tree traversal (end to end and 1/2/3-step),
-    learning rates, positional encodings and seeds; claims marked reproduced / not / mixed."""
     from behaviorlab.study import run_study
 
-    study = run_study(
+    result = run_study(
         out,
+        study=study,
         quick=quick,
         backend=backend,
         workers=workers,
@@ -42,8 +47,60 @@ def recursion_cmd(
         seeds=tuple(range(seeds)),
         console=console,
     )
-    table = Table("claim", "verdict", title=f"recursion study ({study['seconds']} s)")
-    for c in study["claims"]:
+    title = f"{result['title']} ({result['seconds']} s wall, {result['cpu_seconds']} CPU-s)"
+    table = Table("claim", "verdict", title=title)
+    for c in result["claims"]:
         table.add_row(c["claim"], c["verdict"])
     console.print(table)
     console.print(f"study: {out / 'STUDY.md'}  report: {out / 'report.html'}")
+
+
+@app.command("recursion")
+@handles_bad_input
+def recursion_cmd(
+    out: Out,
+    quick: Quick = False,
+    backend: Backend = "local",
+    workers: Workers = None,
+    address: Address = None,
+    resume: Resume = False,
+    force: Force = False,
+    seeds: Seeds = 3,
+) -> None:
+    """The recursion study's grid: binary successor and tree traversal (end to end and 1/2/3-step),
+    learning rates, positional encodings and seeds; claims marked reproduced / not / mixed."""
+    _run("recursion", out, quick, backend, workers, address, resume, force, seeds)
+
+
+@app.command("tree-boundary")
+@handles_bad_input
+def tree_boundary_cmd(
+    out: Out,
+    quick: Quick = False,
+    backend: Backend = "local",
+    workers: Workers = None,
+    address: Address = None,
+    resume: Resume = False,
+    force: Force = False,
+    seeds: Seeds = 3,
+) -> None:
+    """Where end-to-end tree traversal fails while the 1-step reduction learns: preorder and inorder
+    across tree size, training examples and model size; a phase diagram and the claims."""
+    _run("tree-boundary", out, quick, backend, workers, address, resume, force, seeds)
+
+
+@app.command("architectures")
+@handles_bad_input
+def architectures_cmd(
+    out: Out,
+    quick: Quick = False,
+    backend: Backend = "local",
+    workers: Workers = None,
+    address: Address = None,
+    resume: Resume = False,
+    force: Force = False,
+    seeds: Seeds = 3,
+) -> None:
+    """Binary successor and 1-step trees with encoder-decoder, decoder-only, encoder-only and LSTM
+    models, each tuned alike; accuracy, failure prediction and the claims per architecture."""
+    _run("architectures", out, quick, backend, workers, address, resume, force, seeds)
