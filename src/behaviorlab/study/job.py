@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
 from behaviorlab.rundir import ANALYSIS, CONFIG, RunDir, is_run
+
+if TYPE_CHECKING:  # torch is imported inside the worker, not when a study is planned
+    from behaviorlab.train import ExperimentConfig
 
 ROW = "study_row.json"
 # Breakdown fields a study table shows, per family.
@@ -106,7 +109,9 @@ def run_one(
         }
 
 
-def _analyse(cfg: Any, path: Path, quick: bool, analyses: Sequence[str], say: Any) -> dict[str, Any]:
+def _analyse(
+    cfg: ExperimentConfig, path: Path, quick: bool, analyses: Sequence[str], say: Callable[[str], None]
+) -> dict[str, Any]:
     """The row's `metamodel` (explain) and `heads` parts, for the analyses asked for."""
     from behaviorlab.interpret.findings import head_findings
     from behaviorlab.interpret.tree_heads import confirm_tree_heads
