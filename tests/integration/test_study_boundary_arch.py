@@ -115,6 +115,18 @@ def test_architectures_on_a_tiny_grid(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 
 @pytest.mark.slow
+def test_tree_boundary_on_ray(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The same tiny grid as Ray tasks gives the same accuracies as the local pool."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'behaviorlab[ray]')")
+    monkeypatch.setitem(
+        STUDIES, "tree-boundary", dataclasses.replace(STUDIES["tree-boundary"], jobs=_boundary_jobs)
+    )
+    local = study_run.run_study(tmp_path / "local", study="tree-boundary", quick=True, seeds=(0,))
+    ray = study_run.run_study(tmp_path / "ray", study="tree-boundary", quick=True, backend="ray", seeds=(0,))
+    assert ray["backend"] == "ray" and ray["phases"] == local["phases"]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("study", ["tree-boundary", "architectures"])
 def test_quick_study_through_the_cli(study: str, tmp_path: Path, capsys: Any) -> None:
     """The real --quick grid (≤ 15 minutes on 2 idle cores), as CI runs it."""

@@ -33,7 +33,7 @@ def test_boundary_claims_follow_the_numbers() -> None:
     assert verdicts["atomic-vs-end-to-end/inorder"] == "mixed"
     assert verdicts["larger-trees-harder/inorder"] == "mixed"  # not with the large model
     rows = [r for r in study["phases"] if r["traversal"] == "inorder"]
-    assert len(rows) == 15
+    assert len(rows) == 12
     region = {(r["max_size"], r["n_train"], r["model"]) for r in rows if r["phase"] == REGION}
     assert region == {
         (7, 500, "medium"),
@@ -45,7 +45,7 @@ def test_boundary_claims_follow_the_numbers() -> None:
     text = study["boundary"]["inorder"]
     assert text.startswith(f"{REGION} at ≤ 7 nodes with 500 examples; ≤ 10 nodes with 500 or 1500 examples")
     assert "≤ 10 nodes with the small model" in text
-    assert "holds in 5 of 15 settings" in study["claims"][0]["numbers"]
+    assert "holds in 5 of 12 settings" in study["claims"][0]["numbers"]
     # Only 1-step cells learning, only end to end failing: the claim is reproduced everywhere.
     cells = [
         boundary_cell("preorder", s, 4, 1500, "medium", [0.99] * 3 if s == "1" else [0.1] * 3)
@@ -57,7 +57,7 @@ def test_boundary_claims_follow_the_numbers() -> None:
 
 def test_boundary_grid() -> None:
     full = boundary.jobs(False)
-    assert len(full) == 180 and len({cfg.digest() for _, _, cfg in full}) == 180
+    assert len(full) == 144 and len({cfg.digest() for _, _, cfg in full}) == 144
     per_cell: dict[str, int] = {}
     for cell, _, cfg in full:
         per_cell[cell.key] = per_cell.get(cell.key, 0) + 1
@@ -70,6 +70,9 @@ def test_boundary_grid() -> None:
     assert len(sizes) >= 3 and max(sizes) > 4  # deeper than the recursion study's trees
     assert {c.n_train for c, _, _ in full} == set(boundary.EXAMPLES)
     assert {c.model for c, _, _ in full} == set(boundary.MODELS)
+    kept = {c.setting for c, _, _ in full}
+    assert not kept & set(boundary.DROPPED) and len(kept) + len(boundary.DROPPED) == 15  # 2 planes of 3 × 3
+    assert {(s, n) for s, n, m in kept if m == "medium"} >= {(10, 500), (10, 4500), (4, 500)}
     center = [
         cfg
         for c, _, cfg in full
@@ -83,7 +86,7 @@ def test_boundary_grid() -> None:
 
 def test_architectures_grid_uses_the_recursion_studys_data() -> None:
     full = architectures.jobs(False)
-    assert len(full) == 96
+    assert len(full) == 144 and {c.lr for c, _, _ in full} == {1e-3, 3e-3, 1e-2}
     assert {c.kind for c, _, _ in full} == {"encoder-decoder", "decoder-only", "encoder-only", "lstm"}
     for cell, _, cfg in full:
         names = [s.name for s in cfg.data.splits]

@@ -51,6 +51,12 @@ def _k(k: list[int] | None) -> str:
     return "—" if not k else f"{k[0]}/{k[1]}"
 
 
+def train_text(r: dict[str, Any]) -> str:
+    """Mean training-monitor accuracy of a phase row's two sides: `e2e / 1-step`."""
+    t = r.get("train") or {}
+    return " / ".join(pct(t[k]["mean"]) if t.get(k) else "—" for k in ("end_to_end", "one_step"))
+
+
 def _cell_lines(r: dict[str, Any]) -> list[str]:
     return [
         f"e2e {_short_iv(r['end_to_end'])} · {_k(r['end_to_end_learned'])}",
@@ -104,6 +110,7 @@ def _phase_table(rows: list[dict[str, Any]]) -> str:
                 "parameters": r.get("params"),
                 "end to end ID · seeds ≥ 90%": f"{_iv(r['end_to_end'])} · {_k(r['end_to_end_learned'])}",
                 "1-step ID · seeds ≥ 90%": f"{_iv(r['one_step'])} · {_k(r['one_step_learned'])}",
+                "train accuracy (e2e / 1-step)": train_text(r),
                 "phase": r["phase"] or "no data",
             }
             for r in rows
@@ -150,6 +157,7 @@ def boundary_parts(study: dict[str, Any], canvas: Canvas) -> list[Part]:
             "accuracy ID": _iv(c.get("accuracy_id")),
             "ID per seed": ", ".join(pct(v) for v in (c.get("accuracy_id") or {}).get("values", [])),
             "accuracy OOD": _iv(c.get("accuracy_ood")),
+            "train accuracy": _iv(c.get("accuracy_train")),
             "steps": ", ".join(map(str, c.get("steps", []))),
         }
         for c in study["cells"]
@@ -157,9 +165,18 @@ def boundary_parts(study: dict[str, Any], canvas: Canvas) -> list[Part]:
     return [
         ("phases", "Phase diagram", legend + (grid(figs) if figs else note("no phases"))),
         ("boundary", "Phases and the boundary", sentences + _phase_table(rows)),
-        ("settings", "Our settings beside the paper's", settings_table(study)),
+        ("settings", "Our settings beside the paper's", settings_table(study) + _dropped(study)),
         ("cells", "Cells across seeds", table(cells, limit=None)),
     ]
+
+
+def _dropped(study: dict[str, Any]) -> str:
+    rows = study.get("dropped") or []
+    if not rows:
+        return ""
+    return "<h3>Left out of the grid</h3>" + table(
+        [{"setting": d["setting"], "why": d["reason"]} for d in rows], limit=None
+    )
 
 
 def _arch_figure(rows: list[dict[str, Any]], task: str, canvas: Canvas) -> str:

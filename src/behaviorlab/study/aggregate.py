@@ -124,6 +124,7 @@ def summarize_cell(cell: StudyCell, rows: Sequence[dict[str, Any]]) -> dict[str,
         accuracy_id=interval([r["accuracy_id"] for r in ok]),
         accuracy_ood=interval([r["accuracy_ood"] for r in ok]),
         steps=[r["steps"] for r in ok],
+        accuracy_train=interval([r["train_accuracy"] for r in ok if r.get("train_accuracy") is not None]),
         curves=_curves(ok),
     )
     splits = sorted({s for r in ok for s in r.get("accuracy_by_split") or {}})

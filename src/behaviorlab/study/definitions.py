@@ -39,6 +39,7 @@ def _tree_boundary(cells: Sequence[Summary], quick: bool) -> dict[str, Any]:
         "phases": rows,
         "boundary": boundary_sentences(rows),
         "settings_vs_paper": boundary.settings_vs_paper(quick),
+        "dropped": boundary.dropped(quick),
     }
 
 

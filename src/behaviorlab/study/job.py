@@ -76,7 +76,8 @@ def run_one(
             train(
                 cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
             )
-        steps = int(RunDir.open(path).summary.get("steps") or 0)
+        trained = RunDir.open(path).summary
+        steps = int(trained.get("steps") or 0)
         say(steps, "evaluate")
         result = evaluate_run(path)
         row = {
@@ -84,6 +85,8 @@ def run_one(
             "config_digest": cfg.digest(),
             "analyses": list(analyses),
             "steps": steps,
+            # Accuracy on the training monitor at the end: tells "did not fit" from "did not generalise".
+            "train_accuracy": trained.get("monitor_accuracy"),
             "params": sum(p.numel() for p in open_run(path).model.parameters()),
             "accuracy_id": result["accuracy_id"],
             "accuracy_ood": result["accuracy_ood"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from behaviorlab.report.study_extra import cost_note
+from behaviorlab.report.study_extra import cost_note, train_text
 
 
 def _pct(x: float | None) -> str:
@@ -51,10 +51,11 @@ def _recursion_cells(cells: list[dict[str, Any]]) -> list[str]:
 
 def _boundary_cells(cells: list[dict[str, Any]]) -> list[str]:
     header = ["task", "max nodes", "examples", "model", "seeds", "accuracy ID", "ID per seed"]
-    header += ["accuracy OOD", "steps"]
+    header += ["accuracy OOD", "train accuracy", "steps"]
     rows = [
         [c["task"], c["max_size"], c["n_train"], c["model"], c["seeds"], _iv(c.get("accuracy_id"))]
-        + [_seeds(c.get("accuracy_id")), _iv(c.get("accuracy_ood")), ", ".join(map(str, c.get("steps", [])))]
+        + [_seeds(c.get("accuracy_id")), _iv(c.get("accuracy_ood")), _iv(c.get("accuracy_train"))]
+        + [", ".join(map(str, c.get("steps", [])))]
         for c in cells
     ]
     return _table(header, rows)
@@ -78,7 +79,7 @@ def _learned(k: list[int] | None) -> str:
 
 def _phases(study: dict[str, Any]) -> list[str]:
     header = ["traversal", "max nodes", "depth (mean / max)", "examples", "model", "planes"]
-    header += ["end to end ID", "seeds ≥ 90%", "1-step ID", "seeds ≥ 90%", "phase"]
+    header += ["end to end ID", "seeds ≥ 90%", "1-step ID", "seeds ≥ 90%", "train (e2e / 1-step)", "phase"]
     rows = [
         [
             r["traversal"],
@@ -88,7 +89,12 @@ def _phases(study: dict[str, Any]) -> list[str]:
             r["model"],
         ]
         + [", ".join(r["planes"]), _iv(r["end_to_end"]), _learned(r["end_to_end_learned"])]
-        + [_iv(r["one_step"]), _learned(r["one_step_learned"]), f"**{r['phase'] or 'no data'}**"]
+        + [
+            _iv(r["one_step"]),
+            _learned(r["one_step_learned"]),
+            train_text(r),
+            f"**{r['phase'] or 'no data'}**",
+        ]
         for r in study["phases"]
     ]
     lines = [
@@ -149,6 +155,13 @@ def render_markdown(study: dict[str, Any]) -> str:
         lines += [*_comparison(study), ""]
     if study.get("settings_vs_paper"):
         lines += [*_settings(study), ""]
+    if study.get("dropped"):
+        lines += [
+            "## Left out of the grid",
+            "",
+            *[f"- {d['setting']}: {d['reason']}" for d in study["dropped"]],
+            "",
+        ]
     cells = {"tree-boundary": _boundary_cells, "architectures": _arch_cells}.get(name, _recursion_cells)
     lines += ["## Cells", "", *cells(study["cells"])]
     failed = [f for c in study["cells"] for f in c.get("failed", [])]

@@ -66,6 +66,11 @@ def phase_rows(cells: Sequence[Summary]) -> list[dict[str, Any]]:
                 "end_to_end": (e2e or {}).get("accuracy_id"),
                 "end_to_end_learned": learned(e2e),
                 "one_step": (one or {}).get("accuracy_id"),
+                # Training-monitor accuracy: near 100% with a low ID means memorised, not generalised.
+                "train": {
+                    "end_to_end": (e2e or {}).get("accuracy_train"),
+                    "one_step": (one or {}).get("accuracy_train"),
+                },
                 "one_step_learned": learned(one),
                 "phase": phase(e2e, one),
             }
