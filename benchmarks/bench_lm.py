@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from behaviorlab.lm.gguf import open_gguf, smollm2_path
+from behaviorlab.lm.gguf_to_hf import open_gguf, smollm2_path
 
 TOPICS = [
     "the ocean", "volcanoes", "honeybees", "the moon", "bicycles", "coffee", "glaciers", "libraries",

@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
-from behaviorlab.rundir import METRICS, PREDICTIONS, RunDir
-from behaviorlab.store.catalog import list_runs, resolve_catalog
+from behaviorlab.rundir import METRICS, METRICS_LOG, PREDICTIONS, RunDir
+from behaviorlab.store.catalog import resolve_catalog
 
 if TYPE_CHECKING:  # torch-heavy; imported when a run is opened
     from behaviorlab.interpret.notebook import InterpretRun
@@ -72,7 +72,12 @@ class NotebookRun:
         return df[~df["correct"]].reset_index(drop=True)
 
     def metrics(self) -> pd.DataFrame:
-        """metrics.parquet: loss, accuracy, lr and optimizer statistics by step."""
+        """metrics.parquet (the journal while the run trains): loss, accuracy, lr and optimizer
+        statistics by step for the monitor split, and the accuracy curves of the other splits."""
+        from behaviorlab.track import read_metrics
+
+        if (self.path / METRICS_LOG).is_file() and not (self.path / METRICS).is_file():
+            return pd.DataFrame.from_records(read_metrics(self.path))
         return _parquet(self.path / METRICS)
 
     def head_scores(self, split: str = "test_id", n: int = 200, **kw: Any) -> pd.DataFrame:
@@ -112,9 +117,17 @@ def open(path: str | Path) -> NotebookRun:  # noqa: A001 - `behaviorlab.open(RUN
 
 
 def runs(catalog: str | Path | None = None, kind: str | None = None) -> pd.DataFrame:
-    """The run catalog as a DataFrame (newest first); `kind` keeps one kind (train, probe, ...)."""
-    rows = list_runs(resolve_catalog(None if catalog is None else Path(catalog)))
-    df = _frame(rows)
+    """The run catalog as a DataFrame (newest first); `kind` keeps one kind (train, probe, ...).
+
+    `catalog` is a catalog.sqlite, or a file `behaviorlab runs export` wrote (.csv or .parquet):
+    both give the same frame."""
+    from behaviorlab.store.export import catalog_table, read_exported
+
+    path = None if catalog is None else Path(catalog)
+    if path is not None and path.suffix.lower() in (".csv", ".parquet"):
+        df = read_exported(path).to_pandas()
+    else:
+        df = catalog_table(resolve_catalog(path)).to_pandas()
     if kind is not None and not df.empty:
         df = df[df["kind"] == kind].reset_index(drop=True)
     return df

@@ -23,6 +23,7 @@ CONFIG = "config.toml"  # the resolved config, every default written out
 ENV = "env.json"  # versions, platform, seeds, threads, determinism flags, code revision
 SUMMARY = "summary.json"  # kind, status and the headline numbers
 METRICS = "metrics.parquet"  # step, split, loss, accuracy, lr, optimizer statistics
+METRICS_LOG = "metrics.jsonl"  # the same rows, appended as training logs them (metrics.parquet at the end)
 PREDICTIONS = "predictions.parquet"  # every answer with per-token log-probs
 RESULTS = "results.json"  # a probe's or an imitation experiment's tables
 OUTPUTS = "outputs.parquet"  # a probe run's every generation (prompt, output, tokens, log-probs)
@@ -33,16 +34,68 @@ MANIFEST = "manifest.json"  # in checkpoints/: every checkpoint's files with the
 ANALYSIS = "analysis"  # what explain / interpret write (JSON, Parquet, text)
 REPORT = "report.html"  # the self-contained report
 FIGURES = "figures"  # the report's figures as PNG
+# What the optional results sinks write (track/): in the run directory, or an export's folder.
+TENSORBOARD = "tensorboard"  # TensorBoard event files
+TABLES = "tables"  # the csv / parquet sinks' tables
+MLFLOW_DB = "mlflow.db"  # the default MLflow store, beside the runs
+# In a checkpoint's step-N/ folder.
+MODEL_WEIGHTS = "model.safetensors"
+OPTIMIZER_STATE = "optimizer.safetensors"
+RNG_STATE = "rng.safetensors"
+TRAINER = "trainer.json"  # the loop's state (step, counters, metrics rows so far)
+# In analysis/: what each analysis writes (the report reads them by these names).
+ATTENTION = "attention.json"  # averaged attention maps
+HEAD_SCORES = "head_scores.json"  # every head against every hypothesis
+METAMODEL = "metamodel.json"  # the shortcut program and its numbers (explain)
+METAMODEL_TEXT = "metamodel.txt"  # the same program as text
+PERTURBATION = "perturbation.json"
+ABLATION = "ablation.json"
+PATCHING = "patching.json"
+CACHE = "cache.safetensors"  # an activation cache
+CACHE_SUMMARY = "cache_summary.parquet"
+SAMPLES = "samples.json"  # a language model's continuations (lm-samples)
+STUDY_ROW = "study_row.json"  # a study run's finished row (a resumed study skips the run)
+IMITATION_EVAL = "imitation-eval.json"  # a student's answers on the evaluation queries
+# In an imitation run: its training runs, answers and their training data.
+IMITATION_TEACHER = "teacher"  # the synthetic teacher's training run
+IMITATION_BASES = "bases"  # one training run per base size
+IMITATION_STUDENTS = "students"  # one training run per student
+IMITATION_HF = "hf-student"  # the fine-tuned Hugging Face student
+IMITATION_OUTPUTS = "outputs"  # the teacher's answers (TEACHER_ANSWERS)
+TEACHER_ANSWERS = "teacher.json"
+BASE_DATA = "base-data"
+TEACHER_DATA = "teacher-data"
 # Files of a collection (a folder of runs): a sweep's table, a demo's or study's summary.
 SWEEP = "sweep.json"
 STUDY = "study.json"  # a study's cells across seeds and its claims
 STUDY_MD = "STUDY.md"
+SUMMARY_MD = "SUMMARY.md"  # a demo's summary as Markdown
+DEMO_PROBES = "probes"  # a demo's probe run
+STUDY_MARKER = ".study"  # a study folder before its study.json exists
+CATALOG = "catalog.sqlite"  # the run catalog beside the runs
+CORPUS_MANIFEST = "corpus.json"  # a built language-modelling corpus: its sources and counts
 
 RUN_MARKERS = (CONFIG, SUMMARY, METRICS, PREDICTIONS)
 
 Kind = Literal["train", "probe", "imitation"]
 KINDS: tuple[str, ...] = ("train", "probe", "imitation")
 Status = Literal["created", "running", "trained", "stopped", "complete", "failed", "interrupted"]
+
+
+def split_file(folder: Path, split: str) -> Path:
+    """A split's Parquet file in a data folder (a run's data/, a dataset build's output)."""
+    return folder / f"{split}.parquet"
+
+
+def figure_file(folder: Path, key: str) -> Path:
+    """A report figure's PNG by its key."""
+    return folder / f"{key}.png"
+
+
+def part_files(out: Path, index: int, name: str) -> tuple[Path, Path]:
+    """A probe run's finished part (model `index` x probe `name`): its rows and its result."""
+    stem = out / PARTS / f"{index:02d}-{name}"
+    return stem.with_suffix(".parquet"), stem.with_suffix(".json")
 
 
 def read_json_object(path: Path) -> dict[str, Any]:
@@ -118,6 +171,14 @@ class RunDir:
         """A table of the config (`optim`, `train`, …), {} when absent."""
         value = self.config.get(name, {})
         return value if isinstance(value, dict) else {}
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """The manifest's checkpoint entries, oldest first ([] when there is none)."""
+        return list(read_manifest(self.path / CHECKPOINTS)["checkpoints"])
+
+    def checkpoint_problems(self) -> list[tuple[str, str]]:
+        """(file, problem) for every checkpoint file missing or not matching its sha256."""
+        return checkpoint_problems(self.path)
 
     def reload(self) -> RunDir:
         """The same directory read again (after a writer changed it)."""

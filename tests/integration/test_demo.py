@@ -59,7 +59,7 @@ def test_quick_demo_writes_every_model_and_its_analyses(tmp_path: Path) -> None:
         "binary-successor/reverse" in summary_md and "fresh inputs drawn like each test split" in summary_md
     )
     # The same probes on our transformer, our LSTM and (when installed) SmolLM2, side by side.
-    from behaviorlab.lm.gguf import smollm2_path
+    from behaviorlab.lm.gguf_to_hf import smollm2_path
 
     probes = summary["probes"]
     expected = 3 if smollm2_path() is not None else 2

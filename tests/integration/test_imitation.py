@@ -73,10 +73,9 @@ def test_tiny_run_writes_every_table(tmp_path: Path) -> None:
     )
     assert student["algorithm"]["teacher_failures"] >= 0 and "same_shortcut" in student["algorithm"]
     for cell in student["content"].values():
-        lo, hi = cell["ci"]
-        assert 0 <= lo <= cell["rate"] <= hi <= 1
+        assert 0 <= cell["ci_low"] <= cell["estimate"] <= cell["ci_high"] <= 1 and cell["method"] == "wilson"
     assert results["data"]["local"]["16"]["examples"] == 16 and results["data"]["local"]["16"]["tokens"] > 16
-    assert {f["claim"].split(" (")[0] for f in results["findings"]} >= {
+    assert {f["name"].split(" (")[0] for f in results["findings"]} >= {
         "style approaches the teacher's as data grows",
         "a larger base beats more imitation data",
     }

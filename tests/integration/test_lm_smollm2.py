@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from behaviorlab.lm import gguf as gguf_mod
+from behaviorlab.lm import gguf_to_hf as gguf_mod
 from behaviorlab.lm import load
-from behaviorlab.lm.gguf import smollm2_path
+from behaviorlab.lm.gguf_to_hf import smollm2_path
 
 pytestmark = [
     pytest.mark.slow,

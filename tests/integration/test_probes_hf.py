@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from behaviorlab.cli import main
+from behaviorlab.results import Finding
 from tests.lm_tiny import gpt2_dir, llama_model, t5_dir, write_llama_gguf
 
 PROBES = ["copying", "repetition", "noise", "icl", "consistency"]
@@ -57,13 +58,13 @@ def test_every_probe_on_every_format_then_an_identical_replay(
         for name in names:
             r = results["probes"][probe][name]
             assert r["verdict"].strip()  # a sentence computed from the table
-            for row in r["table"]:
+            for row in Finding.from_json(r).table():
                 assert row.get("rate") is None or 0.0 <= row["rate"] <= 1.0
     # The 64-position models cannot hold 16 demonstrations: those prompts are skipped and said so,
     # not cut (a cut prompt measures the cut); T5's relative positions bound nothing.
     icl = results["probes"]["icl"]
     assert any("longer than the model's context" in n for n in icl["gpt2-tiny"]["notes"])
-    assert not icl["t5-tiny"]["notes"] and {row["shots"] for row in icl["t5-tiny"]["table"]} >= {16}
+    assert not icl["t5-tiny"]["notes"] and {row["keys"]["shots"] for row in icl["t5-tiny"]["rows"]} >= {16}
     code, stdout, err = cli(capsys, "replay", out)
     assert code == 0, stdout + err
 

@@ -167,7 +167,7 @@ def test_sql_over_catalog_and_parquet(tmp_path: Path, tiny_raw: dict[str, Any]) 
 
 
 def test_runs_cli(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
-    from behaviorlab.cli.records import runs_app
+    from behaviorlab.cli.runs import runs_app
 
     run = _fake_run(tmp_path, "a", tiny_raw, 0.75)
     cli = CliRunner()

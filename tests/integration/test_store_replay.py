@@ -39,7 +39,7 @@ def _copy(run: Path, tmp_path: Path) -> Path:
 
 
 def _cli() -> typer.Typer:
-    from behaviorlab.cli.records import replay_cmd
+    from behaviorlab.cli.runs import replay_cmd
 
     app = typer.Typer()
     app.command()(replay_cmd)

@@ -37,6 +37,24 @@ def _metrics(run: Path) -> list[dict[str, Any]]:
     return pq.read_table(run / "metrics.parquet").to_pylist()
 
 
+def test_curves_log_id_and_ood_accuracy_and_change_nothing(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
+    train(validate(tiny_raw, "tiny"), tmp_path / "a", progress=False)
+    tiny_raw["track"] = {"curves": []}
+    quiet = validate(tiny_raw, "tiny")
+    train(quiet, tmp_path / "b", progress=False)
+    # Evaluating more splits draws nothing from any RNG: the same weights, the same monitor rows.
+    assert _same_weights(tmp_path / "a", tmp_path / "b")
+    rows = _metrics(tmp_path / "a")
+    assert [r for r in rows if r["split"] == "train"] == _metrics(tmp_path / "b")
+    first = min(r["step"] for r in rows)
+    assert [r["split"] for r in rows if r["step"] == first] == ["train", "test_id", "test_ood"]
+    assert all(0.0 <= r["accuracy"] <= 1.0 and r["loss"] is None for r in rows if r["split"] != "train")
+    from conftest import TINY
+
+    assert quiet.digest() == validate(TINY, "tiny").digest()  # where results go is not the run's identity
+    assert (tmp_path / "a" / "metrics.jsonl").read_text().count("\n") == len(rows)  # the journal
+
+
 def test_same_config_and_seed_is_bit_identical(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     cfg = validate(tiny_raw, "tiny")
     train(cfg, tmp_path / "a", progress=False)
@@ -201,5 +219,6 @@ def test_sophia_trains_resumes_and_logs_win_rate(tmp_path: Path, tiny_raw: dict[
     assert _same_weights(tmp_path / "full", tmp_path / "part")
     rows = _metrics(tmp_path / "full")
     assert rows == _metrics(tmp_path / "part")
+    rows = [r for r in rows if r["split"] == "train"]  # the monitor's rows (the others: curves)
     assert all(0.0 <= r["win_rate"] <= 1.0 for r in rows)
     assert all(r["hessian_updates"] >= 1 for r in rows)

@@ -33,7 +33,9 @@ def test_tables_are_dataframes(run_dir: Path) -> None:
     assert (
         isinstance(fails, pd.DataFrame) and not fails["correct"].any() and set(fails["split"]) <= {"test_ood"}
     )
-    assert list(run.metrics()["step"]) == [10, 20, 30]
+    metrics = run.metrics()
+    assert list(metrics[metrics["split"] == "train"]["step"]) == [10, 20, 30]
+    assert set(metrics["split"]) == {"train", "test_id", "test_ood"}  # ID and OOD curves
     scores = run.head_scores(split="train", n=10)
     assert isinstance(scores, pd.DataFrame) and {"kind", "layer", "head", "hypothesis", "score"} <= set(
         scores

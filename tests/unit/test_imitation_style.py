@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from behaviorlab.imitation import style
-from behaviorlab.imitation.findings import diff
 from behaviorlab.imitation.metrics import content_table, pearson, share, style_table
 from behaviorlab.imitation.queries import make_query
 from behaviorlab.imitation.skills import NEXT_NUMBER, SYNTHETIC
+from behaviorlab.stats import difference
 
 STYLED = style.styled("successor", "1 1 0")
 
@@ -56,31 +56,32 @@ def test_style_and_content_tables_on_known_outputs() -> None:
     teacher = [STYLED, style.styled("add", "S S I"), style.ABSTAIN]
     ours = [style.styled("successor", "1 1 1"), "S S I", style.ABSTAIN]
     content = content_table("synthetic", qs, ours)
-    assert content["successor"]["rate"] == 0.0 and content["add"]["rate"] == 1.0
-    assert content["all"] == share([False, True]) and content["all"]["n"] == 2
+    assert content["successor"].estimate == 0.0 and content["add"].estimate == 1.0
+    assert content["all"] == share([False, True]) and content["all"].n == 2
     st = style_table(qs, ours, teacher, seed=0)
     for key in ("list", "summary", "template"):
-        assert (st[key]["k"], st[key]["n"], st[key]["rate"]) == (1, 2, 0.5), key
-    assert st["abstain_invalid"]["rate"] == 1.0 and st["abstain_valid"]["rate"] == 0.0
+        assert (st[key].k, st[key].n, st[key].estimate) == (1, 2, 0.5), key
+    assert st["abstain_invalid"].estimate == 1.0 and st["abstain_valid"].estimate == 0.0
     # Teacher's distinct words: 10 each; ours covers 9 (no `0`) and 2 (`s`, `i`).
-    assert st["unigram_overlap"]["mean"] == pytest.approx((0.9 + 0.2) / 2)
-    lo, hi = st["unigram_overlap"]["ci"]
-    assert 0.2 <= lo <= 0.55 <= hi <= 0.9
-    assert st["length_r"]["r"] is None  # two points have no correlation worth the name
+    assert st["unigram_overlap"].estimate == pytest.approx((0.9 + 0.2) / 2)
+    lo, hi = st["unigram_overlap"].ci_low, st["unigram_overlap"].ci_high
+    assert lo is not None and hi is not None and 0.2 <= lo <= 0.55 <= hi <= 0.9
+    assert st["length_r"].estimate is None  # two points have no correlation worth the name
     same = style_table(qs, teacher, teacher, seed=0)
-    assert same["template"]["rate"] == 1.0 and same["unigram_overlap"]["mean"] == 1.0
+    assert same["template"].estimate == 1.0 and same["unigram_overlap"].estimate == 1.0
 
 
 def test_pearson_share_and_difference() -> None:
-    assert pearson([1, 2, 3, 4], [2, 4, 6, 8], seed=0)["r"] == pytest.approx(1.0)
-    assert pearson([1, 2, 3], [3, 2, 1], seed=0)["r"] == pytest.approx(-1.0)
-    assert pearson([1, 1, 1], [1, 2, 3], seed=0)["r"] is None
+    assert pearson([1, 2, 3, 4], [2, 4, 6, 8], seed=0).estimate == pytest.approx(1.0)
+    assert pearson([1, 2, 3], [3, 2, 1], seed=0).estimate == pytest.approx(-1.0)
+    assert pearson([1, 1, 1], [1, 2, 3], seed=0).estimate is None
     s = share([True] * 8 + [False] * 2)
-    assert s["rate"] == 0.8 and s["ci"][0] == pytest.approx(0.4902, abs=1e-3) and s["ci"][1] < 1
-    d = diff(share([True] * 50), share([False] * 50))
-    assert d["diff"] == 1.0 and d["ci"][0] > 0.8
-    lo, hi = diff(share([True, False]), share([False, True]))["ci"]
-    assert lo < 0 < hi
+    assert s.estimate == 0.8 and s.ci_low == pytest.approx(0.4902, abs=1e-3) and (s.ci_high or 1) < 1
+    d = difference(share([True] * 50), share([False] * 50))
+    assert d.estimate == 1.0 and (d.ci_low or 0) > 0.8 and d.method == "newcombe"
+    e = difference(share([True, False]), share([False, True]))
+    assert e.ci_low is not None and e.ci_high is not None and e.ci_low < 0 < e.ci_high
+    assert difference(share([]), share([True])).estimate is None  # nothing to compare with
 
 
 def test_queries_read_back_from_text() -> None:
@@ -122,7 +123,7 @@ def test_programs_that_call_the_reference_are_compared_with_it_bound() -> None:
         "outputs": ["2 0", "4 2", "9 9 9", "7"],
     }
     got = compare(xs, task.solve, teacher, student)
-    assert got["teacher_failures"] == 1 and got["failures_reproduced"]["rate"] == 1.0  # both say 7
+    assert got["teacher_failures"] == 1 and got["failures_reproduced"]["estimate"] == 1.0  # both say 7
     assert got["program_agreement"]["k"] == 0 and not got["same_shortcut"]
-    assert got["output_agreement"]["k"] == 2 and got["teacher_accuracy"]["rate"] == 0.75
+    assert got["output_agreement"]["k"] == 2 and got["teacher_accuracy"]["estimate"] == 0.75
     assert (got["teacher_program_fit"], got["student_program_fit"]) == (1.0, 0.5)

@@ -5,33 +5,32 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
+import sys
 from pathlib import Path
 
 import behaviorlab
 
 ROOT = Path(behaviorlab.__file__).parent
+CONTRIBUTING = Path(__file__).resolve().parents[2] / "CONTRIBUTING.md"
+BEGIN, END = "<!-- imports:begin -->", "<!-- imports:end -->"
+
+
+def _stages() -> list[str]:
+    """The stages as CONTRIBUTING.md lists them ("1. `errors.py`, `io.py` — …"), in import order."""
+    text = CONTRIBUTING.read_text(encoding="utf-8")
+    listing = text.split("Stages in import order", 1)[1].split("\n## ", 1)[0]
+    out = []
+    for line in listing.splitlines():
+        found = re.match(r"\d+\. (.*?) — ", line)
+        if found:
+            names = re.findall(r"`([^`]+)`", found.group(1))
+            out.append(" ".join(n.removesuffix("/").removesuffix(".py") for n in names))
+    return out
+
+
 # Pipeline order; a module may import from its own stage or any stage listed before it.
-STAGES = [
-    "errors io rundir",
-    "tasks",
-    "models",
-    "optim",
-    "batching evaluate",
-    "train",
-    "lm",
-    "interpret",
-    "behaviors",
-    "metamodels",
-    "probes",
-    "imitation",
-    "store",
-    "sweep",
-    "report",
-    "study",
-    "api",
-    "demo",
-    "cli __main__",
-]
+STAGES = _stages()
 RANK = {name: i for i, stage in enumerate(STAGES) for name in stage.split()}
 # The package root only hands the notebook entry points on (lazily): it is the facade, not a stage.
 FACADE = {"__init__"}
@@ -100,3 +99,35 @@ def test_every_module_and_every_lazy_import_resolves() -> None:
         if importlib.util.find_spec(f"behaviorlab.{t}") is None
     )
     assert not missing, missing
+
+
+def imports_block() -> str:
+    """Per stage, the earlier stages its modules import (read from the code), as a text block."""
+    mods = {m: p for m, p in _modules().items() if m not in FACADE}
+    uses: dict[int, set[int]] = {i: set() for i in range(len(STAGES))}
+    for module, path in mods.items():
+        for target in _imports(path):
+            if _stage(target) in RANK and RANK[_stage(target)] < RANK[_stage(module)]:
+                uses[RANK[_stage(module)]].add(RANK[_stage(target)])
+    width = max(len(s) for s in STAGES)
+    lines = [
+        f"{STAGES[i]:<{width}}  <- "
+        + (" | ".join(STAGES[j].split()[0] for j in sorted(used)) or "(standard library)")
+        for i, used in uses.items()
+    ]
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
+def test_contributing_shows_the_real_import_graph() -> None:
+    text = CONTRIBUTING.read_text(encoding="utf-8")
+    shown = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert shown == imports_block(), (
+        "run `python tests/unit/test_layers.py` to rewrite CONTRIBUTING.md's block"
+    )
+
+
+if __name__ == "__main__":  # rewrite the block in CONTRIBUTING.md from the code
+    text = CONTRIBUTING.read_text(encoding="utf-8")
+    head, rest = text.split(BEGIN, 1)
+    CONTRIBUTING.write_text(head + BEGIN + "\n" + imports_block() + "\n" + END + rest.split(END, 1)[1])
+    sys.exit(0)

@@ -12,9 +12,9 @@ import pytest
 
 from behaviorlab.errors import BadInput
 from behaviorlab.lm import Decoding, load
-from behaviorlab.lm import gguf as gguf_mod
+from behaviorlab.lm import gguf_to_hf as gguf_mod
 from behaviorlab.lm import hf as hf_mod
-from behaviorlab.lm.gguf import open_gguf, smollm2_path
+from behaviorlab.lm.gguf_to_hf import open_gguf, smollm2_path
 from behaviorlab.lm.hf import open_hf
 from tests.lm_tiny import llama_model, write_llama_gguf
 

@@ -12,9 +12,9 @@ from behaviorlab.lm.function import FunctionModel
 from behaviorlab.metamodels import explain, from_json, from_text, normal_form, to_json, to_text
 from behaviorlab.metamodels.batch import Batch
 from behaviorlab.metamodels.families import tree_family
+from behaviorlab.metamodels.tree_exceptions import fit_tree_exceptions
 from behaviorlab.metamodels.tree_program import TreeProgram, tree_from_text
 from behaviorlab.metamodels.tree_rules import ALL_STEPS, NAMED, NodeCmp, TreeAction, TreeRule
-from behaviorlab.metamodels.tree_search import fit_tree_exceptions
 from behaviorlab.tasks import terms
 from behaviorlab.tasks.trees import Branch, Tree, print_tree
 

@@ -17,7 +17,7 @@ from behaviorlab.metamodels import (
     to_json,
     to_text,
 )
-from behaviorlab.metamodels.exceptions import fit_exceptions
+from behaviorlab.metamodels.exception_rules import fit_exceptions
 
 NAT = tasks.get("binary-successor", order="natural")
 REV = tasks.get("binary-successor", order="reverse")

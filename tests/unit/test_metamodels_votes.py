@@ -10,7 +10,7 @@ from behaviorlab import tasks
 from behaviorlab.behaviors.tokens import tokenize
 from behaviorlab.errors import BadInput
 from behaviorlab.metamodels import Context, family_for, from_json, from_text, to_json, to_text
-from behaviorlab.metamodels.exceptions import _first_per_sequence, fit_exceptions
+from behaviorlab.metamodels.exception_rules import _first_per_sequence, fit_exceptions
 from behaviorlab.metamodels.features import Term
 from behaviorlab.metamodels.rules import Cmp
 from behaviorlab.metamodels.vote import fit_vote

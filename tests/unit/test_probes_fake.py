@@ -13,6 +13,7 @@ from probe_fakes import FakeLM
 
 from behaviorlab.errors import BadInput
 from behaviorlab.probes import OUTPUTS, run_probes
+from behaviorlab.results import Finding
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def fake_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 
 
 def _rows(res: dict[str, Any], probe: str, model: str = "fake-lm") -> list[dict[str, Any]]:
-    return list(res["probes"][probe][model]["table"])
+    return Finding.from_json(res["probes"][probe][model]).table()
 
 
 def test_copying_recovers_verbatim_copies_and_none_of_the_names(
@@ -37,7 +38,7 @@ def test_copying_recovers_verbatim_copies_and_none_of_the_names(
     spans = sorted(r["span"] for r in repeat if "span" in r)
     assert spans[:4] == [1, 2, 4, 8]
     r = res["probes"]["copying"]["fake-lm"]
-    assert r["headline"]["rate"] == 1.0 and r["headline"]["lo"] > 0.8
+    assert r["headline"]["estimate"] == 1.0 and r["headline"]["ci_low"] > 0.8
     assert r["behavior"]["mi_bits"]["estimate"] > 0.5 and "verbatim" in r["verdict"]
 
 
@@ -46,7 +47,7 @@ def test_repetition_recovers_hot_loops_at_token_five(fake_run: tuple[Path, dict[
     by = {r["decoding"].split(",")[0]: r for r in _rows(res, "repetition")}
     assert by["greedy"]["rate"] == 0.0 and by["t=0.7"]["rate"] == 0.0
     assert by["t=1"]["rate"] == 1.0
-    assert by["t=1"]["start_median"] == 5 and by["t=1"]["period_median"] == 1
+    assert by["t=1"]["loop_start"] == 5 and by["t=1"]["period_median"] == 1
     mi = res["probes"]["repetition"]["fake-lm"]["behavior"]["mi_bits"]
     assert mi["estimate"] > 0.8 and mi["ci_low"] > 0.3  # decoding explains looping
 
@@ -61,8 +62,8 @@ def test_noise_recovers_the_planted_sensitivity(fake_run: tuple[Path, dict[str, 
     assert all(r["accuracy"] == 0.0 for r in rows)  # it answers with codes, never the reference
     inside = [r for r in rows if r["where"] == "inside"]
     boundary = [r for r in rows if r["where"] == "boundary" and r["op"] != "case"]
-    assert len(inside) == 4 and all(r["n"] > 0 and r["rate"] == 0.0 for r in inside)
-    assert sum(r["k"] for r in boundary) / sum(r["n"] for r in boundary) >= 0.8
+    assert len(inside) == 4 and all(r["rate_n"] > 0 and r["rate"] == 0.0 for r in inside)
+    assert sum(r["rate_k"] for r in boundary) / sum(r["rate_n"] for r in boundary) >= 0.8
     verdict = res["probes"]["noise"]["fake-lm"]["verdict"]
     assert "token boundary" in verdict and "inside a token 0%" in verdict
 
@@ -94,7 +95,7 @@ def test_run_files_and_chat_flags(fake_run: tuple[Path, dict[str, Any]]) -> None
     assert [m["chat"] for m in res["models"]] == [False, True]
     assert all(m["mode"] == "open" for m in res["models"])
     rows = pq.read_table(out / OUTPUTS).to_pylist()
-    total = sum(r["generations"] for per in res["probes"].values() for r in per.values())
+    total = sum(r["info"]["generations"] for per in res["probes"].values() for r in per.values())
     assert len(rows) == total
     chat_rows = [r for r in rows if r["model_name"] == "fake-chat"]
     assert chat_rows and all(r["chat"] for r in chat_rows)
@@ -107,7 +108,7 @@ def test_run_files_and_chat_flags(fake_run: tuple[Path, dict[str, Any]]) -> None
 def test_no_chat_turns_the_template_off(tmp_path: Path) -> None:
     res = run_probes([FakeLM(chat=True)], tmp_path / "p", probes="consistency", limit=2, chat=False)
     assert res["models"][0]["chat"] is False
-    assert {r["variant"] for r in res["probes"]["consistency"]["fake-lm"]["table"]} == {"given"}
+    assert {r["variant"] for r in _rows(res, "consistency")} == {"given"}
 
 
 def test_same_seed_same_results_other_seed_other_prompts(tmp_path: Path) -> None:
@@ -117,7 +118,7 @@ def test_same_seed_same_results_other_seed_other_prompts(tmp_path: Path) -> None
     assert (tmp_path / "a" / "results.json").read_bytes() == (tmp_path / "b" / "results.json").read_bytes()
     assert a == b
     prompts = {s: pq.read_table(tmp_path / s / OUTPUTS).column("prompt").to_pylist() for s in "ac"}
-    assert prompts["a"] != prompts["c"] and c["probes"]["repetition"]["fake-lm"]["table"]
+    assert prompts["a"] != prompts["c"] and c["probes"]["repetition"]["fake-lm"]["rows"]
 
 
 def test_bad_settings_and_names_write_nothing(tmp_path: Path) -> None:

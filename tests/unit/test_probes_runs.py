@@ -18,7 +18,9 @@ from behaviorlab.errors import BadInput
 from behaviorlab.lm import load
 from behaviorlab.probes import OUTPUTS, run_probes
 from behaviorlab.probes.mapping import classify
+from behaviorlab.results import Finding
 from behaviorlab.rundir import RESULTS
+from behaviorlab.stats import Estimate
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +59,15 @@ def test_prompts_use_only_the_alphabet_and_fit_the_context(probed: tuple[Path, d
                 assert r["chat"] is False
 
 
+def _table(res: dict[str, Any], probe: str, name: str) -> list[dict[str, Any]]:
+    return Finding.from_json(res["probes"][probe][name]).table()
+
+
 def test_copying_matches_a_recount(probed: tuple[Path, dict[str, Any]]) -> None:
     out, res = probed
     for name in _names(res):
         rows = _outputs(out, name, "copying")
-        table = res["probes"]["copying"][name]["table"]
+        table = _table(res, "copying", name)
         for row in (r for r in table if "span" in r):
             L = row["span"]
             ok = [r for r in rows if len(r["prompt"].split()) >= L]
@@ -72,14 +78,14 @@ def test_copying_matches_a_recount(probed: tuple[Path, dict[str, Any]]) -> None:
                 )
                 for r in ok
             )
-            assert (row["n"], row["k"]) == (len(ok), hits), row
+            assert (row["rate_n"], row["rate_k"]) == (len(ok), hits), row
 
 
 def test_repetition_matches_a_recount(probed: tuple[Path, dict[str, Any]]) -> None:
     out, res = probed
     for name in _names(res):
         rows = _outputs(out, name, "repetition")
-        for row in res["probes"]["repetition"][name]["table"]:
+        for row in _table(res, "repetition", name):
             gens = [r["tokens"] for r in rows if r["decoding"] == row["decoding"]]
             looped = sum(
                 any(
@@ -89,7 +95,7 @@ def test_repetition_matches_a_recount(probed: tuple[Path, dict[str, Any]]) -> No
                 )
                 for t in gens
             )
-            assert (row["n"], row["k"]) == (len(gens), looped), row
+            assert (row["rate_n"], row["rate_k"]) == (len(gens), looped), row
         assert {r["decoding"] for r in rows} == {"greedy", "t=0.7,seed=0", "t=1,seed=1"}
 
 
@@ -97,14 +103,14 @@ def test_noise_matches_a_recount(probed: tuple[Path, dict[str, Any]]) -> None:
     out, res = probed
     for name in _names(res):
         rows = {r["item"]: r for r in _outputs(out, name, "noise")}
-        for row in res["probes"]["noise"][name]["table"]:
+        for row in _table(res, "noise", name):
             if row["noise"] in (None, 0.0):
                 continue
             items = [r for k, r in rows.items() if k.startswith(f"{row['op']}-{row['noise']:g}-")]
             changed = sum(
                 r["output"] != rows[f"clean-{r['item'].rsplit('-', 1)[1]}"]["output"] for r in items
             )
-            assert (row["n"], row["k"]) == (len(items), changed), row
+            assert (row["rate_n"], row["rate_k"]) == (len(items), changed), row
         assert "no boundary/inside split" in " ".join(res["probes"]["noise"][name]["notes"])
 
 
@@ -113,12 +119,12 @@ def test_icl_matches_the_task_reference(probed: tuple[Path, dict[str, Any]]) -> 
     task = tasks.get("binary-successor", order="reverse")
     for name in _names(res):
         rows = _outputs(out, name, "icl")
-        for row in res["probes"]["icl"][name]["table"]:
+        for row in _table(res, "icl", name):
             these = [r for r in rows if r["item"].startswith(f"binary-successor-{row['shots']}-")]
             # Every reverse-order numeral ends with O1: the query is the last one in the prompt.
             query = [r["prompt"].rsplit("O1", 2)[-2].strip() + " O1" for r in these]
             right = sum(r["output"] == task.solve(q) for r, q in zip(these, query, strict=True))
-            assert (row["n"], row["k"]) == (len(these), right), row
+            assert (row["rate_n"], row["rate_k"]) == (len(these), right), row
             assert all(len(r["prompt"].split("O1")) - 1 == 2 * row["shots"] + 1 for r in these)
         assert any("skipped" in n for n in res["probes"]["icl"][name]["notes"])  # 16 shots do not fit in 32
 
@@ -127,13 +133,13 @@ def test_consistency_matches_a_recount(probed: tuple[Path, dict[str, Any]]) -> N
     out, res = probed
     for name in _names(res):
         rows = _outputs(out, name, "consistency")
-        for row in res["probes"]["consistency"][name]["table"]:
+        for row in _table(res, "consistency", name):
             these = [r for r in rows if r["item"].startswith(f"key-{row['distance']}-")]
             keys = [" ".join(r["prompt"].split()[:4]) for r in these]
             hits = sum(k in r["output"] for r, k in zip(these, keys, strict=True))
-            assert (row["n"], row["k"]) == (len(these), hits), row
+            assert (row["rate_n"], row["rate_k"]) == (len(these), hits), row
             assert all(len(r["prompt"].split()) == 4 + row["distance"] for r in these)
-        assert max(r["distance"] for r in res["probes"]["consistency"][name]["table"]) <= 28
+        assert max(r["distance"] for r in _table(res, "consistency", name)) <= 28
 
 
 def test_mapping_of_each_run(probed: tuple[Path, dict[str, Any]]) -> None:
@@ -143,7 +149,7 @@ def test_mapping_of_each_run(probed: tuple[Path, dict[str, Any]]) -> None:
         assert m["n_data"] == 150 and m["n_outputs"] == 40 and m["splits"] == ["test_id"]
         assert sum(m["counts"].values()) >= len(m["features"]) > 0
         for f in m["features"]:
-            assert f["class"] == classify(f["data"], f["outputs"])
+            assert f["class"] == classify(Estimate.from_json(f["data"]), Estimate.from_json(f["outputs"]))
             assert f["data"]["k"] + f["outputs"]["k"] > 0
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from behaviorlab.probes.base import ProbeConfig, quartiles, rate
+from behaviorlab.probes.base import ProbeConfig
 from behaviorlab.probes.mapping import classify, compare
 from behaviorlab.probes.text import (
     answer_key,
@@ -23,6 +23,7 @@ from behaviorlab.probes.text import (
     token_noise,
     token_spans,
 )
+from behaviorlab.stats import percent, quartiles, share
 
 
 def test_find_loop_takes_the_longest_tail_and_needs_three_repeats() -> None:
@@ -106,12 +107,16 @@ def test_inside_edits_keep_each_token_edge(op: str) -> None:
         assert [(a.lower(), b.lower()) for a, b in got] == [(a.lower(), b.lower()) for a, b in edges]
 
 
-def test_rates_and_quartiles() -> None:
-    r = rate(3, 10)
-    assert r["rate"] == 0.3 and 0 < r["lo"] < 0.3 < r["hi"] < 1
-    assert rate(0, 0)["rate"] is None
-    assert quartiles([]) == {"q1": None, "median": None, "q3": None}
-    assert quartiles([1, 2, 3, 4, 5])["median"] == 3
+def test_shares_and_quartiles() -> None:
+    r = share(3, 10)
+    assert r.estimate == 0.3 and r.ci_low is not None and r.ci_high is not None
+    assert 0 < r.ci_low < 0.3 < r.ci_high < 1 and (r.k, r.n, r.method) == (3, 10, "wilson")
+    empty = share(0, 0)  # a share of no cases is undefined, not 0% or 100%
+    assert empty.estimate is None and empty.ci_low is None and not empty.defined
+    assert quartiles([]).estimate is None
+    assert percent(share(1, 4)) == "25% [5%–70%]" and percent(empty) == "— (n=0)"  # as verdicts spell it
+    q = quartiles([1, 2, 3, 4, 5])
+    assert (q.estimate, q.ci_low, q.ci_high, q.method) == (3, 2, 4, "quartiles")
 
 
 def test_limit_caps_items_and_sets_the_seed() -> None:
@@ -121,8 +126,8 @@ def test_limit_caps_items_and_sets_the_seed() -> None:
 
 
 def test_mapping_classes() -> None:
-    data = [rate(50, 100), rate(50, 100), rate(0, 100), rate(50, 100)]
-    outs = [rate(48, 100), rate(5, 100), rate(10, 100), rate(0, 100)]
+    data = [share(50, 100), share(50, 100), share(0, 100), share(50, 100)]
+    outs = [share(48, 100), share(5, 100), share(10, 100), share(0, 100)]
     assert [classify(d, o) for d, o in zip(data, outs, strict=True)] == [
         "shared",
         "contingent",
@@ -130,7 +135,7 @@ def test_mapping_classes() -> None:
         "unexpressed",
     ]
     # Intervals apart but the ratio inside [0.5, 2]: still shared.
-    assert classify(rate(500, 1000), rate(700, 1000)) == "shared"
+    assert classify(share(500, 1000), share(700, 1000)) == "shared"
     pairs_data = [(["1"], ["1", "0"])] * 20
     pairs_out = [(["1"], ["1", "1", "1"])] * 20
     m = compare(pairs_data, pairs_out)

@@ -34,8 +34,8 @@ def test_full_run_has_every_section(tmp_path: Path) -> None:
         "Metamodel: shortcut program and failure prediction",
         "Perturbation",
         "Ablation",
+        "Imitation",  # files no analysis writes come after the known ones, by name
         "Probes",
-        "Imitation",
     ]
     keys = {f.key for f in canvas.figures}
     assert {

@@ -60,3 +60,39 @@ def test_runs_without_a_kind_are_training_runs_and_bad_files_are_named(tmp_path:
     assert not is_run(tmp_path / "nothing") and not is_run(tmp_path)
     with pytest.raises(BadInput, match="not a run directory"):
         RunDir.open(tmp_path)
+
+
+def test_file_names_are_spelled_only_in_rundir() -> None:
+    """Every run-directory file name lives in rundir.py: no other module spells `x.json` and the
+    like as a string (docstrings aside; Hugging Face's own file names in lm/ aside)."""
+    import ast
+    import re
+
+    import behaviorlab
+
+    root = Path(behaviorlab.__file__).parent
+    name = re.compile(r"^[\w.-]+\.(json|jsonl|parquet|toml|safetensors|sqlite|md|txt|html|png)$")
+    outside = {"rundir.py", "lm/hf.py", "lm/gguf_to_hf.py"}
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel in outside:
+            continue
+        tree = ast.parse(path.read_text())
+        docs = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
+        found += [
+            f"{rel}:{n.lineno} {n.value!r}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and id(n) not in docs
+            and name.match(n.value)
+        ]
+    assert not found, found

@@ -139,5 +139,5 @@ def evaluate_behavior(
     mi = mutual_information(outputs, feats, seed=seed)
     ch = conditional_entropy(outputs, feats, seed=seed)
     return BehaviorScore(
-        behavior.name, mi, ch, mdl_score(behavior.description_length, len(inputs) * ch.estimate, alpha)
+        behavior.name, mi, ch, mdl_score(behavior.description_length, len(inputs) * ch.value, alpha)
     )

@@ -6,37 +6,32 @@ correction and a jackknife, and `bootstrap` gives seeded percentile confidence i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+# The statistics module holds the estimate type, intervals and the bootstrap; imported from here too.
+from behaviorlab.stats import Estimate, bootstrap, mean_ci, proportion_ci, t95
+
+__all__ = [
+    "METHODS",
+    "Estimate",
+    "Method",
+    "bootstrap",
+    "codes",
+    "conditional_entropy",
+    "entropy",
+    "mdl_score",
+    "mean_ci",
+    "mutual_information",
+    "proportion_ci",
+    "t95",
+]
+
 Method = Literal["plugin", "miller-madow", "jackknife"]
 METHODS: tuple[Method, ...] = ("plugin", "miller-madow", "jackknife")
 _LN2 = float(np.log(2.0))
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate in bits with a bootstrap percentile interval."""
-
-    estimate: float
-    ci_low: float
-    ci_high: float
-    n: int
-    method: str
-
-    def to_json(self) -> dict[str, float | int | str]:
-        """Plain-dict form for summaries."""
-        return {
-            "estimate": self.estimate,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "n": self.n,
-            "method": self.method,
-        }
 
 
 def codes(values: Sequence[Hashable]) -> np.ndarray:
@@ -113,18 +108,6 @@ def _cond_codes(y: np.ndarray, x: np.ndarray, method: Method) -> float:
     return _entropy_codes(_joint(y, x), method) - _entropy_codes(x, method)
 
 
-def bootstrap(
-    stat: Callable[[np.ndarray], float], n: int, *, n_boot: int = 200, seed: int = 0, level: float = 0.95
-) -> tuple[float, float]:
-    """Seeded percentile bootstrap: `stat` receives resampled row indices."""
-    if n == 0:
-        return (0.0, 0.0)
-    rng = np.random.default_rng(seed)
-    vals = np.array([stat(rng.integers(0, n, size=n)) for _ in range(n_boot)])
-    lo, hi = np.quantile(vals, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(lo), float(hi)
-
-
 def entropy(
     xs: Sequence[Hashable], *, method: Method = "miller-madow", n_boot: int = 200, seed: int = 0
 ) -> Estimate:
@@ -133,6 +116,23 @@ def entropy(
     est = _entropy_codes(c, method)
     lo, hi = bootstrap(lambda idx: _entropy_codes(c[idx], method), len(c), n_boot=n_boot, seed=seed)
     return Estimate(est, min(lo, est), max(hi, est), len(c), method)
+
+
+def _paired(
+    fn: Callable[[np.ndarray, np.ndarray, Method], float],
+    first: Sequence[Hashable],
+    second: Sequence[Hashable],
+    method: Method,
+    n_boot: int,
+    seed: int,
+) -> Estimate:
+    """A statistic of two paired samples (as codes) with a bootstrap CI over the pairs."""
+    if len(first) != len(second):
+        raise ValueError(f"xs and ys differ in length ({len(first)} vs {len(second)})")
+    a, b = codes(first), codes(second)
+    est = fn(a, b, method)
+    lo, hi = bootstrap(lambda idx: fn(a[idx], b[idx], method), len(a), n_boot=n_boot, seed=seed)
+    return Estimate(est, min(lo, est), max(hi, est), len(a), method)
 
 
 def mutual_information(
@@ -144,16 +144,7 @@ def mutual_information(
     seed: int = 0,
 ) -> Estimate:
     """I(X; Y) in bits (bias-corrected by default) with a bootstrap CI."""
-    if len(xs) != len(ys):
-        raise ValueError(f"xs and ys differ in length ({len(xs)} vs {len(ys)})")
-    a, b = codes(xs), codes(ys)
-    est = _mi_codes(a, b, method)
-
-    def stat(idx: np.ndarray) -> float:
-        return _mi_codes(a[idx], b[idx], method)
-
-    lo, hi = bootstrap(stat, len(a), n_boot=n_boot, seed=seed)
-    return Estimate(est, min(lo, est), max(hi, est), len(a), method)
+    return _paired(_mi_codes, xs, ys, method, n_boot, seed)
 
 
 def conditional_entropy(
@@ -165,79 +156,9 @@ def conditional_entropy(
     seed: int = 0,
 ) -> Estimate:
     """H(Y | X) = H(Y, X) − H(X) in bits with a bootstrap CI."""
-    if len(xs) != len(ys):
-        raise ValueError(f"xs and ys differ in length ({len(xs)} vs {len(ys)})")
-    y, x = codes(ys), codes(xs)
-    est = _cond_codes(y, x, method)
-
-    def stat(idx: np.ndarray) -> float:
-        return _cond_codes(y[idx], x[idx], method)
-
-    lo, hi = bootstrap(stat, len(y), n_boot=n_boot, seed=seed)
-    return Estimate(est, min(lo, est), max(hi, est), len(y), method)
+    return _paired(_cond_codes, ys, xs, method, n_boot, seed)
 
 
 def mdl_score(size_bits: float, cond_entropy_bits: float, alpha: float = 1.0) -> float:
     """The behavior-selection objective |C(B)| + α·H(M(X) | B(X))."""
     return float(size_bits + alpha * cond_entropy_bits)
-
-
-def proportion_ci(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for a share k/n (95% by default); (0, 1) when n = 0.
-
-    Unlike the normal approximation it stays inside [0, 1] and is honest near 0% and 100%,
-    where failure-prediction rates live.
-    """
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # Exactly 0 or 1 at the edges (rounding would otherwise leave k/n just outside).
-    return (0.0 if k == 0 else max(0.0, centre - half)), (1.0 if k == n else min(1.0, centre + half))
-
-
-# Two-sided 95% quantiles of Student's t by degrees of freedom (standard table values).
-_T95 = {
-    1: 12.706,
-    2: 4.303,
-    3: 3.182,
-    4: 2.776,
-    5: 2.571,
-    6: 2.447,
-    7: 2.365,
-    8: 2.306,
-    9: 2.262,
-    10: 2.228,
-    12: 2.179,
-    15: 2.131,
-    20: 2.086,
-    30: 2.042,
-    60: 2.000,
-}
-
-
-def t95(df: int) -> float:
-    """The two-sided 95% t quantile for `df` degrees of freedom (the nearest smaller tabled df)."""
-    if df < 1:
-        raise ValueError("a t interval needs at least two values")
-    return _T95[max(k for k in _T95 if k <= df)] if df <= 60 else 1.96
-
-
-def mean_ci(values: Sequence[float], bounds: tuple[float, float] | None = None) -> tuple[float, float, float]:
-    """(mean, low, high): a 95% t interval for the mean of a few values (e.g. over seeds),
-    clipped to `bounds` when the quantity has them (a rate lives in [0, 1]).
-
-    With one value the interval is that value (no spread is known, and none is claimed)."""
-    xs = np.asarray(values, dtype=float)
-    if xs.size == 0:
-        raise ValueError("mean_ci of no values")
-    mean = float(xs.mean())
-    if xs.size == 1:
-        return mean, mean, mean
-    half = t95(xs.size - 1) * float(xs.std(ddof=1)) / math.sqrt(xs.size)
-    lo, hi = mean - half, mean + half
-    if bounds is not None:
-        lo, hi = max(bounds[0], lo), min(bounds[1], hi)
-    return mean, lo, hi

@@ -13,12 +13,14 @@ except ImportError:  # pragma: no cover
 
 from behaviorlab.cli.experiment import demo_cmd, eval_cmd, samples_cmd, train_cmd
 from behaviorlab.cli.explain import explain_cmd
+from behaviorlab.cli.export import export_cmd
 from behaviorlab.cli.imitate import imitate_cmd
 from behaviorlab.cli.interpret import app as interpret_app
 from behaviorlab.cli.probe import probe_cmd
-from behaviorlab.cli.records import replay_cmd, runs_app, sweep_cmd
 from behaviorlab.cli.report import report_cmd
+from behaviorlab.cli.runs import replay_cmd, runs_app
 from behaviorlab.cli.study import app as study_app
+from behaviorlab.cli.sweep import sweep_cmd
 from behaviorlab.cli.tasks import app as tasks_app
 
 app = typer.Typer(
@@ -52,7 +54,10 @@ app.command(
 )(probe_cmd)
 REPORT_HELP = "Self-contained HTML report (PNG figures too) of a run of any kind, demo, sweep or study."
 app.command("report", help=REPORT_HELP)(report_cmd)
-app.add_typer(runs_app, name="runs", help="The run catalog: list, show, query (SQL), record.")
+app.add_typer(runs_app, name="runs", help="The run catalog: list, show, query (SQL), record, export.")
+app.command("export", help="Runs of any kind into TensorBoard, MLflow, CSV or Parquet, after the fact.")(
+    export_cmd
+)
 app.command("replay", help="Re-execute a run and verify it bit for bit (exit 1 if anything differs).")(
     replay_cmd
 )

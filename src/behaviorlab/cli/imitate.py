@@ -23,6 +23,10 @@ def imitate_cmd(
     workers: Annotated[
         int | None, typer.Option(help="Local worker processes (default: one per core).")
     ] = None,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option("--sink", help="Also send the results to a sink: tensorboard, mlflow, csv, parquet."),
+    ] = None,
 ) -> None:
     """Train or load the teacher, record its answers, fine-tune the students, write results.json."""
     from behaviorlab.sweep.imitate import imitate
@@ -36,8 +40,9 @@ def imitate_cmd(
         resume=resume,
         force=force,
         say=lambda line: console.print(line),
+        sinks=tuple(sink or ()),
     )
     for f in results["findings"]:
         held = {True: "held", False: "did not hold", None: "n/a"}[f["held"]]
-        console.print(f"[{held}] {f['claim']}: {f['evidence']}")
+        console.print(f"[{held}] {f['name']}: {f['verdict']}")
     console.print(f"wrote {out}/results.json; `behaviorlab report {out}` renders it")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from behaviorlab.cli._common import handles_bad_input
+from behaviorlab.rundir import ABLATION, ANALYSIS, ATTENTION, PATCHING, PERTURBATION
 
 app = typer.Typer(
     help="Attention maps, head scores, perturbation, ablation and patching of a trained run.",
@@ -59,7 +60,7 @@ def attention_cmd(
 ) -> None:
     """Attention maps."""
     maps = _open(run_dir).attention(group_by=group_by, split=split, n=n, save=True)
-    _emit({"maps": len(maps), "file": str(run_dir / "analysis" / "attention.json")})
+    _emit({"maps": len(maps), "file": str(run_dir / ANALYSIS / ATTENTION)})
 
 
 @app.command("heads", help="Score heads against hypotheses; flag recursion heads (head_scores.json).")
@@ -95,7 +96,7 @@ def perturb_cmd(
 
     r = _open(run_dir)
     summary = summarize(r.perturb(n_random=per_input, split=split, n=n, seed=seed))
-    r.save("perturbation.json", summary)
+    r.save(PERTURBATION, summary)
     _emit(summary)
 
 
@@ -110,7 +111,7 @@ def ablate_cmd(
     """Ablation table."""
     r = _open(run_dir)
     rows = r.ablate(method=method, split=split, n=n)
-    r.save("ablation.json", rows)
+    r.save(ABLATION, rows)
     _emit(rows)
 
 
@@ -125,7 +126,7 @@ def patch_cmd(
     """Patching table."""
     r = _open(run_dir)
     rows = r.patch(mode=mode, split=split, n=n)
-    r.save("patching.json", rows)
+    r.save(PATCHING, rows)
     _emit([x for x in rows if x["step"] == -1] or rows[:20])
 
 

@@ -10,14 +10,11 @@ from rich.table import Table
 
 from behaviorlab.cli._common import console, handles_bad_input
 
-ALL = "copying,repetition,noise,icl,consistency"
-
 
 def _cell(res: dict[str, Any]) -> str:
-    head = res.get("headline", {})
-    value = head.get("rate")
-    number = "—" if value is None else f"{100 * value:.0f}% [{100 * head['lo']:.0f}–{100 * head['hi']:.0f}%]"
-    return f"{head.get('label', '')}: {number}\n{res.get('verdict', '')}"
+    from behaviorlab.results import headline_number
+
+    return f"{res.get('label', '')}: {headline_number(res.get('headline'))}\n{res.get('verdict', '')}"
 
 
 def results_table(results: dict[str, Any]) -> Table:
@@ -45,7 +42,10 @@ def probe_cmd(
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Probe run directory to write.")],
-    probes: Annotated[str, typer.Option("--probes", help="Comma-separated probes to run.")] = ALL,
+    probes: Annotated[
+        str | None,
+        typer.Option("--probes", help="Comma-separated probes to run (default: every registered probe)."),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", help="At most N items per condition (faster, wider intervals).")
     ] = None,
@@ -62,6 +62,10 @@ def probe_cmd(
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run; finished parts are kept.")
     ] = False,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option("--sink", help="Also send the results to a sink: tensorboard, mlflow, csv, parquet."),
+    ] = None,
 ) -> None:
     """Run black-box probes on models; write config, outputs.parquet, results.json, summary.json."""
     from behaviorlab.probes import run_probes
@@ -77,6 +81,7 @@ def probe_cmd(
         force=force,
         resume=resume,
         progress=True,
+        sinks=sink or (),
     )
     console.print(results_table(results))
     record(out)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.rundir import REPORT, STUDY_MD
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -20,6 +21,10 @@ Address = Annotated[str | None, typer.Option(help="Ray cluster address to join."
 Resume = Annotated[bool, typer.Option(help="Finish an interrupted study; finished runs are kept.")]
 Force = Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")]
 Seeds = Annotated[int, typer.Option(min=1, help="Seeds per cell.")]
+Sink = Annotated[
+    list[str] | None,
+    typer.Option("--sink", help="Also send the claims to a sink: tensorboard, mlflow, csv, parquet."),
+]
 
 
 def _run(
@@ -32,6 +37,7 @@ def _run(
     resume: bool,
     force: bool,
     seeds: int,
+    sink: list[str] | None,
 ) -> None:
     from behaviorlab.study import run_study
 
@@ -46,13 +52,14 @@ def _run(
         force=force,
         seeds=tuple(range(seeds)),
         console=console,
+        sinks=tuple(sink or ()),
     )
     title = f"{result['title']} ({result['seconds']} s wall, {result['cpu_seconds']} CPU-s)"
     table = Table("claim", "verdict", title=title)
     for c in result["claims"]:
         table.add_row(c["claim"], c["verdict"])
     console.print(table)
-    console.print(f"study: {out / 'STUDY.md'}  report: {out / 'report.html'}")
+    console.print(f"study: {out / STUDY_MD}  report: {out / REPORT}")
 
 
 @app.command("recursion")
@@ -66,10 +73,11 @@ def recursion_cmd(
     resume: Resume = False,
     force: Force = False,
     seeds: Seeds = 3,
+    sink: Sink = None,
 ) -> None:
     """The recursion study's grid: binary successor and tree traversal (end to end and 1/2/3-step),
     learning rates, positional encodings and seeds; claims marked reproduced / not / mixed."""
-    _run("recursion", out, quick, backend, workers, address, resume, force, seeds)
+    _run("recursion", out, quick, backend, workers, address, resume, force, seeds, sink)
 
 
 @app.command("tree-boundary")
@@ -83,10 +91,11 @@ def tree_boundary_cmd(
     resume: Resume = False,
     force: Force = False,
     seeds: Seeds = 3,
+    sink: Sink = None,
 ) -> None:
     """Where end-to-end tree traversal fails while the 1-step reduction learns: preorder and inorder
     across tree size, training examples and model size; a phase diagram and the claims."""
-    _run("tree-boundary", out, quick, backend, workers, address, resume, force, seeds)
+    _run("tree-boundary", out, quick, backend, workers, address, resume, force, seeds, sink)
 
 
 @app.command("architectures")
@@ -100,7 +109,8 @@ def architectures_cmd(
     resume: Resume = False,
     force: Force = False,
     seeds: Seeds = 3,
+    sink: Sink = None,
 ) -> None:
     """Binary successor and 1-step trees with encoder-decoder, decoder-only, encoder-only and LSTM
     models, each tuned alike; accuracy, failure prediction and the claims per architecture."""
-    _run("architectures", out, quick, backend, workers, address, resume, force, seeds)
+    _run("architectures", out, quick, backend, workers, address, resume, force, seeds, sink)

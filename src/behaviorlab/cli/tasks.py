@@ -38,6 +38,7 @@ def _task(name: str, order: str | None, steps: str | None, start: str | None) ->
 
 
 @app.command("list")
+@handles_bad_input
 def list_tasks() -> None:
     """List the tasks with their options."""
     table = Table(title="behaviorlab tasks")

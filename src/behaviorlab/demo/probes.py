@@ -10,11 +10,11 @@ from typing import Any
 from rich.console import Console
 
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.gguf import smollm2_path
+from behaviorlab.lm.gguf_to_hf import smollm2_path
 from behaviorlab.probes import run_probes
-from behaviorlab.rundir import REPORT
+from behaviorlab.rundir import DEMO_PROBES, REPORT
 
-PROBES = "probes"  # the probe run's folder inside the demo's folder
+PROBES = DEMO_PROBES  # the probe run's folder inside the demo's folder
 
 
 def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
         note = f"probe report not written: {e.one_line()}"
     names = [m["name"] for m in results["models"]]
     rows = {
-        probe: {n: {"headline": per[n]["headline"], "verdict": per[n]["verdict"]} for n in names}
+        probe: {n: {k: per[n][k] for k in ("label", "headline", "verdict")} for n in names}
         for probe, per in results["probes"].items()
     }
     mapping = {n: results.get("mapping", {}).get(n, {}).get("verdict") for n in names}

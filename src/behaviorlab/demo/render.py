@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+from behaviorlab.results import headline_number
+
 COLUMNS = ("model", "steps", "exact match ID", "OOD", "failures predicted", "metamodel", "top heads")
 
 
@@ -102,10 +104,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
 
 def probe_cell(cell: dict[str, Any]) -> str:
     """`label: 40% [20–60%] — verdict` for one probe × model."""
-    head = cell.get("headline") or {}
-    rate = head.get("rate")
-    number = "—" if rate is None else f"{100 * rate:.0f}% [{100 * head['lo']:.0f}–{100 * head['hi']:.0f}%]"
-    return f"{head.get('label', '')}: {number} — {cell.get('verdict', '')}"
+    return f"{cell.get('label', '')}: {headline_number(cell.get('headline'))} — {cell.get('verdict', '')}"
 
 
 def _probe_lines(probes: dict[str, Any] | None) -> list[str]:

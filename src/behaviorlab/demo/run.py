@@ -17,7 +17,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from behaviorlab.demo.configs import demo_configs, lr_configs, lstm_configs
 from behaviorlab.demo.render import render_markdown, render_table
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.rundir import CONFIG, SUMMARY, RunDir, is_run, read_json_object, replace_output_dir
+from behaviorlab.rundir import (
+    CONFIG,
+    SUMMARY,
+    SUMMARY_MD,
+    RunDir,
+    is_run,
+    read_json_object,
+    replace_output_dir,
+)
 from behaviorlab.store import record
 from behaviorlab.sweep.backends import check_backend, run_jobs
 from behaviorlab.tasks.dataset import DatasetSpec
@@ -168,10 +176,10 @@ def run_demo(
     summary["probes"]["seconds"] = round(time.perf_counter() - t_probes, 1)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     atomic_write_json(out / SUMMARY, summary)
-    atomic_write_text(out / "SUMMARY.md", render_markdown(summary))
+    atomic_write_text(out / SUMMARY_MD, render_markdown(summary))
     from behaviorlab.report import render_report
 
     report = render_report(out)
     console.print(render_table(summary))
-    console.print(f"summary: {out / 'SUMMARY.md'}  report: {report}")
+    console.print(f"summary: {out / SUMMARY_MD}  report: {report}")
     return summary

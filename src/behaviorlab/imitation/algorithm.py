@@ -84,10 +84,12 @@ def compare(
         # its model badly makes the agreement of the programs say little about the models.
         "teacher_program_fit": teacher["explain"]["metamodel_agreement"],
         "student_program_fit": student["explain"]["metamodel_agreement"],
-        "program_agreement": share([a == b for a, b in zip(tp.run_many(xs), sp.run_many(xs), strict=True)]),
-        "output_agreement": share([a == b for a, b in zip(t_out, s_out, strict=True)]),
+        "program_agreement": share(
+            [a == b for a, b in zip(tp.run_many(xs), sp.run_many(xs), strict=True)]
+        ).to_json(),
+        "output_agreement": share([a == b for a, b in zip(t_out, s_out, strict=True)]).to_json(),
         "teacher_failures": len(failures),
-        "failures_reproduced": share([s_out[i] == t_out[i] for i in failures]),
-        "student_accuracy": share([s == r for s, r in zip(s_out, refs, strict=True)]),
-        "teacher_accuracy": share([t == r for t, r in zip(t_out, refs, strict=True)]),
+        "failures_reproduced": share([s_out[i] == t_out[i] for i in failures]).to_json(),
+        "student_accuracy": share([s == r for s, r in zip(s_out, refs, strict=True)]).to_json(),
+        "teacher_accuracy": share([t == r for t, r in zip(t_out, refs, strict=True)]).to_json(),
     }

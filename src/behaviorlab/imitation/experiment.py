@@ -9,7 +9,7 @@ every finished run and every recorded answer."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +23,44 @@ from behaviorlab.imitation.config import SYNTHETIC_TEACHER, ImitationConfig
 from behaviorlab.imitation.jobs import eval_digest
 from behaviorlab.imitation.plan import Point, points
 from behaviorlab.imitation.results import assemble
-from behaviorlab.imitation.runner import Runner, in_process, open_dir, run_jobs_with_bar
+from behaviorlab.imitation.runner import open_dir, run_jobs_with_bar
 from behaviorlab.imitation.skills import Family, family
 from behaviorlab.io import atomic_write_json
+from behaviorlab.jobs import Runner, in_process
 from behaviorlab.lm import load
 from behaviorlab.lm.base import Decoding, TextModel
-from behaviorlab.rundir import DATA, RESULTS, RunDir, read_json_object, update_summary, write_summary
+from behaviorlab.rundir import (
+    BASE_DATA,
+    DATA,
+    RESULTS,
+    TEACHER_ANSWERS,
+    TEACHER_DATA,
+    RunDir,
+    read_json_object,
+    split_file,
+    update_summary,
+    write_summary,
+)
+from behaviorlab.rundir import (
+    IMITATION_BASES as BASES,
+)
+from behaviorlab.rundir import (
+    IMITATION_HF as HF,
+)
+from behaviorlab.rundir import (
+    IMITATION_OUTPUTS as OUTPUTS,
+)
+from behaviorlab.rundir import (
+    IMITATION_STUDENTS as STUDENTS,
+)
+from behaviorlab.rundir import (
+    IMITATION_TEACHER as TEACHER,
+)
 from behaviorlab.tasks.dataset import derive_seed
 from behaviorlab.tasks.recorded import read_pairs
 from behaviorlab.tasks.text import TextVocab
+from behaviorlab.track import check_sinks, send_run
 
-TEACHER, BASES, STUDENTS, OUTPUTS, HF = "teacher", "bases", "students", "outputs", "hf-student"
 Say = Callable[[str], None]
 
 
@@ -109,7 +136,7 @@ class Experiment:
     def pretrain(self, runner: Runner, progress: bool) -> dict[str, Any]:
         cfg, out, jobs = self.cfg, self.out, []
         base_data = recipe.write_pairs(
-            out / "base-data" / "train.parquet",
+            split_file(out / BASE_DATA, "train"),
             recipe.base_pairs(
                 [self.fam.skills[s] for s in cfg.base.skills],
                 cfg.base.examples_per_skill,
@@ -123,7 +150,7 @@ class Experiment:
                 cfg.queries.invalid_fraction,
                 derive_seed(cfg.seed, "teacher"),
             )
-            path = recipe.write_pairs(out / "teacher-data" / "train.parquet", pairs)
+            path = recipe.write_pairs(split_file(out / TEACHER_DATA, "train"), pairs)
             tc = recipe.train_config(
                 "teacher", {"train": path}, cfg.teacher.model, cfg.teacher.fit, cfg, self.pieces
             )
@@ -145,7 +172,7 @@ class Experiment:
     def teacher_answers(self) -> dict[str, Any]:
         """Two samples on the evaluation queries and the algorithm view (cached)."""
         assert self.teacher is not None
-        cfg, path = self.cfg, self.out / OUTPUTS / "teacher.json"
+        cfg, path = self.cfg, self.out / OUTPUTS / TEACHER_ANSWERS
         request = {
             **self.request(True),
             "decoding": _decoding(cfg, "sample-a").label(),
@@ -173,7 +200,7 @@ class Experiment:
 
     def imitation_data(self, setting: str) -> dict[int, dict[str, Any]]:
         """The teacher's answers to the setting's queries, as Parquet sets of each amount."""
-        cfg, full = self.cfg, self.out / DATA / f"{setting}.parquet"
+        cfg, full = self.cfg, split_file(self.out / DATA, setting)
         n = max(cfg.sweep.amounts)
         if not full.is_file():
             assert self.teacher is not None
@@ -223,7 +250,7 @@ class Experiment:
                     f"warning: {setting} has {len(rows)} distinct queries; the {amount} set holds all of them"
                 )
             path = recipe.write_pairs(
-                self.out / DATA / f"{setting}-{amount}.parquet", [(e.input, e.output) for e in part]
+                split_file(self.out / DATA, f"{setting}-{amount}"), [(e.input, e.output) for e in part]
             )
             tokens = sum(len(vocab.tokenize(e.input)) + len(vocab.tokenize(e.output)) for e in part)
             sets[amount] = {"path": str(path), "examples": len(part), "tokens": tokens}
@@ -294,8 +321,11 @@ def run_experiment(
     force: bool = False,
     progress: bool = True,
     say: Say = lambda _: None,
+    sinks: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run the whole experiment into `out`; returns results.json's content."""
+    """Run the whole experiment into `out` (its record also into `sinks` at the end); returns
+    results.json's content."""
+    check_sinks(sinks)
     t0 = time.perf_counter()
     torch.set_num_threads(cfg.teacher.threads)
     teacher = None if cfg.teacher.spec == SYNTHETIC_TEACHER else load(cfg.teacher.spec)
@@ -334,6 +364,7 @@ def run_experiment(
         status="complete",
         teacher=exp.teacher.spec if exp.teacher else cfg.teacher.spec,
         wall_seconds=seconds,
-        findings={f["claim"]: f["held"] for f in results["findings"]},
+        findings={f["name"]: f["held"] for f in results["findings"]},
     )
+    send_run(out, sinks)
     return results

@@ -12,9 +12,9 @@ from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import ANALYSIS, CONFIG, RunDir, read_json_object
+from behaviorlab.rundir import ANALYSIS, CONFIG, IMITATION_EVAL, RunDir, read_json_object
 
-EVAL_FILE = "imitation-eval.json"
+EVAL_FILE = IMITATION_EVAL
 
 
 def eval_digest(request: dict[str, Any]) -> str:

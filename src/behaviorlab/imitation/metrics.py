@@ -1,5 +1,5 @@
 """Content and style of a model's outputs against the references and the teacher's, with 95%
-intervals: Wilson for shares, a seeded percentile bootstrap for means and correlations.
+intervals (stats.py): Wilson for shares, a seeded percentile bootstrap for means and correlations.
 
 Style follows Gudibande et al.'s Table 2: when the teacher's output is a list, is ours; when it
 closes with a summary, does ours; the share of the teacher's distinct words ours uses; the Pearson
@@ -10,52 +10,32 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
-from behaviorlab.behaviors.estimators import bootstrap, proportion_ci
 from behaviorlab.imitation import style
 from behaviorlab.imitation.queries import Query
-
-Stat = dict[str, Any]  # {"rate" | "mean" | "r": value, "ci": [lo, hi], "n": ...}
-
-
-def share(hits: Sequence[bool]) -> Stat:
-    """A share with its Wilson interval (rate None when there is nothing to count)."""
-    k, n = int(sum(hits)), len(hits)
-    return {"rate": k / n if n else None, "ci": list(proportion_ci(k, n)), "k": k, "n": n}
+from behaviorlab.stats import Estimate, bootstrap_mean, correlation, share_of
 
 
-def mean(values: Sequence[float], seed: int) -> Stat:
+def share(hits: Sequence[bool]) -> Estimate:
+    """A share with its Wilson interval (undefined when there is nothing to count)."""
+    return share_of(hits)
+
+
+def mean(values: Sequence[float], seed: int) -> Estimate:
     """A mean with a bootstrap interval."""
-    v = np.asarray(values, dtype=float)
-    if not len(v):
-        return {"mean": None, "ci": [None, None], "n": 0}
-    lo, hi = bootstrap(lambda idx: float(v[idx].mean()), len(v), seed=seed)
-    return {"mean": float(v.mean()), "ci": [lo, hi], "n": len(v)}
+    return bootstrap_mean(values, seed)
 
 
-def _r(a: np.ndarray, b: np.ndarray) -> float | None:
-    if len(a) < 3 or a.std() == 0 or b.std() == 0:
-        return None  # a constant length has no correlation
-    return float(np.corrcoef(a, b)[0, 1])
+def pearson(a: Sequence[float], b: Sequence[float], seed: int) -> Estimate:
+    """Pearson r of paired values with a bootstrap interval."""
+    return correlation(a, b, seed)
 
 
-def pearson(a: Sequence[float], b: Sequence[float], seed: int) -> Stat:
-    """Pearson r with a bootstrap interval (resamples with a constant side are skipped)."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    r = _r(x, y)
-    if r is None:
-        return {"r": None, "ci": [None, None], "n": len(x)}
-
-    def stat(idx: np.ndarray) -> float:
-        got = _r(x[idx], y[idx])
-        return r if got is None else got
-
-    lo, hi = bootstrap(stat, len(x), seed=seed)
-    return {"r": r, "ci": [lo, hi], "n": len(x)}
+def as_json(table: dict[str, Estimate]) -> dict[str, dict[str, Any]]:
+    """A table of estimates as results.json holds it."""
+    return {k: e.to_json() for k, e in table.items()}
 
 
-def content_table(family: str, queries: Sequence[Query], outputs: Sequence[str]) -> dict[str, Stat]:
+def content_table(family: str, queries: Sequence[Query], outputs: Sequence[str]) -> dict[str, Estimate]:
     """Exact match of the parsed content against the reference, per skill and over all skills."""
     hits: dict[str, list[bool]] = {}
     for q, o in zip(queries, outputs, strict=True):
@@ -68,7 +48,7 @@ def content_table(family: str, queries: Sequence[Query], outputs: Sequence[str])
 
 def _given(
     queries: Sequence[Query], outs: Sequence[str], ref: Sequence[str], marker: Callable[[str], bool]
-) -> Stat:
+) -> Estimate:
     """Among valid queries whose teacher output has the marker, the share of ours that has it."""
     return share([marker(o) for q, o, t in zip(queries, outs, ref, strict=True) if q.valid and marker(t)])
 
@@ -80,7 +60,7 @@ def _overlap(ours: str, theirs: str) -> float:
 
 def style_table(
     queries: Sequence[Query], outputs: Sequence[str], teacher: Sequence[str], seed: int
-) -> dict[str, Stat]:
+) -> dict[str, Estimate]:
     """Style against the teacher's outputs on the same queries (valid ones; abstention on invalid)."""
     valid = [(o, t, q) for q, o, t in zip(queries, outputs, teacher, strict=True) if q.valid]
     return {
@@ -100,18 +80,10 @@ def style_table(
 
 def template_by_skill(
     queries: Sequence[Query], outputs: Sequence[str], teacher: Sequence[str]
-) -> dict[str, Stat]:
+) -> dict[str, Estimate]:
     """Template adherence per skill (does the style reach skills outside the imitation data?)."""
     hits: dict[str, list[bool]] = {}
     for q, o, t in zip(queries, outputs, teacher, strict=True):
         if q.valid:
             hits.setdefault(q.skill, []).append(style.skeleton(o) == style.skeleton(t))
     return {skill: share(h) for skill, h in sorted(hits.items())}
-
-
-def value(stat: Stat) -> float | None:
-    """The point estimate of a table cell, whatever its kind."""
-    for key in ("rate", "mean", "r"):
-        if key in stat:
-            return stat[key]
-    return None

@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from behaviorlab.rundir import figure_file
+
 PLOTS = "plots"
 PANELS = (  # (title, how a row gives the value)
-    ("content, all skills (exact match)", lambda r: r["content"]["all"]["rate"]),
-    ("style: template adherence", lambda r: r["style"]["template"]["rate"]),
+    ("content, all skills (exact match)", lambda r: r["content"]["all"]["estimate"]),
+    ("style: template adherence", lambda r: r["style"]["template"]["estimate"]),
     (
         "algorithm: program agreement with the teacher",
-        lambda r: (r.get("algorithm") or {}).get("program_agreement", {}).get("rate"),
+        lambda r: (r.get("algorithm") or {}).get("program_agreement", {}).get("estimate"),
     ),
 )
 
@@ -69,7 +71,7 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
             for ax in axes:
                 ax.set_xscale("log", base=2)
         fig.tight_layout()
-        written.append(folder / f"{key}.png")
+        written.append(figure_file(folder, key))
         fig.savefig(written[-1], dpi=90)
         plt.close(fig)
     pair = [rows[n] for n in sweeps["local_vs_broad"]]
@@ -80,7 +82,7 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
         for k, r in enumerate([*pair, teacher]):
             ax.bar(
                 [i + k * width for i in range(len(skills))],
-                [r["content"][s]["rate"] or 0 for s in skills],
+                [r["content"][s]["estimate"] or 0 for s in skills],
                 width,
                 label=r["name"],
             )
@@ -89,7 +91,7 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
         ax.set_ylim(0, 1.02)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        written.append(folder / "local-vs-broad.png")
+        written.append(figure_file(folder, "local-vs-broad"))
         fig.savefig(written[-1], dpi=90)
         plt.close(fig)
     return written

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from behaviorlab.imitation.algorithm import compare
 from behaviorlab.imitation.config import SYNTHETIC_TEACHER, ImitationConfig
 from behaviorlab.imitation.findings import findings
-from behaviorlab.imitation.metrics import content_table, style_table, template_by_skill
+from behaviorlab.imitation.metrics import as_json, content_table, style_table, template_by_skill
 from behaviorlab.imitation.plan import Point
 from behaviorlab.imitation.queries import Query
 from behaviorlab.imitation.skills import Family
@@ -30,9 +30,9 @@ def _row(
 ) -> dict[str, Any]:
     ref = teacher["sample_a"]
     row: dict[str, Any] = {"name": name, "role": role, **extra}
-    row["content"] = content_table(exp.fam.name, exp.eval, outputs)
-    row["style"] = style_table(exp.eval, outputs, ref, exp.cfg.seed)
-    row["template_by_skill"] = template_by_skill(exp.eval, outputs, ref)
+    row["content"] = as_json(content_table(exp.fam.name, exp.eval, outputs))
+    row["style"] = as_json(style_table(exp.eval, outputs, ref, exp.cfg.seed))
+    row["template_by_skill"] = as_json(template_by_skill(exp.eval, outputs, ref))
     row["examples"] = [
         {"query": q.text, "teacher": t, "output": o}
         for q, t, o in list(zip(exp.eval, ref, outputs, strict=True))[:6]
@@ -149,5 +149,5 @@ def assemble(
         "rows": rows,
         "sweeps": sweeps,
     }
-    results["findings"] = findings(results)
+    results["findings"] = [f.to_json() for f in findings(results)]
     return results

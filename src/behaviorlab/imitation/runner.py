@@ -3,7 +3,7 @@ tests run them here), with a progress bar; and the imitation run directory itsel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +12,10 @@ import tomli_w
 from behaviorlab.errors import BadInput
 from behaviorlab.imitation.config import ImitationConfig
 from behaviorlab.imitation.jobs import train_and_answer
+from behaviorlab.jobs import Job, Runner
 from behaviorlab.rundir import CONFIG, RunDir, replace_output_dir
 
-Job = tuple[Any, ...]
-Runner = Callable[[Callable[..., Any], list[Job], Callable[[Any], None] | None], Iterator[tuple[int, Any]]]
 Say = Callable[[str], None]
-
-
-def in_process(
-    fn: Callable[..., Any], jobs: list[Job], on_update: Callable[[Any], None] | None
-) -> Iterator[tuple[int, Any]]:
-    """A runner that runs jobs one after another here (tests; no worker processes)."""
-    for i, job in enumerate(jobs):
-        yield i, fn(*job)
 
 
 def is_imitation(path: Path) -> bool:

@@ -13,6 +13,7 @@ from behaviorlab.batching import encode_sources
 from behaviorlab.interpret.ablate import ablation_confirmation
 from behaviorlab.interpret.edits import Perturbation, originals_of, random_perturbations
 from behaviorlab.interpret.perturb import perturb, summarize
+from behaviorlab.rundir import ABLATION, PERTURBATION
 
 
 def _found_heads(rows: list[dict[str, Any]], rec: list[dict[str, Any]]) -> tuple[list[Any], bool]:
@@ -56,9 +57,9 @@ def head_findings(run_dir: Path, *, quick: bool) -> dict[str, Any]:
             ),
         ]
     )
-    r.save("ablation.json", ablation_rows)
+    r.save(ABLATION, ablation_rows)
     pert = _perturbation(r, split, n, quick)
-    r.save("perturbation.json", pert)
+    r.save(PERTURBATION, pert)
     return {
         "recursion_heads": _ranked(rows, rec),
         "ablation_drop": None

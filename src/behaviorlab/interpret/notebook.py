@@ -30,6 +30,7 @@ from behaviorlab.interpret.perturb import Head, perturb
 from behaviorlab.interpret.scores import head_scores, recursion_heads
 from behaviorlab.io import atomic_write_json
 from behaviorlab.models import Seq2SeqModel
+from behaviorlab.rundir import ANALYSIS, ATTENTION, CACHE, CACHE_SUMMARY, HEAD_SCORES
 from behaviorlab.tasks import Example, Task
 from behaviorlab.train.run import Run
 from behaviorlab.train.run import open_run as _open
@@ -72,7 +73,7 @@ class InterpretRun:
 
     def save(self, name: str, obj: Any) -> Path:
         """Write obj as JSON to RUN_DIR/analysis/name."""
-        path = Path(self.path) / "analysis" / name
+        path = Path(self.path) / ANALYSIS / name
         atomic_write_json(path, obj)
         return path
 
@@ -90,8 +91,8 @@ class InterpretRun:
             self.model, p.src, None if generate else p.tgt_in, generate=generate, names=names
         )
         if save:
-            c.save(Path(self.path) / "analysis" / "cache.safetensors")
-            c.save_summary(Path(self.path) / "analysis" / "cache_summary.parquet")
+            c.save(Path(self.path) / ANALYSIS / CACHE)
+            c.save_summary(Path(self.path) / ANALYSIS / CACHE_SUMMARY)
         return c
 
     def attention(
@@ -108,7 +109,7 @@ class InterpretRun:
             self.model, self.prepared(split, n), group_by=group_by, kinds=kinds, layers=layers
         )
         if save:
-            self.save("attention.json", [m.to_dict() for m in maps])
+            self.save(ATTENTION, [m.to_dict() for m in maps])
         return maps
 
     def head_scores(
@@ -121,7 +122,7 @@ class InterpretRun:
         """Every head scored against every hypothesis, best first per hypothesis."""
         rows = head_scores(self.model, self.prepared(split, n), hypotheses)
         if save:
-            self.save("head_scores.json", rows)
+            self.save(HEAD_SCORES, rows)
         return rows
 
     def head_scores_figure(self, hypothesis: str, rows: list[dict[str, Any]] | None = None) -> Any:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from behaviorlab.errors import BadInput
+
+if TYPE_CHECKING:
+    from behaviorlab.tasks import Task
 
 Finish = Literal["eos", "stop", "length"]
 
@@ -61,6 +65,9 @@ class TextModel(Protocol):
       prompt for an encoder-decoder), or None when not bounded or not known. Hugging Face and GGUF
       models keep a longer prompt's last tokens, leaving room for the continuation (at most half
       the context; `meta["truncated"]` counts the dropped ones), and stop at the context's end.
+
+    An adapter that knows more about its model than these attributes say (our runs know their
+    task and training sizes) also defines `facts() -> ModelFacts`; see `facts`.
     """
 
     spec: str
@@ -90,6 +97,58 @@ class TextModel(Protocol):
     ) -> list[list[float]]:
         """Log-prob of each token of each continuation given its prompt (teacher-forced)."""
         ...
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a black-box study may use about a model besides generate/score/tokenize. The adapter
+    knows them (`facts(model)`), so no study re-reads the model's spec."""
+
+    closed: bool  # prompts only from `alphabet` (our task models)
+    alphabet: tuple[str, ...]  # tokens a closed prompt is built from (`<unk>` left out)
+    chat: bool = False  # the study's choice: wrap prompts with the chat template
+    sep: str = " "  # how the model's tokens join into a prompt that tokenizes back to them
+    task: Task | None = None  # the task a run learned (reference function and sampler), if any
+    sizes: tuple[int, int] | None = None  # the run's training size range
+    max_len: int | None = None  # positions the model reads (a run's positional limit, else its context)
+    decoder_only: bool = False  # prompt and output share max_len
+    run_dir: Path | None = None  # the run directory behind one of our runs
+
+    def join(self, tokens: Sequence[str]) -> str:
+        """A closed prompt from alphabet tokens."""
+        return self.sep.join(tokens)
+
+    def max_prompt_tokens(self, new_tokens: int) -> int | None:
+        """Longest prompt the model accepts when `new_tokens` should still fit (None: no known limit)."""
+        if self.max_len is None:
+            return None
+        return self.max_len - (new_tokens + 1 if self.decoder_only else 0)
+
+
+def facts(model: TextModel) -> ModelFacts:
+    """The adapter's facts when it states them (`model.facts()`), else what the protocol tells."""
+    own = getattr(model, "facts", None)
+    return own() if callable(own) else protocol_facts(model)
+
+
+def protocol_facts(model: TextModel) -> ModelFacts:
+    """Facts from the protocol's attributes alone: the model's context bounds prompt and output."""
+    closed = model.alphabet is not None
+    alphabet = tuple(t for t in model.alphabet or () if t != "<unk>")
+    sep = separator(model, alphabet) if closed else " "
+    return ModelFacts(closed, alphabet, sep=sep, max_len=model.context_length, decoder_only=True)
+
+
+def separator(model: TextModel, alphabet: Sequence[str]) -> str:
+    """ " " for grammar tokens (`1 0 1`), "" for text pieces that carry their own spaces (` the`)."""
+    sample = list(alphabet[:4])
+    for sep in (" ", ""):
+        try:
+            if model.tokenize(sep.join(sample)) == sample:
+                return sep
+        except BadInput:
+            continue
+    return " "
 
 
 def texts(

@@ -4,6 +4,7 @@ grammar, or the pieces of its recorded data), the completion is the model's outp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -11,7 +12,9 @@ import torch.nn.functional as F
 
 from behaviorlab.batching import encode_sources, pad
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.base import GREEDY, Completion, Decoding, Finish, cut_at_stop
+from behaviorlab.lm.base import GREEDY, Completion, Decoding, Finish, ModelFacts, cut_at_stop, protocol_facts
+from behaviorlab.tasks import Task
+from behaviorlab.tasks.dataset import DatasetSpec
 from behaviorlab.tasks.tokenize import SPECIALS
 from behaviorlab.train.run import Run, open_run
 
@@ -32,6 +35,22 @@ class RunModel:
 
     def __repr__(self) -> str:
         return f"<RunModel {self.spec} {self.run.model.cfg.kind}>"
+
+    def facts(self) -> ModelFacts:
+        """The run's task (reference and sampler), training sizes and positional limit."""
+        cfg = self.run.config
+        sizes = None
+        if isinstance(cfg.data, DatasetSpec):
+            train = next(s for s in cfg.data.splits if s.name == "train")
+            sizes = (train.min_size, train.max_size)
+        return replace(
+            protocol_facts(self),
+            task=self.run.task if isinstance(self.run.task, Task) else None,
+            sizes=sizes,
+            max_len=cfg.model.max_len,
+            decoder_only=cfg.model.kind == "decoder-only",
+            run_dir=Path(self.run.path),
+        )
 
     def tokenize(self, text: str) -> list[str]:
         """The run's tokens for `text` (BadInput on tokens a task grammar does not know)."""

@@ -3,7 +3,7 @@
 from behaviorlab.metamodels.batch import Batch
 from behaviorlab.metamodels.compare import compare, same_shortcut
 from behaviorlab.metamodels.context import Context
-from behaviorlab.metamodels.exceptions import fit_exceptions
+from behaviorlab.metamodels.exception_rules import fit_exceptions
 from behaviorlab.metamodels.explain import ExplainResult, explain, search
 from behaviorlab.metamodels.families import family_for, reference_name
 from behaviorlab.metamodels.features import Term

@@ -14,15 +14,15 @@ from behaviorlab.errors import BadInput
 from behaviorlab.lm.base import TextModel, texts
 from behaviorlab.metamodels.batch import Batch
 from behaviorlab.metamodels.context import View
-from behaviorlab.metamodels.exceptions import fit_exceptions
+from behaviorlab.metamodels.exception_rules import fit_exceptions
 from behaviorlab.metamodels.families import family_for, reference_name
 from behaviorlab.metamodels.induce import induce
 from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
 from behaviorlab.metamodels.risk import RiskModel, explain_risk
 from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
 from behaviorlab.metamodels.text import to_json, to_text
+from behaviorlab.metamodels.tree_exceptions import fit_tree_exceptions
 from behaviorlab.metamodels.tree_program import TreeProgram
-from behaviorlab.metamodels.tree_search import fit_tree_exceptions
 
 
 class TaskLike(Protocol):
@@ -70,7 +70,7 @@ class ExplainResult:
     @property
     def mutual_information_bits(self) -> float:
         """I(model output; program output) on the held-out natural inputs, bias-corrected."""
-        return self.mutual_information.estimate
+        return self.mutual_information.value
 
     def to_json(self) -> dict[str, Any]:
         """Headline numbers first, then details."""

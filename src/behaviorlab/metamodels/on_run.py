@@ -19,7 +19,7 @@ from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.risk import RiskModel, evaluate, score_inputs
 from behaviorlab.metamodels.scoring import failure_stats
 from behaviorlab.metamodels.tree_program import TreeProgram
-from behaviorlab.rundir import ANALYSIS, PREDICTIONS
+from behaviorlab.rundir import ANALYSIS, METAMODEL, METAMODEL_TEXT, PREDICTIONS
 from behaviorlab.tasks import Task
 from behaviorlab.tasks.dataset import DatasetSpec, SplitSpec, derive_seed
 from behaviorlab.train.run import Run, open_run
@@ -146,10 +146,8 @@ def explain_run(
         result.fresh_check = fresh_check(run, result.program, n_check, seed + 1, result.risk_model)
     if write:
         analysis = run_dir / ANALYSIS
-        atomic_write_json(
-            analysis / "metamodel.json", {"program_text": result.program_text, **result.to_json()}
-        )
-        atomic_write_text(analysis / "metamodel.txt", result.render_text())
+        atomic_write_json(analysis / METAMODEL, {"program_text": result.program_text, **result.to_json()})
+        atomic_write_text(analysis / METAMODEL_TEXT, result.render_text())
     return result
 
 

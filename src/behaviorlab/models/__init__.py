@@ -1,12 +1,15 @@
 """Hooked sequence-to-sequence models with one interface: forward, generate, named hooks.
 
-`build_model(cfg, vocab_size, pad_id, bos_id, eos_id)` returns one of four kinds (see ModelConfig).
+`build_model(cfg, vocab_size, pad_id, bos_id, eos_id)` returns a model of `cfg.kind`: one of the four
+built-in kinds (see ModelConfig) or one a plugin registers (registry.py).
 """
 
 from __future__ import annotations
 
 import torch
 
+from behaviorlab import registry
+from behaviorlab.errors import BadInput
 from behaviorlab.models.base import Seq2SeqModel
 from behaviorlab.models.config import ModelConfig
 from behaviorlab.models.decoder_only import DecoderOnly
@@ -16,12 +19,13 @@ from behaviorlab.models.generate import Generation
 from behaviorlab.models.hooks import HookContext, HookHandle, HookPoint, RunInfo
 from behaviorlab.models.lstm import RNNSeq2Seq
 
-_KINDS: dict[str, type[Seq2SeqModel]] = {
-    "encoder-decoder": EncoderDecoder,
-    "decoder-only": DecoderOnly,
-    "encoder-only": EncoderOnly,
-    "lstm": RNNSeq2Seq,
-}
+
+def model_class(kind: str) -> type[Seq2SeqModel]:
+    """The model class of a kind (built-in or from a plugin); BadInput lists the kinds."""
+    cls = registry.load("model", kind)
+    if not (isinstance(cls, type) and issubclass(cls, Seq2SeqModel)):
+        raise BadInput(f"model kind {kind!r}: {registry.entries('model')[kind].target} is not a Seq2SeqModel")
+    return cls
 
 
 def build_model(
@@ -39,7 +43,7 @@ def build_model(
     `hooks=False` compiles hook points out (see models/hooks.py); it can be undone later with
     `model.hooks_enabled = True`.
     """
-    cls = _KINDS[cfg.kind]
+    cls = model_class(cfg.kind)
     if seed is None:
         model = cls(cfg, vocab_size, pad_id, bos_id, eos_id)
     else:
@@ -64,4 +68,5 @@ __all__ = [
     "RunInfo",
     "Seq2SeqModel",
     "build_model",
+    "model_class",
 ]

@@ -1,4 +1,5 @@
-"""The model configuration: one pydantic object shared by all four model kinds."""
+"""The model configuration: one pydantic object shared by every model kind (the four built-in
+ones, and any a plugin registers)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Literal
 import pydantic
 from pydantic import PositiveInt
 
+from behaviorlab import registry
+
 
 class ModelConfig(pydantic.BaseModel, extra="forbid", strict=True, allow_inf_nan=False):
     """Architecture of a sequence-to-sequence model; unused fields are ignored by a kind."""
 
-    kind: Literal["encoder-decoder", "decoder-only", "encoder-only", "lstm"] = "encoder-decoder"
+    kind: str = "encoder-decoder"  # a registered model kind (registry.py): built-in or from a plugin
     d_model: PositiveInt = 64
     n_heads: PositiveInt = 4
     enc_layers: PositiveInt = 2  # encoder-decoder, encoder-only, lstm encoder
@@ -23,6 +26,14 @@ class ModelConfig(pydantic.BaseModel, extra="forbid", strict=True, allow_inf_nan
     max_len: PositiveInt = 128
     extra_slots: int = pydantic.Field(default=2, ge=0)  # encoder-only: output ≤ S + extra_slots
     rnn_cell: Literal["lstm", "gru"] = "lstm"  # lstm kind
+
+    @pydantic.field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        known = registry.names("model")
+        if kind not in known:
+            raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(known)}")
+        return kind
 
     @pydantic.model_validator(mode="after")
     def _heads_divide_width(self) -> ModelConfig:

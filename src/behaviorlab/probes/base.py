@@ -1,29 +1,26 @@
 """What every probe shares: its config, what it may know about a model, the recorder every
-generation goes through, and the parts of a result (rates with Wilson intervals, a figure spec,
-the probe framed as a behaviour scored by mutual information).
+generation goes through, and what a finding is built from (shares of conditions through
+stats.py; the probe framed as a behaviour scored by mutual information).
 
-A probe reads a model only through the `TextModel` protocol. For our own runs (`run:DIR`) it may
-also read the run directory's config (task, size range, context length) — files, not weights.
+A probe reads a model only through the `TextModel` protocol and the facts its adapter states
+(`lm.ModelFacts`: for our own runs also the task, training size range and positional limit).
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import statistics
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from behaviorlab import tasks
-from behaviorlab.behaviors import Behavior, evaluate_behavior, proportion_ci
-from behaviorlab.errors import BadInput
-from behaviorlab.lm import GREEDY, Completion, Decoding, TextModel, split_spec
-from behaviorlab.rundir import RunDir, is_run
+from behaviorlab.behaviors import Behavior, evaluate_behavior
+from behaviorlab.lm import GREEDY, Completion, Decoding, ModelFacts, TextModel, facts
+from behaviorlab.results import BehaviorResult, Finding
+from behaviorlab.stats import Estimate, share
 
 # Prompts per generate call: bounds an adapter's memory on long prompts, and paces the progress bar.
 CHUNK = 32
@@ -44,76 +41,11 @@ class ProbeConfig(BaseModel):
         return self.model_copy(update={"n": n, "seed": seed})
 
 
-@dataclass(frozen=True)
-class ModelFacts:
-    """What a probe may use about a model besides generate/score/tokenize."""
-
-    closed: bool  # prompts only from `alphabet` (our task models)
-    alphabet: tuple[str, ...]  # tokens a closed prompt is built from (`<unk>` left out)
-    chat: bool  # wrap prompts with the chat template
-    sep: str = " "  # how the model's tokens join into a prompt that tokenizes back to them
-    task: tasks.Task | None = None  # a run's task (reference function and sampler), if any
-    sizes: tuple[int, int] | None = None  # the run's training size range
-    max_len: int | None = None  # the run's positional limit
-    decoder_only: bool = False  # prompt and output share max_len
-
-    def join(self, tokens: Sequence[str]) -> str:
-        """A closed prompt from alphabet tokens."""
-        return self.sep.join(tokens)
-
-    def max_prompt_tokens(self, new_tokens: int) -> int | None:
-        """Longest prompt the model accepts when `new_tokens` should still fit (None: no known limit)."""
-        if self.max_len is None:
-            return None
-        return self.max_len - (new_tokens + 1 if self.decoder_only else 0)
-
-
-def run_dir_of(model: TextModel) -> Path | None:
-    """The run directory behind a `run:` spec, else None."""
-    try:
-        scheme, path = split_spec(model.spec)
-    except BadInput:
-        return None
-    return path if scheme == "run" and is_run(path) else None
-
-
 def model_facts(model: TextModel, chat: bool | None = None) -> ModelFacts:
-    """Facts for a model; `chat=None` uses the chat template when the model has one."""
-    closed = model.alphabet is not None
-    use_chat = not closed and model.has_chat_template and chat is not False
-    alphabet = tuple(t for t in model.alphabet or () if t != "<unk>")
-    facts = ModelFacts(closed, alphabet, use_chat, _separator(model, alphabet) if closed else " ")
-    where = run_dir_of(model)
-    if where is None:  # another format: its own position table is the limit (decoder: shared)
-        return ModelFacts(
-            closed, alphabet, use_chat, facts.sep, max_len=model.context_length, decoder_only=True
-        )
-    cfg = RunDir.open(where).config
-    data, arch = cfg.get("data", {}), cfg.get("model", {})
-    task = None
-    if isinstance(data, dict) and data.get("task") in tasks.names():
-        try:
-            task = tasks.get(str(data["task"]), **(data.get("options") or {}))
-        except BadInput:
-            task = None
-    splits = data.get("splits", []) if isinstance(data, dict) else []
-    train = next((s for s in splits if isinstance(s, dict) and s.get("name") == "train"), None)
-    sizes = (int(train["min_size"]), int(train["max_size"])) if train and "min_size" in train else None
-    max_len = int(arch["max_len"]) if isinstance(arch, dict) and "max_len" in arch else None
-    kind = arch.get("kind") if isinstance(arch, dict) else None
-    return ModelFacts(closed, alphabet, False, facts.sep, task, sizes, max_len, kind == "decoder-only")
-
-
-def _separator(model: TextModel, alphabet: Sequence[str]) -> str:
-    """ " " for grammar tokens (`1 0 1`), "" for text pieces that carry their own spaces (` the`)."""
-    sample = list(alphabet[:4])
-    for sep in (" ", ""):
-        try:
-            if model.tokenize(sep.join(sample)) == sample:
-                return sep
-        except BadInput:
-            continue
-    return " "
+    """The adapter's facts with the probe run's chat choice: open-text models with a chat template
+    get it unless `chat` is False."""
+    f = facts(model)
+    return replace(f, chat=not f.closed and model.has_chat_template and chat is not False)
 
 
 def rng_for(seed: int, *parts: object) -> random.Random:
@@ -230,58 +162,26 @@ class Probe(ABC, Generic[C]):
         self.config: C = config if config is not None else cast(C, self.Config())
 
     @abstractmethod
-    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
-        """Measure `model`; return the result (see `result`)."""
+    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> Finding:
+        """Measure `model`: the finding (headline, verdict, table of estimates, plots, behaviour)."""
 
 
-def rate(k: int, n: int) -> dict[str, Any]:
-    """A share with its Wilson 95% interval (rate None when n = 0)."""
-    lo, hi = proportion_ci(k, n)
-    return {"n": n, "k": k, "rate": k / n if n else None, "lo": lo, "hi": hi}
+def indices(items: Sequence[Item], key: Callable[[Item], Hashable]) -> dict[Hashable, list[int]]:
+    """Item positions grouped by `key` (a condition, a data field), groups in first-seen order."""
+    out: dict[Hashable, list[int]] = {}
+    for j, it in enumerate(items):
+        out.setdefault(key(it), []).append(j)
+    return out
 
 
-def quartiles(values: Sequence[float]) -> dict[str, float | None]:
-    """Median and quartiles (None when empty)."""
-    if not values:
-        return {"q1": None, "median": None, "q3": None}
-    if len(values) == 1:
-        v = float(values[0])
-        return {"q1": v, "median": v, "q3": v}
-    q1, med, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return {"q1": q1, "median": med, "q3": q3}
-
-
-def series(name: str, rows: Sequence[dict[str, Any]], x: str, y: str = "rate") -> dict[str, Any]:
-    """A figure series (x, y, lo, hi) from table rows; rows with no estimate are skipped."""
-    kept = [r for r in rows if r.get(y) is not None]
-    return {
-        "name": name,
-        "x": [r[x] for r in kept],
-        "y": [r[y] for r in kept],
-        "lo": [r.get("lo") for r in kept],
-        "hi": [r.get("hi") for r in kept],
-    }
-
-
-def figure(
-    key: str,
-    title: str,
-    x_label: str,
-    y_label: str,
-    lines: list[dict[str, Any]],
-    *,
-    y_range: tuple[float, float] | None = (-0.02, 1.02),
-    **opts: Any,
-) -> dict[str, Any]:
-    """A renderer-neutral figure spec the report draws: series of (x, y, lo, hi); shares by
-    default (y from 0 to 1); options log_x, categorical_x, integer_x."""
-    spec = {"key": key, "title": title, "x_label": x_label, "y_label": y_label, "series": lines, **opts}
-    return spec | ({"y_range": list(y_range)} if y_range is not None else {})
+def tally(flags: Sequence[bool], idx: Sequence[int]) -> Estimate:
+    """The share of `flags` that hold at positions `idx` (stats.share: Wilson interval)."""
+    return share(sum(bool(flags[j]) for j in idx), len(idx))
 
 
 def behavior_score(
     name: str, description: str, conditions: Sequence[Hashable], features: Sequence[Hashable], seed: int
-) -> dict[str, Any]:
+) -> BehaviorResult:
     """The probe as a behaviour B(x) = condition(x), scored by I(M(X); B(X)) with a bootstrap CI.
 
     Its description length is one primitive (read the condition) plus the bits of its level count."""
@@ -291,49 +191,6 @@ def behavior_score(
     lookup = dict(zip(keys, conditions, strict=True))
     b = Behavior(name, lookup.__getitem__, bits, description)
     score = evaluate_behavior(b, keys, list(features), seed=seed)
-    return {
-        "name": name,
-        "description": description,
-        "description_bits": bits,
-        "levels": levels,
-        "mi_bits": score.mutual_information.to_json(),
-        "cond_entropy_bits": score.cond_entropy.to_json(),
-        "mdl": score.mdl,
-    }
-
-
-def pct(x: float | None) -> str:
-    """0.5 -> "50%" ("—" when unknown)."""
-    return "—" if x is None else f"{100 * x:.0f}%"
-
-
-def ci(row: dict[str, Any]) -> str:
-    """A rate row as "50% [31–69%]"."""
-    if row.get("rate") is None:
-        return "— (n=0)"
-    return f"{pct(row['rate'])} [{pct(row['lo'])}–{pct(row['hi'])}]"
-
-
-def result(
-    *,
-    headline: dict[str, Any],
-    keys: list[str],
-    table: list[dict[str, Any]],
-    figures: list[dict[str, Any]],
-    behavior: dict[str, Any],
-    verdict: str,
-    notes: Sequence[str] = (),
-    **extra: Any,
-) -> dict[str, Any]:
-    """A probe's result: headline (label + rate row), table rows keyed by `keys`, figure specs,
-    the behaviour score, a one-line verdict and notes on what was skipped or approximated."""
-    return {
-        "headline": headline,
-        "keys": keys,
-        "table": table,
-        "figures": figures,
-        "behavior": behavior,
-        "verdict": verdict,
-        "notes": list(notes),
-        **extra,
-    }
+    return BehaviorResult(
+        name, description, bits, levels, score.mutual_information, score.cond_entropy, score.mdl
+    )

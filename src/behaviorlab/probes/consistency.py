@@ -12,7 +12,7 @@ the prompt never mentioned) gives the chance rate.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import cast
 
 from pydantic import Field
 
@@ -24,16 +24,15 @@ from behaviorlab.probes.base import (
     ProbeConfig,
     Recorder,
     behavior_score,
-    ci,
-    figure,
     fit_context,
-    rate,
-    result,
+    indices,
     rng_for,
-    series,
+    tally,
 )
 from behaviorlab.probes.content import DENIAL, FILLER, JOBS, invented_name
 from behaviorlab.probes.text import contains_run, contains_word
+from behaviorlab.results import Finding, Plot, Row
+from behaviorlab.stats import percent, share
 
 # The self-written variant asks one thing at a time: small chat models follow that, not a format.
 _ASK_NAME = (
@@ -189,7 +188,7 @@ class Consistency(Probe[ConsistencyConfig]):
                 items.append(Item(f"key-{d}-{i}", facts.join(key + [fill] * d), ("key", d), data))
         return items, notes
 
-    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
+    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> Finding:
         cfg, notes = self.config, list[str]()
         if facts.closed:
             items, notes = self._closed(model, facts)
@@ -216,9 +215,9 @@ class Consistency(Probe[ConsistencyConfig]):
                 recalled.append(contains_word(c.text, it.data["attr"]))
                 chance.append(contains_word(c.text, it.data["decoy"]))
                 denied.append(re.search(DENIAL, c.text, re.IGNORECASE) is not None)
-        return self._result(facts, items, recalled, denied, chance, notes)
+        return self._finding(facts, items, recalled, denied, chance, notes)
 
-    def _result(
+    def _finding(
         self,
         facts: ModelFacts,
         items: list[Item],
@@ -226,76 +225,48 @@ class Consistency(Probe[ConsistencyConfig]):
         denied: list[bool],
         chance: list[bool],
         notes: list[str],
-    ) -> dict[str, Any]:
-        cfg, table, lines = self.config, [], []
-        for variant in dict.fromkeys(it.data["variant"] for it in items):
-            rows = []
-            for d in dict.fromkeys(it.data["distance"] for it in items if it.data["variant"] == variant):
-                idx = [j for j, it in enumerate(items) if it.condition == (variant, d)]
-                den, ch = (
-                    rate(sum(denied[j] for j in idx), len(idx)),
-                    rate(sum(chance[j] for j in idx), len(idx)),
-                )
-                row = {
-                    "variant": variant,
-                    "distance": d,
-                    **rate(sum(recalled[j] for j in idx), len(idx)),
-                    "filler_tokens_mean": sum(items[j].data["filler_tokens"] for j in idx) / len(idx),
-                    "denial": den["rate"],
-                    "denial_lo": den["lo"],
-                    "denial_hi": den["hi"],
-                    "chance": ch["rate"],
-                }
-                rows.append(row)
-            table += rows
-            lines.append(series(f"{variant}: recall", rows, "distance"))
-            if not facts.closed:
-                lines.append(
-                    series(
-                        f"{variant}: denial",
-                        [r | {"rate": r["denial"], "lo": r["denial_lo"], "hi": r["denial_hi"]} for r in rows],
-                        "distance",
-                    )
-                    | {"dashed": True}
-                )
+    ) -> Finding:
+        """Recall, denial and the decoy's chance rate per variant and distance; the verdict
+        compares the nearest and farthest distance of the first variant."""
+        rows = []
+        for condition, idx in indices(items, lambda it: it.condition).items():
+            variant, d = cast(tuple[str, int], condition)
+            values = {
+                "rate": tally(recalled, idx),
+                "denial": tally(denied, idx),
+                "chance": tally(chance, idx),
+            }
+            filler_mean = sum(items[j].data["filler_tokens"] for j in idx) / len(idx)
+            rows.append(Row({"variant": variant, "distance": d}, values, {"filler_tokens_mean": filler_mean}))
         behavior = behavior_score(
             "distance",
             "B(x) = tokens between the fact and the question (and the variant); feature: recalled",
             [it.condition for it in items],
             recalled,
-            cfg.seed,
+            self.config.seed,
         )
-        unit = "filler tokens"
-        figures = [
-            figure(
-                "consistency-recall",
-                "Recall (and denial) by distance",
-                f"distance ({unit})",
-                "share of answers",
-                lines,
-            )
-        ]
-        if table:
-            near, far = table[0], [r for r in table if r["variant"] == table[0]["variant"]][-1]
-            what = "the key" if facts.closed else "the character's job"
-            verdict = (
-                f"recalls {what} in {ci(near)} at distance {near['distance']} and {ci(far)} at "
-                f"{far['distance']} (chance {far['chance']:.0%})"
-            )
-            if not facts.closed:
-                verdict += f"; denies knowing the character in {far['denial']:.0%} at {far['distance']}"
-            headline = {
-                "label": f"recall at distance {far['distance']}",
-                **{k: far[k] for k in ("n", "k", "rate", "lo", "hi")},
-            }
-        else:
-            verdict, headline = "not measured: " + "; ".join(notes), {"label": "recall", **rate(0, 0)}
-        return result(
-            headline=headline,
-            keys=["variant", "distance"],
-            table=table,
-            figures=figures,
-            behavior=behavior,
-            verdict=verdict,
-            notes=notes,
+        shown = {"rate": "recall"} | ({} if facts.closed else {"denial": "denial"})
+        plots = [
+            Plot("consistency-recall", "Recall (and denial) by distance", "distance",
+                 "distance (filler tokens)", "share of answers", values=shown, by="variant",
+                 dashed=("denial",)),
+        ]  # fmt: skip
+        if not rows:
+            verdict = "not measured: " + "; ".join(notes)
+            return Finding(self.name, "recall", share(0, 0), verdict, rows, KEYS, plots, behavior, notes)
+        near = rows[0]
+        far = [r for r in rows if r.keys["variant"] == near.keys["variant"]][-1]
+        what = "the key" if facts.closed else "the character's job"
+        verdict = (
+            f"recalls {what} in {percent(near.values['rate'])} at distance {near.keys['distance']} and "
+            f"{percent(far.values['rate'])} at {far.keys['distance']} "
+            f"(chance {far.values['chance'].value:.0%})"
         )
+        if not facts.closed:
+            denial = far.values["denial"].value
+            verdict += f"; denies knowing the character in {denial:.0%} at {far.keys['distance']}"
+        label = f"recall at distance {far.keys['distance']}"
+        return Finding(self.name, label, far.values["rate"], verdict, rows, KEYS, plots, behavior, notes)
+
+
+KEYS = ["variant", "distance"]

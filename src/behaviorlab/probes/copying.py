@@ -8,8 +8,6 @@ with the planted string; verbatim: the output contains the whole planted string.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from behaviorlab.lm import TextModel
@@ -20,15 +18,14 @@ from behaviorlab.probes.base import (
     ProbeConfig,
     Recorder,
     behavior_score,
-    ci,
-    figure,
-    rate,
-    result,
+    indices,
     rng_for,
-    series,
+    tally,
 )
 from behaviorlab.probes.content import invented_name, invented_word
 from behaviorlab.probes.text import bare, longest_common_span, normalize_ws
+from behaviorlab.results import Finding, Plot, Row
+from behaviorlab.stats import percent, share
 
 
 class CopyingConfig(ProbeConfig):
@@ -84,7 +81,7 @@ class Copying(Probe[CopyingConfig]):
             it.data["planted"] = model.tokenize(" " + str(it.data["text"]))
         return items, notes
 
-    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
+    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> Finding:
         cfg = self.config
         items, notes = self._items(model, facts)
         by_budget: dict[int, list[Item]] = {}
@@ -110,72 +107,52 @@ class Copying(Probe[CopyingConfig]):
                 whole = normalize_ws(str(it.data["text"])) in normalize_ws(out)
             spans.append(span)
             verbatim.append(whole)
-        return self._result(items, spans, verbatim, notes)
+        return self._finding(items, spans, verbatim, notes)
 
-    def _result(
-        self, items: list[Item], spans: list[int], verbatim: list[bool], notes: list[str]
-    ) -> dict[str, Any]:
-        cfg = self.config
-        templates = list(dict.fromkeys(str(it.data["template"]) for it in items))
-        table: list[dict[str, Any]] = []
-        span_rows: dict[str, list[dict[str, Any]]] = {}
-        verb_rows: dict[str, list[dict[str, Any]]] = {}
-        for t in templates:
-            idx = [i for i, it in enumerate(items) if it.data["template"] == t]
-            for L in cfg.spans:
-                # Only planted strings of at least L tokens can show a copied span of L tokens.
+    def _rows(self, items: list[Item], spans: list[int], verbatim: list[bool]) -> list[Row]:
+        """Per template: the copy rate by span length L (only planted strings of at least L tokens
+        can show a copied span of L), then verbatim copies by planted length."""
+        rows = []
+        for template, idx in indices(items, lambda it: it.data["template"]).items():
+            for L in self.config.spans:
                 ok = [i for i in idx if len(items[i].data["planted"]) >= L]
                 if ok:
-                    hits = sum(spans[i] >= L for i in ok)
-                    span_rows.setdefault(t, []).append(
-                        {"template": t, "measure": f"span >= {L}", "span": L, **rate(hits, len(ok))}
-                    )
-            for k in dict.fromkeys(items[i].data["length"] for i in idx):
-                sub = [i for i in idx if items[i].data["length"] == k]
-                hits = sum(verbatim[i] for i in sub)
-                verb_rows.setdefault(t, []).append(
-                    {"template": t, "measure": f"verbatim, length {k}", "length": k, **rate(hits, len(sub))}
-                )
-            table += span_rows.get(t, []) + verb_rows.get(t, [])
-        main = templates[0] if templates else "none"
-        head = [i for i, it in enumerate(items) if it.data["template"] == main]
-        headline = {
-            "label": f"verbatim copy rate ({main})",
-            **rate(sum(verbatim[i] for i in head), len(head)),
-        }
-        figures = [
-            figure(
-                "copy-by-span",
-                "Copy rate by span length",
-                "span length L (model tokens)",
-                "share with a copied span ≥ L",
-                [series(t, rows, "span") for t, rows in span_rows.items()],
-                log_x=True,
-            ),
-            figure(
-                "verbatim-by-length",
-                "Verbatim copies by planted length",
-                "planted length (words open / tokens closed)",
-                "verbatim copy rate",
-                [series(t, rows, "length") for t, rows in verb_rows.items()],
-                log_x=True,
-            ),
-        ]
+                    keys = {"template": template, "measure": f"span >= {L}", "span": L}
+                    rows.append(Row(keys, {"rate": share(sum(spans[i] >= L for i in ok), len(ok))}))
+            for k, sub in indices([items[i] for i in idx], lambda it: it.data["length"]).items():
+                keys = {"template": template, "measure": f"verbatim, length {k}", "length": k}
+                rows.append(Row(keys, {"rate": tally(verbatim, [idx[i] for i in sub])}))
+        return rows
+
+    def _finding(
+        self, items: list[Item], spans: list[int], verbatim: list[bool], notes: list[str]
+    ) -> Finding:
+        """The verbatim rate of the first template, its longest copied span, the behaviour score."""
+        rows = self._rows(items, spans, verbatim)
+        main = str(items[0].data["template"]) if items else "none"
+        headline = tally(verbatim, [i for i, it in enumerate(items) if it.data["template"] == main])
         behavior = behavior_score(
             "planted template and length",
             "B(x) = (prompt template, planted length); feature: longest copied span, in powers of two",
             [it.condition for it in items],
             [_bucket(s) for s in spans],
-            cfg.seed,
+            self.config.seed,
         )
-        longest = span_rows.get(main, [])[-1:]
-        tail = f"; a span of ≥ {longest[0]['span']} tokens in {ci(longest[0])}" if longest else ""
-        return result(
-            headline=headline,
-            keys=["template", "measure"],
-            table=table,
-            figures=figures,
-            behavior=behavior,
-            verdict=f"copies the planted string verbatim in {ci(headline)} of {main} prompts{tail}",
-            notes=notes,
+        longest = [r for r in rows if r.keys["template"] == main and "span" in r.keys][-1:]
+        tail = (
+            f"; a span of ≥ {longest[0].keys['span']} tokens in {percent(longest[0].values['rate'])}"
+            if longest
+            else ""
+        )
+        verdict = f"copies the planted string verbatim in {percent(headline)} of {main} prompts{tail}"
+        plots = [
+            Plot("copy-by-span", "Copy rate by span length", "span", "span length L (model tokens)",
+                 "share with a copied span ≥ L", by="template", log_x=True),
+            Plot("verbatim-by-length", "Verbatim copies by planted length", "length",
+                 "planted length (words open / tokens closed)", "verbatim copy rate", by="template",
+                 log_x=True),
+        ]  # fmt: skip
+        label = f"verbatim copy rate ({main})"
+        return Finding(
+            self.name, label, headline, verdict, rows, ["template", "measure"], plots, behavior, notes
         )

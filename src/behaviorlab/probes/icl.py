@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import Field
 
@@ -27,16 +26,15 @@ from behaviorlab.probes.base import (
     ProbeConfig,
     Recorder,
     behavior_score,
-    ci,
-    figure,
     fit_context,
-    rate,
-    result,
+    indices,
     rng_for,
-    series,
+    tally,
 )
 from behaviorlab.probes.content import WORDS
 from behaviorlab.probes.text import normalize_ws
+from behaviorlab.results import Finding, Plot, Row
+from behaviorlab.stats import percent, share
 
 Pair = tuple[str, str]
 
@@ -127,7 +125,7 @@ class Icl(Probe[IclConfig]):
             )
         return items, notes
 
-    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
+    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> Finding:
         cfg = self.config
         items, notes = (
             self._closed_items(facts)
@@ -139,61 +137,47 @@ class Icl(Probe[IclConfig]):
         comps = rec.generate(items, budget, stop=stop) if items else []
         got = [normalize_ws(c.text) if facts.closed else parse_answer(c.text) for c in comps]
         ok = [g == normalize_ws(it.data["ref"]) for g, it in zip(got, items, strict=True)]
-        table: list[dict[str, Any]] = []
-        by_task: dict[str, list[dict[str, Any]]] = {}
-        for task in dict.fromkeys(it.data["task"] for it in items):
-            for k in cfg.shots:
-                idx = [j for j, it in enumerate(items) if it.condition == (task, k)]
-                if idx:
-                    row = {"task": task, "shots": k, **rate(sum(ok[j] for j in idx), len(idx))}
-                    table.append(row)
-                    by_task.setdefault(task, []).append(row)
-        pooled = []
-        for k in cfg.shots:
-            idx = [j for j, it in enumerate(items) if it.data["shots"] == k]
-            if idx:
-                pooled.append({"task": "all", "shots": k, **rate(sum(ok[j] for j in idx), len(idx))})
-        table += pooled if len(by_task) > 1 else []
-        lines = [series(t, rows, "shots") for t, rows in by_task.items()]
-        if len(by_task) > 1:
-            lines.append(series("all tasks", pooled, "shots") | {"dashed": True})
-        figures = [
-            figure(
-                "icl-accuracy",
-                "Accuracy by number of demonstrations",
-                "demonstrations (shots)",
-                "exact-match accuracy",
-                lines,
-                log_x=False,
-            )
+        return self._finding(items, ok, notes)
+
+    def _finding(self, items: list[Item], ok: list[bool], notes: list[str]) -> Finding:
+        """Accuracy per task and number of shots, pooled over tasks; the verdict compares the
+        fewest and the most demonstrations."""
+        shots = self.config.shots
+        at = indices(items, lambda it: (it.data["task"], it.data["shots"]))
+        tasks = list(dict.fromkeys(it.data["task"] for it in items))
+        rows = [
+            Row({"task": t, "shots": k}, {"rate": tally(ok, at[(t, k)])})
+            for t in tasks
+            for k in shots
+            if (t, k) in at
         ]
+        by_shots = indices(items, lambda it: it.data["shots"])
+        pooled = [
+            Row({"task": "all", "shots": k}, {"rate": tally(ok, by_shots[k])}) for k in shots if k in by_shots
+        ]
+        rows += pooled if len(tasks) > 1 else []
         behavior = behavior_score(
             "number of demonstrations",
             "B(x) = the number of demonstrations in the prompt; feature: correct",
             [it.data["shots"] for it in items],
             ok,
-            cfg.seed,
+            self.config.seed,
         )
-        if pooled:
-            first, last = pooled[0], pooled[-1]
-            verdict = (
-                f"accuracy {ci(first)} with {first['shots']} and {ci(last)} with {last['shots']} "
-                "demonstrations"
-                + (f" ({len(by_task)} tasks pooled)" if len(by_task) > 1 else f" ({next(iter(by_task))})")
-            )
-            headline = {
-                "label": f"accuracy at {last['shots']} shots",
-                **{k: last[k] for k in ("n", "k", "rate", "lo", "hi")},
-            }
-        else:
+        plots = [
+            Plot("icl-accuracy", "Accuracy by number of demonstrations", "shots", "demonstrations (shots)",
+                 "exact-match accuracy", by="task", names={"all": "all tasks"}, dashed=("all tasks",)),
+        ]  # fmt: skip
+        if not pooled:
             verdict = "not measured: " + "; ".join(notes)
-            headline = {"label": "accuracy", **rate(0, 0)}
-        return result(
-            headline=headline,
-            keys=["task", "shots"],
-            table=table,
-            figures=figures,
-            behavior=behavior,
-            verdict=verdict,
-            notes=notes,
+            return Finding(self.name, "accuracy", share(0, 0), verdict, rows, KEYS, plots, behavior, notes)
+        first, last = pooled[0], pooled[-1]
+        verdict = (
+            f"accuracy {percent(first.values['rate'])} with {first.keys['shots']} and "
+            f"{percent(last.values['rate'])} with {last.keys['shots']} demonstrations"
+            + (f" ({len(tasks)} tasks pooled)" if len(tasks) > 1 else f" ({tasks[0]})")
         )
+        label = f"accuracy at {last.keys['shots']} shots"
+        return Finding(self.name, label, last.values["rate"], verdict, rows, KEYS, plots, behavior, notes)
+
+
+KEYS = ["task", "shots"]

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.evaluate.records import read_predictions
-from behaviorlab.probes.base import rate
 from behaviorlab.probes.text import contains_run, find_loop
-from behaviorlab.rundir import DATA, PREDICTIONS
+from behaviorlab.rundir import DATA, PREDICTIONS, split_file
+from behaviorlab.stats import Estimate, share
 from behaviorlab.tasks.recorded import read_pairs
 
 CLASSES = ("shared", "contingent", "idiosyncratic", "unexpressed")
@@ -48,14 +48,16 @@ def features(inp: Sequence[str], out: Sequence[str]) -> set[str]:
     return found
 
 
-def classify(data: dict[str, Any], model: dict[str, Any]) -> str:
-    """One feature's verdict from its data and output rate rows."""
-    if data["k"] == 0:
+def classify(data: Estimate, model: Estimate) -> str:
+    """One feature's verdict from its shares in the data and in the outputs."""
+    if not data.k:
         return "idiosyncratic"
-    if model["k"] == 0:
+    if not model.k:
         return "unexpressed"
-    apart = data["hi"] < model["lo"] or model["hi"] < data["lo"]
-    ratio = model["rate"] / data["rate"]
+    assert data.ci_low is not None and data.ci_high is not None
+    assert model.ci_low is not None and model.ci_high is not None
+    apart = data.ci_high < model.ci_low or model.ci_high < data.ci_low
+    ratio = model.value / data.value
     return "contingent" if apart and not 0.5 <= ratio <= 2.0 else "shared"
 
 
@@ -68,8 +70,8 @@ def compare(
     in_model = Counter(f for i, o in model_pairs for f in features(i, o))
     rows: list[dict[str, Any]] = []
     for f in set(in_data) | set(in_model):
-        d, m = rate(in_data[f], len(data_pairs)), rate(in_model[f], len(model_pairs))
-        rows.append({"feature": f, "class": classify(d, m), "data": d, "outputs": m})
+        d, m = share(in_data[f], len(data_pairs)), share(in_model[f], len(model_pairs))
+        rows.append({"feature": f, "class": classify(d, m), "data": d.to_json(), "outputs": m.to_json()})
     rows.sort(key=lambda r: (-(r["data"]["k"] + r["outputs"]["k"]), r["feature"]))
     counts = Counter(r["class"] for r in rows)
     shown = [r for c in CLASSES for r in [x for x in rows if x["class"] == c][: TOP // len(CLASSES)]]
@@ -84,7 +86,7 @@ def compare(
 
 def run_mapping(run_dir: Path, tokenize: Callable[[str], list[str]]) -> dict[str, Any]:
     """The mapping for one run directory (needs data/train.parquet and predictions.parquet)."""
-    train, preds = run_dir / DATA / "train.parquet", run_dir / PREDICTIONS
+    train, preds = split_file(run_dir / DATA, "train"), run_dir / PREDICTIONS
     if not train.is_file() or not preds.is_file():
         return {"skipped": f"needs {DATA}/train.parquet and {PREDICTIONS} (evaluate the run first)"}
     data = [(tokenize(e.input), tokenize(e.output)) for e in read_pairs(train)]

@@ -22,12 +22,9 @@ from behaviorlab.probes.base import (
     ProbeConfig,
     Recorder,
     behavior_score,
-    ci,
-    figure,
-    rate,
-    result,
+    indices,
     rng_for,
-    series,
+    tally,
 )
 from behaviorlab.probes.content import question
 from behaviorlab.probes.text import (
@@ -41,6 +38,8 @@ from behaviorlab.probes.text import (
     token_noise,
     token_spans,
 )
+from behaviorlab.results import Finding, Plot, Row
+from behaviorlab.stats import percent, pooled, share
 
 CHAR_OPS = ("swap", "drop", "insert", "case")
 TOKEN_OPS = ("swap", "drop", "insert", "replace")
@@ -126,7 +125,7 @@ class Noise(Probe[NoiseConfig]):
                         )
         return items
 
-    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
+    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> Finding:
         cfg = self.config
         budget = cfg.closed_max_new_tokens if facts.closed else cfg.max_new_tokens
         stop = () if facts.closed else ("\n",)
@@ -149,9 +148,10 @@ class Noise(Probe[NoiseConfig]):
         changed = [key(o) != key(base_out[it.data["i"]]) for it, o in zip(noisy, outs, strict=True)]
         right = [correct(o, clean[it.data["i"]]["ref"]) for it, o in zip(noisy, outs, strict=True)]
         clean_right = sum(correct(o, c["ref"]) for o, c in zip(base_out, clean, strict=True))
-        return self._result(facts, noisy, changed, right, clean_right, len(clean))
+        rows = self._rows(facts, noisy, changed, right, clean_right, len(clean))
+        return self._finding(facts, noisy, changed, rows, len(clean))
 
-    def _result(
+    def _rows(
         self,
         facts: ModelFacts,
         noisy: list[Item],
@@ -159,47 +159,34 @@ class Noise(Probe[NoiseConfig]):
         right: list[bool],
         clean_right: int,
         n: int,
-    ) -> dict[str, Any]:
-        cfg = self.config
-        ops = TOKEN_OPS if facts.closed else CHAR_OPS
-        table: list[dict[str, Any]] = []
-        by_op: dict[str, list[dict[str, Any]]] = {}
-        for op in ops:
-            for r in cfg.rates:
+    ) -> list[Row]:
+        """Per op and rate (rate 0 is the clean input, unchanged by definition), then per single
+        edit site: how often the answer changed, and accuracy against the reference."""
+        at = indices(noisy, lambda it: it.condition)
+        rows = []
+        for op in TOKEN_OPS if facts.closed else CHAR_OPS:
+            for r in self.config.rates:
+                keys = {"op": op, "where": "anywhere", "noise": r}
                 if r == 0:
-                    # The clean input is the rate-0 point: unchanged by definition.
-                    row = {"op": op, "where": "anywhere", "noise": 0.0, **rate(0, n), **_acc(clean_right, n)}
+                    rows.append(Row(keys, {"rate": share(0, n), "accuracy": share(clean_right, n)}))
                 else:
-                    idx = [j for j, it in enumerate(noisy) if it.condition == (op, r)]
-                    row = {
-                        "op": op,
-                        "where": "anywhere",
-                        "noise": r,
-                        **rate(sum(changed[j] for j in idx), len(idx)),
-                        **_acc(sum(right[j] for j in idx), len(idx)),
-                    }
-                table.append(row)
-                by_op.setdefault(op, []).append(row)
-        sites: dict[str, list[dict[str, Any]]] = {}
+                    idx = at.get((op, r), [])
+                    rows.append(Row(keys, {"rate": tally(changed, idx), "accuracy": tally(right, idx)}))
         for where in ("boundary", "inside"):
-            for op in ops:
-                idx = [j for j, it in enumerate(noisy) if it.condition == (op, where)]
-                if idx:
-                    row = {
-                        "op": op,
-                        "where": where,
-                        "noise": None,
-                        **rate(sum(changed[j] for j in idx), len(idx)),
-                        **_acc(sum(right[j] for j in idx), len(idx)),
-                    }
-                    table.append(row)
-                    sites.setdefault(where, []).append(row)
+            for op in TOKEN_OPS if facts.closed else CHAR_OPS:
+                if idx := at.get((op, where), []):
+                    keys = {"op": op, "where": where, "noise": None}
+                    rows.append(Row(keys, {"rate": tally(changed, idx), "accuracy": tally(right, idx)}))
+        return rows
+
+    def _finding(
+        self, facts: ModelFacts, noisy: list[Item], changed: list[bool], rows: list[Row], n: int
+    ) -> Finding:
+        """Headline at the headline rate (all ops pooled), the worst op at the top rate, the
+        boundary-vs-inside contrast, the behaviour score and the plots."""
+        cfg = self.config
         at = cfg.headline_rate if cfg.headline_rate in cfg.rates else max(cfg.rates)
-        pooled = [j for j, it in enumerate(noisy) if it.data.get("noise") == at]
-        headline = {
-            "label": f"answer change rate at {at:g} noise (all ops)",
-            **rate(sum(changed[j] for j in pooled), len(pooled)),
-        }
+        headline = tally(changed, [j for j, it in enumerate(noisy) if it.data.get("noise") == at])
         rated = [(j, it) for j, it in enumerate(noisy) if it.data["where"] == "anywhere"]
         behavior = behavior_score(
             "noise op and rate",
@@ -209,73 +196,44 @@ class Noise(Probe[NoiseConfig]):
             cfg.seed,
         )
         unit = "token" if facts.closed else "character"
-        figures = [
-            figure(
-                "noise-change",
-                f"Answer changed vs {unit} noise rate",
-                f"{unit} noise rate",
-                "share of answers that changed",
-                [series(op, rows, "noise") for op, rows in by_op.items()],
-            ),
-            figure(
-                "noise-accuracy",
-                "Accuracy vs noise rate",
-                f"{unit} noise rate",
-                "accuracy vs reference",
-                [series(op, rows, "noise", "accuracy") | _acc_band(rows) for op, rows in by_op.items()],
-            ),
-        ]
-        if sites:
-            figures.append(
-                figure(
-                    "noise-boundary",
-                    "One edit: at a token boundary vs inside a token",
-                    "edit op",
-                    "share of answers that changed",
-                    [series(w, rows, "op") | {"kind": "bar"} for w, rows in sites.items()],
-                    categorical_x=True,
-                )
-            )
         top = max(cfg.rates)
-        worst = max(
-            (r for r in table if r["noise"] == top and r["rate"] is not None),
-            key=lambda r: r["rate"],
-            default=None,
-        )
-        verdict = f"answers change in {ci(headline)} of inputs at {at:g} {unit} noise"
+        measured = [r for r in rows if r.keys["noise"] == top and r.values["rate"].defined]
+        worst = max(measured, key=lambda r: r.values["rate"].value, default=None)
+        verdict = f"answers change in {percent(headline)} of inputs at {at:g} {unit} noise"
         if worst is not None:
-            verdict += f"; worst op at {top:g}: {worst['op']} {ci(worst)}"
+            verdict += f"; worst op at {top:g}: {worst.keys['op']} {percent(worst.values['rate'])}"
+        sites = {w: [r.values["rate"] for r in rows if r.keys["where"] == w] for w in ("boundary", "inside")}
         notes = []
-        if sites:
-            b = rate(
-                sum(r["k"] for r in sites.get("boundary", [])), sum(r["n"] for r in sites.get("boundary", []))
-            )
-            i = rate(
-                sum(r["k"] for r in sites.get("inside", [])), sum(r["n"] for r in sites.get("inside", []))
-            )
-            verdict += f"; one edit at a token boundary {ci(b)} vs inside a token {ci(i)}"
+        if any(sites.values()):
+            b, i = pooled(sites["boundary"]), pooled(sites["inside"])
+            verdict += f"; one edit at a token boundary {percent(b)} vs inside a token {percent(i)}"
         elif not facts.closed:
             notes.append("boundary analysis skipped: the tokenizer's tokens do not spell the questions")
         if facts.closed:
             notes.append("token-level edits always sit at token boundaries: no boundary/inside split")
         if facts.closed and facts.task is None:
             notes.append("no task reference: the model's clean output is the reference")
-        return result(
-            headline=headline,
-            keys=["op", "where", "noise"],
-            table=table,
-            figures=figures,
-            behavior=behavior,
-            verdict=verdict,
-            notes=notes,
-        )
+        label = f"answer change rate at {at:g} noise (all ops)"
+        plots = _plots(unit, any(sites.values()))
+        return Finding(self.name, label, headline, verdict, rows, KEYS, plots, behavior, notes)
 
 
-def _acc(k: int, n: int) -> dict[str, Any]:
-    r = rate(k, n)
-    return {"accuracy": r["rate"], "acc_lo": r["lo"], "acc_hi": r["hi"]}
+KEYS = ["op", "where", "noise"]
 
 
-def _acc_band(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    kept = [r for r in rows if r.get("accuracy") is not None]
-    return {"lo": [r["acc_lo"] for r in kept], "hi": [r["acc_hi"] for r in kept]}
+def _plots(unit: str, sites: bool) -> list[Plot]:
+    """Answer changes and accuracy against the noise rate per op; one edit at a boundary vs inside."""
+    rated = {"where": ["anywhere"]}
+    plots = [
+        Plot("noise-change", f"Answer changed vs {unit} noise rate", "noise", f"{unit} noise rate",
+             "share of answers that changed", by="op", where=rated),
+        Plot("noise-accuracy", "Accuracy vs noise rate", "noise", f"{unit} noise rate",
+             "accuracy vs reference", values={"accuracy": ""}, by="op", where=rated),
+    ]  # fmt: skip
+    if sites:
+        plots.append(
+            Plot("noise-boundary", "One edit: at a token boundary vs inside a token", "op", "edit op",
+                 "share of answers that changed", by="where", where={"where": ["boundary", "inside"]},
+                 kind="bar", categorical_x=True)
+        )  # fmt: skip
+    return plots

@@ -8,8 +8,6 @@ at each temperature, seeded.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from behaviorlab.lm import GREEDY, Decoding, TextModel
@@ -20,15 +18,11 @@ from behaviorlab.probes.base import (
     ProbeConfig,
     Recorder,
     behavior_score,
-    ci,
-    figure,
-    quartiles,
-    rate,
-    result,
     rng_for,
-    series,
 )
 from behaviorlab.probes.text import find_loop
+from behaviorlab.results import Finding, Plot, Row
+from behaviorlab.stats import percent, quartiles, share
 
 OPENINGS = (
     "The history of the old harbour town begins",
@@ -77,13 +71,13 @@ class Repetition(Probe[RepetitionConfig]):
         # Chat models read an instruction; base models continue the opening itself.
         return [f"Continue this text: {p}" if facts.chat else p for p in picks]
 
-    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> dict[str, Any]:
+    def run(self, model: TextModel, facts: ModelFacts, rec: Recorder) -> Finding:
         cfg = self.config
         prompts = self._prompts(facts)
         decodings = [GREEDY] + [
             Decoding(greedy=False, temperature=t, seed=cfg.seed + i) for i, t in enumerate(cfg.temperatures)
         ]
-        conditions, looped, table, starts_all = [], [], [], []
+        rows, conditions, looped, starts = [], [], [], []
         for dec in decodings:
             items = [Item(f"{dec.label()}-{i}", p, dec.label()) for i, p in enumerate(prompts)]
             comps = rec.generate(items, cfg.max_new_tokens, decoding=dec)
@@ -91,18 +85,10 @@ class Repetition(Probe[RepetitionConfig]):
                 find_loop(c.tokens or tuple(model.tokenize(c.text)), cfg.max_period, cfg.min_repeats)
                 for c in comps
             ]
-            starts = [lp[0] for lp in loops if lp is not None]
-            periods = [lp[1] for lp in loops if lp is not None]
-            temp = 0.0 if dec.greedy else dec.temperature
-            row = {"decoding": dec.label(), "temperature": temp, **rate(len(starts), len(comps))}
-            q = quartiles(starts)
-            row.update({"start_median": q["median"], "start_q1": q["q1"], "start_q3": q["q3"]})
-            row["period_median"] = quartiles(periods)["median"]
-            row["mean_length"] = sum(len(c.tokens) for c in comps) / max(len(comps), 1)
-            table.append(row)
+            rows.append(_row(dec, loops, [len(c.tokens) for c in comps]))
             conditions += [dec.label()] * len(comps)
             looped += [lp is not None for lp in loops]
-            starts_all += starts
+            starts += [lp[0] for lp in loops if lp is not None]
         behavior = behavior_score(
             "decoding",
             "B(x) = the decoding (greedy or a sampling temperature); feature: looped",
@@ -110,41 +96,32 @@ class Repetition(Probe[RepetitionConfig]):
             looped,
             cfg.seed,
         )
-        figures = [
-            figure(
-                "loop-rate",
-                "Loop rate by decoding",
-                "temperature (0 = greedy)",
-                "share of generations that loop",
-                [series("loop rate", table, "temperature")],
-            ),
-            figure(
-                "loop-start",
-                "Where loops start (median, quartiles)",
-                "temperature (0 = greedy)",
-                "loop start (generated token)",
-                [
-                    series(
-                        "loop start",
-                        [r | {"lo": r["start_q1"], "hi": r["start_q3"]} for r in table],
-                        "temperature",
-                        "start_median",
-                    )
-                ],
-                y_range=None,
-            ),
-        ]
-        greedy, last = table[0], table[-1]
-        where = quartiles(starts_all)["median"]
+        greedy, last = rows[0], rows[-1]
+        where = quartiles(starts).estimate
         verdict = (
-            f"loops in {ci(greedy)} of greedy and {ci(last)} of {last['decoding'].split(',')[0]} generations"
+            f"loops in {percent(greedy.values['rate'])} of greedy and {percent(last.values['rate'])} of "
+            f"{str(last.keys['decoding']).split(',')[0]} generations"
             + (f"; loops start at generated token {where:g} (median)" if where is not None else "; no loops")
         )
-        return result(
-            headline={"label": "greedy loop rate", **{k: greedy[k] for k in ("n", "k", "rate", "lo", "hi")}},
-            keys=["decoding"],
-            table=table,
-            figures=figures,
-            behavior=behavior,
-            verdict=verdict,
-        )
+        plots = [
+            Plot("loop-rate", "Loop rate by decoding", "temperature", "temperature (0 = greedy)",
+                 "share of generations that loop", values={"rate": "loop rate"}),
+            Plot("loop-start", "Where loops start (median, quartiles)", "temperature",
+                 "temperature (0 = greedy)", "loop start (generated token)",
+                 values={"loop_start": "loop start"}, y_range=None),
+        ]  # fmt: skip
+        head = greedy.values["rate"]
+        return Finding(self.name, "greedy loop rate", head, verdict, rows, ["decoding"], plots, behavior)
+
+
+def _row(dec: Decoding, loops: list[tuple[int, int] | None], lengths: list[int]) -> Row:
+    """One decoding: the share that loops, where loops start (median and quartiles), their period
+    and the mean generation length."""
+    found = [lp for lp in loops if lp is not None]
+    keys = {"decoding": dec.label(), "temperature": 0.0 if dec.greedy else dec.temperature}
+    values = {"rate": share(len(found), len(loops)), "loop_start": quartiles([lp[0] for lp in found])}
+    extra = {
+        "period_median": quartiles([lp[1] for lp in found]).estimate,
+        "mean_length": sum(lengths) / max(len(lengths), 1),
+    }
+    return Row(keys, values, extra)

@@ -21,10 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write, atomic_write_json
-from behaviorlab.lm import TextModel, load
-from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts, run_dir_of
+from behaviorlab.lm import ModelFacts, TextModel, load
+from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts
 from behaviorlab.probes.mapping import run_mapping
-from behaviorlab.probes.registry import PROBES, make, parse_names
+from behaviorlab.probes.registry import make, parse_names, probe_class
+from behaviorlab.probes.registry import names as probe_names
+from behaviorlab.results import Finding, headline_json
 from behaviorlab.rundir import (
     CONFIG,
     OUTPUTS,
@@ -32,11 +34,13 @@ from behaviorlab.rundir import (
     RESULTS,
     RunDir,
     is_run,
+    part_files,
     read_json_object,
     read_toml,
     replace_output_dir,
     write_summary,
 )
+from behaviorlab.track import check_sinks, send_run
 
 OUTPUT_SCHEMA = pa.schema(
     [
@@ -76,7 +80,7 @@ def probe_configs(
     """Each chosen probe's config: settings overrides, then --limit and --seed."""
     if limit is not None and limit < 1:
         raise BadInput(f"--limit must be at least 1; got {limit}")
-    unknown = sorted(set(settings or {}) - set(PROBES))
+    unknown = sorted(set(settings or {}) - set(probe_names()))
     if unknown:
         raise BadInput(f"settings for unknown probe(s) {', '.join(unknown)}")
     return {p: make(p, (settings or {}).get(p)).config.limited(limit, seed) for p in probes}
@@ -138,10 +142,9 @@ def _bar(enabled: bool) -> Progress:
 
 
 def _run_part(
-    model: TextModel, probe: str, cfg: ProbeConfig, chat: bool | None, bar: Progress, label: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One probe on one model: its result and its generation rows."""
-    facts = model_facts(model, chat)
+    model: TextModel, facts: ModelFacts, probe: str, cfg: ProbeConfig, bar: Progress, label: str
+) -> tuple[Finding, list[dict[str, Any]]]:
+    """One probe on one model: its finding and its generation rows."""
     task = bar.add_task(label, total=0)
     rec = Recorder(
         model,
@@ -150,22 +153,22 @@ def _run_part(
         on_total=lambda n: bar.update(task, total=(bar.tasks[task].total or 0) + n),
         on_advance=lambda n: bar.advance(task, n),
     )
-    res = PROBES[probe](cfg).run(model, facts, rec)
-    res.update(
+    found = probe_class(probe)(cfg).run(model, facts, rec)
+    found.info.update(
         model=model.spec,
         mode="closed" if facts.closed else "open",
         chat=facts.chat,
         config=cfg.model_dump(mode="json"),
         generations=len(rec.rows),
     )
-    return res, rec.rows
+    return found, rec.rows
 
 
 def run_probes(
     models: Sequence[str | TextModel],
     out: Path,
     *,
-    probes: Sequence[str] | str = tuple(PROBES),
+    probes: Sequence[str] | str | None = None,
     limit: int | None = None,
     seed: int = 0,
     chat: bool | None = None,
@@ -173,15 +176,20 @@ def run_probes(
     force: bool = False,
     resume: bool = False,
     progress: bool = False,
+    sinks: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run `probes` on every model into `out`; returns results.json's content.
+    """Run `probes` (default: every registered probe) on every model into `out`; returns
+    results.json's content.
 
     Every model is opened before anything is written, so a bad spec leaves no directory."""
-    names = parse_names(probes) if isinstance(probes, str) else parse_names(",".join(probes))
+    chosen = probe_names() if probes is None else probes
+    names = parse_names(chosen) if isinstance(chosen, str) else parse_names(",".join(chosen))
     configs = probe_configs(names, limit, seed, settings)
+    check_sinks(sinks)
     if not models:
         raise BadInput("no model given (use --model SPEC)")
     opened = [load(m) if isinstance(m, str) else m for m in models]
+    facts = [model_facts(m, chat) for m in opened]
     config = run_config(opened, names, limit, seed, chat, configs)
     out = Path(out)
     _prepare(out, config, force=force, resume=resume)
@@ -198,16 +206,17 @@ def run_probes(
     write_summary(out, {**base, "status": "running"})
     started = time.perf_counter()
     try:
-        parts = _run_all(out, opened, labels, names, configs, chat, progress, resume)
-        results = _assemble(out, opened, labels, names, parts)
+        parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
+        results = _assemble(out, opened, facts, labels, names, parts)
     except KeyboardInterrupt:
         write_summary(out, {**base, "status": "interrupted", "error": "interrupted; continue with --resume"})
         raise
     except Exception as e:
         write_summary(out, {**base, "status": "failed", "error": f"{type(e).__name__}: {e}"})
         raise
-    verdicts = {lab: {p: results["probes"][p][lab]["verdict"] for p in names} for lab in labels}
-    headlines = {lab: {p: results["probes"][p][lab]["headline"] for p in names} for lab in labels}
+    found = {(lab, p): Finding.from_json(results["probes"][p][lab]) for lab in labels for p in names}
+    verdicts = {lab: {p: found[(lab, p)].verdict for p in names} for lab in labels}
+    headlines = {lab: {p: headline_json(found[(lab, p)]) for p in names} for lab in labels}
     write_summary(
         out,
         {
@@ -215,54 +224,51 @@ def run_probes(
             "status": "complete",
             "verdicts": verdicts,
             "headlines": headlines,
-            "generations": sum(r["generations"] for p in names for r in results["probes"][p].values()),
+            "generations": sum(int(f.info["generations"]) for f in found.values()),
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
+    send_run(out, sinks)  # the findings into the optional results sinks
     return results
-
-
-def _part_paths(out: Path, index: int, probe: str) -> tuple[Path, Path]:
-    stem = out / PARTS / f"{index:02d}-{probe}"
-    return stem.with_suffix(".parquet"), stem.with_suffix(".json")
 
 
 def _run_all(
     out: Path,
     models: list[TextModel],
+    facts: list[ModelFacts],
     labels: list[str],
     names: list[str],
     configs: dict[str, ProbeConfig],
-    chat: bool | None,
     progress: bool,
     resume: bool,
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """Every model × probe part: read back when a resume finds it finished, else run and written."""
     parts: dict[tuple[int, str], dict[str, Any]] = {}
     with _bar(progress) as bar:
-        for i, (model, label) in enumerate(zip(models, labels, strict=True)):
+        for i, (model, known, label) in enumerate(zip(models, facts, labels, strict=True)):
             for probe in names:
-                rows_path, res_path = _part_paths(out, i, probe)
+                rows_path, res_path = part_files(out, i, probe)
                 if resume and res_path.is_file() and rows_path.is_file():
                     parts[(i, probe)] = read_json_object(res_path)
                     continue
-                res, rows = _run_part(model, probe, configs[probe], chat, bar, f"{label} · {probe}")
+                res, rows = _run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
                 table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
                 _write_table(rows_path, table)
-                atomic_write_json(res_path, res)  # written last: its presence marks the part finished
-                parts[(i, probe)] = res
+                parts[(i, probe)] = res.to_json()
+                atomic_write_json(res_path, parts[(i, probe)])  # written last: marks the part finished
     return parts
 
 
 def _assemble(
     out: Path,
     models: list[TextModel],
+    facts: list[ModelFacts],
     labels: list[str],
     names: list[str],
     parts: dict[tuple[int, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """outputs.parquet and results.json from the parts, in model then probe order."""
-    tables = [pq.read_table(_part_paths(out, i, p)[0]) for i in range(len(models)) for p in names]
+    tables = [pq.read_table(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
     merged = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
     _write_table(out / OUTPUTS, merged)
     results: dict[str, Any] = {
@@ -270,18 +276,17 @@ def _assemble(
             {
                 "name": lab,
                 "spec": m.spec,
-                "mode": parts[(i, names[0])]["mode"],
-                "chat": parts[(i, names[0])]["chat"],
+                "mode": parts[(i, names[0])]["info"]["mode"],
+                "chat": parts[(i, names[0])]["info"]["chat"],
             }
             for i, (m, lab) in enumerate(zip(models, labels, strict=True))
         ],
         "probes": {p: {lab: parts[(i, p)] for i, lab in enumerate(labels)} for p in names},
         "mapping": {},
     }
-    for m, lab in zip(models, labels, strict=True):
-        where = run_dir_of(m)
-        if where is not None:
-            results["mapping"][lab] = run_mapping(where, m.tokenize)
+    for m, f, lab in zip(models, facts, labels, strict=True):
+        if f.run_dir is not None:
+            results["mapping"][lab] = run_mapping(f.run_dir, m.tokenize)
     atomic_write_json(out / RESULTS, results)
     return results
 

@@ -5,7 +5,7 @@
 - head_scores.json  list of {hypothesis, head, layer, kind, score} — ranked bars per hypothesis
 - metamodel.json    {program_text, failure_prediction_rate, failure_precision, metamodel_agreement,
                     metamodel_size, mutual_information_bits, ...} — the program and its numbers
-- perturbation.json, ablation.json, probes.json, imitation.json — lists of row dicts (tables)
+- perturbation.json, ablation.json, patching.json — lists of row dicts (tables)
 - any other *.json holding a list of row dicts (or an object), and any *.parquet — a table,
   so a new analysis shows up without code changes.
 A file that cannot be read becomes a warning in its section instead of stopping the report.
@@ -23,13 +23,12 @@ import pyarrow.parquet as pq
 from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Heatmap, Series, slug
 from behaviorlab.report.html import cards, esc, fmt, note, table
+from behaviorlab.rundir import ABLATION, ATTENTION, HEAD_SCORES, METAMODEL, PATCHING, PERTURBATION
 
-ATTENTION, HEAD_SCORES, METAMODEL = "attention.json", "head_scores.json", "metamodel.json"
 TABLES = {
-    "perturbation.json": "Perturbation",
-    "ablation.json": "Ablation",
-    "probes.json": "Probes",
-    "imitation.json": "Imitation",
+    PERTURBATION: "Perturbation",
+    ABLATION: "Ablation",
+    PATCHING: "Activation patching",
 }
 KNOWN = (ATTENTION, HEAD_SCORES, METAMODEL, *TABLES)
 ANALYSIS_FILES = KNOWN  # the names analysis stages should write (see the module docstring)

@@ -10,6 +10,7 @@ from behaviorlab.report.figures import Figure, Series, slug
 from behaviorlab.report.html import cards, esc, fmt, note, pct, section, table
 from behaviorlab.report.run_sections import headline, render_sections, run_sections
 from behaviorlab.report.rundata import Collection, RunData
+from behaviorlab.results import headline_number
 
 _INFO_SKIP = {"runs", "models"}
 
@@ -94,7 +95,9 @@ def comparison_figures(coll: Collection, canvas: Canvas) -> str:
             pts = [
                 (r["step"], r[column])
                 for r in (run.metrics if run else [])
-                if r.get("step") is not None and r.get(column) is not None
+                # Monitor rows carry the training loss; the other splits' curves (loss None) stay
+                # on each run's own page.
+                if r.get("step") is not None and r.get(column) is not None and r.get("loss") is not None
             ]
             if pts:
                 series.append(Series(label, [int(p[0]) for p in pts], [float(p[1]) for p in pts]))
@@ -190,10 +193,9 @@ def probes_table(coll: Collection) -> str:
     for probe, per in probes["rows"].items():
         row: dict[str, Any] = {"probe": probe}
         for n in names:
-            head = (per.get(n) or {}).get("headline") or {}
-            rate = head.get("rate")
-            number = "—" if rate is None else f"{pct(rate)} [{pct(head.get('lo'))}, {pct(head.get('hi'))}]"
-            row[n] = f"{head.get('label', '')}: {number} — {(per.get(n) or {}).get('verdict', '')}"
+            cell = per.get(n) or {}
+            number = headline_number(cell.get("headline"))
+            row[n] = f"{cell.get('label', '')}: {number} — {cell.get('verdict', '')}"
         rows.append(row)
     link = f'<p><a href="{esc(probes.get("report", ""))}">The probe run\'s own report</a></p>'
     return note("The same black-box probes on each model; 95% intervals.") + table(rows, limit=None) + link

@@ -8,8 +8,10 @@ from typing import Any
 
 from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Series
-from behaviorlab.report.html import cards, esc, fmt, note, table
+from behaviorlab.report.html import cards, esc, note, table
 from behaviorlab.report.rundata import RunData
+from behaviorlab.results import Finding
+from behaviorlab.stats import Estimate
 
 STYLE = ("template", "list", "summary", "unigram_overlap", "length_r", "abstain_invalid", "abstain_valid")
 
@@ -18,15 +20,12 @@ def cell(stat: dict[str, Any] | None) -> str:
     """`61.0% [52.1, 69.2]` for a share, `0.83 [0.79, 0.86]` for a mean or correlation."""
     if not stat:
         return "—"
-    for key, pct in (("rate", True), ("mean", False), ("r", False)):
-        if key in stat:
-            v, (lo, hi) = stat[key], stat["ci"]
-            if v is None:
-                return "—"
-            return (
-                f"{100 * v:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]" if pct else f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
-            )
-    return fmt(stat)
+    e = Estimate.from_json(stat)
+    if e.estimate is None or e.ci_low is None or e.ci_high is None:
+        return "—"
+    if e.method == "wilson":
+        return f"{100 * e.estimate:.1f}% [{100 * e.ci_low:.1f}, {100 * e.ci_high:.1f}]"
+    return f"{e.estimate:.2f} [{e.ci_low:.2f}, {e.ci_high:.2f}]"
 
 
 def _overview(run: RunData) -> str:
@@ -42,12 +41,8 @@ def _overview(run: RunData) -> str:
         ("defaults", esc(f"{r['defaults']['amount']} examples, base {r['defaults']['base']}")),
     ]
     rows = [
-        {
-            "finding": f["claim"],
-            "held": {True: "yes", False: "no", None: "n/a"}[f["held"]],
-            "evidence": f["evidence"],
-        }
-        for f in r.get("findings", [])
+        {"finding": f.name, "held": {True: "yes", False: "no", None: "n/a"}[f.held], "evidence": f.verdict}
+        for f in (Finding.from_json(x) for x in r.get("findings", []))
     ]
     body = cards(facts) + table(rows, limit=None)
     if s.get("error"):
@@ -114,10 +109,10 @@ def _algorithm(r: dict[str, Any]) -> str | None:
 
 def _value(row: dict[str, Any], what: str) -> float | None:
     if what == "content":
-        return row["content"]["all"]["rate"]
+        return row["content"]["all"]["estimate"]
     if what == "style":
-        return row["style"]["template"]["rate"]
-    return ((row.get("algorithm") or {}).get("program_agreement") or {}).get("rate")
+        return row["style"]["template"]["estimate"]
+    return ((row.get("algorithm") or {}).get("program_agreement") or {}).get("estimate")
 
 
 def _figures(r: dict[str, Any], canvas: Canvas) -> str:
@@ -169,7 +164,7 @@ def _figures(r: dict[str, Any], canvas: Canvas) -> str:
     pair = [rows[n] for n in r["sweeps"]["local_vs_broad"]]
     skills = r["skills"]["all"]
     bars = [
-        Series(row["name"], skills, [row["content"][s]["rate"] for s in skills], kind="bar")
+        Series(row["name"], skills, [row["content"][s]["estimate"] for s in skills], kind="bar")
         for row in [*pair, teacher]
     ]
     figs.append(

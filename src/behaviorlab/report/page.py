@@ -11,6 +11,7 @@ from behaviorlab.report.html import esc
 from behaviorlab.report.plotly_out import to_plotly
 from behaviorlab.report.png_out import write_png
 from behaviorlab.report.theme import CAPTURE_JS, CSS, PAGE_JS
+from behaviorlab.rundir import figure_file
 
 
 def _plotly_js() -> str:
@@ -81,7 +82,7 @@ def write_figures(canvas: Canvas, folder: Path) -> list[Path]:
     """Every figure of the page as figures/KEY.png."""
     paths = []
     for f in canvas.figures:
-        path = folder / f"{f.key}.png"
+        path = figure_file(folder, f.key)
         write_png(f, path)
         paths.append(path)
     return paths

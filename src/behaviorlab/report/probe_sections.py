@@ -10,18 +10,24 @@ from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Series
 from behaviorlab.report.html import cards, esc, fmt, note, table
 from behaviorlab.report.rundata import RunData
+from behaviorlab.results import Finding, Plot
+from behaviorlab.stats import Estimate
 
 
 def _pct(x: Any) -> str:
     return "—" if not isinstance(x, int | float) else f"{100 * x:.0f}%"
 
 
-def rate_cell(row: dict[str, Any] | None, field: str = "rate", lo: str = "lo", hi: str = "hi") -> str:
-    """ "50% [31–69%] (4/8)" for a rate row; "—" when absent or unmeasured."""
-    if not row or row.get(field) is None:
+def rate_cell(e: Estimate | dict[str, Any] | None) -> str:
+    """ "50% [31–69%] (4/8)" for a share (a median "3 [2–5]"); "—" when absent or undefined."""
+    if isinstance(e, dict):
+        e = Estimate.from_json(e)
+    if e is None or e.estimate is None:
         return "—"
-    count = f" ({row['k']}/{row['n']})" if field == "rate" and "k" in row else ""
-    return f"{_pct(row[field])} [{_pct(row.get(lo))}–{_pct(row.get(hi))}]{count}"
+    if e.method == "quartiles":
+        return f"{e.estimate:g} [{e.ci_low:g}–{e.ci_high:g}]"
+    count = f" ({e.k}/{e.n})" if e.k is not None else ""
+    return f"{_pct(e.estimate)} [{_pct(e.ci_low)}–{_pct(e.ci_high)}]{count}"
 
 
 def overview(run: RunData) -> str:
@@ -57,78 +63,75 @@ def overview(run: RunData) -> str:
     return body
 
 
-def ordered(res: dict[str, Any], order: list[str] | None) -> dict[str, dict[str, Any]]:
-    """results.json's probes in run order, each with its models in column order (the file itself
-    is written with sorted keys)."""
+def ordered(res: dict[str, Any], order: list[str] | None) -> dict[str, dict[str, Finding]]:
+    """results.json's probes in run order, each with its models' findings in column order (the
+    file itself is written with sorted keys)."""
     probes = res.get("probes", {})
     names = [p for p in order or [] if p in probes] + sorted(p for p in probes if p not in (order or []))
     models = [m.get("name") for m in res.get("models", [])]
     out = {}
     for p in names:
         per = probes[p] if isinstance(probes[p], dict) else {}
-        out[p] = {m: per[m] for m in models if m in per} | {m: r for m, r in per.items() if m not in models}
+        named = [m for m in models if m in per] + [m for m in per if m not in models]
+        out[p] = {m: Finding.from_json(per[m]) for m in named}
     return out
 
 
-def headlines(probes: dict[str, dict[str, Any]]) -> str | None:
+def headlines(probes: dict[str, dict[str, Finding]]) -> str | None:
     """One row per probe: each model's headline number and verdict."""
     if not probes:
         return None
     rows = []
     for probe, per in probes.items():
         row: dict[str, Any] = {"probe": probe}
-        for model, r in per.items():
-            head = r.get("headline", {})
-            row[model] = f"{head.get('label', '')}: {rate_cell(head)} — {r.get('verdict', '')}"
+        for model, f in per.items():
+            row[model] = f"{f.label}: {rate_cell(f.headline)} — {f.verdict}"
         rows.append(row)
     return table(rows)
 
 
-def _behavior_rows(per: dict[str, Any]) -> list[dict[str, Any]]:
+def _behavior_rows(per: dict[str, Finding]) -> list[dict[str, Any]]:
     out = []
-    for model, r in per.items():
-        b = r.get("behavior", {})
-        mi = b.get("mi_bits", {})
+    for model, f in per.items():
+        b = f.behavior
+        mi = b.mi_bits if b is not None else None
         out.append(
             {
                 "model": model,
-                "behaviour B(x)": b.get("name"),
-                "|C(B)| bits": b.get("description_bits"),
-                "I(M(X); B(X)) bits": mi.get("estimate"),
-                "95% CI": f"[{fmt(mi.get('ci_low'))}, {fmt(mi.get('ci_high'))}]",
-                "generations": r.get("generations"),
-                "verdict": r.get("verdict"),
+                "behaviour B(x)": b.name if b else None,
+                "|C(B)| bits": b.description_bits if b else None,
+                "I(M(X); B(X)) bits": mi.estimate if mi else None,
+                "95% CI": f"[{fmt(mi.ci_low if mi else None)}, {fmt(mi.ci_high if mi else None)}]",
+                "generations": f.info.get("generations"),
+                "verdict": f.verdict,
             }
         )
     return out
 
 
-def side_by_side(per: dict[str, Any]) -> list[dict[str, Any]]:
-    """The probe's table rows merged by their key columns, one rate column per model."""
+def side_by_side(per: dict[str, Finding]) -> list[dict[str, Any]]:
+    """The probe's table rows merged by their key columns: per model its rate, then each other
+    estimate (accuracy, denial, ...) as its own column."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for model, r in per.items():
-        keys = r.get("keys", [])
-        for row in r.get("table", []):
-            key = tuple(row.get(k) for k in keys)
-            cell = merged.setdefault(key, {k: row.get(k) for k in keys})
-            cell[model] = rate_cell(row)
-            if "accuracy" in row:
-                cell[f"{model} · accuracy"] = rate_cell(row, "accuracy", "acc_lo", "acc_hi")
-            if "denial" in row:
-                cell[f"{model} · denial"] = rate_cell(row, "denial", "denial_lo", "denial_hi")
+    for model, f in per.items():
+        for row in f.rows:
+            key = tuple(row.keys.get(k) for k in f.keys)
+            cell = merged.setdefault(key, {k: row.keys.get(k) for k in f.keys})
+            for name, e in row.values.items():
+                cell[model if name == "rate" else f"{model} · {name}"] = rate_cell(e)
     return list(merged.values())
 
 
-def figures(probe: str, per: dict[str, Any], canvas: Canvas) -> str:
-    """Each figure spec once, with every model's series (named by model when there are several)."""
-    specs: dict[str, dict[str, Any]] = {}
+def figures(probe: str, per: dict[str, Finding], canvas: Canvas) -> str:
+    """Each plot once, with every model's series (named by model when there are several)."""
+    specs: dict[str, Plot] = {}
     lines: dict[str, list[Series]] = {}
-    for model, r in per.items():
-        for spec in r.get("figures", []):
-            specs.setdefault(spec["key"], spec)
-            for s in spec.get("series", []):
+    for model, f in per.items():
+        for spec in f.plots:
+            specs.setdefault(spec.key, spec)
+            for s in spec.series(f.rows):
                 name = f"{model} · {s['name']}" if len(per) > 1 else str(s["name"])
-                lines.setdefault(spec["key"], []).append(
+                lines.setdefault(spec.key, []).append(
                     Series(
                         name,
                         list(s["x"]),
@@ -141,33 +144,31 @@ def figures(probe: str, per: dict[str, Any], canvas: Canvas) -> str:
                 )
     figs = []
     for key, spec in specs.items():
-        y_range = spec.get("y_range")
         fig = Figure(
             f"{probe}-{key}",
-            str(spec.get("title", key)),
-            str(spec.get("x_label", "")),
-            str(spec.get("y_label", "")),
+            spec.title,
+            spec.x_label,
+            spec.y_label,
             lines.get(key, []),
-            y_range=(float(y_range[0]), float(y_range[1])) if y_range else None,
-            log_x=bool(spec.get("log_x")),
-            categorical_x=bool(spec.get("categorical_x")),
-            integer_x=bool(spec.get("integer_x")),
+            y_range=spec.y_range,
+            log_x=spec.log_x,
+            categorical_x=spec.categorical_x,
             wide=False,
         )
         figs.append(canvas.figure(fig))
     return grid(figs)
 
 
-def probe_body(probe: str, per: dict[str, Any], canvas: Canvas) -> str:
+def probe_body(probe: str, per: dict[str, Finding], canvas: Canvas) -> str:
     """Verdicts and behaviour scores, the side-by-side table, figures, notes and raw tables."""
     body = table(_behavior_rows(per))
     body += table(side_by_side(per), limit=None)
     body += figures(probe, per, canvas)
-    for model, r in per.items():
-        for n in r.get("notes", []):
+    for model, f in per.items():
+        for n in f.notes:
             body += note(f"{model}: {n}")
-    for model, r in per.items():
-        full = table(r.get("table", []), limit=None)
+    for model, f in per.items():
+        full = table(f.table(), limit=None)
         body += f"<details><summary>{esc(model)}: every column</summary>{full}</details>"
     return body
 

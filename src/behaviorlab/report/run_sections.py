@@ -124,7 +124,7 @@ def training_curves(run: RunData, canvas: Canvas) -> str | None:
     specs: list[tuple[str, tuple[str, ...], dict[str, Any]]] = [
         ("Training loss", ("loss",), {"y_label": "cross-entropy"}),
         (
-            "Monitor accuracy (exact match)",
+            "Accuracy (exact match): monitor, and each test split (OOD dashed)",
             ("accuracy",),
             {"y_label": "accuracy", "y_range": (0, 1.02)},
         ),

@@ -13,6 +13,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.rundir import (
     ANALYSIS,
     METRICS,
+    METRICS_LOG,
     PREDICTIONS,
     RESULTS,
     SUMMARY,
@@ -21,6 +22,7 @@ from behaviorlab.rundir import (
     checkpoint_problems,
     read_json_object,
 )
+from behaviorlab.track import read_metrics
 
 # Per-token log-prob lists are large and not shown; skip them when reading predictions.
 _SKIP_COLUMNS = {"logprobs"}
@@ -89,6 +91,8 @@ def load_run(path: Path) -> RunData:
     run = RunData(path, rd.kind, rd.summary, rd.config, rd.config_text, rd.env())
     if (path / METRICS).is_file():
         run.metrics = _parquet(path / METRICS)
+    elif (path / METRICS_LOG).is_file():  # a run still training: the journal so far
+        run.metrics = read_metrics(path)
     if (path / PREDICTIONS).is_file():
         run.predictions = _parquet(path / PREDICTIONS, _SKIP_COLUMNS)
         run.has_predictions = True

@@ -20,10 +20,11 @@ from behaviorlab.store.query import open_views, query
 
 _LAZY = {
     "Difference": "compare",
-    "ReplayReport": "rerun",
+    "ReplayReport": "compare",
     "replay": "rerun",
     "rescore": "rerun",
     "replay_probe": "probe_replay",
+    "replay_run": "rerun",
 }
 
 
@@ -48,6 +49,7 @@ __all__ = [
     "record",
     "replay",
     "replay_probe",
+    "replay_run",
     "rescore",
     "resolve_catalog",
     "run_id_for",

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
-from behaviorlab.rundir import RunDir, checkpoint_problems
+from behaviorlab.rundir import CATALOG, RunDir, checkpoint_problems
 
-CATALOG_NAME = "catalog.sqlite"
+CATALOG_NAME = CATALOG  # the name beside the runs (rundir.CATALOG)
 ENV_VAR = "BEHAVIORLAB_CATALOG"
 BUSY_TIMEOUT_MS = 60_000
 

@@ -1,17 +1,18 @@
-"""Bit-level comparison of run artifacts: checkpoint hashes and Parquet rows (floats by bits)."""
+"""Bit-level comparison of run artifacts (checkpoints by hash, Parquet rows with floats by
+their bits) and the report a replay makes of what it compared."""
 
 from __future__ import annotations
 
 import json
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from behaviorlab.rundir import CHECKPOINTS, checkpoint_problems, read_manifest
+from behaviorlab.rundir import CHECKPOINTS, DATA, METRICS, PREDICTIONS, read_manifest
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,35 @@ class Difference:
 
     def __str__(self) -> str:
         return f"{self.artifact}: {self.detail}"
+
+
+@dataclass
+class ReplayReport:
+    """What a replay compared, what differed, and environment warnings."""
+
+    run_dir: Path
+    mode: str  # "full" (retrain), "checkpoint" (re-score from the final checkpoint) or "probe"
+    checked: list[str] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    replay_dir: Path | None = None  # kept only when asked
+
+    @property
+    def identical(self) -> bool:
+        """True when every compared artifact is bit-identical."""
+        return not self.differences
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "run_dir": str(self.run_dir),
+            "mode": self.mode,
+            "identical": self.identical,
+            "checked": self.checked,
+            "differences": [{"artifact": d.artifact, "detail": d.detail} for d in self.differences],
+            "warnings": self.warnings,
+            "replay_dir": str(self.replay_dir) if self.replay_dir else None,
+        }
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -63,11 +93,6 @@ def compare_rows(name: str, recorded: Path, replayed: Path, limit: int = 5) -> l
     return diffs
 
 
-def verify_on_disk(run_dir: Path) -> list[Difference]:
-    """Every checkpoint file of a run against the sha256 its manifest recorded (tamper check)."""
-    return [Difference(rel, problem) for rel, problem in checkpoint_problems(run_dir)]
-
-
 def same_safetensors(a: Path, b: Path) -> bool:
     """Same tensors, dtypes, shapes, metadata and data bytes, ignoring the header's key order.
 
@@ -84,13 +109,12 @@ def same_safetensors(a: Path, b: Path) -> bool:
 
 
 def compare_checkpoints(
-    recorded: Path, replayed: Path, notes: list[str] | None = None
+    recorded: Path, entries: list[dict[str, Any]], replayed: Path, notes: list[str] | None = None
 ) -> tuple[list[Difference], int]:
-    """Manifest hashes of every recorded checkpoint vs the replay's; diffs and files checked.
-
-    A .safetensors file whose hash differs only through header key order is noted, not a difference.
-    """
-    mine = {e["step"]: e for e in read_manifest(recorded / CHECKPOINTS)["checkpoints"]}
+    """Manifest hashes of every recorded checkpoint (its manifest `entries`) vs the replay's; diffs
+    and files checked. A .safetensors file whose hash differs only through header key order is
+    noted, not a difference."""
+    mine = {e["step"]: e for e in entries}
     theirs = {e["step"]: e for e in read_manifest(replayed / CHECKPOINTS)["checkpoints"]}
     if not mine:
         return [Difference("checkpoints", "the recorded run has no checkpoints")], 0
@@ -122,3 +146,50 @@ def compare_checkpoints(
                     )
                 )
     return diffs, checked
+
+
+@dataclass
+class Comparison:
+    """What comparing a replay with its recording found."""
+
+    differences: list[Difference] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def prediction_splits(path: Path) -> list[str]:
+    """The splits a predictions file covers, in file order ([] when there is no file)."""
+    if not path.is_file():
+        return []
+    return list(dict.fromkeys(pq.read_table(path, columns=["split"]).column("split").to_pylist()))
+
+
+def compare_predictions(recorded: Path, replayed: Path) -> list[Difference]:
+    """predictions.parquet row by row (per-token log-probs by their bits)."""
+    return compare_rows(PREDICTIONS, recorded, replayed)
+
+
+def compare_records(
+    recorded: Path, entries: list[dict[str, Any]], replayed: Path, *, predictions: bool
+) -> Comparison:
+    """A replayed training run against its recording: checkpoints by hash, then the data splits,
+    metrics and (when recorded) predictions row by row."""
+    out = Comparison()
+    notes: list[str] = []
+    diffs, n_files = compare_checkpoints(recorded, entries, replayed, notes)
+    out.differences += diffs
+    if notes:  # safetensors metadata order is not deterministic across processes
+        out.warnings.append(
+            f"{len(notes)} checkpoint file(s) match tensor for tensor but not byte for byte "
+            "(safetensors metadata key order), e.g. " + notes[0]
+        )
+    out.checked.append(f"{n_files} checkpoint files (sha256)")
+    for split in sorted(p.name for p in (recorded / DATA).glob("*.parquet")):
+        out.differences += compare_rows(f"{DATA}/{split}", recorded / DATA / split, replayed / DATA / split)
+    out.checked.append("data splits (rows)")
+    out.differences += compare_rows(METRICS, recorded / METRICS, replayed / METRICS)
+    out.checked.append(f"{METRICS} (rows)")
+    if predictions:
+        out.differences += compare_predictions(recorded / PREDICTIONS, replayed / PREDICTIONS)
+        out.checked.append(f"{PREDICTIONS} (rows, per-token log-probs)")
+    return out

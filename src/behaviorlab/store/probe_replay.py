@@ -27,8 +27,7 @@ import pyarrow.parquet as pq
 from behaviorlab.errors import BadInput
 from behaviorlab.lm import Decoding, TextModel, load
 from behaviorlab.rundir import OUTPUTS, RunDir
-from behaviorlab.store.compare import Difference
-from behaviorlab.store.rerun import ReplayReport
+from behaviorlab.store.compare import Difference, ReplayReport
 
 TOLERANCE = 1e-4
 
@@ -43,15 +42,15 @@ def _where(r: dict[str, Any]) -> str:
     return f"{OUTPUTS}: {r['model_name']} / {r['probe']} / {r['item']} ({r['decoding']})"
 
 
-def replay_probe(run_dir: Path) -> ReplayReport:
+def replay_probe(run: Path | RunDir) -> ReplayReport:
     """Re-generate and re-score every recorded output of a probe run; report what differs."""
-    run = RunDir.open(run_dir)
+    run = run if isinstance(run, RunDir) else RunDir.open(Path(run))
     if run.kind != "probe":
-        raise BadInput(f"{run_dir}: not a probe run (kind {run.kind})")
-    if not (run_dir / OUTPUTS).is_file():
-        raise BadInput(f"{run_dir}: no {OUTPUTS} (did the probe run finish?)")
-    rows = pq.read_table(run_dir / OUTPUTS).to_pylist()
-    report = ReplayReport(run_dir, "probe")
+        raise BadInput(f"{run.path}: not a probe run (kind {run.kind})")
+    if not run.file(OUTPUTS).is_file():
+        raise BadInput(f"{run.path}: no {OUTPUTS} (did the probe run finish?)")
+    rows = pq.read_table(run.file(OUTPUTS)).to_pylist()
+    report = ReplayReport(run.path, "probe")
     models: dict[str, TextModel] = {}
     texts = scored = unscorable = cut = 0
     for (spec, _, _), group in _calls(rows):

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import ANALYSIS, CONFIG, RunDir, is_run
+from behaviorlab.rundir import ANALYSIS, CONFIG, STUDY_ROW, RunDir, is_run
 
 if TYPE_CHECKING:  # torch is imported inside the worker, not when a study is planned
     from behaviorlab.train import ExperimentConfig
 
-ROW = "study_row.json"
+ROW = STUDY_ROW
 # Breakdown fields a study table shows, per family.
 FIELDS = ("length", "size", "depth")
 ANALYSES = ("explain", "heads")  # what may follow evaluation; a study names the ones it needs

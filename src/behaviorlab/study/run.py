@@ -22,17 +22,18 @@ from rich.progress import (
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.rundir import STUDY, STUDY_MD, replace_output_dir
+from behaviorlab.rundir import STUDY, STUDY_MARKER, STUDY_MD, replace_output_dir
 from behaviorlab.study.aggregate import summarize_cell
 from behaviorlab.study.definitions import STUDIES
 from behaviorlab.study.grid import SEEDS
 from behaviorlab.study.job import run_one
 from behaviorlab.study.markdown import render_markdown
 from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
+from behaviorlab.track import check_sinks, open_tracker
 
 
 def _is_study(path: Path) -> bool:
-    return (path / STUDY).is_file() or (path / ".study").is_file()
+    return (path / STUDY).is_file() or (path / STUDY_MARKER).is_file()
 
 
 def _earlier(out: Path) -> str | None:
@@ -48,7 +49,7 @@ def _prepare(out: Path, name: str, force: bool, resume: bool) -> None:
         if (earlier := _earlier(out)) not in (None, name):
             raise BadInput(f"{out}: holds the {earlier} study; --resume continues only the same study")
         return
-    marker = {".study": "behaviorlab study folder (runs are written here)\n"}
+    marker = {STUDY_MARKER: "behaviorlab study folder (runs are written here)\n"}
     replace_output_dir(out, force, _is_study, "an earlier study's folder", marker)
 
 
@@ -68,9 +69,11 @@ def run_study(
     force: bool = False,
     seeds: tuple[int, ...] = SEEDS,
     console: Console | None = None,
+    sinks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run (or finish) a study's grid into OUT; write OUT/study.json, OUT/STUDY.md, OUT/report.html."""
     check_backend(backend, address, workers)
+    check_sinks(sinks)
     if study not in STUDIES:
         raise BadInput(f"unknown study {study!r}; choose from {', '.join(STUDIES)}")
     definition = STUDIES[study]
@@ -157,4 +160,15 @@ def run_study(
     from behaviorlab.report import render_report
 
     render_report(out)
+    _send(out, result, sinks)
     return result
+
+
+def _send(out: Path, study: dict[str, Any], sinks: tuple[str, ...]) -> None:
+    """The claims table and the study's files into the optional results sinks."""
+    if sinks:
+        tracker = open_tracker(sinks, out, out.name, {})
+        tracker.log_table("claims", [{k: str(v) for k, v in c.items()} for c in study["claims"]])
+        for name in (STUDY, STUDY_MD):
+            tracker.log_artifact(out / name)
+        tracker.close()

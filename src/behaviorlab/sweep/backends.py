@@ -17,9 +17,8 @@ from contextlib import ExitStack
 from typing import Any
 
 from behaviorlab.errors import BadInput
+from behaviorlab.jobs import Job, OnUpdate
 
-Job = tuple[Any, ...]  # the picklable positional arguments of one call
-OnUpdate = Callable[[Any], None]
 BACKENDS = ("local", "ray")
 POLL_SECONDS = 0.2
 

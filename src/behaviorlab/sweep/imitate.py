@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.imitation import load_config, run_experiment
-from behaviorlab.sweep.backends import Job, check_backend, local_workers, run_jobs
+from behaviorlab.jobs import Job, OnUpdate
+from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 
 
 def imitate(
@@ -22,15 +23,18 @@ def imitate(
     force: bool = False,
     progress: bool = True,
     say: Callable[[str], None] = lambda _: None,
+    sinks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run the experiment a TOML config describes into `out`; returns results.json's content."""
     check_backend(backend, address, workers)
     cfg = load_config(config)
 
     def runner(
-        fn: Callable[..., Any], jobs: list[Job], on_update: Callable[[Any], None] | None
+        fn: Callable[..., Any], jobs: list[Job], on_update: OnUpdate | None
     ) -> Iterator[tuple[int, Any]]:
         n = workers or cfg.workers or local_workers(len(jobs), cfg.threads)
         return run_jobs(fn, jobs, backend, address=address, workers=n, on_update=on_update)
 
-    return run_experiment(cfg, out, runner=runner, resume=resume, force=force, progress=progress, say=say)
+    return run_experiment(
+        cfg, out, runner=runner, resume=resume, force=force, progress=progress, say=say, sinks=sinks
+    )

@@ -9,9 +9,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from behaviorlab.io import atomic_write_json
+from behaviorlab.jobs import Job
 from behaviorlab.rundir import CONFIG, SWEEP, RunDir
 from behaviorlab.store.catalog import CATALOG_NAME, find_complete, record
-from behaviorlab.sweep.backends import Job, check_backend, local_workers, run_jobs
+from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 from behaviorlab.sweep.spec import SweepRun, load_sweep
 from behaviorlab.sweep.worker import is_complete, run_one
 

@@ -23,11 +23,11 @@ import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write, atomic_write_json
-from behaviorlab.rundir import check_output_dir
+from behaviorlab.rundir import CORPUS_MANIFEST, check_output_dir, split_file
 
 PYDOCS_PACKAGE = "python3-doc"
 PYDOCS_ROOT = Path("/usr/share/doc/python3-doc/html")
-MANIFEST = "corpus.json"
+MANIFEST = CORPUS_MANIFEST
 # Generated pages that are lists of names or links, not prose.
 _SKIP = re.compile(r"^(genindex.*|search|py-modindex|contents|index)\.html$")
 _BLOCK = {
@@ -187,7 +187,7 @@ def build_corpus(
     rows["validation"] = rows["validation"][:validation_chunks]
     out.mkdir(parents=True, exist_ok=True)
     for split, split_rows in rows.items():
-        _write_split(out / f"{split}.parquet", split_rows)
+        _write_split(split_file(out, split), split_rows)
     stats = CorpusStats(
         documents={s: sum(d["split"] == s for d in listing) for s in rows},
         chunks={s: len(r) for s, r in rows.items()},

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import read_toml
-from behaviorlab.rundir import check_output_dir
+from behaviorlab.rundir import check_output_dir, split_file
 from behaviorlab.tasks import get
 from behaviorlab.tasks.base import Example, Task
 
@@ -96,8 +96,19 @@ def build_splits(spec: DatasetSpec) -> dict[str, list[Example]]:
     seen: set[str] = set()
     out: dict[str, list[Example]] = {}
     for index, split in enumerate(spec.splits):
-        out[split.name] = _fill_split(task, split, derive_seed(spec.seed, index), seen)
+        out[split.name] = _fill_split(
+            _split_task(spec, task, split.name), split, derive_seed(spec.seed, index), seen
+        )
     return out
+
+
+def _split_task(spec: DatasetSpec, task: Task, name: str) -> Task:
+    """A task with a `split` option (a pairs file with a split column) draws each split from the
+    file's rows of the same name, unless the config fixed the option."""
+    option = next((o for o in task.option_specs if o.name == "split"), None)
+    if option is None or "split" in spec.options or name not in option.choices:
+        return task
+    return get(spec.task, **spec.options, split=name)
 
 
 def _fill_split(task: Task, split: SplitSpec, seed: int, seen: set[str]) -> list[Example]:
@@ -157,7 +168,7 @@ def write_splits(
             ).encode(),
         }
         table = table.replace_schema_metadata(metadata)
-        path = out / f"{name}.parquet"
+        path = split_file(out, name)
         _write_atomic(table, path)
         paths.append(path)
     return paths

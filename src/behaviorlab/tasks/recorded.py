@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import sha256_file
+from behaviorlab.rundir import split_file
 from behaviorlab.tasks.base import Example
 from behaviorlab.tasks.text import TextVocab, Tokenizer, word_vocabulary
 
@@ -98,8 +99,8 @@ def _locate(spec: RecordedSpec, split: str, fallback: Path | None) -> Path:
     path = Path(spec.files[split])
     if path.is_file():
         return path
-    if fallback is not None and (fallback / f"{split}.parquet").is_file():
-        copy = fallback / f"{split}.parquet"
+    if fallback is not None and split_file(fallback, split).is_file():
+        copy = split_file(fallback, split)
         if spec.sha256.get(split) in (None, sha256_file(copy)):
             return copy
     raise BadInput(f"{path}: data file for split {split!r} not found")
@@ -145,7 +146,7 @@ def copy_into(spec: RecordedSpec, data_dir: Path, fallback: Path | None = None) 
     data_dir.mkdir(parents=True, exist_ok=True)
     for split in spec.files:
         src = _locate(spec, split, fallback)
-        dst = data_dir / f"{split}.parquet"
+        dst = split_file(data_dir, split)
         if src.resolve() != dst.resolve():
             tmp = data_dir / f".{split}.parquet.tmp"
             shutil.copyfile(src, tmp)

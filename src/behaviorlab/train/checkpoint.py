@@ -17,7 +17,7 @@ from torch import Tensor
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, sha256_file
-from behaviorlab.rundir import MANIFEST, read_manifest
+from behaviorlab.rundir import MANIFEST, MODEL_WEIGHTS, OPTIMIZER_STATE, RNG_STATE, TRAINER, read_manifest
 
 
 @dataclass
@@ -82,11 +82,11 @@ def save(ckpt_dir: Path, ckpt: Checkpoint, keep_last: int = 3) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        save_file({k: v.detach().contiguous() for k, v in ckpt.model.items()}, tmp / "model.safetensors")
+        save_file({k: v.detach().contiguous() for k, v in ckpt.model.items()}, tmp / MODEL_WEIGHTS)
         opt_tensors, opt_meta = _optimizer_to_tensors(ckpt.optimizer)
-        save_file(opt_tensors, tmp / "optimizer.safetensors", metadata=opt_meta)
-        save_file({"torch_cpu": ckpt.rng}, tmp / "rng.safetensors")
-        (tmp / "trainer.json").write_text(json.dumps(ckpt.trainer, sort_keys=True))
+        save_file(opt_tensors, tmp / OPTIMIZER_STATE, metadata=opt_meta)
+        save_file({"torch_cpu": ckpt.rng}, tmp / RNG_STATE)
+        (tmp / TRAINER).write_text(json.dumps(ckpt.trainer, sort_keys=True))
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -138,21 +138,21 @@ def load(ckpt_dir: Path, step: int | None = None) -> Checkpoint:
     entry = entries[-1]
     path = verify(ckpt_dir, entry)
     try:
-        model = load_file(path / "model.safetensors")
-        opt_tensors = load_file(path / "optimizer.safetensors")
+        model = load_file(path / MODEL_WEIGHTS)
+        opt_tensors = load_file(path / OPTIMIZER_STATE)
         from safetensors import safe_open
 
-        with safe_open(path / "optimizer.safetensors", "pt") as f:
+        with safe_open(path / OPTIMIZER_STATE, "pt") as f:
             opt_meta = f.metadata()
-        rng = load_file(path / "rng.safetensors")["torch_cpu"]
+        rng = load_file(path / RNG_STATE)["torch_cpu"]
     except (SafetensorError, OSError) as e:
         raise BadInput(f"{path}: unreadable checkpoint ({e})") from None
     try:
-        trainer = json.loads((path / "trainer.json").read_text())
+        trainer = json.loads((path / TRAINER).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path / 'trainer.json'}: not valid JSON ({e})") from None
+        raise BadInput(f"{path / TRAINER}: not valid JSON ({e})") from None
     if not isinstance(trainer, dict):
-        raise BadInput(f"{path / 'trainer.json'}: expected a JSON object")
+        raise BadInput(f"{path / TRAINER}: expected a JSON object")
     return Checkpoint(
         step=entry["step"],
         model=model,
@@ -169,6 +169,6 @@ def load_weights(ckpt_dir: Path) -> dict[str, Tensor]:
         raise BadInput(f"{ckpt_dir}: no checkpoint")
     path = verify(ckpt_dir, entry)
     try:
-        return load_file(path / "model.safetensors")
+        return load_file(path / MODEL_WEIGHTS)
     except (SafetensorError, OSError) as e:
         raise BadInput(f"{path}: unreadable checkpoint ({e})") from None

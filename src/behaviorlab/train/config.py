@@ -20,9 +20,11 @@ from behaviorlab.errors import BadInput
 from behaviorlab.io import read_toml
 from behaviorlab.models import ModelConfig
 from behaviorlab.optim import OptimConfig
-from behaviorlab.rundir import CHECKPOINTS
+from behaviorlab.rundir import CHECKPOINTS, MODEL_WEIGHTS
 from behaviorlab.tasks.dataset import DatasetSpec
+from behaviorlab.tasks.pairs import is_pairs_file
 from behaviorlab.tasks.recorded import RecordedSpec, resolve
+from behaviorlab.track import TrackConfig
 from behaviorlab.train import checkpoint
 
 
@@ -89,14 +91,16 @@ class ExperimentConfig(BaseModel):
     model: ModelConfig = ModelConfig()
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
+    track: TrackConfig = TrackConfig()  # where results go besides the run directory
 
     def to_toml(self) -> str:
         """The resolved config, every default written out."""
         return tomli_w.dumps(_drop_none(self.model_dump(mode="json")))
 
     def digest(self) -> str:
-        """A stable hash of the resolved config (the run's identity for sweeps and catalogs)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        """A stable hash of the resolved config (the run's identity for sweeps and catalogs); where
+        results are also sent (`track`) is not part of what a run is."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"track"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -154,7 +158,7 @@ def validate(
     Recorded data is resolved here: paths relative to `base`, each file's sha256, the vocabulary;
     `fallback` is a run's data/ folder holding copies when an original file has moved."""
     try:
-        cfg = ExperimentConfig.model_validate(raw)
+        cfg = ExperimentConfig.model_validate(_task_file_resolved(raw, base))
     except ValidationError as e:
         problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in e.errors())
         raise BadInput(f"{source}: invalid config: {problems}") from None
@@ -166,6 +170,17 @@ def validate(
     if not any(s.name == "train" for s in cfg.data.splits):
         raise BadInput(f"{source}: data.splits needs a split named 'train'")
     return cfg
+
+
+def _task_file_resolved(raw: dict[str, Any], base: Path | None) -> dict[str, Any]:
+    """A pairs file named as `[data] task`, made absolute against the config's folder."""
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        return raw
+    task = data.get("task")
+    if base is None or not isinstance(task, str) or not is_pairs_file(task) or Path(task).is_absolute():
+        return raw
+    return {**raw, "data": {**data, "task": str((base / task).resolve())}}
 
 
 def resolve_init(cfg: ExperimentConfig, base: Path | None = None) -> ExperimentConfig:
@@ -183,7 +198,7 @@ def resolve_init(cfg: ExperimentConfig, base: Path | None = None) -> ExperimentC
     if entry is None:
         raise BadInput(f"train.init_from {path}: not a training run with a checkpoint")
     checkpoint.verify(path / CHECKPOINTS, entry)
-    pinned = {"init_from": str(path.resolve()), "init_sha256": entry["files"]["model.safetensors"]}
+    pinned = {"init_from": str(path.resolve()), "init_sha256": entry["files"][MODEL_WEIGHTS]}
     return cfg.model_copy(update={"train": tc.model_copy(update=pinned)})
 
 

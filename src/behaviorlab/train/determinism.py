@@ -14,6 +14,11 @@ import numpy as np
 import torch
 
 
+def set_threads(threads: int) -> None:
+    """Pin torch's thread count (a run's recorded count: reductions then sum in the same order)."""
+    torch.set_num_threads(threads)
+
+
 def configure(seed: int, threads: int) -> None:
     """Seed every RNG we use and force deterministic kernels with a fixed thread count."""
     # Same thread count -> same reduction order -> bit-identical floats on one machine.
@@ -40,6 +45,20 @@ def _git_revision() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+# What must match between a recorded environment and this one for bit-identity to be expected.
+ENV_KEYS = ("torch", "python", "numpy", "platform", "machine", "threads")
+
+
+def environment_differences(recorded: dict[str, Any], seed: int, threads: int) -> list[str]:
+    """How a recorded env.json differs from this process where it matters for bit-identity."""
+    here = environment(seed, threads)
+    return [
+        f"{k} differs: recorded {recorded.get(k)!r}, here {here.get(k)!r}"
+        for k in ENV_KEYS
+        if recorded.get(k) != here.get(k)
+    ]
 
 
 def environment(seed: int, threads: int) -> dict[str, Any]:

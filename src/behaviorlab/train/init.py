@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from torch import Tensor
 
 from behaviorlab.errors import BadInput
-from behaviorlab.rundir import CHECKPOINTS, read_manifest
+from behaviorlab.rundir import CHECKPOINTS, MODEL_WEIGHTS, read_manifest
 from behaviorlab.tasks.base import Learnable
 from behaviorlab.train import checkpoint
 from behaviorlab.train.config import ExperimentConfig
@@ -21,10 +21,10 @@ def _weights(base: Path, sha256: str) -> dict[str, Tensor]:
     """The base's model weights whose file has this sha256 (verified), from any kept checkpoint."""
     ckpt_dir = base / CHECKPOINTS
     for entry in reversed(read_manifest(ckpt_dir)["checkpoints"]):
-        if entry["files"].get("model.safetensors") == sha256:
+        if entry["files"].get(MODEL_WEIGHTS) == sha256:
             path = checkpoint.verify(ckpt_dir, entry)
             try:
-                return load_file(path / "model.safetensors")
+                return load_file(path / MODEL_WEIGHTS)
             except (SafetensorError, OSError) as e:
                 raise BadInput(f"{path}: unreadable checkpoint ({e})") from None
     raise BadInput(

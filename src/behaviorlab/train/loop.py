@@ -23,9 +23,10 @@ from behaviorlab.io import atomic_write_json
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.optim import build_estimator, build_optimizer, step_kwargs
 from behaviorlab.optim.estimators import HessianEstimator
-from behaviorlab.rundir import CHECKPOINTS, ENV, write_summary
+from behaviorlab.rundir import CHECKPOINTS, CONFIG, ENV, write_summary
 from behaviorlab.tasks import Example
 from behaviorlab.tasks.base import Learnable
+from behaviorlab.track import MetricsJournal, Tracker, open_tracker
 from behaviorlab.train import checkpoint, determinism
 from behaviorlab.train.compiled import CompiledForward
 from behaviorlab.train.config import ExperimentConfig, resolve_init
@@ -35,6 +36,7 @@ from behaviorlab.train.phases import (
     LoopState,
     TrainingFailed,
     checkpoint_now,
+    curve_splits,
     last_checkpoint_step,
     log_monitor,
     mark,
@@ -110,6 +112,9 @@ class Session:
     st: LoopState
     replicas: Replicas
     compiled: CompiledForward  # the training forward, through torch.compile when asked
+    curves: dict[str, list[Example]]  # splits whose accuracy is logged at every evaluation
+    journal: MetricsJournal  # metrics.jsonl: every metrics row, appended (rank 0 writes)
+    tracker: Tracker  # the optional results sinks ([track] sinks)
 
     @property
     def writer(self) -> bool:
@@ -121,12 +126,16 @@ class Session:
         return self.out / CHECKPOINTS
 
 
-def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool, force: bool) -> Session:
-    """Check everything checkable, create (or reopen) the run directory, build model and optimizer."""
+def start(
+    cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool, force: bool, sinks: bool = True
+) -> Session:
+    """Check everything checkable, create (or reopen) the run directory, build model and optimizer;
+    `sinks=False` leaves the optional results sinks closed (a replay sends nothing anywhere)."""
     cfg = resolve_init(cfg)  # a config built in code: pin the base's weights like validate does
     task = make_task(cfg.data)
     splits = sample(cfg.data)  # a pure function of the config: a resume rebuilds them
     preflight(cfg, task, splits)  # before anything is written
+    curves = {name: splits[name][: cfg.train.eval_examples] for name in curve_splits(cfg, splits)}
     initial = init_state(cfg, task)
     refusal = None
     if replicas.rank == 0:
@@ -168,9 +177,16 @@ def start(cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool,
         LoopState(),
         replicas,
         CompiledForward(model, tc.compile),  # evaluation and Sophia's estimates stay eager
+        curves,
+        MetricsJournal(out),
+        Tracker(),
     )
     if resume and checkpoint.latest_entry(s.ckpt_dir) is not None:
         s.st = restore(s.ckpt_dir, model, opt)
+    elif resume and s.writer:
+        s.journal.truncate(0)  # killed before its first checkpoint: its rows start again
+    if sinks and s.writer and cfg.track.sinks:
+        s.tracker = open_tracker(cfg.track.sinks, out, cfg.name, cfg.track.model_dump())
     s.net = replicas.wrap(model) if not tc.compile else s.compiled.forward  # type: ignore[assignment]
     if s.writer:
         write_summary(
@@ -239,7 +255,12 @@ def after_step(s: Session) -> float | None:
         warn_win_rate(s.opt, st)
         # Weights are identical on every rank, so every rank computes the same accuracy and
         # takes the same early-stop decision without further communication.
-        acc = log_monitor(st, s.model, s.task, s.monitor, s.opt, tc, s.monitor_set)
+        acc, rows = log_monitor(st, s.model, s.task, s.monitor, s.opt, tc, s.monitor_set, s.curves)
+        if s.writer:
+            s.journal.append(rows)
+            for row in rows:
+                values = {k: v for k, v in row.items() if k not in ("step", "split")}
+                s.tracker.log_scalars(values, st.step, prefix=str(row["split"]))
     if s.writer and st.step % tc.checkpoint_every == 0:
         checkpoint_now(s.out, s.model, s.opt, st)
     return acc
@@ -262,15 +283,18 @@ def finish(s: Session, seconds: float, tokens0: int, last_acc: float | None) -> 
         "train_seconds_this_session": round(seconds, 3),
         "compile_seconds": s.compiled.summary(),
         "tokens_per_second": round((st.tokens - tokens0) / seconds, 1) if seconds > 0 else None,
-        "final_loss": st.metrics[-1]["loss"] if st.metrics else None,
+        "final_loss": st.last.get("loss"),
     }
-    if st.metrics and st.metrics[-1].get("monitor_loss") is not None:
-        summary["final_monitor_loss"] = st.metrics[-1]["monitor_loss"]
+    if st.last.get("monitor_loss") is not None:
+        summary["final_monitor_loss"] = st.last["monitor_loss"]
     if s.replicas.world > 1:
         summary["world_size"] = s.replicas.world
     if s.writer:
         checkpoint_now(s.out, s.model, s.opt, st)
+        s.journal.write_parquet()
         write_summary(s.out, summary)
+        s.tracker.log_scalars({k: v for k, v in summary.items() if k != "steps"}, st.step, prefix="summary")
+        s.tracker.log_artifact(s.out / CONFIG)
     return summary
 
 
@@ -283,6 +307,20 @@ def run(
 ) -> dict[str, Any]:
     """Step until the budget, an early stop or `stop_after`; then finish. A failure at run time
     marks the run failed (or interrupted) with its reason; the last good checkpoint stays."""
+    try:
+        return _guarded(s, progress, stop_after, on_step)
+    except BaseException:
+        if s.writer:
+            s.journal.write_parquet_quietly()  # a failed or stopped run keeps its metrics table
+        raise
+    finally:
+        s.tracker.close()
+
+
+def _guarded(
+    s: Session, progress: bool, stop_after: int | None, on_step: Callable[[int], None] | None
+) -> dict[str, Any]:
+    """`_steps`, each failure at run time marking the run failed (or interrupted) with its reason."""
     try:
         return _steps(s, progress, stop_after, on_step)
     except KeyboardInterrupt:
@@ -339,7 +377,9 @@ def train(
     progress: bool = True,
     stop_after: int | None = None,
     on_step: Callable[[int], None] | None = None,
+    sinks: bool = True,
 ) -> dict[str, Any]:
-    """Train a run into `out` in this process; returns the summary. `stop_after` ends early."""
-    s = start(cfg, out, SingleProcess(), resume=resume, force=force)
+    """Train a run into `out` in this process; returns the summary. `stop_after` ends early;
+    `sinks=False` sends nothing to the config's results sinks (a replay)."""
+    s = start(cfg, out, SingleProcess(), resume=resume, force=force, sinks=sinks)
     return run(s, progress=progress, stop_after=stop_after, on_step=on_step)

@@ -10,31 +10,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from behaviorlab.batching import Encoded
 from behaviorlab.errors import BadInput
-from behaviorlab.evaluate import predict
 from behaviorlab.evaluate.metrics import accuracy
-from behaviorlab.io import atomic_write
+from behaviorlab.evaluate.predict import predict
 from behaviorlab.models import ModelConfig, Seq2SeqModel
 from behaviorlab.optim import build_optimizer, optimizer_stats
-from behaviorlab.rundir import CHECKPOINTS, METRICS
+from behaviorlab.rundir import CHECKPOINTS
 from behaviorlab.tasks import Example
 from behaviorlab.tasks.base import Learnable
+from behaviorlab.track import MetricsJournal
 from behaviorlab.train import checkpoint
 from behaviorlab.train.config import ExperimentConfig, TrainConfig
 
 WIN_RATE_LOW, WIN_RATE_HIGH = 0.1, 0.5
 WIN_RATE_PATIENCE = 3  # consecutive logged steps outside the band before a warning
 OPTIMIZER_COUNTERS = ("hessian_updates", "hessian_skipped")
-# metrics.parquet columns come first in this order, then optimizer statistics sorted by name:
-# a resumed run (whose rows come back from JSON) writes the same file as an uninterrupted one.
-METRIC_COLUMNS = ("step", "split", "loss", "accuracy", "lr")
 
 
 class TrainingFailed(BadInput):
@@ -60,7 +55,8 @@ class LoopState:
     """Everything besides weights/optimizer/RNG that a resume must restore exactly."""
 
     step: int = 0  # number of completed optimizer steps
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+    metrics_rows: int = 0  # rows in the metrics journal (a resume cuts it back to this many)
+    last: dict[str, float | None] = field(default_factory=dict)  # the newest monitor row's losses
     loss_sum: float = 0.0  # running window for the logged train loss
     loss_count: int = 0
     early_stopped: bool = False
@@ -106,6 +102,19 @@ def preflight(cfg: ExperimentConfig, task: Learnable, splits: dict[str, list[Exa
         build_optimizer(cfg.optim, [probe])
     except (ValueError, RuntimeError) as e:
         raise BadInput(f"{cfg.name}: optimizer {cfg.optim.name} rejects its settings: {e}") from None
+
+
+def curve_splits(cfg: ExperimentConfig, splits: dict[str, list[Example]]) -> list[str]:
+    """The splits whose accuracy training logs at every evaluation: `[track] curves`, else every
+    split but train and the monitor's (none when the monitor reads only the token loss)."""
+    tc, asked = cfg.train, cfg.track.curves
+    if asked is None:
+        return [n for n in splits if n not in ("train", tc.monitor_split)] if tc.monitor != "loss" else []
+    unknown = [n for n in asked if n not in splits]
+    if unknown:
+        names = ", ".join(unknown)
+        raise BadInput(f"{cfg.name}: track.curves names unknown split(s) {names}; splits: {list(splits)}")
+    return list(asked)
 
 
 def _knob(opt: torch.optim.Optimizer) -> tuple[str, float] | None:
@@ -170,8 +179,10 @@ def log_monitor(
     opt: torch.optim.Optimizer,
     tc: TrainConfig,
     monitor_set: Encoded | None = None,
-) -> float | None:
-    """Monitor accuracy and/or token loss, one metrics row, and the early-stop decision."""
+    curves: dict[str, list[Example]] | None = None,
+) -> tuple[float | None, list[dict[str, Any]]]:
+    """Monitor accuracy and/or token loss, the early-stop decision, and the metrics rows: the
+    monitor split's, then the accuracy of each curve split (in- and out-of-distribution curves)."""
     acc = None
     if tc.monitor != "loss":
         acc = accuracy(predict(model, task, monitor, tc.eval_batch_size))
@@ -181,7 +192,7 @@ def log_monitor(
         loss = monitor_loss(model, monitor_set, tc.eval_batch_size)
         row = {"monitor_loss": loss, "monitor_perplexity": math.exp(min(loss, 700.0))}
     stats = {**optimizer_stats(opt), **st.hessian_stats}
-    st.metrics.append(
+    rows = [
         {
             "step": st.step,
             "split": tc.monitor_split,
@@ -191,41 +202,49 @@ def log_monitor(
             **{k: float(v) for k, v in stats.items()},
             **row,
         }
-    )
+    ]
+    for split, examples in (curves or {}).items():
+        # Greedy decoding in eval mode draws nothing from the RNG: training goes on unchanged.
+        split_acc = accuracy(predict(model, task, examples, tc.eval_batch_size))
+        rows.append({"step": st.step, "split": split, "accuracy": split_acc})
+    model.train()
+    st.last = {"loss": rows[0]["loss"], "monitor_loss": row.get("monitor_loss")}
+    st.metrics_rows += len(rows)
     st.loss_sum, st.loss_count = 0.0, 0
     if tc.target_accuracy is not None and acc is not None and acc >= tc.target_accuracy:
         st.early_stopped = True
-    return acc
-
-
-def write_metrics(out: Path, rows: list[dict[str, Any]]) -> None:
-    """metrics.parquet with a fixed column order, atomically."""
-    if not rows:
-        table = pa.table({"step": pa.array([], pa.int64())})
-    else:
-        extra = sorted({k for r in rows for k in r} - set(METRIC_COLUMNS))
-        cols = [*METRIC_COLUMNS, *extra]
-        table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
-    atomic_write(out / METRICS, lambda tmp: pq.write_table(table, tmp))
+    return acc, rows
 
 
 def checkpoint_now(out: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer, st: LoopState) -> None:
-    """Save weights, optimizer, RNG and loop state, then the metrics so far."""
+    """The metrics journal on disk, then weights, optimizer, RNG and loop state (with the
+    journal's row count, so a resume knows which rows are its own)."""
+    MetricsJournal(out).flush()
     st.optimizer_counters = {k: getattr(opt, k) for k in OPTIMIZER_COUNTERS if hasattr(opt, k)}
     ck = checkpoint.Checkpoint(
         st.step, model.state_dict(), opt.state_dict(), torch.get_rng_state(), asdict(st)
     )
     checkpoint.save(out / CHECKPOINTS, ck)
-    write_metrics(out, st.metrics)
 
 
 def restore(ckpt_dir: Path, model: Seq2SeqModel, opt: torch.optim.Optimizer) -> LoopState:
-    """Load the latest checkpoint into model and optimizer; the loop state to continue from."""
+    """Load the latest checkpoint into model and optimizer and cut the metrics journal back to its
+    rows; the loop state to continue from."""
     ck = checkpoint.load(ckpt_dir)
     model.load_state_dict(ck.model)
     opt.load_state_dict(ck.optimizer)
     torch.set_rng_state(ck.rng)
-    st = LoopState(**ck.trainer)
+    trainer = dict(ck.trainer)
+    journal = MetricsJournal(ckpt_dir.parent)
+    if "metrics" in trainer:  # a checkpoint written before the journal held its rows itself
+        rows = trainer.pop("metrics")
+        journal.truncate(0)
+        journal.append(rows)
+        trainer["metrics_rows"] = len(rows)
+        last = rows[-1] if rows else {}
+        trainer["last"] = {"loss": last.get("loss"), "monitor_loss": last.get("monitor_loss")}
+    st = LoopState(**trainer)
+    journal.truncate(st.metrics_rows)
     for k, v in st.optimizer_counters.items():
         setattr(opt, k, v)
     return st

@@ -39,6 +39,13 @@ def read_config(run_dir: Path) -> ExperimentConfig:
     return validate(read_toml(path), str(path), fallback=run_dir / DATA)
 
 
+def config_of(run: RunDir) -> ExperimentConfig:
+    """The resolved config of a training run already opened (its config.toml read once)."""
+    if not run.config_text:
+        raise BadInput(f"{run.path}: not a run directory (no {CONFIG})")
+    return validate(run.config, str(run.file(CONFIG)), fallback=run.file(DATA))
+
+
 @dataclass
 class Run:
     """A finished (or checkpointed) run, opened for evaluation or analysis."""
@@ -66,10 +73,15 @@ def new_model(cfg: ExperimentConfig, task: Learnable) -> Seq2SeqModel:
 
 def open_run(run_dir: Path) -> Run:
     """Load a training run's config, task, data splits and latest verified weights."""
-    kind = RunDir.open(run_dir).kind
-    if kind != "train":
-        raise BadInput(f"{run_dir}: a {kind} run has no trained model")
-    cfg = read_config(run_dir)
+    run = RunDir.open(run_dir)
+    if run.kind != "train":
+        raise BadInput(f"{run_dir}: a {run.kind} run has no trained model")
+    return load_run(run, read_config(run_dir))
+
+
+def load_run(run: RunDir, cfg: ExperimentConfig) -> Run:
+    """A training run already opened, with its config: task, data splits and verified weights."""
+    run_dir = run.path
     task = make_task(cfg.data)
     if not (run_dir / DATA).is_dir():
         raise BadInput(f"{run_dir}: no {DATA}/ folder (was the run started?)")

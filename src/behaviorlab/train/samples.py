@@ -16,11 +16,9 @@ import torch
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
 from behaviorlab.models import Seq2SeqModel
-from behaviorlab.rundir import ANALYSIS
+from behaviorlab.rundir import ANALYSIS, SAMPLES
 from behaviorlab.tasks.tokenize import Vocab
 from behaviorlab.train.run import open_run
-
-SAMPLES = "samples.json"
 
 
 @torch.no_grad()

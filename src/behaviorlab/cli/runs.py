@@ -1,4 +1,4 @@
-"""CLI verbs for the store and sweeps: `runs list|show|query|record`, `replay`, `sweep`."""
+"""CLI verbs for the run store: `runs list|show|query|record|export` and `replay`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
+from behaviorlab.cli._common import console, err_console, handles_bad_input
 
 CatalogOpt = Annotated[
     Path | None,
@@ -27,7 +27,8 @@ def _cell(v: Any) -> str:
     return "—" if v is None else str(v)
 
 
-def _table(title: str, cols: list[str], rows: list[Any]) -> Table:
+def table(title: str, cols: list[str], rows: list[Any]) -> Table:
+    """A plain Rich table: floats to 4 significant digits, None as a dash."""
     t = Table(title=title)
     for c in cols:
         t.add_column(c)
@@ -62,7 +63,7 @@ def list_cmd(
     if as_json:
         print(json.dumps([{c: r[c] for c in cols + ["created_at", "updated_at"]} for r in rows], indent=2))
         return
-    console.print(_table(f"{len(rows)} runs", cols, [[r[c] for c in cols] for r in rows]))
+    console.print(table(f"{len(rows)} runs", cols, [[r[c] for c in cols] for r in rows]))
 
 
 @runs_app.command("show")
@@ -97,7 +98,7 @@ def query_cmd(
     if as_json:
         print(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str))
         return
-    console.print(_table(f"{len(rows)} rows", cols, rows[:limit]))
+    console.print(table(f"{len(rows)} rows", cols, rows[:limit]))
 
 
 @runs_app.command("record")
@@ -117,6 +118,21 @@ def record_cmd(
         console.print(f"recorded {row['run_id']} {row['status']} {d} -> {catalog or default_catalog(d)}")
 
 
+@runs_app.command("export")
+@handles_bad_input
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="File to write (.csv or .parquet).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "parquet",
+    catalog: CatalogOpt = None,
+) -> None:
+    """The catalog as one table for notebooks (read back with behaviorlab.runs(FILE))."""
+    from behaviorlab.store import resolve_catalog
+    from behaviorlab.store.export import export_catalog
+
+    n = export_catalog(resolve_catalog(catalog), out, fmt)
+    console.print(f"{n} runs -> {out}")
+
+
 @handles_bad_input
 def replay_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `train` or `probe`.")],
@@ -130,16 +146,9 @@ def replay_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-execute a run and verify it bit for bit; exit 1 if anything differs."""
-    from behaviorlab.rundir import RunDir
-    from behaviorlab.store import replay, replay_probe, rescore
+    from behaviorlab.store import replay_run
 
-    pin_threads(run_dir)  # replay and rescore also set it from the config, for their own steps
-    if RunDir.open(run_dir).kind == "probe":
-        if from_checkpoint or keep is not None:
-            raise fail("--from-checkpoint and --keep apply to training runs, not to a probe run")
-        report = replay_probe(run_dir)
-    else:
-        report = rescore(run_dir, keep=keep) if from_checkpoint else replay(run_dir, keep=keep)
+    report = replay_run(run_dir, from_checkpoint=from_checkpoint, keep=keep)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -154,47 +163,3 @@ def replay_cmd(
         console.print(f"replay ({report.mode}) of {run_dir}: {verdict}")
     if not report.identical:
         raise typer.Exit(1)
-
-
-@handles_bad_input
-def sweep_cmd(
-    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML (base config + [grid] / [[list]]).")],
-    backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
-    address: Annotated[str | None, typer.Option(help="Ray cluster address to join (ray backend).")] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for the runs (default runs/NAME).")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
-    catalog: Annotated[Path | None, typer.Option("--catalog", help="Default: OUT/catalog.sqlite.")] = None,
-) -> None:
-    """Run a grid/list of configs locally or on Ray; complete runs are skipped."""
-    from behaviorlab.sweep import run_sweep
-
-    summary = run_sweep(
-        sweep_file,
-        out=out,
-        backend=backend,
-        address=address,
-        workers=workers,
-        catalog=catalog,
-        console=console,
-    )
-    cols = ["digest", "status", "accuracy_id", "accuracy_ood", "steps", "overrides"]
-    rows = [
-        [
-            r["digest"],
-            r["status"] + (" (skipped)" if r.get("skipped") else ""),
-            r["accuracy_id"],
-            r["accuracy_ood"],
-            r["steps"],
-            json.dumps(r["overrides"]),
-        ]
-        for r in summary["runs"]
-    ]
-    console.print(_table(f"sweep {summary['sweep']}: {summary['counts']}", cols, rows))
-    failed = [r for r in summary["runs"] if r["status"] == "failed"]
-    if failed:
-        raise fail(
-            f"{len(failed)} run(s) failed, first: {failed[0]['digest']}: {failed[0]['error']}",
-            code=1,
-        )
