@@ -117,7 +117,7 @@ def boundary_sentences(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
             for name in (*PHASES[1:], None)  # None: a setting without data
             if (here := [r for r in mine if r["phase"] == name])
         ]
-        out[trav] = text + (" Elsewhere: " + ". ".join(rest) + "." if rest else "")
+        out[trav] = text + (" Elsewhere: " + "; ".join(rest) + "." if rest else "")
     return out
 
 
