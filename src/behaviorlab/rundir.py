@@ -72,6 +72,7 @@ STUDY_MD = "STUDY.md"
 SUMMARY_MD = "SUMMARY.md"  # a demo's summary as Markdown
 DEMO_PROBES = "probes"  # a demo's probe run
 STUDY_MARKER = ".study"  # a study folder before its study.json exists
+STUDY_SESSIONS = "study_sessions.json"  # each invocation of a study: wall time, runs, load
 CATALOG = "catalog.sqlite"  # the run catalog beside the runs
 CORPUS_MANIFEST = "corpus.json"  # a built language-modelling corpus: its sources and counts
 

@@ -45,7 +45,29 @@ def _arch_jobs(quick: bool, seeds: tuple[int, ...] = (0, 1)) -> list[tuple[ArchC
     return [(c, s, _shrink(c.config(s, True), 100)) for c in cells for s in seeds]
 
 
-def test_tree_boundary_on_a_tiny_grid(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _re_read_through_the_cli(out: Path, study: dict[str, Any], capsys: Any) -> None:
+    """A study.json written by older code (no sessions, stale claims) is read anew by `--resume`
+    without training again; the wall time of the session that trained the runs is kept."""
+    from behaviorlab.cli import main
+
+    old = {k: v for k, v in study.items() if k not in ("sessions", "command")}
+    old.update(claims=[], boundary={}, seconds=1234.5)
+    (out / "study.json").write_text(json.dumps(old))
+    (out / "study_sessions.json").unlink()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as done:
+        main(["study", "tree-boundary", "--out", str(out), "--quick", "--seeds", "2", "--resume"])
+    assert done.value.code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "8 runs, 8 finished and kept, 0 to run\n" in printed
+    assert "atomic-vs-end-to-end/inorder" in printed and "study: " in printed
+    again = json.loads((out / "study.json").read_text())
+    assert again["claims"] == study["claims"] and again["boundary"] == study["boundary"]
+    assert [s["seconds"] for s in again["sessions"]] == [1234.5] and again["seconds"] == 1234.5
+    assert again["load"] == study["load"] and "--resume" in (out / "STUDY.md").read_text()
+
+
+def test_tree_boundary_on_a_tiny_grid(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any) -> None:
     monkeypatch.setitem(
         STUDIES, "tree-boundary", dataclasses.replace(STUDIES["tree-boundary"], jobs=_boundary_jobs)
     )
@@ -76,11 +98,20 @@ def test_tree_boundary_on_a_tiny_grid(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert "CPU-s summed over runs" in md
     page = (out / "report.html").read_text()
     assert "Phase diagram" in page and "tree-boundary study" in page
+    assert f"Command: <code>behaviorlab study tree-boundary --out {out} --quick --seeds 2</code>" in page
     assert (out / "figures" / "phase-inorder-size-examples.png").is_file()
     # No run is explained (the boundary needs accuracy only), and a resumed study keeps every run.
     assert not any("metamodels" in c for c in study["cells"])
     again = study_run.run_study(out, study="tree-boundary", quick=True, workers=2, resume=True, seeds=(0, 1))
     assert again["phases"] == rows and again["cpu_seconds"] == study["cpu_seconds"]
+    # The re-read trained nothing: it is no session, and the study's wall time is the first one's.
+    assert again["sessions"] == study["sessions"] and again["seconds"] == study["seconds"]
+    assert study["sessions"][0]["runs_trained"] == 8 and study["sessions"][0]["runs_kept"] == 0
+    assert again["command"] == f"behaviorlab study tree-boundary --out {out} --quick --seeds 2"
+    with pytest.raises(BadInput, match="holds the quick grid; --resume it with --quick"):
+        study_run.run_study(out, study="tree-boundary", resume=True, seeds=(0, 1))
+    _re_read_through_the_cli(out, study, capsys)
+
     with pytest.raises(BadInput, match="holds the tree-boundary study"):
         study_run.run_study(out, study="architectures", quick=True, resume=True)
     with pytest.raises(BadInput, match="unknown study"):

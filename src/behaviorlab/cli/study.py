@@ -1,12 +1,12 @@
-"""`behaviorlab study …`: whole studies in one command."""
+"""`behaviorlab study …`: whole studies in one command; one command per study, all alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from behaviorlab.cli._common import console, handles_bad_input
 from behaviorlab.rundir import REPORT, STUDY_MD
@@ -18,7 +18,13 @@ Quick = Annotated[bool, typer.Option(help="A small grid (same claims, fewer cell
 Backend = Annotated[str, typer.Option(help="local (process pool) or ray.")]
 Workers = Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")]
 Address = Annotated[str | None, typer.Option(help="Ray cluster address to join.")]
-Resume = Annotated[bool, typer.Option(help="Finish an interrupted study; finished runs are kept.")]
+Resume = Annotated[
+    bool,
+    typer.Option(
+        help="Finish an interrupted study, or re-read a finished one: finished runs are kept, the "
+        "cells, claims and pages are computed anew."
+    ),
+]
 Force = Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")]
 Seeds = Annotated[int, typer.Option(min=1, help="Seeds per cell.")]
 Sink = Annotated[
@@ -26,91 +32,50 @@ Sink = Annotated[
     typer.Option("--sink", help="Also send the claims to a sink: tensorboard, mlflow, csv, parquet."),
 ]
 
-
-def _run(
-    study: str,
-    out: Path,
-    quick: bool,
-    backend: str,
-    workers: int | None,
-    address: str | None,
-    resume: bool,
-    force: bool,
-    seeds: int,
-    sink: list[str] | None,
-) -> None:
-    from behaviorlab.study import run_study
-
-    result = run_study(
-        out,
-        study=study,
-        quick=quick,
-        backend=backend,
-        workers=workers,
-        address=address,
-        resume=resume,
-        force=force,
-        seeds=tuple(range(seeds)),
-        console=console,
-        sinks=tuple(sink or ()),
-    )
-    title = f"{result['title']} ({result['seconds']} s wall, {result['cpu_seconds']} CPU-s)"
-    table = Table("claim", "verdict", title=title)
-    for c in result["claims"]:
-        table.add_row(c["claim"], c["verdict"])
-    console.print(table)
-    console.print(f"study: {out / STUDY_MD}  report: {out / REPORT}")
+# The help of each study's command (the study definitions import torch; the CLI must not).
+STUDIES = {
+    "recursion": "The recursion study's grid: binary successor and tree traversal (end to end and "
+    "1/2/3-step), learning rates, positional encodings and seeds; claims marked reproduced / not / mixed.",
+    "tree-boundary": "Where end-to-end tree traversal fails while the 1-step reduction learns: preorder "
+    "and inorder across tree size, training examples and model size; a phase diagram and the claims.",
+    "architectures": "Binary successor and 1-step trees with encoder-decoder, decoder-only, encoder-only "
+    "and LSTM models, each tuned alike; accuracy, failure prediction and the claims per architecture.",
+}
 
 
-@app.command("recursion")
-@handles_bad_input
-def recursion_cmd(
-    out: Out,
-    quick: Quick = False,
-    backend: Backend = "local",
-    workers: Workers = None,
-    address: Address = None,
-    resume: Resume = False,
-    force: Force = False,
-    seeds: Seeds = 3,
-    sink: Sink = None,
-) -> None:
-    """The recursion study's grid: binary successor and tree traversal (end to end and 1/2/3-step),
-    learning rates, positional encodings and seeds; claims marked reproduced / not / mixed."""
-    _run("recursion", out, quick, backend, workers, address, resume, force, seeds, sink)
+def _command(study: str) -> Callable[..., None]:
+    @handles_bad_input
+    def command(
+        out: Out,
+        quick: Quick = False,
+        backend: Backend = "local",
+        workers: Workers = None,
+        address: Address = None,
+        resume: Resume = False,
+        force: Force = False,
+        seeds: Seeds = 3,
+        sink: Sink = None,
+    ) -> None:
+        from behaviorlab.study import claims_table, run_study
+
+        result = run_study(
+            out,
+            study=study,
+            quick=quick,
+            backend=backend,
+            workers=workers,
+            address=address,
+            resume=resume,
+            force=force,
+            seeds=tuple(range(seeds)),
+            console=console,
+            sinks=tuple(sink or ()),
+        )
+        console.print(claims_table(result))
+        console.print(f"study: {out / STUDY_MD}  report: {out / REPORT}")
+
+    return command
 
 
-@app.command("tree-boundary")
-@handles_bad_input
-def tree_boundary_cmd(
-    out: Out,
-    quick: Quick = False,
-    backend: Backend = "local",
-    workers: Workers = None,
-    address: Address = None,
-    resume: Resume = False,
-    force: Force = False,
-    seeds: Seeds = 3,
-    sink: Sink = None,
-) -> None:
-    """Where end-to-end tree traversal fails while the 1-step reduction learns: preorder and inorder
-    across tree size, training examples and model size; a phase diagram and the claims."""
-    _run("tree-boundary", out, quick, backend, workers, address, resume, force, seeds, sink)
-
-
-@app.command("architectures")
-@handles_bad_input
-def architectures_cmd(
-    out: Out,
-    quick: Quick = False,
-    backend: Backend = "local",
-    workers: Workers = None,
-    address: Address = None,
-    resume: Resume = False,
-    force: Force = False,
-    seeds: Seeds = 3,
-    sink: Sink = None,
-) -> None:
-    """Binary successor and 1-step trees with encoder-decoder, decoder-only, encoder-only and LSTM
-    models, each tuned alike; accuracy, failure prediction and the claims per architecture."""
-    _run("architectures", out, quick, backend, workers, address, resume, force, seeds, sink)
+for _name, _help in STUDIES.items():
+    app.command(_name, help=_help)(_command(_name))

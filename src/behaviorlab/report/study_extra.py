@@ -24,10 +24,26 @@ PLANES = (("size × examples", "n_train", "training examples"), ("size × model"
 MODEL_ORDER = {"small": 0, "medium": 1, "large": 2}
 
 
+def _sessions(study: dict[str, Any]) -> str:
+    """`over 2 sessions (5969.2 s; 12.3 s, interrupted)` when the study took more than one."""
+    sessions = study.get("sessions") or []
+    if len(sessions) < 2:
+        return ""
+    each = [
+        f"{s.get('seconds')} s"
+        + (f", {s['runs_trained']} runs trained" if s.get("runs_trained") else "")
+        + (", interrupted" if s.get("interrupted") else "")
+        for s in sessions
+    ]
+    return f" over {len(sessions)} sessions ({'; '.join(each)})"
+
+
 def cost_note(study: dict[str, Any]) -> str:
     """Mode, seeds, wall time, CPU seconds over runs and the load the runs shared the cores with."""
     mode = "quick grid" if study.get("quick") else "full grid"
-    text = f"{mode}; seeds {study.get('seeds')}; {study.get('seconds')} s wall"
+    text = f"{mode}; seeds {study.get('seeds')}; {study.get('seconds')} s wall{_sessions(study)}"
+    if study.get("workers"):
+        text += f" on {study['workers']} workers"
     if (cpu := study.get("cpu_seconds")) is not None:
         text += f"; {cpu} CPU-s summed over runs (≈ {cpu / 120:.0f} min on 2 idle cores)"
     load = study.get("load") or {}
@@ -37,6 +53,17 @@ def cost_note(study: dict[str, Any]) -> str:
             f"on {load['cores']} cores"
         )
     return text + "."
+
+
+def command_note(study: dict[str, Any]) -> str:
+    """The command that made the study (and re-reads it with `--resume`), as HTML."""
+    cmd = study.get("command")
+    if not cmd:
+        return ""
+    return (
+        f'<p class="muted">Command: <code>{esc(cmd)}</code>; the same command with '
+        "<code>--resume</code> re-reads the finished runs with the installed code.</p>"
+    )
 
 
 def _iv(i: dict[str, Any] | None) -> str:
@@ -66,7 +93,11 @@ def _cell_lines(r: dict[str, Any]) -> list[str]:
 
 
 def _phase_figure(
-    rows: list[dict[str, Any]], trav: str, plane: tuple[str, str, str], canvas: Canvas
+    rows: list[dict[str, Any]],
+    trav: str,
+    plane: tuple[str, str, str],
+    canvas: Canvas,
+    left_out: set[tuple[Any, ...]],
 ) -> str | None:
     name, field, label = plane
     mine = [r for r in rows if r["traversal"] == trav and name in r["planes"]]
@@ -80,7 +111,12 @@ def _phase_figure(
     for level in levels:
         cells = [at.get((s, level)) for s in sizes]
         z.append([c["end_to_end"]["mean"] if c and c["end_to_end"] else None for c in cells])
-        text.append([_cell_lines(c) if c else ["no data"] for c in cells])
+        text.append(
+            [
+                _cell_lines(c) if c else ["left out (see below)" if (s, level) in left_out else "no data"]
+                for s, c in zip(sizes, cells, strict=True)
+            ]
+        )
     depth = {r["max_size"]: r["depth"] for r in mine}
     heat = Heatmap(
         z,
@@ -131,13 +167,17 @@ def settings_table(study: dict[str, Any]) -> str:
 def boundary_parts(study: dict[str, Any], canvas: Canvas) -> list[Part]:
     """The phase diagram, the phase table with the boundary per traversal, settings, cells."""
     rows = study.get("phases") or []
-    figs = [
-        f
-        for plane in PLANES
-        for trav in sorted({r["traversal"] for r in rows})
-        for f in [_phase_figure(rows, trav, plane, canvas)]
-        if f
-    ]
+    figs = []
+    for plane in PLANES:
+        # Points of this plane left out of the grid on purpose: (size, level), level = the plane's axis.
+        left_out = {
+            (d["max_size"], d[plane[1]])
+            for d in study.get("dropped") or []
+            if plane[0] in d.get("planes", [])
+        }
+        for trav in sorted({r["traversal"] for r in rows}):
+            if f := _phase_figure(rows, trav, plane, canvas, left_out):
+                figs.append(f)
     legend = note(
         "Each cell: end-to-end (e2e) and 1-step ID accuracy, mean [95% interval] over seeds · seeds at "
         "≥ 90%; then the phase (a side learns when most seeds reach 90%). ◆ marks the paper's claim: "

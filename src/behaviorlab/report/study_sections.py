@@ -11,7 +11,7 @@ from typing import Any
 from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Series
 from behaviorlab.report.html import esc, note, pct, section, table
-from behaviorlab.report.study_extra import architecture_parts, boundary_parts, cost_note
+from behaviorlab.report.study_extra import architecture_parts, boundary_parts, command_note, cost_note
 
 # Reuses the status colours: green, red, amber; grey for claims the grid could not test.
 VERDICT_CLASS = {"reproduced": "complete", "not reproduced": "failed", "mixed": "running", "no data": "none"}
@@ -98,6 +98,7 @@ def study_page(path: Path, study: dict[str, Any], canvas: Canvas) -> tuple[list[
     """(table of contents, body) of a study folder's page."""
     name = study.get("study", "recursion")
     intro = note(cost_note(study) + " Intervals are 95% t intervals over seeds; error bars likewise.")
+    intro += command_note(study)
     parts = [("claims", "Claims of the study", intro + claims_table(study))]
     if name == "tree-boundary":
         parts += boundary_parts(study, canvas)

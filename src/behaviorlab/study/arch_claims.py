@@ -88,9 +88,7 @@ def _no_length_generalisation(rows: Sequence[dict[str, Any]]) -> tuple[Verdict, 
     for r in rows:
         if r["task"].startswith("binary") and r["accuracy_id"] and r["accuracy_ood"]:
             holds.append(r["accuracy_id"]["mean"] >= 0.9 and r["accuracy_ood"]["hi"] < 0.5)
-            parts.append(
-                f"{r['task']} {r['kind']}: ID {pct(r['accuracy_id']['mean'])}, OOD {iv(r['accuracy_ood'])}"
-            )
+            parts.append(f"{r['task']} {r['kind']}: ID {iv(r['accuracy_id'])}, OOD {iv(r['accuracy_ood'])}")
     return verdict(holds), "; ".join(parts)
 
 

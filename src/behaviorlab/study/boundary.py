@@ -102,12 +102,29 @@ def settings(quick: bool) -> list[tuple[int, int, str]]:
     return [p for p in plane_a + plane_b if p not in DROPPED]
 
 
-def dropped(quick: bool) -> list[dict[str, str]]:
+def planes(size: int, n: int, model: str) -> list[str]:
+    """The planes of the phase diagram a setting lies in (the recursion study's setting: both)."""
+    out = []
+    if model == CENTER[2]:
+        out.append("size × examples")
+    if n == CENTER[1]:
+        out.append("size × model")
+    return out
+
+
+def dropped(quick: bool) -> list[dict[str, Any]]:
     """The left-out points with their reasons (the quick grid is a sample, not a design)."""
     if quick:
         return []
     return [
-        {"setting": f"≤ {s} nodes, {n} examples, {m} model", "reason": why}
+        {
+            "setting": f"≤ {s} nodes, {n} examples, {m} model",
+            "reason": why,
+            "max_size": s,
+            "n_train": n,
+            "model": m,
+            "planes": planes(s, n, m),
+        }
         for (s, n, m), why in DROPPED.items()
     ]
 

@@ -23,7 +23,7 @@ FIELDS = ("length", "size", "depth")
 ANALYSES = ("explain", "heads")  # what may follow evaluation; a study names the ones it needs
 
 
-def _done(run_dir: Path, digest: str, analyses: Sequence[str]) -> dict[str, Any] | None:
+def finished_row(run_dir: Path, digest: str, analyses: Sequence[str]) -> dict[str, Any] | None:
     """The recorded row of a finished run of this exact config and these analyses, if any."""
     path = run_dir / ANALYSIS / ROW
     if not path.is_file():
@@ -63,7 +63,7 @@ def run_one(
     torch.set_num_threads(1)  # one core per worker
     cfg = ExperimentConfig.model_validate_json(cfg_json)
     path = Path(run_dir)
-    if (row := _done(path, cfg.digest(), analyses)) is not None:
+    if (row := finished_row(path, cfg.digest(), analyses)) is not None:
         return row
 
     def say(step: int, phase: str) -> None:

@@ -77,7 +77,8 @@ def _learned(k: list[int] | None) -> str:
     return "—" if not k else f"{k[0]}/{k[1]}"
 
 
-def _phases(study: dict[str, Any]) -> list[str]:
+def phase_table_md(study: dict[str, Any]) -> list[str]:
+    """Every setting of the tree-boundary study: both sides with seed spread, and its phase."""
     header = ["traversal", "max nodes", "depth (mean / max)", "examples", "model", "planes"]
     header += ["end to end ID", "seeds ≥ 90%", "1-step ID", "seeds ≥ 90%", "train (e2e / 1-step)", "phase"]
     rows = [
@@ -97,19 +98,22 @@ def _phases(study: dict[str, Any]) -> list[str]:
         ]
         for r in study["phases"]
     ]
-    lines = [
-        "## Phases",
-        "",
-        "A seed learns at ≥ 90% exact match in distribution; a phase needs most seeds.",
-        "",
-    ]
-    lines += _table(header, rows)
-    lines += ["", "## The boundary", ""]
-    lines += [f"- **{trav}**: {text}" for trav, text in study["boundary"].items()]
-    return lines
+    note = "A seed learns at ≥ 90% exact match in distribution; a phase needs most seeds."
+    return [note, "", *_table(header, rows)]
 
 
-def _comparison(study: dict[str, Any]) -> list[str]:
+def boundary_md(study: dict[str, Any]) -> list[str]:
+    """The boundary per traversal, one bullet each."""
+    return [f"- **{trav}**: {text}" for trav, text in (study.get("boundary") or {}).items()]
+
+
+def phases_md(study: dict[str, Any], h: str = "##") -> list[str]:
+    """The phase table and the boundary per traversal (tree-boundary), under `h` headings."""
+    return [f"{h} Phases", "", *phase_table_md(study), "", f"{h} The boundary", "", *boundary_md(study)]
+
+
+def comparison_md(study: dict[str, Any], h: str = "##") -> list[str]:
+    """Each task and kind at its tuned rate (architectures), under an `h` heading."""
     header = ["task", "kind", "tuned lr", "parameters", "accuracy val", "accuracy ID", "accuracy OOD"]
     header += ["failures predicted (median / worst)", "encoder-decoder is"]
     rows = [
@@ -118,16 +122,40 @@ def _comparison(study: dict[str, Any]) -> list[str]:
         + [r["encoder_decoder_is"] or "—"]
         for r in study["comparison"]
     ]
-    return ["## At the tuned learning rates", "", *_table(header, rows)]
+    return [f"{h} At the tuned learning rates", "", *_table(header, rows)]
 
 
-def _settings(study: dict[str, Any]) -> list[str]:
+def settings_md(study: dict[str, Any], h: str = "##") -> list[str]:
+    """Our settings beside the paper's, then the points left out of the grid and why."""
     rows = [[s["setting"], s["ours"], s["paper"]] for s in study.get("settings_vs_paper", [])]
-    return (
-        ["## Our settings beside the paper's", "", *_table(["setting", "ours", "the paper"], rows)]
-        if rows
-        else []
-    )
+    lines = []
+    if rows:
+        lines += [
+            f"{h} Our settings beside the paper's",
+            "",
+            *_table(["setting", "ours", "the paper"], rows),
+            "",
+        ]
+    if study.get("dropped"):
+        lines += [
+            f"{h} Left out of the grid",
+            "",
+            *[f"- {d['setting']}: {d['reason']}" for d in study["dropped"]],
+            "",
+        ]
+    return lines
+
+
+def claims_md(study: dict[str, Any], with_test: bool = True) -> list[str]:
+    """The claims table: what the study says, our test, the verdict and the numbers."""
+    header = ["claim", "the study says", "our test", "verdict", "numbers"]
+    rows = [
+        [c["claim"], c["statement"], c["test"], f"**{c['verdict']}**", c["numbers"] or "—"]
+        for c in study["claims"]
+    ]
+    if not with_test:
+        header, rows = [header[1], *header[3:]], [[r[1], *r[3:]] for r in rows]
+    return _table(header, rows)
 
 
 def render_markdown(study: dict[str, Any]) -> str:
@@ -138,30 +166,25 @@ def render_markdown(study: dict[str, Any]) -> str:
         "",
         f"{cost_note(study)} 95% t intervals over seeds.",
         "",
+        *(
+            [
+                f"Command: `{study['command']}` (add `--resume` to re-read the finished runs with the "
+                "installed code).",
+                "",
+            ]
+            if study.get("command")
+            else []
+        ),
         "## Claims",
         "",
-        *_table(
-            ["claim", "the study says", "our test", "verdict", "numbers"],
-            [
-                [c["claim"], c["statement"], c["test"], f"**{c['verdict']}**", c["numbers"] or "—"]
-                for c in study["claims"]
-            ],
-        ),
+        *claims_md(study),
         "",
     ]
     if name == "tree-boundary":
-        lines += [*_phases(study), ""]
+        lines += [*phases_md(study), ""]
     if name == "architectures":
-        lines += [*_comparison(study), ""]
-    if study.get("settings_vs_paper"):
-        lines += [*_settings(study), ""]
-    if study.get("dropped"):
-        lines += [
-            "## Left out of the grid",
-            "",
-            *[f"- {d['setting']}: {d['reason']}" for d in study["dropped"]],
-            "",
-        ]
+        lines += [*comparison_md(study), ""]
+    lines += settings_md(study)
     cells = {"tree-boundary": _boundary_cells, "architectures": _arch_cells}.get(name, _recursion_cells)
     lines += ["## Cells", "", *cells(study["cells"])]
     failed = [f for c in study["cells"] for f in c.get("failed", [])]

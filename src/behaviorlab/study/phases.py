@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from behaviorlab.study.boundary import CENTER, LEARNS, depth_profile
+from behaviorlab.study.boundary import CENTER, LEARNS, MODELS, depth_profile, planes
 from behaviorlab.study.claims import Verdict, iv, pct, verdict
 
 Summary = dict[str, Any]
@@ -34,15 +34,6 @@ def phase(e2e: Summary | None, one: Summary | None) -> str | None:
     return "end to end learns, 1-step fails" if e2e_learns else "both fail"
 
 
-def _planes(size: int, n: int, model: str) -> list[str]:
-    out = []
-    if model == CENTER[2]:
-        out.append("size × examples")
-    if n == CENTER[1]:
-        out.append("size × model")
-    return out
-
-
 def phase_rows(cells: Sequence[Summary]) -> list[dict[str, Any]]:
     """One row per traversal and setting: both cells' accuracy with seed spread, and the phase."""
     by: dict[tuple[str, int, int, str, str], Summary] = {
@@ -50,7 +41,8 @@ def phase_rows(cells: Sequence[Summary]) -> list[dict[str, Any]]:
     }
     depths: dict[int, dict[str, float]] = {}
     rows = []
-    for trav, size, n, model in sorted({k[:4] for k in by}, key=lambda k: (k[0], k[3], k[2], k[1])):
+    order = {m: i for i, m in enumerate(MODELS)}  # small, medium, large
+    for trav, size, n, model in sorted({k[:4] for k in by}, key=lambda k: (k[0], order[k[3]], k[2], k[1])):
         e2e, one = by.get((trav, size, n, model, "all")), by.get((trav, size, n, model, "1"))
         if size not in depths:
             depths[size] = depth_profile(size)
@@ -61,7 +53,7 @@ def phase_rows(cells: Sequence[Summary]) -> list[dict[str, Any]]:
                 "n_train": n,
                 "model": model,
                 "params": (e2e or {}).get("params"),
-                "planes": _planes(size, n, model),
+                "planes": planes(size, n, model),
                 "depth": depths[size],
                 "end_to_end": (e2e or {}).get("accuracy_id"),
                 "end_to_end_learned": learned(e2e),
@@ -156,10 +148,9 @@ def _claim_size(rows: Sequence[dict[str, Any]], trav: str) -> tuple[Verdict, str
         line.sort(key=lambda r: r["max_size"])
         if len(line) < 2:
             continue
-        means = [r["end_to_end"]["mean"] for r in line]
         # The largest trees' interval lies below the smallest trees' interval: a drop, not noise.
         holds.append(line[-1]["end_to_end"]["hi"] < line[0]["end_to_end"]["lo"])
-        steps = " → ".join(f"{pct(m)} (≤ {r['max_size']})" for m, r in zip(means, line, strict=True))
+        steps = " → ".join(f"{iv(r['end_to_end'])} (≤ {r['max_size']})" for r in line)
         parts.append(f"{n} examples, {model}: {steps}")
     return verdict(holds), "; ".join(parts)
 

@@ -4,8 +4,6 @@ cells across seeds, the claims table, STUDY.md and a report page, with what the 
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
@@ -26,8 +25,9 @@ from behaviorlab.rundir import STUDY, STUDY_MARKER, STUDY_MD, replace_output_dir
 from behaviorlab.study.aggregate import summarize_cell
 from behaviorlab.study.definitions import STUDIES
 from behaviorlab.study.grid import SEEDS
-from behaviorlab.study.job import run_one
+from behaviorlab.study.job import finished_row, run_one
 from behaviorlab.study.markdown import render_markdown
+from behaviorlab.study.sessions import Session, command, cost, earlier_sessions
 from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 from behaviorlab.track import check_sinks, open_tracker
 
@@ -36,25 +36,43 @@ def _is_study(path: Path) -> bool:
     return (path / STUDY).is_file() or (path / STUDY_MARKER).is_file()
 
 
-def _earlier(out: Path) -> str | None:
-    """The name of the study already in OUT (its study.json), if any."""
+def _earlier(out: Path) -> dict[str, Any] | None:
+    """The study already in OUT (its study.json), if any."""
     try:
-        return str(json.loads((out / STUDY).read_text()).get("study", "recursion"))
-    except (OSError, ValueError, AttributeError):
+        earlier = json.loads((out / STUDY).read_text())
+    except (OSError, ValueError):
         return None
+    return earlier if isinstance(earlier, dict) else None
 
 
-def _prepare(out: Path, name: str, force: bool, resume: bool) -> None:
+def _prepare(out: Path, name: str, force: bool, resume: bool, quick: bool, seeds: tuple[int, ...]) -> None:
     if resume and out.is_dir() and _is_study(out):
-        if (earlier := _earlier(out)) not in (None, name):
-            raise BadInput(f"{out}: holds the {earlier} study; --resume continues only the same study")
+        earlier = _earlier(out) or {}
+        # A study.json from before studies were named is the recursion study's.
+        if (was := earlier.get("study", "recursion") if earlier else name) != name:
+            raise BadInput(f"{out}: holds the {was} study; --resume continues only the same study")
+        if "quick" in earlier and bool(earlier["quick"]) != quick:
+            grid = "quick" if earlier["quick"] else "full"
+            raise BadInput(
+                f"{out}: holds the {grid} grid; --resume it with{'' if earlier['quick'] else 'out'} --quick"
+            )
+        if "seeds" in earlier and tuple(earlier["seeds"]) != seeds:
+            raise BadInput(f"{out}: was run with seeds {earlier['seeds']}; --resume it with the same --seeds")
         return
     marker = {STUDY_MARKER: "behaviorlab study folder (runs are written here)\n"}
     replace_output_dir(out, force, _is_study, "an earlier study's folder", marker)
 
 
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
+def _bar(study: str, console: Console) -> Progress:
+    return Progress(
+        TextColumn(study, style="bold"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}", markup=False),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 def run_study(
@@ -71,7 +89,10 @@ def run_study(
     console: Console | None = None,
     sinks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Run (or finish) a study's grid into OUT; write OUT/study.json, OUT/STUDY.md, OUT/report.html."""
+    """Run (or finish) a study's grid into OUT; write OUT/study.json, OUT/STUDY.md, OUT/report.html.
+
+    With `resume`, finished runs are kept (their recorded rows, not retrained) and the cells, claims
+    and pages are computed anew by this code: resuming a finished study re-reads it."""
     check_backend(backend, address, workers)
     check_sinks(sinks)
     if study not in STUDIES:
@@ -80,37 +101,42 @@ def run_study(
     if len(seeds) < 1:
         raise BadInput("a study needs at least one seed")
     grid = definition.jobs(quick, seeds)  # every config validated before anything is written
-    _prepare(out, study, force, resume)
+    _prepare(out, study, force, resume, quick, seeds)
     console = console or Console(markup=False, highlight=False)
     args = [(cfg.model_dump_json(), str(out / cfg.name), quick, definition.analyses) for _, _, cfg in grid]
-    load_before, loads = _load(), []
-    rows: list[dict[str, Any] | None] = [None] * len(grid)
-    t0 = time.perf_counter()
-    bar = Progress(
-        TextColumn(study, style="bold"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}", markup=False),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
-    with bar:
-        task = bar.add_task("study", total=len(grid), last="")
+    # Finished runs are read here, not sent to a worker: re-reading a finished study trains nothing.
+    rows: list[dict[str, Any] | None] = [
+        finished_row(out / cfg.name, cfg.digest(), definition.analyses) for _, _, cfg in grid
+    ]
+    todo = [i for i, row in enumerate(rows) if row is None]
+    kept = len(grid) - len(todo)
+    n_workers = workers or local_workers(len(todo))
+    where = f"{n_workers} local workers" if backend == "local" else backend
+    on = f" on {where}" if todo else ""
+    console.print(f"{study}: {len(grid)} runs, {kept} finished and kept, {len(todo)} to run{on}")
+    session = Session(out, earlier_sessions(out) if resume else [], kept, backend, n_workers)
+    try:
+        with _bar(study, console) as bar:
+            task = bar.add_task("study", total=len(grid), completed=kept, last="")
 
-        def on_update(msg: tuple[str, int, str]) -> None:
-            name, step, phase = msg
-            bar.update(task, last=f"{name}: {phase} {step}")
+            def on_update(msg: tuple[str, int, str]) -> None:
+                name, step, phase = msg
+                bar.update(task, last=f"{name}: {phase} {step}")
 
-        n_workers = workers or local_workers(len(grid))
-        for i, row in run_jobs(
-            run_one, args, backend, address=address, workers=n_workers, on_update=on_update
-        ):
-            rows[i] = row
-            loads.append(os.getloadavg()[0])
-            bar.update(
-                task, advance=1, last=f"{row['name']} done" + (" (failed)" if row.get("error") else "")
+            jobs = [args[i] for i in todo]
+            # Both backends return at once on no jobs: a re-read starts no pool.
+            trained = run_jobs(
+                run_one, jobs, backend, address=address, workers=n_workers, on_update=on_update
             )
+            for j, row in trained:
+                rows[todo[j]] = row
+                session.run_finished()
+                failed = " (failed)" if row.get("error") else ""
+                bar.update(task, advance=1, last=f"{row['name']} done{failed}")
+    except BaseException:
+        session.close(interrupted=True)  # the wall time of an interrupted session still counts
+        raise
+    sessions = session.close()
     by_cell: dict[str, list[dict[str, Any]]] = defaultdict(list)
     cells = {}
     for (cell, _, _), row in zip(grid, rows, strict=True):
@@ -127,19 +153,8 @@ def run_study(
         "title": definition.title,
         "quick": quick,
         "seeds": list(seeds),
-        "seconds": round(time.perf_counter() - t0, 1),
-        # Summed over runs (a resumed study counts the recorded cost of the runs it kept).
-        "cpu_seconds": round(sum(float(r.get("cpu_seconds") or 0.0) for r in done), 1),
-        "load": {
-            "before": load_before,
-            "after": _load(),
-            # The 1-minute load average each time a run finished: what shared the cores meanwhile.
-            "mean_1min": round(sum(loads) / len(loads), 2) if loads else None,
-            "max_1min": round(max(loads), 2) if loads else None,
-            "cores": os.cpu_count(),
-        },
-        "workers": n_workers if backend == "local" else None,
-        "backend": backend,
+        "command": command(study, out, quick, seeds, backend),
+        **cost(sessions, done),
         **definition.read(summaries, quick),
         "cells": summaries,
         "runs": [
@@ -162,6 +177,15 @@ def run_study(
     render_report(out)
     _send(out, result, sinks)
     return result
+
+
+def claims_table(study: dict[str, Any]) -> Table:
+    """The claims and their verdicts, titled with what the study cost (for the console)."""
+    title = f"{study['title']} ({study['seconds']} s wall, {study['cpu_seconds']} CPU-s)"
+    table = Table("claim", "verdict", title=title)
+    for c in study["claims"]:
+        table.add_row(c["claim"], c["verdict"])
+    return table
 
 
 def _send(out: Path, study: dict[str, Any], sinks: tuple[str, ...]) -> None:
