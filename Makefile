@@ -50,6 +50,7 @@ bench: setup
 	$(PY) benchmarks/bench_interpret.py
 	$(PY) benchmarks/bench_convergence.py
 	$(PY) benchmarks/bench_lm.py
+	$(PY) benchmarks/bench_prefix_cache.py
 	@[ -f runs/corpus/pydocs/train.parquet ] || $(BL) tasks lm-corpus --out runs/corpus/pydocs
 	$(PY) benchmarks/bench_lm_optimizers.py --search coordinate
 

@@ -104,9 +104,10 @@ class FakeLM:
         decoding: Decoding = GREEDY,
         stop: Sequence[str] = (),
         chat: bool = False,
+        prefix: str = "",
     ) -> list[Completion]:
         out = []
-        for p in prompts:
+        for p in [prefix + q for q in prompts]:
             toks = self.tokenize(self._answer(p, decoding))[:max_new_tokens]
             text, stopped = cut_at_stop("".join(toks), stop)
             finish = "stop" if stopped else "length" if len(toks) == max_new_tokens else "eos"
@@ -114,7 +115,7 @@ class FakeLM:
         return out
 
     def score(
-        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False, prefix: str = ""
     ) -> list[list[float]]:
         return [[_logprob(t) for t in self.tokenize(c)] for c in continuations]
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+import pytest
 
 from behaviorlab import tasks
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.fewshot import FewShotModel, few_shot_prompt, parse_answer
 from behaviorlab.lm.function import FunctionModel
-from behaviorlab.metamodels.on_model import canonical_for, explain_model
+from behaviorlab.metamodels.on_model import PartialAnswers, canonical_for, explain_model, model_task
 
 NATURAL = tasks.get("binary-successor", order="natural")
 
@@ -45,3 +48,71 @@ def test_the_planted_shortcut_is_found_in_the_answers() -> None:
     fresh = out["fresh_check"]["all"]
     assert fresh["n_failures"] > 10
     assert fresh["failure_prediction_rate"] >= 0.95 and fresh["failure_precision"] >= 0.95
+
+
+def test_answers_are_asked_once_shortest_first_within_the_task_budget() -> None:
+    calls: list[tuple[list[str], int, str]] = []
+
+    class Spy(FunctionModel):
+        def generate(self, prompts: Any, max_new_tokens: int, **kw: Any) -> Any:
+            calls.append((list(prompts), max_new_tokens, kw["prefix"]))
+            return super().generate(prompts, max_new_tokens, **kw)
+
+    asked: list[int] = []
+    few = FewShotModel(
+        Spy(_lm, "fake-lm"),
+        [("1", "1 0")],
+        canonical_for(NATURAL),
+        budget=lambda q: len(q.split()) + 1,
+        on_asked=asked.append,
+    )
+    first = few.generate(["1 0 1", "1", "1 0 1", "1 1"], 0)
+    assert [c.text for c in first] == ["1 1 0", "1 0", "1 1 0", "1 0 0"]
+    assert [(c[1], len(c[0])) for c in calls] == [(2, 1), (3, 1), (4, 1)]  # by budget, each once
+    assert all(c[2] == "Input: 1\nOutput: 1 0\n" and c[0][0].startswith("Input: ") for c in calls)
+    assert few.generate(["1 1", "1 0 1"], 0) == first[2:4][::-1] and len(calls) == 3  # kept
+    assert sum(asked) == 3
+
+
+def test_every_query_is_counted_before_asking_and_ctrl_c_keeps_a_partial_result() -> None:
+    plans: list[Any] = []
+    done: list[int] = []
+    result, facts = explain_model(
+        FunctionModel(_lm, "fake-lm"),
+        NATURAL,
+        shots=2,
+        n=20,
+        queries=10,
+        check=10,
+        on_plan=lambda p: plans.append(replace(p)),  # the plan is updated in place: keep each state
+        on_asked=done.append,
+    )
+    first, last = plans
+    counts = first.counts  # inputs shown as demonstrations are not asked
+    assert counts["n"] == facts["n"] and counts["mechanistic"] == 20
+    assert 15 <= counts["queries"] <= 20 and 5 <= counts["check"] <= 10
+    assert first.seconds_per_query is None and last.seconds_per_query is not None
+    assert sum(done) == first.distinct == facts["model_queries"]  # the search asked nothing more
+    assert first.distinct <= sum(first.counts.values())
+
+    seen = [0]
+
+    def flaky(prompt: str) -> str:
+        seen[0] += 1
+        if seen[0] > 40:
+            raise KeyboardInterrupt
+        return _lm(prompt)
+
+    with pytest.raises(PartialAnswers, match="interrupted after .* model queries") as err:
+        explain_model(FunctionModel(flaky, "flaky"), NATURAL, shots=2, n=40, queries=20, check=20)
+    partial = err.value.to_json()
+    assert partial["status"] == "interrupted" and 0 < partial["queries_asked"] < partial["queries_planned"]
+
+
+def test_a_pretrained_model_reads_the_natural_order_unless_told() -> None:
+    assert model_task("binary-successor").key == "binary-successor/natural"
+    assert model_task("binary-successor", order="reverse").key == "binary-successor/reverse"
+    assert NATURAL.answer_bound("1 1 1") == 4 and NATURAL.answer_bound("0 0") == 3
+    assert tasks.get("peano-add").answer_bound("S I + I") == 4
+    tree = tasks.get("tree-inorder")
+    assert tree.answer_bound("inorder (Branch 'a' Leaf Leaf)") == len(tree.vocab.tokenize("['a']"))

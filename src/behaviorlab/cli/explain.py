@@ -56,7 +56,7 @@ def explain_cmd(
         typer.Option(
             min=0,
             help="Fresh inputs to learn rules from, asked of the model (as many again score the "
-            "candidates); default 2000, 400 for tree tasks.",
+            "candidates); default 2000 for a run (400 for tree tasks), 200 with --model.",
         ),
     ] = None,
     check: Annotated[
@@ -64,7 +64,7 @@ def explain_cmd(
         typer.Option(
             min=0,
             help="Fresh inputs drawn like the test splits to check the program on, beyond the "
-            "held-out half; default 2000, 1000 for tree tasks, 0 to skip.",
+            "held-out half; default 2000 for a run (1000 for tree tasks), 200 with --model; 0 to skip.",
         ),
     ] = None,
     model: Annotated[
@@ -72,10 +72,21 @@ def explain_cmd(
         typer.Option("--model", help="Any text model (hf:DIR, gguf:FILE, smollm2), asked few-shot."),
     ] = None,
     task: Annotated[str | None, typer.Option(help="With --model: the task to ask it.")] = None,
-    order: Annotated[str | None, typer.Option(help="With --model: binary-successor order.")] = None,
+    order: Annotated[
+        str | None,
+        typer.Option(help="With --model: binary-successor order; natural (plain 0/1 digits) unless named."),
+    ] = None,
     steps: Annotated[str | None, typer.Option(help="With --model: tree reduction steps.")] = None,
     shots: Annotated[int, typer.Option(min=0, help="With --model: demonstrations per prompt.")] = 8,
-    n: Annotated[int, typer.Option(min=4, help="With --model: inputs asked (half fit, half held).")] = 200,
+    n: Annotated[
+        int,
+        typer.Option(
+            min=4,
+            help="With --model: inputs asked (half fit, half held), and as many gibberish strings for "
+            "the mechanistic MI. The model is asked n + 2×queries + n + check inputs in all (each "
+            "distinct one once); the total and an estimate print before it starts.",
+        ),
+    ] = 200,
     max_size: Annotated[int, typer.Option(help="With --model: largest input size asked.")] = 8,
 ) -> None:
     """Search the shortcut program that reproduces each model and score it (writes analysis/);
@@ -125,14 +136,34 @@ def _explain_model(
     seed: int,
     format: str,
 ) -> None:
-    from behaviorlab import lm, tasks
-    from behaviorlab.metamodels.on_model import explain_model
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    pin_threads(None, threads=2)  # a pretrained LM has real matmuls: both cores help
-    task = tasks.get(task_name, order=order, steps=steps)
+    from behaviorlab import lm
+    from behaviorlab.metamodels.on_model import PartialAnswers, QueryPlan, explain_model, model_task
+
+    # One thread: on a shared 2-core box a second torch thread mostly waits for a core and costs
+    # several times the CPU (BENCHMARKS.md, explain --model); one thread also fixes the float sums.
+    pin_threads(None, threads=1)
+    task = model_task(task_name, order=order, steps=steps)
     with err_console.status(f"loading {spec} …"):
         model = lm.load(spec)
-    with err_console.status(f"asking {model.name} {shots}-shot on {task.key}, searching programs …"):
+    bar = Progress(
+        TextColumn("asking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("queries, eta"),
+        TimeRemainingColumn(),
+        console=err_console,
+    )
+    bar_id = bar.add_task("asking", total=None)
+
+    def planned(plan: QueryPlan) -> None:
+        err_console.print(plan.line())
+        if plan.seconds_per_query is not None:
+            bar.update(bar_id, total=plan.distinct, completed=plan.warmed)
+            bar.start()
+
+    try:
         result, facts = explain_model(
             model,
             task,
@@ -143,7 +174,16 @@ def _explain_model(
             max_size=max_size,
             alpha=alpha,
             seed=seed,
+            on_plan=planned,
+            on_asked=lambda k: bar.advance(bar_id, k),
         )
+    except PartialAnswers as partial:
+        bar.stop()
+        if format == "json":
+            typer.echo(json.dumps(partial.to_json(), indent=2))
+        raise fail(partial.one_line(), code=130) from None
+    finally:
+        bar.stop()
     if format == "json":
         typer.echo(json.dumps({**facts, "program_text": result.program_text, **result.to_json()}, indent=2))
         return

@@ -65,6 +65,11 @@ class TextModel(Protocol):
       prompt for an encoder-decoder), or None when not bounded or not known. Hugging Face and GGUF
       models keep a longer prompt's last tokens, leaving room for the continuation (at most half
       the context; `meta["truncated"]` counts the dropped ones), and stop at the context's end.
+    - `prefix` (of `generate` and `score`): text read before every prompt of the call, exactly as if
+      each prompt were `prefix + prompt` (same tokens, same outputs). It says the prompts share it,
+      so a model may read it once and reuse its key-value cache for every prompt (the Hugging Face
+      and GGUF adapters do; greedy outputs stay token-identical to the uncached path); a model for
+      which caching means nothing (our runs, functions) just prepends it.
 
     An adapter that knows more about its model than these attributes say (our runs know their
     task and training sizes) also defines `facts() -> ModelFacts`; see `facts`.
@@ -88,14 +93,15 @@ class TextModel(Protocol):
         decoding: Decoding = GREEDY,
         stop: Sequence[str] = (),
         chat: bool = False,
+        prefix: str = "",
     ) -> list[Completion]:
-        """One completion per prompt, batched; stops at eos, a stop string or the budget."""
+        """One completion per `prefix + prompt`, batched; stops at eos, a stop string or the budget."""
         ...
 
     def score(
-        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False, prefix: str = ""
     ) -> list[list[float]]:
-        """Log-prob of each token of each continuation given its prompt (teacher-forced)."""
+        """Log-prob of each token of each continuation given `prefix + prompt` (teacher-forced)."""
         ...
 
 
@@ -159,9 +165,11 @@ def texts(
     decoding: Decoding = GREEDY,
     stop: Sequence[str] = (),
     chat: bool = False,
+    prefix: str = "",
 ) -> list[str]:
     """Just the completion texts (what a black-box search reads)."""
-    return [c.text for c in model.generate(prompts, max_new_tokens, decoding=decoding, stop=stop, chat=chat)]
+    got = model.generate(prompts, max_new_tokens, decoding=decoding, stop=stop, chat=chat, prefix=prefix)
+    return [c.text for c in got]
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:

@@ -55,9 +55,10 @@ class BatchFunctionModel:
         decoding: Decoding = GREEDY,
         stop: Sequence[str] = (),
         chat: bool = False,
+        prefix: str = "",
     ) -> list[Completion]:
-        """The function's output for each prompt, cut at a stop string or the token budget."""
-        outs = self.predict(list(prompts))
+        """The function's output for each `prefix + prompt`, cut at a stop string or the token budget."""
+        outs = self.predict([prefix + p for p in prompts])
         if len(outs) != len(prompts):
             raise BadInput(f"function model {self.name!r}: {len(outs)} outputs for {len(prompts)} prompts")
         return [self._completion(text, max_new_tokens, stop) for text in outs]
@@ -71,7 +72,7 @@ class BatchFunctionModel:
         return Completion(text, tuple(tokens), finish="stop" if stopped else "eos")
 
     def score(
-        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False, prefix: str = ""
     ) -> list[list[float]]:
         """Refused: a function has no token probabilities."""
         raise BadInput(f"a function model has no token probabilities ({self.name!r})")

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.base import GREEDY, Completion, Decoding, Finish, cut_at_stop
+from behaviorlab.lm.prefix import PrefixCache, shared_length
 
 # (next ids [B] or None for the first call) -> next-token logits [B, V]; holds the cache itself.
 Stepper = Callable[[Tensor | None], Tensor]
@@ -61,6 +62,10 @@ class HFModel:
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
         self._positions = "position_ids" in params and not self.seq2seq
         self._keep_logits = "logits_to_keep" in params
+        # A shared prefix is read once per call when positions can be given (pads then sit between
+        # prefix and prompt); `prefix_cache = False` reads it with every prompt (benchmarks, checks).
+        self.prefix_cache = self._positions
+        self._prefixes = PrefixCache(self._encode_prefix)
 
     # --- text <-> ids ---------------------------------------------------------------------------
 
@@ -152,10 +157,38 @@ class HFModel:
 
     # --- steppers: prompt batch in, next-token logits out, the cache kept inside -----------------
 
-    def _causal_stepper(self, rows: Sequence[list[int]]) -> Stepper:
-        ids, mask = self._pad(rows, left=True)  # [B, L]
-        positions = (mask.cumsum(1) - 1).clamp(min=0)  # [B, L]: pads sit at 0, real tokens count from 0
+    def _shared(self, rows: Sequence[list[int]], prefix: str, chat: bool) -> int:
+        """How many leading tokens all rows share and the prefix cache will read once (0: none):
+        at most the prefix's own, so every call with this prefix reuses one cache."""
+        if not (rows and prefix and self.prefix_cache and not self.seq2seq):
+            return 0
+        own = shared_length([rows[0], self.prompt_ids(prefix, chat)], keep=0)
+        shared = min(shared_length(rows), own)
+        return shared if shared and self._prefixes.usable(rows[0][:shared]) else 0
+
+    def _encode_prefix(self, ids: list[int]) -> Any:
+        """The model's cache after reading `ids` (a batch of one, positions from 0)."""
+        kwargs: dict[str, Any] = {"use_cache": True}
+        if self._keep_logits:
+            kwargs["logits_to_keep"] = 1
+        inputs = torch.tensor([ids], dtype=torch.long)  # [1, P]
+        out = self.model(
+            input_ids=inputs,
+            attention_mask=torch.ones_like(inputs),
+            position_ids=torch.arange(len(ids))[None],
+            **kwargs,
+        )
+        return self._cache_of(out)
+
+    def _causal_stepper(self, rows: Sequence[list[int]], shared: int = 0) -> Stepper:
+        """With `shared` > 0, the rows' first `shared` tokens come from the prefix cache; each row
+        is then [prefix | pads | own tokens], its positions counted as if unpadded."""
+        ids, mask = self._pad([r[shared:] for r in rows], left=True)  # [B, L]
+        positions = shared + (mask.cumsum(1) - 1).clamp(min=0)  # [B, L]: pads sit at `shared`
         state: dict[str, Any] = {"cache": None}
+        if shared:
+            state["cache"] = self._prefixes.for_batch(rows[0][:shared], len(rows))
+            mask = torch.cat([torch.ones(len(rows), shared, dtype=mask.dtype), mask], dim=1)  # [B, P+L]
 
         def step(next_ids: Tensor | None) -> Tensor:
             nonlocal mask, positions
@@ -164,6 +197,8 @@ class HFModel:
                 inputs = ids
                 if self._keep_logits:
                     kwargs["logits_to_keep"] = 1
+                if state["cache"] is not None:  # the shared prefix, already read
+                    kwargs[self._cache_arg] = state["cache"]
             else:
                 inputs = next_ids[:, None]  # [B, 1]
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
@@ -207,13 +242,17 @@ class HFModel:
         decoding: Decoding = GREEDY,
         stop: Sequence[str] = (),
         chat: bool = False,
+        prefix: str = "",
     ) -> list[Completion]:
-        """One completion per prompt, batched; stops at eos, a stop string or the budget.
+        """One completion per prompt, batched; stops at eos, a stop string or the budget. Each
+        prompt is read as `prefix + prompt`; the tokens they all share are read once (KV cache).
 
         A stop string cuts the text; the tokens keep the one that completed it. Special tokens other
         than eos stay in the text as the tokenizer spells them."""
+        prompts = [prefix + p for p in prompts]
         texts = [self.prompt_text(p, chat) for p in prompts]
         rows, cut = self._fit([self.prompt_ids(p, chat) for p in prompts], max_new_tokens)
+        shared = self._shared(rows, prefix, chat)
         seen: dict[str, int] = {}
         seeds = []
         for text in texts:  # the k-th repeat of a prompt gets its own stream
@@ -222,7 +261,7 @@ class HFModel:
         out: list[Completion | None] = [None] * len(prompts)
         for chunk in self._chunks([len(r) for r in rows]):
             done = self._generate_batch(
-                [rows[i] for i in chunk], [seeds[i] for i in chunk], max_new_tokens, decoding, stop
+                [rows[i] for i in chunk], [seeds[i] for i in chunk], max_new_tokens, decoding, stop, shared
             )
             for i, completion in zip(chunk, done, strict=True):
                 meta: dict[str, object] = {"chat_prompt": texts[i]} if chat and self.has_chat_template else {}
@@ -240,8 +279,10 @@ class HFModel:
         max_new_tokens: int,
         decoding: Decoding,
         stop: Sequence[str],
+        shared: int = 0,
     ) -> list[Completion]:
-        """Decode one batch of prompt ids until every row has finished."""
+        """Decode one batch of prompt ids until every row has finished (the first `shared` ids of
+        every row from the prefix cache)."""
         n = len(rows)
         gens = [torch.Generator().manual_seed(s) for s in seeds] if not decoding.greedy else []
         ids: list[list[int]] = [[] for _ in range(n)]
@@ -251,7 +292,7 @@ class HFModel:
         if max_new_tokens <= 0:
             return [Completion("", finish="length") for _ in range(n)]
         heads = [self._decode(r) if stop and not self.seq2seq else None for r in rows]
-        step = self._seq2seq_stepper(rows) if self.seq2seq else self._causal_stepper(rows)
+        step = self._seq2seq_stepper(rows) if self.seq2seq else self._causal_stepper(rows, shared)
         logits = step(None)  # [B, V]
         for t in range(max_new_tokens):
             chosen, chosen_logp = self._choose(logits, decoding, gens, active)
@@ -305,12 +346,13 @@ class HFModel:
 
     @torch.inference_mode()
     def score(
-        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False, prefix: str = ""
     ) -> list[list[float]]:
-        """Log-prob of each token of each continuation given its prompt (teacher-forced)."""
+        """Log-prob of each token of each continuation given `prefix + prompt` (teacher-forced);
+        the tokens all prompts share are read once."""
         if len(prompts) != len(continuations):
             raise BadInput(f"{self.spec}: {len(prompts)} prompts but {len(continuations)} continuations")
-        heads = [self.prompt_ids(p, chat) for p in prompts]
+        heads = [self.prompt_ids(prefix + p, chat) for p in prompts]
         tails = [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in continuations]
         limit = self.context_length
         for i, (h, t) in enumerate(zip(heads, tails, strict=True)):
@@ -321,23 +363,32 @@ class HFModel:
                     f"the model's context holds {limit}"
                 )
         out: list[list[float]] = [[] for _ in prompts]
+        shared = self._shared(heads, prefix, chat)
         for chunk in self._chunks([len(heads[i]) + len(tails[i]) for i in range(len(prompts))]):
             live = [i for i in chunk if tails[i]]
             if not live:
                 continue
-            scorer = self._score_seq2seq if self.seq2seq else self._score_causal
-            for i, row in zip(live, scorer([heads[i] for i in live], [tails[i] for i in live]), strict=True):
+            part = ([heads[i] for i in live], [tails[i] for i in live])
+            got = self._score_seq2seq(*part) if self.seq2seq else self._score_causal(*part, shared)
+            for i, row in zip(live, got, strict=True):
                 out[i] = row
         return out
 
-    def _score_causal(self, heads: list[list[int]], tails: list[list[int]]) -> list[list[float]]:
-        ids, mask = self._pad([h + t for h, t in zip(heads, tails, strict=True)], left=True)  # [B, L]
+    def _score_causal(
+        self, heads: list[list[int]], tails: list[list[int]], shared: int = 0
+    ) -> list[list[float]]:
+        ids, mask = self._pad(
+            [(h + t)[shared:] for h, t in zip(heads, tails, strict=True)], left=True
+        )  # [B, L]
         keep = max(len(t) for t in tails) + 1
-        kwargs: dict[str, Any] = {"use_cache": False}
+        kwargs: dict[str, Any] = {"use_cache": bool(shared)}
         if self._keep_logits:  # continuations sit at the right edge: only those logits are needed
             kwargs["logits_to_keep"] = keep
         if self._positions:
-            kwargs["position_ids"] = (mask.cumsum(1) - 1).clamp(min=0)
+            kwargs["position_ids"] = shared + (mask.cumsum(1) - 1).clamp(min=0)
+        if shared:  # [prefix | pads | own tokens], as in generation
+            kwargs[self._cache_arg] = self._prefixes.for_batch(heads[0][:shared], len(heads))
+            mask = torch.cat([torch.ones(len(heads), shared, dtype=mask.dtype), mask], dim=1)  # [B, P+L]
         logits = self.model(input_ids=ids, attention_mask=mask, **kwargs).logits[:, -keep:]  # [B, keep, V]
         logp = torch.log_softmax(logits.float(), dim=-1)
         rows = []

@@ -65,8 +65,11 @@ class RunModel:
         decoding: Decoding = GREEDY,
         stop: Sequence[str] = (),
         chat: bool = False,
+        prefix: str = "",
     ) -> list[Completion]:
-        """Decode each prompt (batched, bounded memory); sampled runs draw from one seeded generator."""
+        """Decode each `prefix + prompt` (batched, bounded memory; an encoder reads the whole source,
+        so a prefix is simply prepended); sampled runs draw from one seeded generator."""
+        prompts = [prefix + p for p in prompts]
         if max_new_tokens < 1:
             raise BadInput(f"max_new_tokens must be at least 1; got {max_new_tokens}")
         model, vocab = self.run.model, self.run.task.vocab
@@ -94,9 +97,10 @@ class RunModel:
 
     @torch.no_grad()
     def score(
-        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False
+        self, prompts: Sequence[str], continuations: Sequence[str], *, chat: bool = False, prefix: str = ""
     ) -> list[list[float]]:
-        """Teacher-forced log-prob of each continuation token (eos not included)."""
+        """Teacher-forced log-prob of each continuation token given `prefix + prompt` (eos not included)."""
+        prompts = [prefix + p for p in prompts]
         if len(prompts) != len(continuations):
             raise BadInput(
                 f"score needs one continuation per prompt; got {len(prompts)} and {len(continuations)}"

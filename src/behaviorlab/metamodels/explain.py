@@ -7,9 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from behaviorlab.behaviors.distributions import mechanistic
 from behaviorlab.behaviors.estimators import Estimate, mdl_score, mutual_information, proportion_ci
-from behaviorlab.behaviors.tokens import tokenize
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.base import TextModel, texts
 from behaviorlab.metamodels.batch import Batch
@@ -18,6 +16,7 @@ from behaviorlab.metamodels.exception_rules import fit_exceptions
 from behaviorlab.metamodels.families import family_for, reference_name
 from behaviorlab.metamodels.induce import induce
 from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
+from behaviorlab.metamodels.queries import MECHANISTIC, planned_queries
 from behaviorlab.metamodels.risk import RiskModel, explain_risk
 from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
 from behaviorlab.metamodels.text import to_json, to_text
@@ -190,26 +189,6 @@ def ask(model: TextModel, inputs: Sequence[str]) -> list[str]:
     return texts(model, inputs, 2 * max(len(model.tokenize(x)) for x in inputs) + 4)
 
 
-def _more_fit(
-    task: TaskLike, fit: list[tuple[str, str]], model: TextModel, n: int, seed: int
-) -> list[tuple[str, str]]:
-    """Ask the black box about more inputs in the fitting set's size range, edge cases
-    oversampled: rare inputs (long carry runs) are where shortcuts part from the reference."""
-    size_of = getattr(task, "size_of", None)
-    ranges: dict[str, Any] = {"edge_fraction": 0.25}
-    try:
-        sizes = [size_of(x) for x, _ in fit] if size_of is not None else []
-    except BadInput:  # non-canonical fitting inputs have no size
-        sizes = []
-    if sizes:
-        ranges.update(min_size=min(sizes), max_size=max(sizes))
-    try:
-        xs = [ex.input for ex in task.sample(n, seed + 7919, **ranges)]
-    except (TypeError, BadInput):  # a sampler without these options
-        xs = [ex.input for ex in task.sample(n, seed + 7919)]
-    return list(zip(xs, ask(model, xs), strict=True))
-
-
 def _inputs(p: Program | TreeProgram, inputs: Sequence[str], plain: Batch) -> Batch:
     """The batch a program runs on: with the reference outputs when it needs them."""
     return p.batch(inputs, plain.vocab) if p.uses_reference() else plain
@@ -323,22 +302,29 @@ def explain(
     draw: Callable[[int, int], list[str]] | None = None,
     top: int = 8,
     max_induce_examples: int = 400,
+    mechanistic_n: int = MECHANISTIC,
 ) -> ExplainResult:
     """Select the program that best compresses the model's outputs on `fit` (MDL), then measure
     agreement, failure prediction and MI on `heldout` ((input, model output) pairs).
 
     With a `model` (the black box that wrote the outputs), 2·`extra_fit` more inputs are put to it:
-    `draw(n, seed)` gives them (by default: the fitting set's size range, edge cases oversampled)."""
+    `draw(n, seed)` gives them (by default: the fitting set's size range, edge cases oversampled),
+    and `mechanistic_n` gibberish strings for the mechanistic MI (`queries.planned_queries`)."""
     if not fit or not heldout:
         raise BadInput("explain needs at least one fitting and one held-out (input, output) pair")
     given = list(fit)
     extra: list[tuple[str, str]] = []
-    if model is not None and extra_fit > 0:
-        if draw is None:
-            extra = _more_fit(task, given, model, 2 * extra_fit, seed)
-        else:
-            xs = draw(2 * extra_fit, seed + 7919)
-            extra = list(zip(xs, ask(model, xs), strict=True))
+    gib: list[str] = []
+    if model is not None:
+        xs, gib = planned_queries(
+            task,
+            [x for x, _ in given],
+            extra_fit=extra_fit,
+            seed=seed,
+            draw=draw,
+            mechanistic_n=mechanistic_n,
+        )
+        extra = list(zip(xs, ask(model, xs), strict=True))
     # Half the extra queries feed the induction, half only the MDL score: a check on fresh
     # inputs against rules that fit their own data by luck.
     scored = search(task, given + extra, given[:max_induce_examples] + extra[:extra_fit], alpha=alpha)
@@ -357,9 +343,7 @@ def explain(
     fail_mi = mutual_information([a for a, _ in known], [b for _, b in known], seed=seed)
 
     mech = None
-    if model is not None:
-        lengths = [len(tokenize(x)) for x, _ in given + extra]
-        gib = mechanistic(task, 200, seed, min_len=min(lengths), max_len=max(lengths))
+    if model is not None and gib:
         mech = mutual_information(ask(model, gib), program.run_many(gib), seed=seed)
 
     outs: dict[str, list[str]] = {program.name: prog_out}

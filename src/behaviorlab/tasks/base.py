@@ -161,6 +161,15 @@ class Task(ABC):
     def draw(self, rng: random.Random, params: SampleParams) -> Example:
         """One random example under validated parameters."""
 
+    def answer_bound(self, text: str) -> int:
+        """The most tokens an answer to `text` can have: the reference output's length for a valid
+        input, and for any other string of the grammar's tokens, twice its length plus 4 (tasks
+        whose outputs are bounded by their input's length say so more tightly)."""
+        try:
+            return len(self.vocab.tokenize(self.solve(text)))
+        except BadInput:
+            return 2 * len(self.vocab.tokenize(text)) + 4
+
     def describe(self) -> str:
         """One line for `tasks list`."""
         return self.description

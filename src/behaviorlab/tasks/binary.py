@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -103,33 +104,15 @@ class BinarySuccessor(Task):
         return ("O1", "XO", "X1") if self.reverse else ("0", "1")
 
     def parse(self, text: str) -> Binary:
-        stream = TokenStream(text, self.label)
-        if self.reverse:
-            names = []
-            while stream.peek() in ("XO", "X1"):
-                names.append(stream.take())
-            names.append(stream.expect({"O1"}, "XO, X1 or O1"))
-            stream.expect_end("end of input (O1 is the last constructor)")
-        else:
-            bits = [stream.expect({"1"}, "1 (a number starts with 1; no leading zeros)")]
-            while stream.peek() in ("0", "1"):
-                bits.append(stream.take())
-            stream.expect_end("0, 1 or end of input")
-            names = ["X1" if c == "1" else "XO" for c in reversed(bits[1:])] + ["O1"]
-        if len(names) > MAX_BITS:
-            raise BadInput(f"{self.label}: {len(names)} bits is above the limit {MAX_BITS}")
-        return from_constructors(names)
+        return _parse(text, self.reverse, self.label)
 
     def print(self, obj: object) -> str:
         if not isinstance(obj, O1 | XO | X1):
             raise TypeError(f"binary-successor cannot print {obj!r}")
-        names = constructors(obj)
-        if self.reverse:
-            return " ".join(names)
-        return " ".join("0" if n == "XO" else "1" for n in reversed(names))
+        return _print(obj, self.reverse)
 
     def solve(self, text: str) -> str:
-        return self.print(succ(self.parse(text)))
+        return _solve(text, self.reverse, self.label)
 
     def meta(self, text: str) -> dict[str, int]:
         names = constructors(self.parse(text))
@@ -145,6 +128,11 @@ class BinarySuccessor(Task):
             "all_ones": all_ones,
         }
 
+    def answer_bound(self, text: str) -> int:
+        """One bit more than the input: the successor of all ones (also for strings that are no
+        number, so a model's answer to gibberish is read as far as a number's could go)."""
+        return len(lex(text)) + 1
+
     def size_of(self, text: str) -> int:
         return len(constructors(self.parse(text)))
 
@@ -156,3 +144,37 @@ class BinarySuccessor(Task):
             value = (1 << (bits - 1)) | rng.getrandbits(bits - 1)
         text = self.print(from_int(value))
         return Example(text, self.solve(text), self.meta(text))
+
+
+# Explain and the samplers read the same few thousand numbers many times over; both functions are
+# pure (numbers are immutable), so they are kept by text. Errors are not kept: they raise anew.
+@functools.lru_cache(maxsize=1 << 16)
+def _parse(text: str, reverse: bool, label: str) -> Binary:
+    stream = TokenStream(text, label)
+    if reverse:
+        names = []
+        while stream.peek() in ("XO", "X1"):
+            names.append(stream.take())
+        names.append(stream.expect({"O1"}, "XO, X1 or O1"))
+        stream.expect_end("end of input (O1 is the last constructor)")
+    else:
+        bits = [stream.expect({"1"}, "1 (a number starts with 1; no leading zeros)")]
+        while stream.peek() in ("0", "1"):
+            bits.append(stream.take())
+        stream.expect_end("0, 1 or end of input")
+        names = ["X1" if c == "1" else "XO" for c in reversed(bits[1:])] + ["O1"]
+    if len(names) > MAX_BITS:
+        raise BadInput(f"{label}: {len(names)} bits is above the limit {MAX_BITS}")
+    return from_constructors(names)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _solve(text: str, reverse: bool, label: str) -> str:
+    return _print(succ(_parse(text, reverse, label)), reverse)
+
+
+def _print(b: Binary, reverse: bool) -> str:
+    names = constructors(b)
+    if reverse:
+        return " ".join(names)
+    return " ".join("0" if n == "XO" else "1" for n in reversed(names))

@@ -131,6 +131,10 @@ class PeanoAdd(Task):
             "recursion_depth": a,
         }
 
+    def answer_bound(self, text: str) -> int:
+        """A sum `A + B` is one token shorter than its question; no string's answer is longer."""
+        return len(lex(text))
+
     def size_of(self, text: str) -> int:
         problem = self.parse(text)
         return max(to_int(problem.left), to_int(problem.right))
