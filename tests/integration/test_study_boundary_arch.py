@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,9 @@ def test_tree_boundary_on_a_tiny_grid(monkeypatch: pytest.MonkeyPatch, tmp_path:
     out = tmp_path / "boundary"
     study = study_run.run_study(out, study="tree-boundary", quick=True, workers=2, seeds=(0, 1))
     assert study["study"] == "tree-boundary" and len(study["cells"]) == 4
+    log = capsys.readouterr().out  # not a terminal: a line per finished run, with the time left
+    assert "8 runs, 0 finished and kept, 8 to run on 2 local workers" in log
+    assert re.search(r"tree-boundary: 8/8 tree-inorder-\S+ done; about 0 min left", log)
     assert study["cpu_seconds"] > 0 and study["load"]["cores"] >= 1
     assert all(r["cpu_seconds"] > 0 for r in study["runs"])
     rows = study["phases"]

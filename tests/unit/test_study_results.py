@@ -73,7 +73,8 @@ def test_results_sections_from_finished_studies(tmp_path: Path) -> None:
     assert row.count("Tree-boundary study") == 1 and "| Another claim. | **mixed** | kept as it is |" in text
     section = text.split("<!-- study:tree-boundary:begin -->")[1].split("<!-- study:tree-boundary:end -->")[0]
     assert "behaviorlab study tree-boundary --out runs/tree-boundary   # 12 settings" in section
-    assert "= 144 runs" in section and "67 min wall" in section and "### Left out of the grid" in section
+    assert "= 144 runs" in section and "4000.0 s wall (67 min)" in section
+    assert "### Left out of the grid" in section
     assert section.count("| inorder |") == 12 and "| atomic-vs-end-to-end/preorder |" in section
     section = text.split("<!-- study:architectures:begin -->")[1]
     assert "### At the tuned learning rates" in section and "| encoder-decoder-better |" in section

@@ -41,11 +41,18 @@ def _sessions(study: dict[str, Any]) -> str:
 def cost_note(study: dict[str, Any]) -> str:
     """Mode, seeds, wall time, CPU seconds over runs and the load the runs shared the cores with."""
     mode = "quick grid" if study.get("quick") else "full grid"
-    text = f"{mode}; seeds {study.get('seeds')}; {study.get('seconds')} s wall{_sessions(study)}"
+    wall = study.get("seconds")
+    minutes = f" ({float(wall) / 60:.0f} min)" if wall else ""
+    text = f"{mode}; seeds {study.get('seeds')}; {wall} s wall{minutes}{_sessions(study)}"
     if study.get("workers"):
         text += f" on {study['workers']} workers"
     if (cpu := study.get("cpu_seconds")) is not None:
         text += f"; {cpu} CPU-s summed over runs (≈ {cpu / 120:.0f} min on 2 idle cores)"
+        if partial := study.get("cpu_partial"):
+            text += (
+                f", a lower bound: {len(partial)} runs finished training in an earlier, interrupted "
+                "session, and their CPU seconds cover only evaluation"
+            )
     load = study.get("load") or {}
     if load.get("mean_1min") is not None:
         text += (

@@ -40,11 +40,10 @@ def read_study(folder: Path, name: str) -> dict[str, Any]:
 
 
 def cost_line(study: dict[str, Any]) -> str:
-    """Wall time in minutes, then what STUDY.md says the study cost (sessions, CPU seconds, load)."""
-    wall = float(study.get("seconds") or 0.0)
+    """What STUDY.md says the study cost (wall time over sessions, CPU seconds, load), and failures."""
     failed = sum(1 for r in study.get("runs", []) if r.get("error"))
     tail = f" {failed} runs failed (listed in STUDY.md)." if failed else ""
-    return f"{wall / 60:.0f} min wall: {cost_note(study)}{tail}"
+    return f"Cost: {cost_note(study)}{tail}"
 
 
 def _command(study: dict[str, Any]) -> str:
@@ -141,11 +140,6 @@ def architectures_section(study: dict[str, Any]) -> list[str]:
     ]
 
 
-def _region(text: str) -> str:
-    """The first sentence of a boundary text: where the paper's claim holds."""
-    return text.split(" Elsewhere:", 1)[0].rstrip(".")
-
-
 def atomic_row(old: str, study: dict[str, Any]) -> str:
     """The recursion claims table's atomic row: its measured text kept, the boundary appended."""
     cells = [c.strip() for c in old.strip().strip("|").split("|")]
@@ -160,7 +154,7 @@ def atomic_row(old: str, study: dict[str, Any]) -> str:
         verdict = "reproduced"
     else:
         verdict = "holds only past a boundary"
-    where = "; ".join(f"{trav}: {_region(text)}" for trav, text in (study.get("boundary") or {}).items())
+    where = " ".join(f"{trav}: {text}" for trav, text in (study.get("boundary") or {}).items())
     return f"{ATOMIC_ROW} **{verdict}** | {measured}{BOUNDARY_LEAD} {where} {ATOMIC_MARK} |"
 
 

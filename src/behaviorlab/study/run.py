@@ -133,6 +133,12 @@ def run_study(
                 session.run_finished()
                 failed = " (failed)" if row.get("error") else ""
                 bar.update(task, advance=1, last=f"{row['name']} done{failed}")
+                if not console.is_terminal:  # a log file gets no live bar: one line per run instead
+                    left = session.minutes_left(len(todo))
+                    console.print(
+                        f"{study}: {kept + session.finished}/{len(grid)} {row['name']} done{failed}; "
+                        f"about {left:.0f} min left"
+                    )
     except BaseException:
         session.close(interrupted=True)  # the wall time of an interrupted session still counts
         raise
@@ -154,7 +160,7 @@ def run_study(
         "quick": quick,
         "seeds": list(seeds),
         "command": command(study, out, quick, seeds, backend),
-        **cost(sessions, done),
+        **cost(sessions, done, out),
         **definition.read(summaries, quick),
         "cells": summaries,
         "runs": [

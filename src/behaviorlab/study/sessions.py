@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import STUDY, STUDY_SESSIONS
+from behaviorlab.rundir import STUDY, STUDY_SESSIONS, SUMMARY
 from behaviorlab.study.grid import SEEDS
 
 
@@ -65,6 +65,11 @@ class Session:
         self.finished += 1
         self.loads.append(os.getloadavg()[0])
 
+    def minutes_left(self, to_run: int) -> float:
+        """Estimated minutes until `to_run` runs of this session are done, at this session's pace."""
+        elapsed = time.perf_counter() - self.t0
+        return elapsed / max(self.finished, 1) * (to_run - self.finished) / 60
+
     def close(self, interrupted: bool = False) -> list[dict[str, Any]]:
         """Append this session to OUT/study_sessions.json; every session so far. A session that only
         re-read finished runs is not one: it ran nothing."""
@@ -91,7 +96,21 @@ class Session:
         return sessions
 
 
-def cost(sessions: Sequence[dict[str, Any]], runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def trained_earlier(run_dir: Path, row: dict[str, Any]) -> bool:
+    """Whether a run's training finished before the call that recorded its row (an interrupted
+    study resumed): the row's CPU seconds then leave the training out."""
+    try:
+        summary = json.loads((run_dir / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return False
+    trained = summary.get("train_seconds_this_session") if isinstance(summary, dict) else None
+    wall = row.get("wall_seconds")
+    return trained is not None and wall is not None and float(wall) < float(trained)
+
+
+def cost(
+    sessions: Sequence[dict[str, Any]], runs: Sequence[dict[str, Any]], out: Path | None = None
+) -> dict[str, Any]:
     """study.json's cost fields: wall time over sessions, CPU seconds over runs, and the load, workers
     and backend of the session that trained the most runs (the one the numbers ran under)."""
     main = max(sessions, key=lambda s: s.get("runs_trained") or 0) if sessions else {}
@@ -103,6 +122,8 @@ def cost(sessions: Sequence[dict[str, Any]], runs: Sequence[dict[str, Any]]) -> 
         "workers": main.get("workers"),
         "backend": main.get("backend"),
         "sessions": list(sessions),
+        # Runs whose CPU seconds miss their training (it finished in an earlier, interrupted session).
+        "cpu_partial": [r["name"] for r in runs if out is not None and trained_earlier(out / r["name"], r)],
     }
 
 
