@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BL     := $(VENV)/bin/behaviorlab
 OUT    ?= runs/demo
 
-.PHONY: setup demo test check test-slow bench clean
+.PHONY: setup setup-llamacpp demo test check test-slow bench clean
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,15 @@ $(VENV)/.installed: pyproject.toml
 	else echo "note: python3-doc not installed (needs apt-get + root); behaviorlab tasks lm-corpus will fail"; fi
 	touch $@
 
+# Optional: the llama.cpp backend (GGUF models of any size, quantised). llama-cpp-python ships as
+# source and pip compiles llama.cpp: 10 CPU-minutes (31 min wall on a loaded 2-core machine), so the
+# default set-up leaves it out; the slow tests and the benchmarks need it.
+setup-llamacpp: $(VENV)/.llamacpp
+
+$(VENV)/.llamacpp: $(VENV)/.installed
+	$(PY) -m pip install -q 'llama-cpp-python==0.3.36'
+	touch $@
+
 demo: setup
 	$(BL) demo --out $(OUT) --force
 
@@ -39,17 +48,18 @@ check: setup
 test: check
 	$(VENV)/bin/pytest -q
 
-test-slow: setup
+test-slow: setup-llamacpp
 	$(VENV)/bin/pytest -q -m slow
 
 # Ratios against named peers, measured in one process; results go into BENCHMARKS.md.
-bench: setup
+bench: setup-llamacpp
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_train_step.py
 	$(PY) benchmarks/bench_sophia.py
 	$(PY) benchmarks/bench_interpret.py
 	$(PY) benchmarks/bench_convergence.py
 	$(PY) benchmarks/bench_lm.py
+	$(PY) benchmarks/bench_llamacpp.py
 	$(PY) benchmarks/bench_prefix_cache.py
 	@[ -f runs/corpus/pydocs/train.parquet ] || $(BL) tasks lm-corpus --out runs/corpus/pydocs
 	$(PY) benchmarks/bench_lm_optimizers.py --search coordinate

@@ -14,13 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_parquet
 from behaviorlab.rundir import METRICS, METRICS_LOG, PREDICTIONS, RunDir
 from behaviorlab.store.catalog import resolve_catalog
 
 if TYPE_CHECKING:  # torch-heavy; imported when a run is opened
+    from behaviorlab.interpret.ablate import Component
+    from behaviorlab.interpret.attention import AttentionMap
+    from behaviorlab.interpret.edits import Perturbation
+    from behaviorlab.interpret.hypotheses import Hypothesis
     from behaviorlab.interpret.notebook import InterpretRun
 
 # Per-token lists are large and rarely wanted in a table view.
@@ -34,8 +38,7 @@ def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 def _parquet(path: Path, drop: Sequence[str] = ()) -> pd.DataFrame:
     if not path.is_file():
         raise BadInput(f"{path}: missing (evaluate the run first: behaviorlab eval {path.parent})")
-    names = pq.read_schema(path).names
-    return pq.read_table(path, columns=[c for c in names if c not in drop]).to_pandas()
+    return read_parquet(path, drop=drop).to_pandas()  # the heavy columns are never read
 
 
 class NotebookRun:
@@ -51,14 +54,17 @@ class NotebookRun:
 
     @property
     def path(self) -> Path:
+        """The run directory."""
         return Path(self.analysis.path)
 
     @property
     def model(self) -> Any:
+        """The trained model (a hooked torch module)."""
         return self.analysis.model
 
     @property
     def task(self) -> Any:
+        """The task it learned (reference `solve`, `sample`, `parse`)."""
         return self.analysis.task
 
     def predictions(self, split: str | None = None, tokens: bool = False) -> pd.DataFrame:
@@ -80,29 +86,68 @@ class NotebookRun:
             return pd.DataFrame.from_records(read_metrics(self.path))
         return _parquet(self.path / METRICS)
 
-    def head_scores(self, split: str = "test_id", n: int = 200, **kw: Any) -> pd.DataFrame:
-        """Every head scored against every hypothesis, best first per hypothesis."""
-        return _frame(self.analysis.head_scores(split=split, n=n, **kw))
+    def head_scores(
+        self, split: str = "test_id", n: int = 200, hypotheses: Sequence[Hypothesis] | None = None
+    ) -> pd.DataFrame:
+        """Every head scored against every hypothesis (the study's by default), best first per
+        hypothesis: kind, layer, head, hypothesis, score, baseline (uniform attention), n."""
+        if hypotheses is None:
+            return _frame(self.analysis.head_scores(split=split, n=n))
+        return _frame(self.analysis.head_scores(hypotheses, split=split, n=n))
 
-    def recursion_heads(self, **kw: Any) -> pd.DataFrame:
-        """Final-decoder-layer heads that fit a study hypothesis well above uniform."""
-        return _frame(self.analysis.recursion_heads(**kw))
+    def recursion_heads(self, threshold: float = 0.4, ratio: float = 2.0) -> pd.DataFrame:
+        """Final-decoder-layer heads that score >= `threshold` and >= `ratio` × their baseline on
+        a study hypothesis."""
+        return _frame(self.analysis.recursion_heads(threshold=threshold, ratio=ratio))
 
-    def ablate(self, *args: Any, **kw: Any) -> pd.DataFrame:
-        """Accuracy drop per ablated component (default: every head and MLP)."""
-        return _frame(self.analysis.ablate(*args, **kw))
+    def ablate(
+        self,
+        components: Sequence[Component | Sequence[Component]] | None = None,
+        method: str = "zero",
+        split: str = "test_id",
+        n: int = 200,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """Accuracy drop per ablated component (default: every head and MLP); `method` is zero,
+        mean or resample."""
+        return _frame(self.analysis.ablate(components, method=method, split=split, n=n, seed=seed))
 
-    def perturb(self, *args: Any, **kw: Any) -> pd.DataFrame:
-        """One row per (input × perturbation): changed, followed the edit, still correct."""
-        return _frame(self.analysis.perturb(*args, **kw))
+    def perturb(
+        self,
+        perturbations: Sequence[Perturbation] | None = None,
+        n_random: int = 4,
+        split: str = "test_id",
+        n: int = 200,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """One row per (input × perturbation): changed, followed the edit, still correct (random
+        token edits, `n_random` per input, unless `perturbations` are given)."""
+        rows = self.analysis.perturb(perturbations, n_random=n_random, split=split, n=n, seed=seed)
+        return _frame(rows)
 
-    def patch(self, *args: Any, **kw: Any) -> pd.DataFrame:
-        """Activation patching rows over (clean, corrupted) pairs."""
-        return _frame(self.analysis.patch(*args, **kw))
+    def patch(
+        self,
+        components: Sequence[Component] | None = None,
+        mode: str = "teacher",
+        split: str = "test_id",
+        n: int = 200,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """Activation patching rows over (clean, corrupted) pairs drawn from a split; `mode` is
+        teacher (teacher-forced) or generate."""
+        return _frame(self.analysis.patch(components, mode=mode, split=split, n=n, seed=seed))
 
-    def attention(self, *args: Any, **kw: Any) -> list[Any]:
-        """Averaged attention maps; each has `.figure()` (plotly) and `.to_dict()`."""
-        return self.analysis.attention(*args, **kw)
+    def attention(
+        self,
+        group_by: str | None = None,
+        kinds: Sequence[str] | None = None,
+        layers: Sequence[int] | None = None,
+        split: str = "test_id",
+        n: int = 200,
+    ) -> list[AttentionMap]:
+        """Attention maps averaged over `n` inputs (grouped by a metadata field when given), one
+        per head; each has `.figure()` (plotly, positions on both axes) and `.to_dict()`."""
+        return self.analysis.attention(group_by=group_by, kinds=kinds, layers=layers, split=split, n=n)
 
     def __getattr__(self, name: str) -> Any:
         # Everything else (cache, examples, ablation_confirmation, figures) as InterpretRun has it.

@@ -12,7 +12,7 @@ class BadInput(ValueError):
 class Interrupted(BadInput):
     """Ctrl-C during a long job: the job is marked interrupted and can be resumed (exit 130)."""
 
-    def __init__(self, out: object, step: int, checkpoint_step: int | None) -> None:
+    def __init__(self, out: object, step: int, checkpoint_step: int | None, note: str = "") -> None:
         self.out, self.step, self.checkpoint_step = out, step, checkpoint_step
         kept = "no checkpoint yet" if checkpoint_step is None else f"last checkpoint: step {checkpoint_step}"
-        super().__init__(f"{out}: interrupted at step {step}; {kept}")
+        super().__init__(f"{out}: interrupted at step {step}; {kept}{note}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -64,6 +65,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "run": "behaviorlab.lm.run:open_run_model",
         "hf": "behaviorlab.lm.hf:open_hf",
         "gguf": "behaviorlab.lm.gguf_to_hf:open_gguf",
+        "llama": "behaviorlab.lm.llamacpp:open_llama",
     },
     "alias": {  # short name -> function returning the spec it stands for
         "smollm2": "behaviorlab.lm.gguf_to_hf:smollm2_spec",
@@ -96,6 +98,8 @@ def _check_target(target: object, where: str) -> str:
 
 def _plugin_entries(ep: EntryPoint) -> list[Entry]:
     """The entries one plugin declares; BadInput names the plugin when it is broken or malformed."""
+    from behaviorlab.validate import SAFE_NAME  # (pydantic with it: only when there are plugins)
+
     dist = ep.dist.name if ep.dist is not None else "?"
     source = f"plugin {ep.name} ({dist})"
     hint = f"{GROUP} entry point {ep.name} = {ep.value!r} of {dist}"
@@ -115,7 +119,9 @@ def _plugin_entries(ep: EntryPoint) -> list[Entry]:
         if kind not in KINDS or not isinstance(names, dict):
             raise BadInput(f"{hint}: unknown kind {kind!r} (or not a dict); kinds: {', '.join(KINDS)}")
         for n, t in names.items():
-            out.append(Entry(kind, str(n), _check_target(t, f"{hint}: {kind} {n!r}"), source))
+            if not isinstance(n, str) or not re.match(SAFE_NAME, n):  # names become file names (parts)
+                raise BadInput(f"{hint}: {kind} name {n!r} is not a plain name (letters, digits, _ . -)")
+            out.append(Entry(kind, n, _check_target(t, f"{hint}: {kind} {n!r}"), source))
     return out
 
 

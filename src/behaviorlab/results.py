@@ -230,8 +230,11 @@ def headline_json(f: Finding) -> dict[str, Any]:
 
 
 def headline_number(head: dict[str, Any] | Estimate | None) -> str:
-    """A headline share as "40% [20–60%]", or "—" when there is none (read from either shape)."""
+    """A headline share as "40% [20–60%]"; "n/a (no cases)" over zero cases, "—" when a finding
+    has no headline (read from either shape)."""
     e = Estimate.from_json(head) if isinstance(head, dict) and "estimate" in head else head
-    if not isinstance(e, Estimate) or e.estimate is None:
+    if not isinstance(e, Estimate):
         return "—"
+    if e.estimate is None:
+        return "n/a (no cases)" if not e.excluded else f"n/a (none of {e.excluded} usable)"
     return f"{100 * e.estimate:.0f}% [{100 * (e.ci_low or 0):.0f}–{100 * (e.ci_high or 0):.0f}%]"

@@ -7,8 +7,10 @@ or `runs list` goes through `RunDir` and imports no torch: only the standard lib
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +19,11 @@ from typing import Any, Literal
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text, read_toml, sha256_file
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover  (not POSIX: directories are not locked)
+    fcntl = None  # type: ignore[assignment]
 
 # Files and folders of a run directory.
 CONFIG = "config.toml"  # the resolved config, every default written out
@@ -75,12 +82,17 @@ STUDY_MARKER = ".study"  # a study folder before its study.json exists
 STUDY_SESSIONS = "study_sessions.json"  # each invocation of a study: wall time, runs, load
 CATALOG = "catalog.sqlite"  # the run catalog beside the runs
 CORPUS_MANIFEST = "corpus.json"  # a built language-modelling corpus: its sources and counts
+LOCK = ".lock"  # held (flock) by the process writing the directory; released when it ends
+OWNED = ".behaviorlab"  # marks a folder a command made inside someone else's directory (figures/)
 
 RUN_MARKERS = (CONFIG, SUMMARY, METRICS, PREDICTIONS)
 
 Kind = Literal["train", "probe", "imitation"]
 KINDS: tuple[str, ...] = ("train", "probe", "imitation")
-Status = Literal["created", "running", "trained", "stopped", "complete", "failed", "interrupted"]
+Status = Literal["running", "trained", "stopped", "complete", "failed", "interrupted"]
+# Checkpoint folders and files named in a manifest: nothing that climbs out of checkpoints/.
+_CHECKPOINT_DIR = re.compile(r"^step-[0-9]+$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def split_file(folder: Path, split: str) -> Path:
@@ -153,8 +165,15 @@ class RunDir:
 
     @property
     def status(self) -> str:
-        """created / running / trained / stopped / complete / failed / interrupted."""
-        return str(self.summary.get("status", "created"))
+        """running / trained / stopped / complete / failed / interrupted.
+
+        No status (the process died, or the disk was full, before writing one) reads as
+        interrupted, and so does `running` once no process holds the run's lock: `--resume`
+        continues either."""
+        status = str(self.summary.get("status") or "interrupted")
+        if status == "running" and (self.path / LOCK).exists() and not is_locked(self.path):
+            return "interrupted"
+        return status
 
     @property
     def task(self) -> str | None:
@@ -193,7 +212,7 @@ def check_output_dir(out: Path, force: bool, replaceable: Callable[[Path], bool]
     Also refuses a path that is a file, or whose parent cannot be written."""
     if out.exists() and not out.is_dir():
         raise BadInput(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and _entries(out):
         if not force:
             raise BadInput(f"{out}: output directory exists and is not empty (use --force to replace it)")
         if not replaceable(out):
@@ -205,26 +224,115 @@ def check_output_dir(out: Path, force: bool, replaceable: Callable[[Path], bool]
         raise BadInput(f"{parent}: not writable; cannot create {out}")
 
 
+def _entries(folder: Path) -> list[Path]:
+    """What a directory holds besides its lock file."""
+    return [p for p in folder.iterdir() if p.name != LOCK]
+
+
 def replace_output_dir(
     out: Path, force: bool, replaceable: Callable[[Path], bool], what: str, files: dict[str, str]
 ) -> None:
-    """`check_output_dir`, then empty or create `out` and write `files` (name -> text) atomically;
-    a write that fails is one BadInput line naming the path."""
+    """`check_output_dir`, then lock `out` (see `lock`), empty or create it and write `files`
+    (name -> text) atomically; a write that fails is one BadInput line naming the path, and a
+    directory this call created is removed again (nothing is left behind)."""
     check_output_dir(out, force, replaceable, what)
+    created = not out.exists()
     try:
-        if out.exists() and any(out.iterdir()):
-            shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
+        lock(out)  # before emptying: a process still writing here keeps its files
+    except (OSError, BadInput) as e:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        if isinstance(e, BadInput):
+            raise
+        raise BadInput(
+            f"{e.filename or out}: cannot create the output directory: {e.strerror or e}"
+        ) from None
+    try:
+        for entry in _entries(out):  # rmtree never follows a symlink out of the directory
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         for name, text in files.items():
             atomic_write_text(out / name, text)
     except OSError as e:
+        if created:
+            discard(out)
+        else:  # the user's own (empty or replaced) folder: give it back without our lock file
+            unlock(out)
+            with contextlib.suppress(OSError):
+                (out / LOCK).unlink()
         raise BadInput(f"{e.filename or out}: cannot write the output directory: {e.strerror or e}") from None
 
 
-def _entry_ok(e: Any) -> bool:
-    """A manifest entry: an int step, a dir name and a {file: sha256} map."""
-    types = {"step": int, "dir": str, "files": dict}
-    return isinstance(e, dict) and all(isinstance(e.get(k), t) for k, t in types.items())
+# --- one writer per directory, never through a link out of it ------------------------------------
+
+_held: dict[str, tuple[int, int]] = {}  # resolved directory -> (lock fd, times taken)
+
+
+def lock(out: Path) -> None:
+    """Hold OUT/.lock (flock) until `unlock` or the end of this process, so a second writer — a
+    resumed run racing a straggler of the killed one — is refused in one line naming the holder.
+    Taking it again in the same process only counts up."""
+    key = str(out.resolve())
+    if key in _held:
+        fd, n = _held[key]
+        _held[key] = (fd, n + 1)
+        return
+    if fcntl is None:  # pragma: no cover
+        return
+    try:
+        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise BadInput(f"{out / LOCK}: cannot open the directory's lock: {e.strerror or e}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise BadInput(
+            f"{out}: in use by another process{who}; let it finish or stop it, then rerun"
+        ) from None
+    with contextlib.suppress(OSError):  # a full disk: the lock holds without the pid in it
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _held[key] = (fd, 1)
+
+
+def unlock(out: Path) -> None:
+    """Give back one `lock` of `out` (the file lock goes with the last)."""
+    key = str(out.resolve())
+    if key not in _held:
+        return
+    fd, n = _held.pop(key)
+    if n > 1:
+        _held[key] = (fd, n - 1)
+    else:
+        os.close(fd)
+
+
+def is_locked(out: Path) -> bool:
+    """True while some process (this one included) holds OUT/.lock."""
+    if str(out.resolve()) in _held:
+        return True
+    if fcntl is None:  # pragma: no cover
+        return False
+    try:
+        fd = os.open(out / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def discard(out: Path) -> None:
+    """Remove a directory this command created and could not fill (nothing left behind)."""
+    unlock(out)
+    shutil.rmtree(out, ignore_errors=True)
 
 
 def read_manifest(ckpt_dir: Path) -> dict[str, Any]:
@@ -243,9 +351,12 @@ def read_manifest(ckpt_dir: Path) -> dict[str, Any]:
             isinstance(entry, dict)
             and isinstance(entry.get("step"), int)
             and isinstance(entry.get("dir"), str)
+            and isinstance(entry.get("files"), dict)
         )
-        if not ok or not isinstance(entry.get("files"), dict):
-            raise BadInput(f"{path}: malformed checkpoint entry {str(entry)[:60]}")
+        # The names become paths that are read, replaced and deleted: none may leave checkpoints/.
+        if ok and _CHECKPOINT_DIR.match(entry["dir"]) and all(map(_FILE_NAME.match, entry["files"])):
+            continue
+        raise BadInput(f"{path}: malformed checkpoint entry {str(entry)[:60]}")
     return manifest
 
 

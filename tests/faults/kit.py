@@ -53,6 +53,15 @@ class Cli:
         return Result(code, captured.out, captured.err)
 
 
+def refused(r: Result, *words: str) -> str:
+    """The one-line error of a refused command (exit 2), which names each of `words`."""
+    line = r.one_line_error()
+    assert r.code == 2, r
+    for w in words:
+        assert w in line, line
+    return line
+
+
 def tiny_config(tmp: Path, **train: Any) -> Path:
     """The tests' tiny experiment as a TOML file (train overrides as keywords)."""
     import tomli_w
@@ -90,3 +99,15 @@ def tmpfs(where: Path, size: str, *options: str) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def trained_tiny(out: Path) -> Path:
+    """The tests' tiny config trained and evaluated into `out` (in this process)."""
+    from conftest import TINY
+
+    from behaviorlab.train import evaluate_run, train
+    from behaviorlab.train.config import validate
+
+    train(validate(TINY, "tiny"), out, progress=False)
+    evaluate_run(out)
+    return out

@@ -92,7 +92,7 @@ def test_workers_backends_and_nothing_left_behind(cli: Any, tmp_path: Path) -> N
     r = cli("sweep", sweep, "--out", out, "--backend", "slurm")
     assert r.code == 2 and "unknown backend 'slurm'" in r.one_line_error() and not out.exists()
     r = cli("sweep", sweep, "--out", out, "--workers", "0")
-    assert r.code == 2 and "--workers must be at least 1" in r.one_line_error() and not out.exists()
+    assert r.code == 2 and "--workers" in r.one_line_error() and not out.exists()
     r = cli("demo", "--out", tmp_path / "demo", "--backend", "slurm")
     assert r.code == 2 and "unknown backend" in r.one_line_error() and not (tmp_path / "demo").exists()
     r = cli("train", base, "--out", tmp_path / "ddp", "--nproc", "0")
@@ -173,7 +173,7 @@ def test_runs_record_marks_damaged_checkpoints(cli: Any, trained: Path, tmp_path
     model.write_bytes(model.read_bytes()[:-8] + b"\0" * 8)
     r = cli("runs", "record", copy, "--catalog", tmp_path / "cat.sqlite")
     assert r.code == 0 and "damaged" in r.out
-    r = cli("runs", "list", "--catalog", tmp_path / "cat.sqlite", "--json")
+    r = cli("runs", "list", "--catalog", tmp_path / "cat.sqlite", "--format", "json")
     (row,) = json.loads(r.out)
     assert row["status"] == "damaged"
     assert cli("report", copy).code == 0
@@ -254,6 +254,7 @@ def test_each_run_file_corrupted_in_turn(cli: Any, trained: Path, tmp_path: Path
         ["runs", "record", copy, "--catalog", tmp_path / "c.sqlite"],
         ["replay", copy, "--from-checkpoint"],
         ["explain", copy, "--queries", "0", "--check", "0"],
+        ["export", copy, "--to", "csv", "--out", tmp_path / "export"],
     ):
         r = cli(*args)
         assert r.code in (0, 1, 2), (rel, args, r)

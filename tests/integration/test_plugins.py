@@ -77,7 +77,7 @@ def test_the_plugin_task_and_probe_work_through_the_cli(installed: dict[str, str
     trained = _run(installed, "train", tmp_path / "cfg.toml", "--out", run)
     assert trained.returncode == 0, trained.stderr
     assert json.loads((run / "summary.json").read_text())["task"] == "reverse-abc"
-    probed = _run(installed, "probe", "--model", run, "--out", tmp_path / "probe", "--limit", "1")
+    probed = _run(installed, "probe", "--model", run, "--out", tmp_path / "probe", "-n", "1")
     assert probed.returncode == 0, probed.stderr
     results = json.loads((tmp_path / "probe" / "results.json").read_text())
     # The default probe list is the registry's: the built-ins, then the plugin's.

@@ -48,7 +48,7 @@ def test_every_probe_on_every_format_then_an_identical_replay(
 ) -> None:
     out = tmp_path / "probe"
     models = [a for s in specs for a in ("--model", s)]
-    code, _, err = cli(capsys, "probe", *models, "--limit", "3", "--out", out)
+    code, _, err = cli(capsys, "probe", *models, "-n", "3", "--out", out)
     assert code == 0, err
     results = json.loads((out / "results.json").read_text())
     assert sorted(results["probes"]) == sorted(PROBES)

@@ -1,8 +1,12 @@
-"""The HTML report in a real headless browser: no script errors, every figure drawn, a screenshot.
+"""The HTML report in a real headless browser: no script errors, every figure drawn, and — for
+every report kind (train, probe, imitation, study, demo), at 1280 px — a layout a person can read:
+no table or code block wider than its box, no page wider than the window, no axis title, legend
+or chart title cut off or overlapped by another or by plotly's toolbar.
 
 Uses Debian's `chromium` (make setup installs it where it can); skipped only when no binary exists.
 The report is built with `capture_errors=True`, which records window errors, rejected promises and
-console.error calls on <html data-bl-errors>, where `--dump-dom` shows them."""
+console.error calls on <html data-bl-errors>, and measures the layout in the DOM (theme.LAYOUT_JS:
+every <details> opened) onto <html data-bl-layout>, where `--dump-dom` shows both."""
 
 from __future__ import annotations
 
@@ -14,10 +18,11 @@ import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
-from behaviorlab.report import build_report, render_report
+from behaviorlab.report import build_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = [
@@ -47,43 +52,15 @@ def _browser() -> str:
     )
 
 
-def _fixtures() -> ModuleType:
-    # The synthetic run builders live with the unit tests; load that module by path.
-    path = Path(__file__).parents[1] / "unit" / "test_report_data.py"
-    spec = importlib.util.spec_from_file_location("report_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _real_run(out: Path) -> bool:
-    """Train and evaluate the tiny config (a few seconds); False if training is unavailable."""
-    try:
-        from behaviorlab.train import evaluate_run, train
-        from behaviorlab.train.config import validate
-    except ImportError:
-        return False
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parents[1]))
-    try:
-        from conftest import TINY
-    finally:
-        sys.path.pop(0)
-    train(validate(TINY, "tiny"), out, progress=False)
-    evaluate_run(out)
-    return True
-
-
 def _chrome(browser: str, page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     cmd = [browser, *FLAGS, f"--user-data-dir={profile}", *extra, page.resolve().as_uri()]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=50, check=False)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
-def _check_page(browser: str, page: Path, profile: Path) -> int:
-    """Dump the DOM; assert no recorded errors and a drawn plot in every figure element."""
-    proc = _chrome(browser, page, profile, "--dump-dom")
+def _check_page(browser: str, page: Path, profile: Path) -> tuple[int, str]:
+    """Dump the DOM at WIDTH px; assert no recorded errors and a drawn plot in every figure
+    element; the number of figures and the DOM."""
+    proc = _chrome(browser, page, profile, f"--window-size={WIDTH},900", "--dump-dom")
     dom = proc.stdout
     assert "data-bl-errors=" in dom, f"page scripts did not run:\n{proc.stderr[-2000:]}"
     errors = json.loads(htmllib.unescape(re.search(r'data-bl-errors="([^"]*)"', dom).group(1)))
@@ -96,32 +73,69 @@ def _check_page(browser: str, page: Path, profile: Path) -> int:
     assert not blank, f"{len(blank)} of {len(chunks)} figures not drawn: {blank}"
     plotted = re.search(r'data-bl-plotted="(\d+)"', dom)
     assert plotted and int(plotted.group(1)) == len(chunks)
-    return len(chunks)
+    return len(chunks), dom
 
 
-def test_report_renders_in_headless_browser(tmp_path: Path) -> None:
+WIDTH = 1280  # the window a person reads the report in (a laptop)
+KINDS = ("train", "probe", "imitation", "study", "demo")
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One small directory of every report kind, made by the real code (report_kinds.py)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    try:
+        import report_kinds as rk
+    finally:
+        sys.path.pop(0)
+    root = tmp_path_factory.mktemp("kinds")
+    train = rk.train_run(root / "train")
+    probe_results = rk.probe_run(root / "probe")
+    return {
+        "train": train,
+        "probe": root / "probe",
+        "imitation": rk.imitation_run(root / "imitation"),
+        "study": rk.study_dir(root / "study"),
+        "demo": rk.demo_dir(root / "demo", train, root / "probe", probe_results),
+    }
+
+
+def _layout(dom: str) -> dict[str, Any]:
+    """The page's layout as theme.LAYOUT_JS measured it (every <details> open)."""
+    found = re.search(r'data-bl-layout="([^"]*)"', dom)
+    assert found, "the layout check did not run"
+    return dict(json.loads(htmllib.unescape(found.group(1))))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_report_kind_fits_a_1280px_window(kind: str, kinds: dict[str, Path], tmp_path: Path) -> None:
     browser = _browser()
-    fx = _fixtures()
-    run = tmp_path / "run"
-    if not _real_run(run):
-        fx.make_run(run, sophia=True)
-    fx._analysis(run / "analysis")  # analysis stages are not wired up yet; exercise their sections
-    page = render_report(run, capture_errors=True)
-    n_run = _check_page(browser, page, tmp_path / "profile")
-    assert n_run >= 8  # curves, accuracy breakdowns, 4 attention maps, head scores
-
-    shot = tmp_path / "report.png"
-    proc = _chrome(browser, page, tmp_path / "profile", "--window-size=1400,5200", f"--screenshot={shot}")
-    assert shot.is_file() and shot.stat().st_size > 20_000, proc.stderr[-2000:]
-    print(f"screenshot: {shot}")
-
-    # The comparison page: same HTML as render_report writes, minus the PNGs (unit tests cover
-    # those) to keep this test well under a minute on two cores.
-    demo = fx.make_demo(tmp_path / "demo")
-    text, _ = build_report(demo, capture_errors=True)
-    (demo / "report.html").write_text(text, encoding="utf-8")
-    n_demo = _check_page(browser, demo / "report.html", tmp_path / "profile")
-    assert n_demo >= 3 + 2 * 4  # comparison charts plus each run's figures (in <details>)
+    text, canvas = build_report(kinds[kind], capture_errors=True)
+    page = kinds[kind] / "layout-check.html"
+    page.write_text(text, encoding="utf-8")
+    drawn, dom = _check_page(browser, page, tmp_path / "profile")  # no errors, every figure drawn
+    got = _layout(dom)
+    assert got["tables"] > 0 and got["figures"] == drawn == len(canvas.figures) > 0, got
+    assert got["overflow"] == [], f"{kind}: wider than their box at {WIDTH} px: {got['overflow']}"
+    assert got["page"] is None, f"{kind}: the page is wider than the window: {got['page']}"
+    assert got["clipped"] == [], f"{kind}: cut off at the figure's edge: {got['clipped']}"
+    assert got["overlaps"] == [], f"{kind}: drawn over each other: {got['overlaps']}"
+    assert got["split"] == [], f"{kind}: words broken inside across lines: {got['split']}"
+    # Every figure names whose it is (the run, or the probe run's models) in its title.
+    subject = {"probe": "fake-open-text-model-alpha", "study": "lr ", "imitation": "tiny-imitation"}
+    named = subject.get(kind)
+    for fig in canvas.figures:
+        if named is not None:
+            assert named in fig.title, fig.title
+        elif kind == "train":
+            assert "binary-successor-reverse-tiny-run-with-a-long-name" in fig.title, fig.title
+    if kind in ("train", "probe"):  # screenshots of two kinds, as a person sees them
+        shot = tmp_path / f"{kind}-{WIDTH}.png"
+        _chrome(browser, page, tmp_path / "profile", f"--window-size={WIDTH},4000", f"--screenshot={shot}")
+        assert shot.is_file() and shot.stat().st_size > 20_000
+        print(f"screenshot: {shot}")
 
 
 def _study_fakes() -> ModuleType:
@@ -142,7 +156,8 @@ def test_study_pages_render_in_headless_browser(tmp_path: Path) -> None:
     folder = fakes.write_study(tmp_path / "boundary", study)
     text, _ = build_report(folder, capture_errors=True)
     (folder / "report.html").write_text(text, encoding="utf-8")
-    assert _check_page(browser, folder / "report.html", tmp_path / "profile") == 4  # 2 traversals × 2 planes
+    drawn, _ = _check_page(browser, folder / "report.html", tmp_path / "profile")
+    assert drawn == 4  # 2 traversals × 2 planes
     dom = _chrome(browser, folder / "report.html", tmp_path / "profile", "--dump-dom").stdout
     figures = [c.split("<figcaption", 1)[0] for c in re.split(r'<div class="bl-fig', dom)[1:]]
     left_out = 0
@@ -176,4 +191,25 @@ def test_study_pages_render_in_headless_browser(tmp_path: Path) -> None:
     arch = fakes.write_study(tmp_path / "arch", fakes.arch_study())
     text, _ = build_report(arch, capture_errors=True)
     (arch / "report.html").write_text(text, encoding="utf-8")
-    assert _check_page(browser, arch / "report.html", tmp_path / "profile") == 2  # one bar chart per task
+    assert _check_page(browser, arch / "report.html", tmp_path / "profile")[0] == 2  # one bar chart per task
+
+
+def test_the_layout_check_catches_what_it_should(tmp_path: Path) -> None:
+    """The measurement itself: a table wider than the page, a code line running off it and an
+    axis title longer than its figure are each reported."""
+    from behaviorlab.report.canvas import Canvas
+    from behaviorlab.report.figures import Figure, Series
+    from behaviorlab.report.html import cards, table
+    from behaviorlab.report.page import build_page
+
+    browser = _browser()
+    canvas = Canvas()
+    tall = "y " * 200  # an axis title far longer than the figure is tall
+    body = table([{f"column {i}": "x" * 30 for i in range(12)}]) + '<pre style="white-space:pre">' + "y" * 400
+    body += "</pre>" + cards([("name", "zzzz" * 20)])  # breaks inside the word: nowhere else to
+    body += canvas.figure(Figure("f", "t", "x", tall, [Series("s", [1, 2], [0.1, 0.2])]))
+    page = tmp_path / "bad.html"
+    page.write_text(build_page("bad", "", [], body, canvas, capture_errors=True), encoding="utf-8")
+    got = _layout(_check_page(browser, page, tmp_path / "profile")[1])
+    assert len(got["overflow"]) == 2 and got["clipped"], got
+    assert any(w.startswith("zzzz") for w in got["split"]), got  # a word longer than its card

@@ -173,12 +173,14 @@ def test_runs_cli(tmp_path: Path, tiny_raw: dict[str, Any]) -> None:
     cli = CliRunner()
     catalog = str(tmp_path / "catalog.sqlite")
     assert cli.invoke(runs_app, ["record", str(run)]).exit_code == 0
-    listed = cli.invoke(runs_app, ["list", "--catalog", catalog, "--json"])
+    listed = cli.invoke(runs_app, ["list", "--catalog", catalog, "--format", "json"])
     assert listed.exit_code == 0 and json.loads(listed.stdout)[0]["accuracy_id"] == 0.75
-    shown = cli.invoke(runs_app, ["show", str(run)])
+    shown = cli.invoke(runs_app, ["show", str(run), "--format", "json"])
     assert shown.exit_code == 0 and json.loads(shown.stdout)["summary"]["accuracy_id"] == 0.75
+    table = cli.invoke(runs_app, ["show", str(run)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "summary.accuracy_id" in table.stdout and "0.75" in table.stdout
     env = {"BEHAVIORLAB_CATALOG": catalog}
-    q = cli.invoke(runs_app, ["query", "SELECT count(*) AS n FROM runs", "--json"], env=env)
+    q = cli.invoke(runs_app, ["query", "SELECT count(*) AS n FROM runs", "--format", "json"], env=env)
     assert q.exit_code == 0 and json.loads(q.stdout) == [{"n": 1}]
     missing = cli.invoke(runs_app, ["list", "--catalog", str(tmp_path / "none.sqlite")])
     assert missing.exit_code == 2 and "no catalog" in missing.stderr

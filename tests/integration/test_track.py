@@ -46,12 +46,14 @@ def tracked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = {**TINY, "train": {k: v for k, v in TINY["train"].items() if v is not None}}
     (root / "cfg.toml").write_text(tomli_w.dumps(raw))
     run = root / "run"
+    (root / "cwd").mkdir()
     done = subprocess.run(
         [str(BEHAVIORLAB), "train", str(root / "cfg.toml"), "--out", str(run), "--no-evaluate"]
         + ["--set", 'track.sinks=["tensorboard", "mlflow"]'],
         capture_output=True,
         text=True,
         env={"PATH": "", "HOME": str(root), "BEHAVIORLAB_CATALOG": str(root / "catalog.sqlite")},
+        cwd=root / "cwd",
     )
     assert done.returncode == 0, done.stderr
     return run
@@ -78,6 +80,9 @@ def test_mlflow_reads_back_the_same_curves(tracked: Path) -> None:
     loss = client.get_metric_history(run.info.run_id, "train/loss")
     assert _same([(m.step, m.value) for m in loss], [(r["step"], r["loss"]) for r in monitor])
     assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"config.toml"}
+    # MLflow's default artifact root is ./mlruns in the working directory: ours is beside the store.
+    assert not any((tracked.parent / "cwd").iterdir())
+    assert (tracked.parent / "mlartifacts").is_dir()
 
 
 class Broken:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from behaviorlab.lm import GREEDY, Completion, Decoding, cut_at_stop
+from behaviorlab.probes.icl import CATEGORIES
 
 RECALL_WINDOW = 150
 _TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
@@ -36,7 +37,14 @@ def _peano(x: str) -> str:
     return " ".join(["S"] * (total - 1) + ["I"])
 
 
+def _category(word: str) -> str:
+    return {w: name for name, words in CATEGORIES.items() for w in words}[word]  # KeyError: not one
+
+
 MAPS = {
+    "repeat": lambda w: w,
+    "first": lambda w: w[0],
+    "category": _category,
     "reverse": lambda w: w[::-1],
     "upper": str.upper,
     "last": lambda w: w[-1],
@@ -123,7 +131,7 @@ class FakeLM:
 def _safe(f: object, x: str) -> str | None:
     try:
         return str(f(x))  # type: ignore[operator]
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, KeyError):
         return None
 
 

@@ -91,3 +91,24 @@ def test_wilson_interval_known_values_and_edges() -> None:
     lo, hi = proportion_ci(155, 157)
     assert lo < 155 / 157 < hi and hi - lo < 0.06
     assert proportion_ci(0, 0) == (0.0, 1.0)
+
+
+def test_mi_is_clipped_at_zero_and_the_correction_is_stated() -> None:
+    """Miller–Madow overshoots on small independent samples (here −0.047 bits before clipping):
+    MI cannot be negative, so the estimate and its interval are clipped at 0, and the printed
+    form names the correction."""
+    from behaviorlab.behaviors.estimators import _mi_codes, _paired
+    from behaviorlab.stats import MI_NOTE, bits
+
+    rng = np.random.default_rng(4)
+    x, y = rng.integers(0, 3, 30).tolist(), rng.integers(0, 3, 30).tolist()
+    raw = _paired(_mi_codes, x, y, "miller-madow", 50, 0)
+    assert raw.estimate is not None and raw.ci_low is not None and raw.estimate < 0 and raw.ci_low < 0
+    mi = mutual_information(x, y, n_boot=50)
+    assert mi.estimate == 0.0 and mi.ci_low == 0.0 and mi.ci_high == raw.ci_high
+    assert bits(mi) == f"0.000 bits [0.000, {raw.ci_high:.3f}]" and "−" not in bits(mi)
+    assert "Miller–Madow" in MI_NOTE and "clipped at 0" in MI_NOTE
+    for seed in range(30):  # never negative, whatever the sample
+        r = np.random.default_rng(seed)
+        est = mutual_information(r.integers(0, 5, 20).tolist(), r.integers(0, 5, 20).tolist(), n_boot=20)
+        assert est.value >= 0 and (est.ci_low or 0) >= 0

@@ -50,6 +50,41 @@ def test_the_planted_shortcut_is_found_in_the_answers() -> None:
     assert fresh["failure_prediction_rate"] >= 0.95 and fresh["failure_precision"] >= 0.95
 
 
+def test_a_model_that_fails_everything_is_explained_by_no_program() -> None:
+    """explain --model on a model that answers every input with text no program of the language
+    writes: no program is selected; the verdict says nothing in the language explains it."""
+    from behaviorlab.metamodels.result import NOTHING_EXPLAINS
+
+    def babble(prompt: str) -> str:
+        return " I am not sure what you mean."
+
+    result, facts = explain_model(
+        FunctionModel(babble, "babble"), NATURAL, shots=2, n=40, queries=20, check=0
+    )
+    assert facts["accuracy"] == 0.0 and result.metamodel_agreement <= 0.05
+    assert not result.explains and result.verdict.startswith(NOTHING_EXPLAINS)
+    out = result.to_json()
+    assert out["explains"] is False and NOTHING_EXPLAINS in out["verdict"]
+    text = result.render_text()
+    assert text.splitlines()[0].startswith(f"task {NATURAL.key}: {NOTHING_EXPLAINS}")
+    assert "selected '" not in text and "no program is selected" in text
+    assert result.program_name.startswith("none")
+
+
+def test_degenerate_when_every_candidate_ties() -> None:
+    from behaviorlab.metamodels.result import degenerate
+
+    tied = [{"fit_agreement": 0.4, "heldout_agreement": 0.3}] * 5
+    assert degenerate(0.3, tied) == "all 5 candidates tie at 30.0% held-out agreement"
+    assert degenerate(0.0, tied[:1]) == "held-out agreement 0.0%"
+    apart = [
+        {"fit_agreement": 0.9, "heldout_agreement": 0.9},
+        {"fit_agreement": 0.4, "heldout_agreement": 0.3},
+    ]
+    assert degenerate(0.9, apart) is None
+    assert degenerate(1.0, [{"fit_agreement": 1.0, "heldout_agreement": 1.0}] * 3) is None  # equal and right
+
+
 def test_answers_are_asked_once_shortest_first_within_the_task_budget() -> None:
     calls: list[tuple[list[str], int, str]] = []
 
@@ -116,3 +151,56 @@ def test_a_pretrained_model_reads_the_natural_order_unless_told() -> None:
     assert tasks.get("peano-add").answer_bound("S I + I") == 4
     tree = tasks.get("tree-inorder")
     assert tree.answer_bound("inorder (Branch 'a' Leaf Leaf)") == len(tree.vocab.tokenize("['a']"))
+
+
+def test_the_command_says_nothing_explains_a_model_that_fails_everything(monkeypatch: Any) -> None:
+    """`behaviorlab explain --model SPEC --task T` as a person runs it, on a model that answers
+    every input wrongly: the output names no selected program and says no program in the language
+    explains the model. Without --queries/--check the plan asks 200 of each (the help's default for
+    --model), not the 2000 a run directory gets."""
+    from typer.testing import CliRunner
+
+    from behaviorlab import lm
+    from behaviorlab.cli import app
+    from behaviorlab.metamodels import on_model
+    from behaviorlab.metamodels.result import NOTHING_EXPLAINS
+
+    monkeypatch.setattr(lm, "load", lambda spec: FunctionModel(lambda p: " I am not sure.", spec))
+    sizes: dict[str, int] = {}
+    real_check = on_model.check_model_sizes
+
+    def recording(name: str, **kw: Any) -> None:
+        sizes.update(kw)
+        real_check(name, **kw)
+
+    monkeypatch.setattr(on_model, "check_model_sizes", recording)
+    args = ["explain", "--model", "gguf:babble.gguf", "--task", "binary-successor", "-n", "40"]
+    got = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert got.exit_code == 0, got.output
+    lines = got.stdout.splitlines()
+    head = "function:gguf:babble.gguf on binary-successor/natural, 8-shot: exact match 0.0% of"
+    assert lines[0].startswith(head)
+    assert lines[1].startswith(f"task binary-successor/natural: {NOTHING_EXPLAINS}"), lines[:3]
+    assert "selected '" not in got.stdout and "no program is selected" in got.stdout
+    assert (sizes["queries"], sizes["check"], sizes["n"]) == (200, 200, 40)
+    assert any(ln.startswith("asking gguf:babble.gguf: ") for ln in got.stderr.splitlines())  # the plan
+
+    help_text = CliRunner().invoke(app, ["explain", "--help"], env={"COLUMNS": "200"}).stdout
+    assert help_text.count("200 with --model") == 2  # --queries and --check say the default used here
+
+
+def test_a_run_asked_as_a_model_keeps_its_threads(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """`--model run:DIR` pins torch to the run's configured threads, as `explain DIR` does; any
+    other model gets one thread (measured: a second thread on a busy box mostly waits)."""
+    from typer.testing import CliRunner
+
+    import behaviorlab.cli.explain as cli_explain
+    from behaviorlab.cli import app
+
+    seen: list[Any] = []
+    monkeypatch.setattr(cli_explain, "pin_threads", lambda run_dir=None, threads=1: seen.append(run_dir))
+    too_many = ["--task", "binary-successor", "--n", "1000000000000"]  # refused before loading
+    for spec in (f"run:{tmp_path}", str(tmp_path), "smollm2"):
+        got = CliRunner().invoke(app, ["explain", "--model", spec, *too_many])
+        assert got.exit_code == 2 and "of memory" in got.output, got.output
+    assert seen == [tmp_path, tmp_path, None]

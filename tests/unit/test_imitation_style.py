@@ -127,3 +127,25 @@ def test_programs_that_call_the_reference_are_compared_with_it_bound() -> None:
     assert got["program_agreement"]["k"] == 0 and not got["same_shortcut"]
     assert got["output_agreement"]["k"] == 2 and got["teacher_accuracy"]["estimate"] == 0.75
     assert (got["teacher_program_fit"], got["student_program_fit"]) == (1.0, 0.5)
+
+
+def test_the_algorithm_finding_is_undecided_when_no_program_explains_a_model() -> None:
+    """Seen in a 1280 px screenshot: "the student copies the teacher's algorithm: yes — same
+    shortcut True ... teacher 0%, student 0%" — two programs that explain nothing compared as if
+    they were the algorithms. Now the finding is n/a and says no program explains them."""
+    from behaviorlab.imitation.findings import _algorithm
+    from behaviorlab.results import Finding
+
+    cell = {"estimate": 1.0, "ci_low": 0.757, "ci_high": 1.0, "n": 12, "method": "wilson", "k": 12}
+    zero = {"estimate": 0.0, "ci_low": 0.0, "ci_high": 0.243, "n": 12, "method": "wilson", "k": 0}
+    algo = {"same_shortcut": True, "program_agreement": cell, "teacher_failures": 12}
+
+    def finding(teacher: float, student: float) -> Finding:
+        fits = {"teacher_program_fit": teacher, "student_program_fit": student, "failures_reproduced": zero}
+        return _algorithm("local", {"amount": 16, "algorithm": {**algo, **fits}}, "successor")
+
+    fitted = finding(0.9, 0.85)
+    assert fitted.held is True and "same shortcut yes;" in fitted.verdict and "True" not in fitted.verdict
+    blank = finding(0.0, 0.17)
+    assert blank.held is None and "same shortcut n/a" in blank.verdict
+    assert "no program in the language explains the teacher 0%" in blank.verdict

@@ -128,6 +128,19 @@ def test_attention_maps_align_by_position_and_label_tokens() -> None:
     assert maps[0].figure().data[0].type == "heatmap"
 
 
+def test_averaged_maps_are_labelled_by_position_not_one_examples_tokens() -> None:
+    """A map averaged over differently spelled inputs names positions; a token is named only
+    where every input has that same token (<bos>, say), never one example's token."""
+    model = tiny("encoder-decoder")
+    p = prepare(model, TASK, EXAMPLES, use_reference=True)
+    (enc,) = [m for m in attention_maps(model, p, kinds=["encoder"]) if m.head == 0]
+    assert enc.n == len(EXAMPLES) > 1
+    for i, label in enumerate(enc.key_tokens):
+        column = {x.input.split()[i] for x in EXAMPLES if i < len(x.input.split())}
+        assert label == (f"{i}:{next(iter(column))}" if len(column) == 1 else str(i)), (label, column)
+    assert any(":" not in label for label in enc.key_tokens)  # these inputs differ somewhere
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_analysis_runs_on_every_kind(kind: str) -> None:
     model = tiny(kind)

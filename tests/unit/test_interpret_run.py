@@ -53,6 +53,11 @@ def test_ablation_confirmation_compares_found_and_random(run: InterpretRun) -> N
     out = run.ablation_confirmation([("decoder", 0, 0)], n_random=2, seed=1)
     assert out["n_random"] == 2 and len(out["random_drops"]) == 2
     assert 0.0 <= out["found_heads"] <= 1.0
+    # The draws' spread and a rank p-value, never their mean.
+    draws = out["random_drops"]
+    assert "random_heads" not in out and (out["random_low"], out["random_high"]) == (min(draws), max(draws))
+    assert out["at_least"] == sum(d >= out["found_heads"] for d in draws)
+    assert out["p_value"] == (1 + out["at_least"]) / 3
 
 
 def test_notebook_methods_return_rows_and_figures(run: InterpretRun) -> None:
@@ -80,8 +85,24 @@ def test_head_findings_writes_the_report_formats(run_dir: Path) -> None:
 
 def test_cli_verbs(run_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    res = runner.invoke(app, ["heads", str(run_dir), "--split", "train", "-n", "10"])
+    res = runner.invoke(app, ["heads", str(run_dir), "--split", "train", "-n", "10", "--format", "json"])
     assert res.exit_code == 0, res.output
     assert "recursion_heads" in json.loads(res.output)
     bad = runner.invoke(app, ["heads", str(tmp_path)])
     assert bad.exit_code == 2
+
+
+def test_interpret_verbs_print_a_short_table_and_write_the_json(run_dir: Path) -> None:
+    """`interpret patch` printed 266 lines of raw JSON: now a table of the main rows and the file
+    that has them all (--format json prints the JSON)."""
+    runner = CliRunner()
+    res = runner.invoke(app, ["patch", str(run_dir), "--split", "train", "-n", "12"], env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert len(lines) <= 30 and "{" not in res.output
+    assert "components by logit difference recovered" in res.output
+    written = run_dir / "analysis" / "patching.json"
+    assert lines[-1] == f"-> {written}" and len(json.loads(written.read_text())) > 12
+    for verb in ("heads", "ablate"):
+        res = runner.invoke(app, [verb, str(run_dir), "--split", "train", "-n", "10"], env={"COLUMNS": "120"})
+        assert res.exit_code == 0 and len(res.output.splitlines()) <= 30 and "{" not in res.output, res.output

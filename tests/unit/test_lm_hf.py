@@ -130,7 +130,9 @@ def test_chat_template_only_when_present(models: dict[str, HFModel]) -> None:
     (chat,) = gpt2.generate(["the cat"], 6, chat=True)
     assert chat.meta == {"chat_prompt": "<user> the cat <bot>"}
     assert chat.tokens == gpt2.generate(["<user> the cat <bot>"], 6)[0].tokens
-    assert gpt2.score(["the cat"], ["sat"], chat=True) == gpt2.score(["<user> the cat <bot>"], ["sat"])
+    # The template's opening is read once through the prefix cache: equal up to float rounding.
+    (templated,) = gpt2.score(["the cat"], ["sat"], chat=True)
+    assert templated == pytest.approx(gpt2.score(["<user> the cat <bot>"], ["sat"])[0], abs=1e-5)
     assert t5.generate(["the cat"], 6, chat=True) == t5.generate(["the cat"], 6)
 
 
@@ -203,6 +205,6 @@ def test_damaged_weights(dirs: dict[str, Path], tmp_path: Path, no_loading: None
     for file in dirs["gpt2"].iterdir():
         (tmp_path / file.name).write_bytes(file.read_bytes())
     (tmp_path / "model.safetensors").write_bytes(b"\xff" * 16)
-    with pytest.raises(BadInput, match="unreadable safetensors header") as err:
+    with pytest.raises(BadInput, match="not a valid safetensors file") as err:
         open_hf(tmp_path)
     assert str(tmp_path / "model.safetensors") in str(err.value)

@@ -86,6 +86,26 @@ def test_chat_prompts_share_the_template_head(models: dict[str, HFModel]) -> Non
     assert [c.tokens for c in cached] == [c.tokens for c in plain]
 
 
+def test_chat_prompts_read_the_template_opening_once(
+    models: dict[str, HFModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gpt2 = models["gpt2"]
+    assert gpt2.has_chat_template
+    reads = _reads(gpt2, monkeypatch)
+    cached = gpt2.generate(["big", "it is", "a"], 6, chat=True)  # no prefix: the template's opening
+    opening = gpt2.prompt_ids("", True)
+    assert len(reads) == 1 and 0 < reads[0] < len(opening)
+    gpt2.prefix_cache = False
+    try:
+        plain = gpt2.generate(["big", "it is", "a"], 6, chat=True)
+    finally:
+        gpt2.prefix_cache = True
+    for a, b in zip(cached, plain, strict=True):
+        assert (a.tokens, a.text) == (b.tokens, b.text) and a.logprobs == pytest.approx(b.logprobs, abs=1e-5)
+    gpt2.generate(["big"], 6)  # a plain prompt has no template: nothing read for a cache
+    assert len(reads) == 1
+
+
 def test_shared_length_leaves_each_row_a_token() -> None:
     assert shared_length([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 3]]) == 2
     assert shared_length([[1, 2], [3, 4]]) == 0 and shared_length([]) == 0

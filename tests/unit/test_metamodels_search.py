@@ -134,8 +134,16 @@ def test_generic_search_handles_bugs_outside_the_families(
 def test_reference_model_gives_reference_program(results: dict[str, ExplainResult]) -> None:
     r = results["nat-ref"]
     assert r.n_failures == 0 and r.n_predicted_failures == 0
-    assert r.failure_prediction_rate == 1.0 and r.failure_precision == 1.0
-    assert r.matches_reference and r.family_match == "natural/reference"
+    # No failures: the rates are undefined and say so, never "100% (0.0-100.0) | precision 0%".
+    assert r.failure_prediction_rate is None and r.failure_precision is None
+    assert r.failure_prediction_ci is None and r.to_json()["failure_prediction_ci"] is None
+    text = r.render_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("model failures"))
+    assert line == (
+        "model failures: 0; predicted by the program: n/a (no failures); "
+        "precision n/a (no predicted failures)"
+    )
+    assert r.explains and r.matches_reference and r.family_match == "natural/reference"
     ref = next(p for p in family_for(NAT.key, NAT.solve) if p.name == "natural/reference")
     assert normal_form(r.program) == normal_form(ref)
     held = [e.input for e in NAT.sample(100, 9, max_size=10)]
@@ -181,8 +189,10 @@ def test_failure_stats_definitions() -> None:
     assert (s.n_failures, s.n_predicted, s.n_predicted_correctly) == (2, 2, 1)
     assert s.failure_prediction_rate == 0.5 and s.failure_precision == 1.0
     assert s.agreement == 0.75
+    # A rate over zero cases is undefined (None), not 100%; its Estimate has no interval.
     none = failure_stats(["a"], ["a"], ["a"])
-    assert none.n_failures == 0 and none.failure_prediction_rate == 1.0
-    assert none.failure_precision == 1.0
+    assert none.n_failures == 0 and none.failure_prediction_rate is None
+    assert none.failure_precision is None and not none.predicted.defined and none.predicted.ci_low is None
     false_alarm = failure_stats(["a"], ["b"], ["a"])
-    assert false_alarm.failure_prediction_rate == 1.0 and false_alarm.failure_precision == 0.0
+    assert false_alarm.failure_prediction_rate is None and false_alarm.failure_precision == 0.0
+    assert false_alarm.precision.n == 1 and false_alarm.precision.k == 0

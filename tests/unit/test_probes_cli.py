@@ -42,7 +42,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def probed(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
     out = tmp_path / "probe"
-    code, stdout, err = cli(capsys, "probe", "--model", run, "--limit", "8", "--out", out)
+    code, stdout, err = cli(capsys, "probe", "--model", run, "-n", "8", "--out", out)
     assert code == 0, err
     return out, stdout
 
@@ -74,7 +74,7 @@ def test_report_renders_a_probe_page(probed: tuple[Path, str], capsys: pytest.Ca
     ]
     assert order == sorted(order)  # run order, although results.json keeps its keys sorted
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert "icl-icl-accuracy.png" in pngs and "copying-copy-by-span.png" in pngs
+    assert "icl-icl-accuracy-plain.png" in pngs and "copying-copy-by-span.png" in pngs
 
 
 def test_replay_is_identical_then_catches_a_tampered_output(
@@ -116,8 +116,8 @@ def test_bad_options_and_force(run: Path, tmp_path: Path, capsys: pytest.Capture
         capsys, "probe", "--model", run, "--probes", "copying,telepathy", "--out", tmp_path / "o"
     )
     assert code == 2 and "telepathy" in one_line(err) and not (tmp_path / "o").exists()
-    code, _, err = cli(capsys, "probe", "--model", run, "--limit", "0", "--out", tmp_path / "o")
-    assert code == 2 and "--limit" in one_line(err)
+    code, _, err = cli(capsys, "probe", "--model", run, "-n", "0", "--out", tmp_path / "o")
+    assert code == 2 and "'-n'" in one_line(err)  # the option's own range check names it
     # --force replaces only a probe run: never a training run, never a folder of other files.
     code, _, err = cli(capsys, "probe", "--model", run, "--out", run, "--force")
     assert code == 2 and "not a behaviorlab probe run" in one_line(err)
@@ -127,7 +127,7 @@ def test_bad_options_and_force(run: Path, tmp_path: Path, capsys: pytest.Capture
     code, _, err = cli(capsys, "probe", "--model", run, "--out", other, "--force")
     assert code == 2 and (other / "keep.txt").read_text() == "mine"
     out = tmp_path / "p"
-    args = ["probe", "--model", run, "--probes", "copying", "--limit", "2", "--out", out]
+    args = ["probe", "--model", run, "--probes", "copying", "-n", "2", "--out", out]
     assert cli(capsys, *args)[0] == 0
     code, _, err = cli(capsys, *args)
     assert code == 2 and "--force" in one_line(err)

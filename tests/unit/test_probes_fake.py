@@ -13,6 +13,7 @@ from probe_fakes import FakeLM
 
 from behaviorlab.errors import BadInput
 from behaviorlab.probes import OUTPUTS, run_probes
+from behaviorlab.probes.icl import OPEN_TASKS
 from behaviorlab.results import Finding
 
 
@@ -72,9 +73,17 @@ def test_icl_recovers_the_two_shot_step(fake_run: tuple[Path, dict[str, Any]]) -
     _, res = fake_run
     rows = _rows(res, "icl")
     tasks = {r["task"] for r in rows} - {"all"}
-    assert tasks == {"binary-successor", "peano-add", "reverse-word", "uppercase-word", "last-letter"}
+    assert tasks == set(OPEN_TASKS)
     for r in rows:
         assert r["rate"] == (1.0 if r["shots"] >= 2 else 0.0), r
+    curves = res["probes"]["icl"]["fake-lm"]["info"]["curves"]
+    assert len(curves) == len(OPEN_TASKS) and all(c["rises_from"] == 2 for c in curves)
+    assert (
+        "rises significantly over 0 shots: repeat-word (plain) from 2"
+        in res["probes"]["icl"]["fake-lm"]["verdict"]
+    )
+    chat = _rows(res, "icl", "fake-chat")  # a chat model is asked in its template and as plain text
+    assert {r["template"] for r in chat} == {"chat", "plain"}
 
 
 def test_consistency_recovers_the_recall_window(fake_run: tuple[Path, dict[str, Any]]) -> None:
@@ -84,10 +93,33 @@ def test_consistency_recovers_the_recall_window(fake_run: tuple[Path, dict[str, 
     for r in rows:
         near = r["distance"] <= 64
         assert r["rate"] == (1.0 if near else 0.0) and r["denial"] == (0.0 if near else 1.0), r
-        assert r["chance"] == 0.0 and r["filler_tokens_mean"] >= r["distance"]
+        assert r["decoy"] == 0.0 and r["filler_tokens_mean"] >= r["distance"]
     chat = _rows(res, "consistency", "fake-chat")
     written = [r for r in chat if r["variant"] == "self-written"]
     assert [r["rate"] for r in written] == [1.0, 1.0, 0.0, 0.0]
+
+
+class _ForgetfulWriter(FakeLM):
+    """Writes stories that never state the character's job: such a character is unusable."""
+
+    def _answer(self, prompt: str, decoding: Any) -> str:
+        if prompt.startswith("Write a two-sentence story"):
+            return "Once upon a time there was a quiet village. Nobody remembers more."
+        return super()._answer(prompt, decoding)
+
+
+def test_consistency_rates_only_over_usable_characters(tmp_path: Path) -> None:
+    """Every self-written character is unusable (its story never names the job): the variant's
+    rate is undefined with the unusable count beside it, and the verdict says so next to the
+    given-story recall instead of leaving it to a note."""
+    res = run_probes([_ForgetfulWriter(chat=True)], tmp_path / "p", probes="consistency", limit=3)
+    f = Finding.from_json(res["probes"]["consistency"]["fake-lm"])
+    written = [r for r in f.rows if r.keys["variant"] == "self-written"]
+    assert written and all(not r.values["rate"].defined and r.values["rate"].excluded == 3 for r in written)
+    given = [r for r in f.rows if r.keys["variant"] == "given"]
+    assert given[0].values["rate"].estimate == 1.0 and given[0].values["rate"].excluded == 0
+    assert "self-written stories: n/a (none of 3 usable)" in f.verdict
+    assert any("3 of 3 invented characters unusable" in n for n in f.notes)
 
 
 def test_run_files_and_chat_flags(fake_run: tuple[Path, dict[str, Any]]) -> None:
@@ -98,7 +130,8 @@ def test_run_files_and_chat_flags(fake_run: tuple[Path, dict[str, Any]]) -> None
     total = sum(r["info"]["generations"] for per in res["probes"].values() for r in per.values())
     assert len(rows) == total
     chat_rows = [r for r in rows if r["model_name"] == "fake-chat"]
-    assert chat_rows and all(r["chat"] for r in chat_rows)
+    # Every prompt in the chat template, except ICL's plain-text twins of its chat prompts.
+    assert chat_rows and all(r["chat"] != r["item"].startswith("plain-") for r in chat_rows)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["kind"] == "probe"
     assert set(summary["verdicts"]["fake-lm"]) == {"copying", "repetition", "noise", "icl", "consistency"}
@@ -126,6 +159,6 @@ def test_bad_settings_and_names_write_nothing(tmp_path: Path) -> None:
         run_probes([FakeLM()], tmp_path / "x", probes="copying,nope")
     with pytest.raises(BadInput, match="setting n"):
         run_probes([FakeLM()], tmp_path / "x", settings={"icl": {"n": 0}})
-    with pytest.raises(BadInput, match="--limit"):
+    with pytest.raises(BadInput, match=r"-n \(items per condition\)"):
         run_probes([FakeLM()], tmp_path / "x", limit=0)
     assert not (tmp_path / "x").exists()

@@ -142,6 +142,24 @@ def test_consistency_matches_a_recount(probed: tuple[Path, dict[str, Any]]) -> N
         assert max(r["distance"] for r in _table(res, "consistency", name)) <= 28
 
 
+def test_consistency_chance_is_one_number_per_task(probed: tuple[Path, dict[str, Any]]) -> None:
+    """The transformer and the LSTM learned the same task: the chance level beside their recall is
+    the same exact number (from the task's alphabet and answer length), while the decoy control,
+    measured on each model's own answers, has its own interval and is named apart."""
+    _, res = probed
+    names = _names(res)
+    chance = {n: {r["distance"]: r["chance"] for r in _table(res, "consistency", n)} for n in names}
+    assert len(names) == 2 and chance[names[0]] == chance[names[1]]
+    assert all(0.0 < c < 1.0 for c in chance[names[0]].values())
+    for n in names:
+        for row in _table(res, "consistency", n):
+            assert row["chance_lo"] == row["chance"] == row["chance_hi"]  # exact, not estimated
+            assert row["decoy_n"] == row["rate_n"] and row["decoy_lo"] <= row["decoy"] <= row["decoy_hi"]
+        verdict = res["probes"]["consistency"][n]["verdict"]
+        assert "for a random answer of the task's length, any model" in verdict
+        assert "a decoy key in" in verdict
+
+
 def test_mapping_of_each_run(probed: tuple[Path, dict[str, Any]]) -> None:
     _, res = probed
     assert set(res["mapping"]) == set(_names(res))

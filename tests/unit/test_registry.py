@@ -34,7 +34,9 @@ def _module(tmp: Path, name: str, text: str) -> None:
 def test_builtins_in_order_and_imported_only_when_used() -> None:
     assert registry.names("task") == ["peano-add", "binary-successor", "tree-preorder", "tree-inorder"]
     assert registry.names("probe") == ["copying", "repetition", "noise", "icl", "consistency"]
-    assert set(registry.names("adapter")) == {"run", "hf", "gguf"} and registry.names("alias") == ["smollm2"]
+    assert set(registry.names("adapter")) == {"run", "hf", "gguf", "llama"} and registry.names("alias") == [
+        "smollm2"
+    ]
     assert set(registry.names("sink")) >= {"tensorboard", "mlflow"}
     code = (
         "from behaviorlab import registry; registry.names('probe'); import sys; print('torch' in sys.modules)"
@@ -70,6 +72,7 @@ def test_broken_and_malformed_plugins_are_named(plugins: list[EntryPoint], tmp_p
         ('PLUGIN = ["task"]', "expected a dict"),
         ('PLUGIN = {"gadget": {}}', "unknown kind 'gadget'"),
         ('PLUGIN = {"task": {"x": "no-colon"}}', "expected a 'module:object' string"),
+        ('PLUGIN = {"probe": {"../up": "m:P"}}', "probe name '../up' is not a plain name"),
     ):
         _module(tmp_path, "badplug", value + "\n")
         sys.modules.pop("badplug", None)

@@ -67,7 +67,14 @@ def test_demo_page_shows_shortcuts_heads_and_lr_comparison(tmp_path: Path) -> No
         metamodel_size=257.6,
         metamodel_program="natural/reference@10+0",
         recursion_heads=[{"kind": "cross", "layer": 1, "head": 1, "score": 0.26, "baseline": 0.1}],
-        ablation_drop={"found_heads": 0.99, "random_heads": 0.43, "n_random": 8},
+        ablation_drop={
+            "found_heads": 0.99,
+            "random_median": 0.43,
+            "random_low": 0.05,
+            "random_high": 0.97,
+            "at_least": 0,
+            "n_random": 8,
+        },
     )
     summary["lr_comparison"] = {
         "metamodels": [
@@ -80,11 +87,39 @@ def test_demo_page_shows_shortcuts_heads_and_lr_comparison(tmp_path: Path) -> No
                 "metamodel_size": 9.0,
                 "same_shortcut_as": [],
             },
+            {  # seen in a 1280 px screenshot: "n/a (no failures)" beside a bare "—" precision
+                "run": "task/a@lr=0.01",
+                "program": "natural/reference",
+                "metamodel_agreement": 1.0,
+                "failure_prediction_rate": None,
+                "failure_precision": None,
+                "metamodel_size": 9.0,
+                "same_shortcut_as": [],
+            },
         ]
     }
     (demo / "summary.json").write_text(json.dumps(summary))
     html, _ = build_report(demo)
+    html = html.replace("<wbr>", "")  # break opportunities inside long names
     assert "Shortcuts, failure prediction and heads" in html
     assert "natural/reference@10+0" in html and "88.5%" in html and "cross.1.1" in html
-    assert "99.0% / 43.0%" in html
+    # The random draws' median and range, never their mean.
+    assert "99.0% / median 43.0% (5.0%–97.0%; 0 of 8 draws reach it)" in html
     assert "task/a@lr=0.001" in html and "shortcut &lt;b&gt;" in html  # escaped
+    assert "<td>n/a (no failures)</td><td>n/a (no predicted failures)</td>" in html
+
+
+def test_each_runs_figures_name_the_run_and_split(tmp_path: Path) -> None:
+    """Two runs with the same predictions drew byte-identical accuracy PNGs whose titles named
+    neither run: every figure now names its run and the splits it draws."""
+    demo = make_demo(tmp_path / "demo")
+    out = render_report(demo)
+    figures = out.parent / "figures"
+    a, b = (figures / f"task-{x}-acc-by-length.png" for x in "ab")
+    assert a.is_file() and b.is_file() and a.read_bytes() != b.read_bytes()
+    _, canvas = build_report(demo)
+    titles = [f.title for f in canvas.figures if "acc-by-length" in f.key]
+    assert titles == [
+        "Accuracy by length · test_id, test_ood (OOD, dashed) — task/a",
+        "Accuracy by length · test_id, test_ood (OOD, dashed) — task/b",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from behaviorlab.report.canvas import Canvas
 from behaviorlab.report.figures import Figure, Heatmap, Series, slug
 from behaviorlab.report.page import _script_json
 from behaviorlab.report.plotly_out import to_plotly
@@ -17,7 +18,29 @@ def test_heatmap_keeps_repeated_tokens_and_escapes_labels() -> None:
     layout = spec["layout"]
     assert layout["xaxis"]["tickvals"] == [0, 1] and layout["xaxis"]["ticktext"] == ["1", "1"]
     assert layout["yaxis"]["ticktext"] == ["&lt;b&gt;", "$x$"]
-    assert layout["title"]["text"] == "attention &lt;i&gt;"
+    assert "title" not in layout  # the page writes the title above the figure, escaped
+    html = Canvas(subject="run <x>").figure(Figure("h", "attention <i>", heatmap=HEAT))
+    assert '<div class="fig-title">attention &lt;i&gt; — run &lt;x&gt;</div>' in html
+
+
+def test_many_series_keep_distinct_looks_and_a_tall_enough_legend() -> None:
+    """Twelve series (three models × four ops): no two share colour and line style, and the
+    figure grows by its legend's rows instead of squashing the plot and clipping its y title."""
+    from behaviorlab.report.figures import COLORS
+
+    series = [
+        Series(f"model-{m} · op-{k}", [0, 1], [0.1, 0.2], color=COLORS[m], style=k)
+        for m in range(3)
+        for k in range(4)
+    ]
+    spec = to_plotly(Figure("n", "noise", "rate", "share of answers that changed", series, wide=False))
+    looks = {(t["line"]["color"], t["line"]["dash"], t["marker"]["symbol"]) for t in spec["data"]}
+    assert len(looks) == 12
+    plain = to_plotly(Figure("p", "one", "x", "y", series[:1], wide=False))["layout"]
+    grown = spec["layout"]["height"] - plain["height"]
+    assert grown >= 4 * 19 and spec["layout"]["margin"]["b"] >= 70 + grown  # 12 short names: 4 rows
+    twelve = Figure("c", "t", series=[Series(str(i), [0], [0]) for i in range(12)])
+    assert len(set(twelve.colors())) == 12  # no colour repeats without explicit colours either
 
 
 def test_series_marks_ood_and_scripts_cannot_break_out() -> None:

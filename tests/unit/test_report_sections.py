@@ -143,3 +143,77 @@ def test_cli_one_line_error_and_success(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["report-cmd", str(run), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file()
+
+
+def test_metamodel_and_heads_read_as_numbers_not_json(tmp_path: Path) -> None:
+    """The metamodel section as explain writes it: no raw JSON, no 16-digit floats, rates over
+    zero failures as "n/a (no failures)", a program that explains nothing called so; head-score
+    bars carry the uniform baseline the text compares them with."""
+    run = make_run(tmp_path / "r", analysis=True)
+    est = {"estimate": 0.6311345215082569, "ci_low": 0.5034932368866841, "ci_high": 0.7543773777893255,
+           "n": 250, "method": "miller-madow"}  # fmt: skip
+    meta = {
+        "explains": False,
+        "verdict": "no program in the language explains this model (held-out agreement 0.0%)",
+        "program_text": "program natural/output-cap10@10+0+patch\n  if i == 5 then stop",
+        "program": {"name": "natural/output-cap10@10+0+patch", "rules": [{"guard": [{"op": "=="}]}]},
+        "failure_prediction_rate": None,
+        "failure_prediction_ci": None,
+        "failure_precision": None,
+        "metamodel_agreement": 0.0,
+        "metamodel_size": 1974.2,
+        "mutual_information_bits": 0.0,
+        "mutual_information_ci": [0.0, 0.42071234567891234],
+        "failure_information_bits": est,
+        "fresh_check": {"all": {"n": 300, "n_failures": 0, "failure_prediction_rate": None,
+                                "failure_prediction_ci": None, "failure_precision": None,
+                                "metamodel_agreement": 0.5567123456789,
+                                "risk": {"auc": 0.9892405975311014, "reliability": [{"ci": [0.0029, 0.2]}]}}},
+        "candidates": [{"name": "natural/output-cap10@10+0+patch", "size_bits": 1974.2, "code_bits": 1975.2,
+                        "fit_agreement": 0.6247123, "heldout_agreement": 0.488, "mdl": 22900.123,
+                        "cond_entropy_bits": 24.6}],
+    }  # fmt: skip
+    (run / "analysis" / "metamodel.json").write_text(json.dumps(meta))
+    heads = [
+        {"hypothesis": "previous token", "kind": "decoder", "layer": 0, "head": h, "score": 0.3 + h / 10,
+         "baseline": 0.1, "split": "test_id"}
+        for h in range(3)
+    ]  # fmt: skip
+    (run / "analysis" / "head_scores.json").write_text(json.dumps(heads))
+    html, canvas = build_report(run)
+    section = html.split('id="analysis-metamodel"')[1].split("</section>")[0]
+    assert '{"' not in section and "&quot;" not in section  # no JSON objects
+    assert not re.search(r"\d\.\d{6,}", section)  # no long floats
+    assert "n/a (no failures)" in section and "100.0%" not in section
+    assert "no program in the language explains this model" in section
+    assert "Closest candidate (not an explanation)" in section and "Miller–Madow" in section
+    (bars,) = [f for f in canvas.figures if f.key.startswith("heads-")]
+    assert [s.name for s in bars.series] == ["score", "baseline (uniform attention)"]
+    assert bars.series[1].y == [0.1, 0.1, 0.1] and "test_id" in bars.title
+
+
+def test_number_columns_align_with_their_headers_and_names_wrap_between_parts(tmp_path: Path) -> None:
+    """Seen in a 1280 px screenshot: a left-aligned "n" header over right-aligned counts read as
+    the next column's, and the task card broke "binary-successor/reve|rse" inside a word. A
+    column of numbers is right-aligned header and all (a mixed column stays left); a card value
+    breaks only between name parts."""
+    from behaviorlab.report.html import breakable, table
+    from behaviorlab.report.theme import CSS
+
+    got = table([{"split": "test_id", "n": 40, "value": 2}, {"split": "x", "n": 3, "value": "yes"}])
+    heads = re.findall(r"<th[^>]*>[^<]*</th>", got)
+    assert heads == ["<th>split</th>", '<th class="num">n</th>', "<th>value</th>"]
+    assert '<td class="num">40</td>' in got and "<td>2</td>" in got  # "value" mixes text and numbers
+    assert breakable("|C(B)| bits") == "|C(B)| bits" and breakable("a/b@c") == "a/<wbr>b@<wbr>c"
+    assert breakable("size=8 carry=0") == "size=8 carry=0"  # a key=value pair stays on one line
+    assert 'class="table-wrap"' in got  # a short table shows every row (no scroll box)
+    assert 'class="table-wrap long"' in table([{"i": i} for i in range(25)])
+    assert "max-height" not in CSS.split(".table-wrap {")[1].split("}")[0]
+    run = make_run(tmp_path / "r")
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "task": "binary-successor/reverse"}))
+    html, _ = build_report(run)
+    task = html.split('<div class="label">task</div><div class="value">')[1].split("</div>")[0]
+    assert task == "binary-successor/<wbr>reverse", task
+    card = next(line for line in CSS.splitlines() if line.startswith(".card .value"))
+    assert "overflow-wrap:break-word" in card and "word-break" not in card  # break-word breaks anywhere

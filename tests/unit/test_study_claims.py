@@ -50,6 +50,8 @@ def _binary(
             "n": 3,
             "ablation_found": interval([found] * 3),
             "ablation_random": interval([rand] * 3),
+            "seeds_beating_random": 3 if found > rand else 0,
+            "n_ablated": 3,
         },
     }
 
@@ -82,6 +84,31 @@ def test_verdicts_follow_the_numbers() -> None:
     assert verdicts["lr-changes-algorithm"] == "reproduced"  # {A, B} vs {C}
     assert verdicts["recursion-head"] == "mixed"
     assert {c["verdict"] for c in check_claims([])} == {"no data"}
+
+
+def test_recursion_head_needs_found_heads_beating_every_random_draw() -> None:
+    """A mean of random draws hid draws as harmful as the found heads: the verdict now counts the
+    seeds whose found heads beat every draw, and the numbers give the draws' median and range."""
+    from behaviorlab.study.aggregate import _heads
+
+    def seed(found: float, draws: list[float]) -> dict[str, Any]:
+        from behaviorlab.stats import versus_random
+
+        vs = versus_random(found, draws).to_json()
+        head = {"kind": "decoder", "layer": 1, "head": 0, "hypothesis": "carry", "flagged": True}
+        drop = {"found_heads": found, **vs}
+        return {"name": f"s{found}", "heads": {"recursion_heads": [head], "ablation_drop": drop}}
+
+    # Found heads drop 100%; the random mean is 45%, but 3 of 8 draws drop it by >= 94%.
+    draws = [0.94, 0.97, 1.0, 0.1, 0.05, 0.2, 0.1, 0.2]
+    h = _heads([seed(1.0, draws), seed(1.0, draws), seed(0.9, [0.1, 0.2, 0.3])])
+    assert h["seeds_beating_random"] == 1 and h["n_ablated"] == 3
+    assert h["ablation_random_range"] == [0.05, 1.0]
+    cell = {"cell": "c", "family": "binary", "task": "binary-successor/natural", "lr": 3e-3, "heads": h}
+    row = next(r for r in check_claims([cell]) if r["claim"] == "recursion-head")
+    assert row["verdict"] == "not reproduced"
+    assert "1/3 seeds' found heads beat every random draw" in row["numbers"]
+    assert "range 5%–100%" in row["numbers"]
 
 
 def test_the_grid_has_what_the_study_needs() -> None:

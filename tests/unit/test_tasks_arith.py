@@ -44,6 +44,21 @@ def test_binary_meta_counts_the_carry_chain(value: int) -> None:
 
 
 @settings(max_examples=100, deadline=None)
+@given(VALUES)
+def test_binary_examples_from_ints_equal_printed_solved_and_measured(value: int) -> None:
+    # draw() spells numbers straight from their ints; it must agree with the numeral route.
+    for order in ("natural", "reverse"):
+        task = tasks.get("binary-successor", order=order)
+        text = binary._spell(value, task.reverse)
+        assert text == task.print(binary.from_int(value))
+        assert binary._spell(value + 1, task.reverse) == task.solve(text)
+        assert binary._int_meta(value) == task.meta(text)
+    ex = tasks.get("binary-successor", order="reverse").sample(20, seed=value % 97, edge_fraction=0.3)
+    task = tasks.get("binary-successor", order="reverse")
+    assert all(e.output == task.solve(e.input) and e.meta == task.meta(e.input) for e in ex)
+
+
+@settings(max_examples=100, deadline=None)
 @given(st.integers(1, 60), st.integers(1, 60))
 def test_peano_add_is_addition(a: int, b: int) -> None:
     task = tasks.get("peano-add")

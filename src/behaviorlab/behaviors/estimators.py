@@ -1,7 +1,9 @@
 """Entropy, conditional entropy and mutual information of discrete samples, in bits.
 
 Plug-in estimates are biased low on small samples, so every estimator offers a Miller–Madow
-correction and a jackknife, and `bootstrap` gives seeded percentile confidence intervals.
+correction and a jackknife, and `bootstrap` gives seeded percentile confidence intervals. A
+corrected MI or conditional entropy can dip below 0 on small samples (the correction overshoots
+when the joint has many cells); neither quantity can be negative, so both are clipped at 0.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 # The statistics module holds the estimate type, intervals and the bootstrap; imported from here too.
-from behaviorlab.stats import Estimate, bootstrap, mean_ci, proportion_ci, t95
+from behaviorlab.stats import Estimate, bootstrap, clipped_at_zero, mean_ci, proportion_ci, t95
 
 __all__ = [
     "METHODS",
@@ -143,8 +145,8 @@ def mutual_information(
     n_boot: int = 200,
     seed: int = 0,
 ) -> Estimate:
-    """I(X; Y) in bits (bias-corrected by default) with a bootstrap CI."""
-    return _paired(_mi_codes, xs, ys, method, n_boot, seed)
+    """I(X; Y) in bits (bias-corrected by default, clipped at 0) with a bootstrap CI."""
+    return clipped_at_zero(_paired(_mi_codes, xs, ys, method, n_boot, seed))
 
 
 def conditional_entropy(
@@ -155,8 +157,8 @@ def conditional_entropy(
     n_boot: int = 200,
     seed: int = 0,
 ) -> Estimate:
-    """H(Y | X) = H(Y, X) − H(X) in bits with a bootstrap CI."""
-    return _paired(_cond_codes, ys, xs, method, n_boot, seed)
+    """H(Y | X) = H(Y, X) − H(X) in bits (clipped at 0) with a bootstrap CI."""
+    return clipped_at_zero(_paired(_cond_codes, ys, xs, method, n_boot, seed))
 
 
 def mdl_score(size_bits: float, cond_entropy_bits: float, alpha: float = 1.0) -> float:

@@ -9,20 +9,36 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, handles_bad_input, pin_threads
+from behaviorlab.cli._common import (
+    console,
+    count,
+    deprecated,
+    handles_bad_input,
+    pin_threads,
+    real,
+    seed_option,
+)
 
 
 @handles_bad_input
 def train_cmd(
     config: Annotated[Path, typer.Argument(help="Experiment TOML (see configs/).")],
     out: Annotated[Path, typer.Option("--out", help="Run directory to write.")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. optim.lr=3e-4.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a config value, e.g. optim.lr=3e-4 (repeatable; default: none)."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run bit-identically.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing run directory (only a run).")] = False,
     evaluate: Annotated[bool, typer.Option(help="Evaluate all test splits when done.")] = True,
     nproc: Annotated[
-        int, typer.Option(min=1, help="Processes for data-parallel training (gloo); torchrun sets its own.")
+        int, count("--nproc", help="Processes for data-parallel training (gloo); torchrun sets its own.")
     ] = 1,
+    allow_long: Annotated[
+        bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")
+    ] = False,
 ) -> None:
     """Train a model from a TOML config into a run directory (one process, N, or under torchrun)."""
     from behaviorlab.train import evaluate_run, load_config, train
@@ -30,13 +46,13 @@ def train_cmd(
 
     cfg = load_config(config, set_ or [])
     if under_torchrun():
-        summary = join_torchrun(cfg, out, resume=resume, force=force)
+        summary = join_torchrun(cfg, out, resume=resume, force=force, allow_long=allow_long)
         if os.environ.get("RANK") != "0":
             return  # rank 0 evaluates and records the run
     elif nproc > 1:
-        summary = train_distributed(cfg, out, nproc=nproc, resume=resume, force=force)
+        summary = train_distributed(cfg, out, nproc=nproc, resume=resume, force=force, allow_long=allow_long)
     else:
-        summary = train(cfg, out, resume=resume, force=force, progress=True)
+        summary = train(cfg, out, resume=resume, force=force, progress=True, allow_long=allow_long)
     console.print(f"trained {summary['steps']} steps -> {out}")
     if evaluate:
         pin_threads(out)
@@ -47,14 +63,18 @@ def train_cmd(
 @handles_bad_input
 def eval_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `train`.")],
-    split: Annotated[list[str] | None, typer.Option("--split", help="Split(s) to evaluate.")] = None,
-    failures: Annotated[int, typer.Option(help="How many failures to list.")] = 10,
+    split: Annotated[
+        list[str] | None,
+        typer.Option("--split", help="Split(s) to evaluate (repeatable; default: every split but train)."),
+    ] = None,
+    n: Annotated[int, count("-n", "--n", lo=0, help="How many failures to list.")] = 10,
+    failures: Annotated[int | None, count("--failures", lo=0, hidden=True, help="Deprecated: -n.")] = None,
 ) -> None:
     """Exact match overall and by length/size/depth, ID vs OOD, and the failure catalog."""
     from behaviorlab.train import evaluate_run
 
     pin_threads(run_dir)
-    _print_eval(evaluate_run(run_dir, split or None), limit=failures)
+    _print_eval(evaluate_run(run_dir, split or None), limit=deprecated(n, failures, "--failures", "-n"))
     _record(run_dir)
 
 
@@ -62,10 +82,10 @@ def eval_cmd(
 def samples_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A language-model run (e.g. configs/lm-pydocs.toml).")],
     split: Annotated[str, typer.Option(help="Split whose texts give the prompts.")] = "validation",
-    n: Annotated[int, typer.Option(min=1, help="How many continuations.")] = 4,
-    new_tokens: Annotated[int, typer.Option(min=1, help="Tokens to write after each prompt.")] = 96,
-    temperature: Annotated[float, typer.Option(min=0.0, help="0 decodes greedily.")] = 0.8,
-    seed: Annotated[int, typer.Option(help="Seed of the sampler.")] = 0,
+    n: Annotated[int, count("-n", "--n", help="How many continuations.")] = 4,
+    new_tokens: Annotated[int, count("--new-tokens", help="Tokens to write after each prompt.")] = 96,
+    temperature: Annotated[float, real("--temperature", lo=0.0, help="0 decodes greedily.")] = 0.8,
+    seed: Annotated[int, seed_option("Seed of the sampler.")] = 0,
 ) -> None:
     """Continue held-out text with a language model; rows go to RUN/analysis/samples.json."""
     from behaviorlab.train.samples import write_samples

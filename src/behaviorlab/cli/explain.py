@@ -9,7 +9,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, err_console, fail, handles_bad_input, pin_threads
+from behaviorlab.cli._common import (
+    MODEL_SPECS,
+    FormatOpt,
+    console,
+    count,
+    err_console,
+    fail,
+    handles_bad_input,
+    output_format,
+    pin_threads,
+    real,
+    seed_option,
+)
+from behaviorlab.stats import rate_text
 
 
 def comparison_table(rows: list[dict[str, Any]]) -> Table:
@@ -21,7 +34,7 @@ def comparison_table(rows: list[dict[str, Any]]) -> Table:
             r["task"],
             r["program"],
             f"{r['metamodel_agreement']:.1%}",
-            f"{r['failure_prediction_rate']:.1%} of {r['n_failures']}",
+            f"{rate_text(r['failure_prediction_rate'], 'n/a')} of {r['n_failures']}",
             ", ".join(r["same_shortcut_as"]) or "-",
         )
     return table
@@ -31,12 +44,17 @@ def distribution_lines(dist: dict[str, Any]) -> list[str]:
     """Per task: failure prediction over the runs, and who shares a shortcut."""
     lines = []
     for task, d in dist.items():
-        worst = d["worst"]
-        lines.append(
-            f"{task}: failures predicted over {d['n_runs']} runs ({', '.join(d['measured_on'])}): "
-            f"median {d['median']:.1%}, worst {worst['rate']:.1%} ({Path(worst['run']).name}), "
-            f"best {d['best']:.1%}"
-        )
+        worst, none = d["worst"], d.get("n_without_failures", 0)
+        counted = d["n_runs"] - none
+        head = f"{task}: failures predicted over {counted} runs ({', '.join(d['measured_on'])}): "
+        if d["median"] is None:
+            head += "n/a (no failures)"
+        else:
+            head += (
+                f"median {d['median']:.1%}, worst {worst['rate']:.1%} ({Path(worst['run']).name}), "
+                f"best {d['best']:.1%}"
+            )
+        lines.append(head + (f"; {none} runs made no failures (no rate)" if none else ""))
         for g in d["shortcut_groups"]:
             lines.append(f"  same shortcut ({g['program']}): {', '.join(Path(r).name for r in g['runs'])}")
     return lines
@@ -48,52 +66,64 @@ def explain_cmd(
         list[Path] | None,
         typer.Argument(help="Trained and evaluated run directories; two or more are compared."),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
-    alpha: Annotated[float, typer.Option(help="Weight of H(model | program) in the MDL score.")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Seed of the fit/held-out split and bootstrap.")] = 0,
+    format: FormatOpt = "text",
+    alpha: Annotated[
+        float, real("--alpha", lo=0.0, help="Weight of H(model | program) in the MDL score.")
+    ] = 1.0,
+    seed: Annotated[int, seed_option("Seed of the fit/held-out split and bootstrap.")] = 0,
     queries: Annotated[
         int | None,
-        typer.Option(
-            min=0,
+        count(
+            "--queries",
+            lo=0,
             help="Fresh inputs to learn rules from, asked of the model (as many again score the "
             "candidates); default 2000 for a run (400 for tree tasks), 200 with --model.",
         ),
     ] = None,
     check: Annotated[
         int | None,
-        typer.Option(
-            min=0,
+        count(
+            "--check",
+            lo=0,
             help="Fresh inputs drawn like the test splits to check the program on, beyond the "
             "held-out half; default 2000 for a run (1000 for tree tasks), 200 with --model; 0 to skip.",
         ),
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Any text model (hf:DIR, gguf:FILE, smollm2), asked few-shot."),
+        typer.Option(
+            "--model",
+            help=f"Any text model, asked few-shot instead of explaining run directories: {MODEL_SPECS}.",
+        ),
     ] = None,
-    task: Annotated[str | None, typer.Option(help="With --model: the task to ask it.")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="With --model: the task to ask it (required with --model).")
+    ] = None,
     order: Annotated[
         str | None,
-        typer.Option(help="With --model: binary-successor order; natural (plain 0/1 digits) unless named."),
+        typer.Option(help="With --model: binary-successor order (default natural: plain 0/1 digits)."),
     ] = None,
-    steps: Annotated[str | None, typer.Option(help="With --model: tree reduction steps.")] = None,
-    shots: Annotated[int, typer.Option(min=0, help="With --model: demonstrations per prompt.")] = 8,
+    steps: Annotated[
+        str | None, typer.Option(help="With --model: tree reduction steps (default all).")
+    ] = None,
+    shots: Annotated[int, count("--shots", lo=0, help="With --model: demonstrations per prompt.")] = 8,
     n: Annotated[
         int,
-        typer.Option(
-            min=4,
+        count(
+            "-n",
+            "--n",
+            lo=4,
             help="With --model: inputs asked (half fit, half held), and as many gibberish strings for "
             "the mechanistic MI. The model is asked n + 2×queries + n + check inputs in all (each "
             "distinct one once); the total and an estimate print before it starts.",
         ),
     ] = 200,
-    max_size: Annotated[int, typer.Option(help="With --model: largest input size asked.")] = 8,
+    max_size: Annotated[int, count("--max-size", help="With --model: largest input size asked.")] = 8,
 ) -> None:
     """Search the shortcut program that reproduces each model and score it (writes analysis/);
     with several runs, also show which learned the same shortcut; with --model, explain any text
     model asked few-shot on a task."""
-    if format not in ("text", "json"):
-        raise fail(f"--format {format!r}: expected text or json")
+    format = output_format(format)
     if model is not None or task is not None:
         if run_dirs or model is None or task is None:
             raise fail("explain --model SPEC --task NAME takes no run directories (and needs both)")
@@ -139,12 +169,22 @@ def _explain_model(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from behaviorlab import lm
-    from behaviorlab.metamodels.on_model import PartialAnswers, QueryPlan, explain_model, model_task
+    from behaviorlab.metamodels.on_model import (
+        PartialAnswers,
+        QueryPlan,
+        check_model_sizes,
+        explain_model,
+        model_task,
+    )
 
-    # One thread: on a shared 2-core box a second torch thread mostly waits for a core and costs
-    # several times the CPU (BENCHMARKS.md, explain --model); one thread also fixes the float sums.
-    pin_threads(None, threads=1)
+    # A run keeps the thread count it was trained with (as `explain RUN` does); other models get
+    # one: on a shared 2-core box a second torch thread mostly waits for a core and costs several
+    # times the CPU (BENCHMARKS.md, explain --model), and one thread also fixes the float sums.
+    scheme, path = lm.split_spec(lm.resolve_alias(spec))
+    pin_threads(path if scheme == "run" else None)
     task = model_task(task_name, order=order, steps=steps)
+    queries, check = 200 if queries is None else queries, 200 if check is None else check
+    check_model_sizes(spec, shots=shots, n=n, queries=queries, check=check, alpha=alpha, seed=seed)
     with err_console.status(f"loading {spec} …"):
         model = lm.load(spec)
     bar = Progress(
@@ -169,8 +209,8 @@ def _explain_model(
             task,
             shots=shots,
             n=n,
-            queries=200 if queries is None else queries,
-            check=200 if check is None else check,
+            queries=queries,
+            check=check,
             max_size=max_size,
             alpha=alpha,
             seed=seed,
@@ -183,12 +223,15 @@ def _explain_model(
             typer.echo(json.dumps(partial.to_json(), indent=2))
         raise fail(partial.one_line(), code=130) from None
     finally:
-        bar.stop()
+        if bar.live.is_started:  # (stopping a bar never started still prints an empty line)
+            bar.stop()
     if format == "json":
         typer.echo(json.dumps({**facts, "program_text": result.program_text, **result.to_json()}, indent=2))
         return
     console.print(
         f"{facts['model']} on {facts['task']}, {shots}-shot: exact match {facts['accuracy']:.1%} "
-        f"of {facts['n']} inputs (sizes {facts['sizes'][0]}..{facts['sizes'][1]})"
+        f"of {facts['n']} inputs (sizes {facts['sizes'][0]}..{facts['sizes'][1]})",
+        markup=False,
+        highlight=False,
     )
-    console.print(result.render_text())
+    console.print(result.render_text(), markup=False, highlight=False)  # as written: programs use [ ]

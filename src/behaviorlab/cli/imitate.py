@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import SINK_HELP, console, count, handles_bad_input
 
 
 @handles_bad_input
@@ -19,13 +19,22 @@ def imitate_cmd(
     ] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing imitation run directory.")] = False,
     backend: Annotated[str, typer.Option(help="Where training jobs run: local or ray.")] = "local",
-    address: Annotated[str | None, typer.Option(help="Ray cluster address (--backend ray).")] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: one per core).")
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address to join (--backend ray; default: a local Ray instance)."),
     ] = None,
+    workers: Annotated[
+        int | None, count("--workers", help="Local worker processes (default: one per core).")
+    ] = None,
+    allow_long: Annotated[
+        bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")
+    ] = False,
     sink: Annotated[
         list[str] | None,
-        typer.Option("--sink", help="Also send the results to a sink: tensorboard, mlflow, csv, parquet."),
+        typer.Option(
+            "--sink",
+            help=SINK_HELP.format("results"),
+        ),
     ] = None,
 ) -> None:
     """Train or load the teacher, record its answers, fine-tune the students, write results.json."""
@@ -39,6 +48,7 @@ def imitate_cmd(
         workers=workers,
         resume=resume,
         force=force,
+        allow_long=allow_long,
         say=lambda line: console.print(line),
         sinks=tuple(sink or ()),
     )

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import (
+    MODEL_SPECS,
+    SINK_HELP,
+    console,
+    count,
+    deprecated,
+    handles_bad_input,
+    seed_option,
+)
 
 
 def _cell(res: dict[str, Any]) -> str:
@@ -35,26 +43,56 @@ def results_table(results: dict[str, Any]) -> Table:
 
 @handles_bad_input
 def probe_cmd(
-    model: Annotated[
-        list[str],
-        typer.Option(
-            "--model", help="Model spec: run:DIR (or a run directory), hf:DIR, gguf:FILE. Repeatable."
-        ),
-    ],
     out: Annotated[Path, typer.Option("--out", help="Probe run directory to write.")],
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help=f"A model: {MODEL_SPECS}. Repeatable: the models are probed side by side "
+            "(required unless --models is given).",
+        ),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            "--models",
+            help="A zoo file: [[model]] tables with spec and optional name, chat, context, backend "
+            "(default: none; the --model specs only).",
+        ),
+    ] = None,
     probes: Annotated[
         str | None,
         typer.Option("--probes", help="Comma-separated probes to run (default: every registered probe)."),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", help="At most N items per condition (faster, wider intervals).")
+    n: Annotated[
+        int | None,
+        count(
+            "-n",
+            "--n",
+            help="At most N items per condition (faster, wider intervals); default: each probe's own "
+            "size (100 behind each headline on our own runs, 6–16 items per condition on open-text models).",
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for every prompt set and sampled decoding.")] = 0,
+    seed: Annotated[int, seed_option("Seed for every prompt set and sampled decoding.")] = 0,
     chat: Annotated[
         bool | None,
         typer.Option(
             "--chat/--no-chat", help="Wrap prompts in the chat template (default: when the model has one)."
         ),
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="Run each model x probe part as a job: local (process pool) or ray. "
+            "default: here, in order; with --models: local.",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: a local instance).")
+    ] = None,
+    workers: Annotated[
+        int | None, count("--workers", help="Local pool size (default: one per core).")
     ] = None,
     force: Annotated[
         bool, typer.Option(help="Replace an earlier probe run in OUT (only a probe run).")
@@ -64,18 +102,26 @@ def probe_cmd(
     ] = False,
     sink: Annotated[
         list[str] | None,
-        typer.Option("--sink", help="Also send the results to a sink: tensorboard, mlflow, csv, parquet."),
+        typer.Option(
+            "--sink",
+            help=SINK_HELP.format("results"),
+        ),
     ] = None,
+    limit: Annotated[int | None, count("--limit", hidden=True, help="Deprecated: -n.")] = None,
 ) -> None:
     """Run black-box probes on models; write config, outputs.parquet, results.json, summary.json."""
-    from behaviorlab.probes import run_probes
     from behaviorlab.store import record
+    from behaviorlab.sweep.probes import probe
 
-    results = run_probes(
-        model,
+    results = probe(
+        model or [],
         out,
+        zoo=models,
+        backend=backend,
+        address=address,
+        workers=workers,
         probes=probes,
-        limit=limit,
+        limit=deprecated(n, limit, "--limit", "-n"),
         seed=seed,
         chat=chat,
         force=force,

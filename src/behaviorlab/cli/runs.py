@@ -10,13 +10,21 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from behaviorlab.cli._common import console, err_console, handles_bad_input
+from behaviorlab.cli._common import (
+    FormatOpt,
+    JsonAlias,
+    console,
+    count,
+    deprecated,
+    err_console,
+    handles_bad_input,
+    output_format,
+)
 
 CatalogOpt = Annotated[
     Path | None,
     typer.Option("--catalog", help="Catalog file (default: $BEHAVIORLAB_CATALOG, else runs/catalog.sqlite)."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of a table.")]
 
 runs_app = typer.Typer(no_args_is_help=True, help="The run catalog: list, show, query (SQL), record.")
 
@@ -27,43 +35,51 @@ def _cell(v: Any) -> str:
     return "—" if v is None else str(v)
 
 
-def table(title: str, cols: list[str], rows: list[Any]) -> Table:
-    """A plain Rich table: floats to 4 significant digits, None as a dash."""
+def table(title: str, cols: list[str], rows: list[Any], whole: tuple[str, ...] = ()) -> Table:
+    """A plain Rich table: floats to 4 significant digits, None as a dash. Columns in `whole`
+    are never cut or folded (names: their distinguishing part is often the end); the others give
+    way when the terminal is narrow."""
     t = Table(title=title)
-    for c in cols:
-        t.add_column(c)
-    for r in rows:
-        t.add_row(*(_cell(v) for v in r))
+    cells = [[_cell(v) for v in r] for r in rows]
+    for i, c in enumerate(cols):
+        if c in whole:
+            width = max([len(c), *(len(r[i]) for r in cells)])
+            t.add_column(c, no_wrap=True, min_width=width)
+        else:
+            t.add_column(c, overflow="fold")
+    for r in cells:
+        t.add_row(*r)
     return t
+
+
+LIST_COLUMNS = ["run_id", "kind", "name", "task", "status", "accuracy_id", "accuracy_ood", "steps"]
+WIDE_COLUMNS = ["config_digest", "path"]
 
 
 @runs_app.command("list")
 @handles_bad_input
 def list_cmd(
     catalog: CatalogOpt = None,
-    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
-    as_json: JsonOpt = False,
+    status: Annotated[
+        str | None, typer.Option(help="Only runs with this status (default: every status).")
+    ] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Also the config digest and the path.")] = False,
+    fmt: FormatOpt = "text",
+    as_json: JsonAlias = False,
+    limit: Annotated[int | None, count("--limit", hidden=True, help="Deprecated: -n.")] = None,
 ) -> None:
-    """Every catalogued run, newest first."""
+    """Every catalogued run, newest first; names are never cut short."""
     from behaviorlab.store import list_runs, resolve_catalog
 
+    fmt = output_format(fmt, as_json)
     rows = list_runs(resolve_catalog(catalog), status)
-    cols = [
-        "run_id",
-        "kind",
-        "name",
-        "task",
-        "config_digest",
-        "status",
-        "accuracy_id",
-        "accuracy_ood",
-        "steps",
-        "path",
-    ]
-    if as_json:
-        print(json.dumps([{c: r[c] for c in cols + ["created_at", "updated_at"]} for r in rows], indent=2))
+    cols = LIST_COLUMNS + (WIDE_COLUMNS if wide else [])
+    if fmt == "json":
+        every = LIST_COLUMNS + WIDE_COLUMNS + ["created_at", "updated_at"]
+        print(json.dumps([{c: r[c] for c in every} for r in rows], indent=2))
         return
-    console.print(table(f"{len(rows)} runs", cols, [[r[c] for c in cols] for r in rows]))
+    view = [[r[c][:8] if c == "run_id" and not wide else r[c] for c in cols] for r in rows]
+    console.print(table(f"{len(rows)} runs", cols, view, whole=("name",)))
 
 
 @runs_app.command("show")
@@ -71,16 +87,24 @@ def list_cmd(
 def show_cmd(
     run: Annotated[str, typer.Argument(help="Run id (or unique prefix), run directory or name.")],
     catalog: CatalogOpt = None,
+    fmt: FormatOpt = "text",
 ) -> None:
-    """One run's catalog row and full summary, as JSON."""
+    """One run's catalog row and its summary (every field; --format json for the raw record)."""
     from behaviorlab.store import find_run, resolve_catalog
     from behaviorlab.store.catalog import default_catalog
 
+    fmt = output_format(fmt)
     path = Path(run)
     cat = catalog or (default_catalog(path) if path.is_dir() else resolve_catalog(None))
     row = find_run(cat, run)
     row["summary"] = json.loads(row.pop("summary_json") or "{}")
-    print(json.dumps(row, indent=2, default=str))
+    if fmt == "json":
+        print(json.dumps(row, indent=2, default=str))
+        return
+    fields = [[k, v] for k, v in row.items() if k != "summary"]
+    fields += [[f"summary.{k}", json.dumps(v, default=str) if isinstance(v, dict | list) else v]
+               for k, v in row["summary"].items()]  # fmt: skip
+    console.print(table(f"run {row['run_id']}", ["field", "value"], fields))
 
 
 @runs_app.command("query")
@@ -88,17 +112,21 @@ def show_cmd(
 def query_cmd(
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, metrics, predictions.")],
     catalog: CatalogOpt = None,
-    as_json: JsonOpt = False,
-    limit: Annotated[int, typer.Option(help="Rows to show in the table (JSON prints all).")] = 50,
+    n: Annotated[int, count("-n", "--n", lo=0, help="Rows to show in the table (JSON prints all).")] = 50,
+    fmt: FormatOpt = "text",
+    as_json: JsonAlias = False,
+    limit: Annotated[int | None, count("--limit", hidden=True, help="Deprecated: -n.")] = None,
 ) -> None:
     """SQL (DuckDB) over the catalog (`runs`) and every run's Parquet (`metrics`, `predictions`)."""
     from behaviorlab.store import query, resolve_catalog
 
+    fmt, n = output_format(fmt, as_json), deprecated(n, limit, "--limit", "-n")
     cols, rows = query(resolve_catalog(catalog), sql)
-    if as_json:
+    if fmt == "json":
         print(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str))
         return
-    console.print(table(f"{len(rows)} rows", cols, rows[:limit]))
+    shown = f"{len(rows)} rows" + (f" (first {n}; -n for more)" if len(rows) > n else "")
+    console.print(table(shown, cols, rows[:n]))
 
 
 @runs_app.command("record")
@@ -106,7 +134,7 @@ def query_cmd(
 def record_cmd(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run directories to (re)record.")],
     catalog: Annotated[
-        Path | None, typer.Option("--catalog", help="Default: catalog.sqlite beside each run.")
+        Path | None, typer.Option("--catalog", help="Catalog file (default: catalog.sqlite beside each run).")
     ] = None,
 ) -> None:
     """Add or refresh runs in the catalog."""
@@ -142,14 +170,21 @@ def replay_cmd(
             "--from-checkpoint", help="No training: re-score predictions from the final checkpoint."
         ),
     ] = False,
-    keep: Annotated[Path | None, typer.Option(help="Keep the replayed run in this new directory.")] = None,
-    as_json: JsonOpt = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Keep the replayed run in this new directory (default: a temporary one)."),
+    ] = None,
+    fmt: FormatOpt = "text",
+    as_json: JsonAlias = False,
+    limit: Annotated[int | None, count("--limit", hidden=True, help="Deprecated: -n.")] = None,
+    keep: Annotated[Path | None, typer.Option("--keep", hidden=True, help="Deprecated: --out.")] = None,
 ) -> None:
     """Re-execute a run and verify it bit for bit; exit 1 if anything differs."""
     from behaviorlab.store import replay_run
 
-    report = replay_run(run_dir, from_checkpoint=from_checkpoint, keep=keep)
-    if as_json:
+    fmt, out = output_format(fmt, as_json), deprecated(out, keep, "--keep", "--out")
+    report = replay_run(run_dir, from_checkpoint=from_checkpoint, keep=out)
+    if fmt == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:
         for w in report.warnings:

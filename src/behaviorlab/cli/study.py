@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import SINK_HELP, console, count, handles_bad_input
 from behaviorlab.rundir import REPORT, STUDY_MD
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -16,8 +16,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 Out = Annotated[Path, typer.Option("--out", help="Folder for the study's runs, STUDY.md and report.")]
 Quick = Annotated[bool, typer.Option(help="A small grid (same claims, fewer cells): minutes.")]
 Backend = Annotated[str, typer.Option(help="local (process pool) or ray.")]
-Workers = Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")]
-Address = Annotated[str | None, typer.Option(help="Ray cluster address to join.")]
+Workers = Annotated[int | None, count("--workers", help="Local pool size (default: one per core).")]
+Address = Annotated[
+    str | None,
+    typer.Option(help="Ray cluster address to join (--backend ray; default: a local Ray instance)."),
+]
 Resume = Annotated[
     bool,
     typer.Option(
@@ -26,10 +29,10 @@ Resume = Annotated[
     ),
 ]
 Force = Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")]
-Seeds = Annotated[int, typer.Option(min=1, help="Seeds per cell.")]
-Sink = Annotated[
-    list[str] | None,
-    typer.Option("--sink", help="Also send the claims to a sink: tensorboard, mlflow, csv, parquet."),
+Seeds = Annotated[int, count("--seeds", help="Seeds per cell.")]
+Sink = Annotated[list[str] | None, typer.Option("--sink", help=SINK_HELP.format("claims"))]
+AllowLong = Annotated[
+    bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")
 ]
 
 # The help of each study's command (the study definitions import torch; the CLI must not).
@@ -55,6 +58,7 @@ def _command(study: str) -> Callable[..., None]:
         force: Force = False,
         seeds: Seeds = 3,
         sink: Sink = None,
+        allow_long: AllowLong = False,
     ) -> None:
         from behaviorlab.study import claims_table, run_study
 
@@ -67,9 +71,10 @@ def _command(study: str) -> Callable[..., None]:
             address=address,
             resume=resume,
             force=force,
-            seeds=tuple(range(seeds)),
+            seeds=range(seeds),  # lazy: the study's pre-flight checks the count before anything is built
             console=console,
             sinks=tuple(sink or ()),
+            allow_long=allow_long,
         )
         console.print(claims_table(result))
         console.print(f"study: {out / STUDY_MD}  report: {out / REPORT}")

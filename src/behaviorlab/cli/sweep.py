@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from behaviorlab.cli._common import console, fail, handles_bad_input
+from behaviorlab.cli._common import console, count, fail, handles_bad_input
 from behaviorlab.cli.runs import table
 
 
@@ -16,12 +16,23 @@ from behaviorlab.cli.runs import table
 def sweep_cmd(
     sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML (base config + [grid] / [[list]]).")],
     backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
-    address: Annotated[str | None, typer.Option(help="Ray cluster address to join (ray backend).")] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address to join (--backend ray; default: a local Ray instance)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the runs (default runs/NAME).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Local pool size (default: one per core).")] = None,
-    catalog: Annotated[Path | None, typer.Option("--catalog", help="Default: OUT/catalog.sqlite.")] = None,
+    workers: Annotated[
+        int | None, count("--workers", help="Local pool size (default: one per core).")
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Catalog to record the runs in (default: OUT/catalog.sqlite)."),
+    ] = None,
+    allow_long: Annotated[
+        bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")
+    ] = False,
 ) -> None:
     """Run a grid/list of configs locally or on Ray; complete runs are skipped."""
     from behaviorlab.sweep import run_sweep
@@ -34,6 +45,7 @@ def sweep_cmd(
         workers=workers,
         catalog=catalog,
         console=console,
+        allow_long=allow_long,
     )
     cols = ["digest", "status", "accuracy_id", "accuracy_ood", "steps", "overrides"]
     rows = [

@@ -7,13 +7,14 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from behaviorlab import tasks
-from behaviorlab.cli._common import console, handles_bad_input
+from behaviorlab.cli._common import console, count, handles_bad_input, real, seed_option
 from behaviorlab.tasks.base import Task
 from behaviorlab.tasks.dataset import build_splits, load_spec, write_splits
 
@@ -29,7 +30,7 @@ class Format(StrEnum):
 
 ORDER = typer.Option(None, "--order", help="binary-successor: natural | reverse (default reverse).")
 STEPS = typer.Option(None, "--steps", help="tree tasks: 1 | 2 | 3 | all (default all).")
-START = typer.Option(None, "--start", help="tree tasks: 0 forces step-0 inputs.")
+START = typer.Option(None, "--start", help="tree tasks: 0 forces step-0 inputs (default: any step).")
 
 
 def _task(name: str, order: str | None, steps: str | None, start: str | None) -> Task:
@@ -59,16 +60,26 @@ def list_tasks() -> None:
 @handles_bad_input
 def sample(
     task: str = typer.Argument(..., help="Task name (see `tasks list`)."),
-    n: int = typer.Option(10, "-n", "--n", help="Number of examples."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same examples)."),
+    n: Annotated[int, count("-n", "--n", lo=0, help="Number of examples (streamed: any count).")] = 10,
+    seed: Annotated[int, seed_option("Random seed (same seed, same examples).")] = 0,
     order: str | None = ORDER,
     steps: str | None = STEPS,
     start: str | None = START,
-    min_size: int | None = typer.Option(None, "--min-size", help="Smallest size."),
-    max_size: int | None = typer.Option(None, "--max-size", help="Largest size."),
-    min_depth: int | None = typer.Option(None, "--min-depth", help="tree tasks: least depth."),
-    max_depth: int | None = typer.Option(None, "--max-depth", help="tree tasks: most depth."),
-    edge_fraction: float = typer.Option(0.0, "--edge-fraction", help="Share of edge cases."),
+    min_size: Annotated[
+        int | None, count("--min-size", help="Smallest size (default: the task's own range).")
+    ] = None,
+    max_size: Annotated[
+        int | None, count("--max-size", help="Largest size (default: the task's own range).")
+    ] = None,
+    min_depth: Annotated[
+        int | None, count("--min-depth", lo=0, help="tree tasks: least depth (default: any).")
+    ] = None,
+    max_depth: Annotated[
+        int | None, count("--max-depth", lo=0, help="tree tasks: most depth (default: any).")
+    ] = None,
+    edge_fraction: Annotated[
+        float, real("--edge-fraction", lo=0.0, hi=1.0, help="Share of edge cases.")
+    ] = 0.0,
     shape: str = typer.Option(
         "random", "--shape", help="tree tasks: random | balanced | left-spine | right-spine."
     ),
@@ -144,9 +155,15 @@ def build(
 def lm_corpus(
     out: Path = typer.Option(Path("runs/corpus/pydocs"), "--out", help="Directory for the Parquet splits."),
     root: Path = typer.Option(None, "--root", help="HTML folder (default: Debian's python3-doc)."),
-    chunk_bytes: int = typer.Option(128, "--chunk-bytes", help="Bytes per example (an LM context)."),
-    validation_fraction: float = typer.Option(0.1, "--validation-fraction", help="Share of documents."),
-    validation_chunks: int = typer.Option(2048, "--validation-chunks", help="Held-out chunks kept."),
+    chunk_bytes: Annotated[
+        int, count("--chunk-bytes", lo=8, help="Bytes per example (an LM context).")
+    ] = 128,
+    validation_fraction: Annotated[
+        float, real("--validation-fraction", lo=0.0, hi=1.0, help="Share of documents, in (0, 1).")
+    ] = 0.1,
+    validation_chunks: Annotated[
+        int, count("--validation-chunks", lo=0, help="Held-out chunks kept (at most).")
+    ] = 2048,
     force: bool = typer.Option(False, "--force", help="Replace an existing corpus directory."),
 ) -> None:
     """Build a byte-level LM corpus from the Python docs: train/validation split by document."""

@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from behaviorlab.results import headline_number
+from behaviorlab.stats import rate_text
 
 COLUMNS = ("model", "steps", "exact match ID", "OOD", "failures predicted", "metamodel", "top heads")
 
@@ -16,10 +17,37 @@ def _pct(x: float | None) -> str:
 
 
 def _rate_ci(m: dict[str, Any]) -> str:
-    """Failure-prediction rate with its 95% interval, e.g. `98.7% (95.5-99.7)`."""
+    """Failure-prediction rate with its 95% interval, e.g. `98.7% (95.5-99.7)`; "n/a (no failures)"
+    when the model made none (a rate over zero cases is not 100%)."""
     ci = m.get("failure_prediction_ci")
+    if m.get("failure_prediction_rate") is None:
+        return NO_FAILURES
     rate = _pct(m.get("failure_prediction_rate"))
     return rate if not ci else f"{rate} ({100 * ci[0]:.1f}-{100 * ci[1]:.1f})"
+
+
+NO_FAILURES = "n/a (no failures)"
+
+
+def _precision(c: dict[str, Any]) -> str:
+    """Precision with how many failures the program predicted ("n/a" when it predicted none)."""
+    p = rate_text(c.get("failure_precision"), "n/a (none predicted)")
+    n = c.get("n_predicted_failures")
+    return p if n is None or c.get("failure_precision") is None else f"{p} of {n}"
+
+
+def ablation_line(key: str, abl: dict[str, Any]) -> str:
+    """Found heads' accuracy drop against every random draw: median, range, how many reach it."""
+    n = abl.get("n_random", 0)
+    if abl.get("random_median") is None:  # an older summary: only the mean was recorded
+        return f"{key}: ablating the found heads drops accuracy by {_pct(abl['found_heads'])}."
+    p = abl.get("p_value")
+    return (
+        f"{key}: ablating the found heads drops accuracy by {_pct(abl['found_heads'])}; random heads of "
+        f"the same count: median {_pct(abl['random_median'])}, range {_pct(abl['random_low'])}–"
+        f"{_pct(abl['random_high'])} over {n} draws, {abl.get('at_least')} of {n} as harmful or more "
+        f"(rank p = {p:.2g})."
+    )
 
 
 def _row(key: str, m: dict[str, Any]) -> list[str]:
@@ -64,10 +92,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     for key, m in summary["models"].items():
         abl = m.get("ablation_drop")
         if abl:
-            lines.append(
-                f"\n{key}: ablating the found heads drops accuracy by {_pct(abl['found_heads'])}; "
-                f"random heads of the same count by {_pct(abl['random_heads'])} (mean of {abl['n_random']})."
-            )
+            lines.append("\n" + ablation_line(key, abl))
     checks = [(k, m["fresh_check"]) for k, m in summary["models"].items() if m.get("fresh_check")]
     if checks:
         lines += [
@@ -81,7 +106,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
             for split, c in check.items():
                 lines.append(
                     f"| {key} | {split} | {c['n']} | {_pct(c['metamodel_agreement'])} | {c['n_failures']} | "
-                    f"{_rate_ci(c)} | {_pct(c['failure_precision'])} |"
+                    f"{_rate_ci(c)} | {_precision(c)} |"
                 )
     comp = summary.get("lr_comparison")
     if comp:
@@ -96,7 +121,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
             same = ", ".join(r["same_shortcut_as"]) or "—"
             lines.append(
                 f"| {r['run']} | {r['program']} | {_pct(r['metamodel_agreement'])} | "
-                f"{_pct(r['failure_prediction_rate'])} | {same} |"
+                f"{rate_text(r['failure_prediction_rate'], NO_FAILURES)} | {same} |"
             )
     lines += _probe_lines(summary.get("probes"))
     return "\n".join(lines) + "\n"
@@ -126,6 +151,9 @@ def _probe_lines(probes: dict[str, Any] | None) -> list[str]:
     if any(probes.get("mapping", {}).values()):
         cells = [str(probes["mapping"].get(n) or "—") for n in names]
         lines.append("| data vs outputs | " + " | ".join(cells) + " |")
+    if probes.get("differences"):
+        lines += ["", "Differences between models on the same headline (95% Newcombe intervals):", ""]
+        lines += [f"- {d}" for d in probes["differences"]]
     if probes.get("note"):
         lines += ["", probes["note"]]
     return lines

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from behaviorlab.demo.configs import demo_configs, lr_configs, lstm_configs
 from behaviorlab.demo.render import render_markdown, render_table
 from behaviorlab.io import atomic_write_json, atomic_write_text
+from behaviorlab.outdir import resuming
 from behaviorlab.rundir import (
     CONFIG,
     SUMMARY,
@@ -25,6 +26,7 @@ from behaviorlab.rundir import (
     is_run,
     read_json_object,
     replace_output_dir,
+    unlock,
 )
 from behaviorlab.store import record
 from behaviorlab.sweep.backends import check_backend, run_jobs
@@ -71,7 +73,7 @@ def run_one(
     # --quick is a smoke run: a smaller search and check, so less precise metamodel figures.
     explained = explain_run(path, queries=300 if quick else None, check=300 if quick else None)
     entry.update({k: explained.to_json()[k] for k in SUMMARY_KEYS})
-    entry["metamodel_program"] = explained.family_match or explained.program.label
+    entry["metamodel_program"] = explained.program_name
     entry["fresh_check"] = explained.fresh_check
     options = dict(cfg.data.options) if isinstance(cfg.data, DatasetSpec) else {}
     entry["_portable"] = portable(explained, task_name(cfg.data), options)
@@ -88,8 +90,10 @@ def _is_demo(out: Path) -> bool:
 
 
 def _prepare_out(out: Path, force: bool, resume: bool) -> None:
+    """Create (or, resuming, reopen) the demo folder, locked for this process."""
     if resume and out.is_dir():
-        return  # finished runs are kept; each job resumes its own
+        with resuming(out):
+            return  # finished runs are kept; each job resumes its own
     replace_output_dir(out, force, _is_demo, "an earlier demo's output", {})
 
 
@@ -147,6 +151,24 @@ def run_demo(
     lstm = lstm_configs(quick, optimizer)
     extra = {} if quick else lr_configs(optimizer)
     _prepare_out(out, force, resume)
+    try:
+        return _demo(out, configs, lstm, extra, quick, optimizer, resume, backend, workers, console)
+    finally:
+        unlock(out)
+
+
+def _demo(
+    out: Path,
+    configs: dict[str, ExperimentConfig],
+    lstm: dict[str, ExperimentConfig],
+    extra: dict[str, ExperimentConfig],
+    quick: bool,
+    optimizer: str,
+    resume: bool,
+    backend: str,
+    workers: int | None,
+    console: Console,
+) -> dict[str, Any]:
     # Heads are opened up on the transformers; the LSTM and the lr variants are explained only.
     jobs = {k: (c, True) for k, c in configs.items()} | {k: (c, False) for k, c in {**lstm, **extra}.items()}
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))

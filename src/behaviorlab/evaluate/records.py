@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from behaviorlab.evaluate.metrics import edit_distance, first_wrong
 from behaviorlab.evaluate.predict import Prediction
-from behaviorlab.io import atomic_write
+from behaviorlab.io import atomic_write, read_parquet
 
 
 def prediction_rows(
@@ -48,4 +48,4 @@ def write_predictions(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
     """Rows of a predictions.parquet."""
-    return list(pq.read_table(path).to_pylist())
+    return list(read_parquet(path).to_pylist())

@@ -9,21 +9,18 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from behaviorlab.errors import BadInput
 from behaviorlab.imitation.skills import FAMILIES, family
 from behaviorlab.io import read_toml
 from behaviorlab.models import ModelConfig
+from behaviorlab.validate import SafeName, Seed, Strict, Threads
 
 SYNTHETIC_TEACHER = "synthetic"  # the teacher spec that trains the shipped recipe
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class Fit(_Strict):
+class Fit(Strict):
     """How long and how fast one training job runs."""
 
     steps: int = Field(300, gt=0)
@@ -38,20 +35,20 @@ def _both() -> list[Setting]:
     return ["local", "broad"]
 
 
-class TeacherConfig(_Strict):
+class TeacherConfig(Strict):
     """Any TextModel spec, or `synthetic`: train the recipe's styled multi-skill model first."""
 
     spec: str = SYNTHETIC_TEACHER
     temperature: float = Field(0.7, ge=0.0)  # 0: greedy (then a second sample equals the first)
     max_new_tokens: int = Field(32, gt=0)
     chat: bool = False  # wrap each query in the model's chat template
-    threads: int = Field(1, gt=0)  # torch threads while the teacher answers (in this process)
+    threads: Threads = 1  # torch threads while the teacher answers (in this process)
     examples_per_skill: int = Field(1500, gt=0)  # recipe: recorded examples per skill
     model: ModelConfig = ModelConfig(kind="encoder-decoder", d_model=64, n_heads=4, d_ff=256, max_len=64)
     fit: Fit = Fit(steps=2000, batch_size=64, lr=3e-3)
 
 
-class QueriesConfig(_Strict):
+class QueriesConfig(Strict):
     """Which queries the teacher is asked: `sample` from the skills, or `grow` from a few seeds."""
 
     source: Literal["sample", "grow"] = "sample"
@@ -63,14 +60,14 @@ class QueriesConfig(_Strict):
     grow_prompt: str = "similar: {query}"  # grow: what the teacher is asked for a similar query
 
 
-class Size(_Strict):
+class Size(Strict):
     """One base model size: a name for tables and its architecture."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: SafeName  # becomes the folder bases/NAME
     model: ModelConfig
 
 
-class BaseConfig(_Strict):
+class BaseConfig(Strict):
     """Weaker bases: pre-trained on plain content (no style) of other skills, at several sizes."""
 
     skills: list[str] = Field(default_factory=lambda: ["add", "reverse"])
@@ -80,7 +77,7 @@ class BaseConfig(_Strict):
     sizes: list[Size] = Field(min_length=1)
 
 
-class SweepConfig(_Strict):
+class SweepConfig(Strict):
     """Imitation-data amounts (examples) and which base / amount the other sweep holds fixed."""
 
     amounts: list[int] = Field(default_factory=lambda: [64, 128, 256, 512], min_length=1)
@@ -88,14 +85,14 @@ class SweepConfig(_Strict):
     default_base: str | None = None  # default: the first base size
 
 
-class EvalConfig(_Strict):
+class EvalConfig(Strict):
     """Held-out queries per skill (disjoint from every imitation set) and invalid ones."""
 
     per_skill: int = Field(150, gt=0)
     invalid: int = Field(60, ge=0)
 
 
-class AlgorithmConfig(_Strict):
+class AlgorithmConfig(Strict):
     """Metamodel search on teacher and students for one skill both answer."""
 
     enabled: bool = True
@@ -105,20 +102,20 @@ class AlgorithmConfig(_Strict):
     extra_fit: int = Field(100, ge=0)  # more inputs asked of each model while fitting
 
 
-class HFStudentConfig(_Strict):
+class HFStudentConfig(Strict):
     """Also fine-tune a local Hugging Face causal LM on the default local imitation set."""
 
     path: str
     fit: Fit = Fit(steps=200, batch_size=8, lr=1e-3)
 
 
-class ImitationConfig(_Strict):
+class ImitationConfig(Strict):
     """One imitation experiment."""
 
     name: str = "imitation"
     family: str = "synthetic"
-    seed: int = 0
-    threads: int = Field(1, gt=0)
+    seed: Seed = 0
+    threads: Threads = 1
     workers: int | None = Field(None, gt=0)
     student_max_new_tokens: int = Field(32, gt=0)
     teacher: TeacherConfig = TeacherConfig()

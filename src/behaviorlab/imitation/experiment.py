@@ -19,6 +19,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.imitation import queries as Q
 from behaviorlab.imitation import recipe
 from behaviorlab.imitation.algorithm import content_model, explain_model, inputs
+from behaviorlab.imitation.budget import experiment_need
 from behaviorlab.imitation.config import SYNTHETIC_TEACHER, ImitationConfig
 from behaviorlab.imitation.jobs import eval_digest
 from behaviorlab.imitation.plan import Point, points
@@ -27,8 +28,10 @@ from behaviorlab.imitation.runner import open_dir, run_jobs_with_bar
 from behaviorlab.imitation.skills import Family, family
 from behaviorlab.io import atomic_write_json
 from behaviorlab.jobs import Runner, in_process
+from behaviorlab.limits import require
 from behaviorlab.lm import load
 from behaviorlab.lm.base import Decoding, TextModel
+from behaviorlab.outdir import mark
 from behaviorlab.rundir import (
     BASE_DATA,
     DATA,
@@ -38,6 +41,7 @@ from behaviorlab.rundir import (
     RunDir,
     read_json_object,
     split_file,
+    unlock,
     update_summary,
     write_summary,
 )
@@ -322,11 +326,18 @@ def run_experiment(
     progress: bool = True,
     say: Say = lambda _: None,
     sinks: Sequence[str] = (),
+    parallel: int = 1,
+    allow_long: bool = False,
 ) -> dict[str, Any]:
     """Run the whole experiment into `out` (its record also into `sinks` at the end); returns
-    results.json's content."""
+    results.json's content. Its sizes are checked against this machine first (`parallel`
+    training jobs at a time); `allow_long` lets it start when only the estimated time is over the
+    limit."""
     check_sinks(sinks)
     t0 = time.perf_counter()
+    need = experiment_need(cfg, parallel)
+    hint = "lower examples_per_skill, sweep.amounts, eval sizes, models or steps"
+    require(f"imitation {cfg.name}", need, out=out, hint=hint, allow_long=allow_long)
     torch.set_num_threads(cfg.teacher.threads)
     teacher = None if cfg.teacher.spec == SYNTHETIC_TEACHER else load(cfg.teacher.spec)
     if cfg.hf_student is not None:
@@ -334,7 +345,23 @@ def run_experiment(
 
         check_model_dir(Path(cfg.hf_student.path))
     exp = Experiment(cfg, out, teacher, say)  # samples every query: bad sizes are refused here
-    open_dir(cfg, out, resume, force)
+    open_dir(cfg, out, resume, force)  # locked until this returns
+    try:
+        return _run(exp, cfg, out, runner, resume, progress, t0, sinks)
+    finally:
+        unlock(out)
+
+
+def _run(
+    exp: Experiment,
+    cfg: ImitationConfig,
+    out: Path,
+    runner: Runner,
+    resume: bool,
+    progress: bool,
+    t0: float,
+    sinks: Sequence[str],
+) -> dict[str, Any]:
     earlier = RunDir.open(out).summary.get("wall_seconds", 0.0) if resume else 0.0  # sessions add up
     write_summary(out, {"kind": "imitation", "status": "running", "name": cfg.name, "wall_seconds": earlier})
     try:
@@ -347,12 +374,14 @@ def run_experiment(
         hf = exp.hf_student(sets) if cfg.hf_student is not None else None
         results = assemble(exp, teacher_ans, bases, plan, students, sets, hf)
     except BaseException as e:
-        update_summary(
-            out,
-            status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
-            error=str(e).splitlines()[0] if str(e) else type(e).__name__,
-            wall_seconds=round(earlier + time.perf_counter() - t0, 1),
-        )
+        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        note = mark(out, status, str(e).splitlines()[0] if str(e) else type(e).__name__)
+        if isinstance(e, OSError):  # a full disk: one line naming the path and the run's state
+            raise BadInput(
+                f"{e.filename or out}: {e.strerror or e}; imitation run {out} {status}{note}"
+            ) from None
+        if note and isinstance(e, BadInput):
+            raise BadInput(f"{e.one_line()}{note}") from None
         raise
     atomic_write_json(out / RESULTS, results)
     from behaviorlab.imitation.plots import write_plots

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from behaviorlab.results import Finding
-from behaviorlab.stats import Estimate, difference, share
+from behaviorlab.stats import DEGENERATE_AGREEMENT, Estimate, difference, share
 
 Row = dict[str, Any]
 
@@ -104,16 +104,29 @@ def _abstain(setting: str, hi: Row, base: Row, teacher: Row) -> Finding:
     return _f(f"students inherit the teacher's abstention ({setting})", held, ev, d)
 
 
+def unexplained(a: Row) -> str | None:
+    """Which model no program in the language explains (its own program agrees with it on ≈ 0% of
+    held-out inputs), or None: comparing two such programs says nothing about the algorithms."""
+    fits = (("teacher", a["teacher_program_fit"]), ("student", a["student_program_fit"]))
+    bad = [f"{who} {fit:.0%}" for who, fit in fits if fit <= DEGENERATE_AGREEMENT]
+    return None if not bad else f"no program in the language explains the {' or the '.join(bad)}"
+
+
 def _algorithm(setting: str, hi: Row, skill: str) -> Finding:
     a = hi["algorithm"]
+    none = unexplained(a)
+    same = "n/a" if none else ("yes" if a["same_shortcut"] else "no")
     ev = (
-        f"{setting}, {hi['amount']} examples, {skill}: same shortcut {a['same_shortcut']}; program agreement "
+        f"{setting}, {hi['amount']} examples, {skill}: "
+        + (f"{none} (held-out agreement); " if none else "")
+        + f"same shortcut {same}; program agreement "
         f"{fmt(est(a['program_agreement']))} (each program explains its own model on held-out inputs: "
         f"teacher {a['teacher_program_fit']:.0%}, student {a['student_program_fit']:.0%}); "
         f"of {a['teacher_failures']} teacher failures the student reproduces "
         f"{fmt(est(a['failures_reproduced']))}"
     )
-    return _f(f"the student copies the teacher's algorithm ({setting})", bool(a["same_shortcut"]), ev)
+    held = None if none else bool(a["same_shortcut"])
+    return _f(f"the student copies the teacher's algorithm ({setting})", held, ev)
 
 
 def findings(results: dict[str, Any]) -> list[Finding]:

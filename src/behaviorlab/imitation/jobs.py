@@ -12,7 +12,7 @@ from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import ANALYSIS, CONFIG, IMITATION_EVAL, RunDir, read_json_object
+from behaviorlab.rundir import ANALYSIS, IMITATION_EVAL, RunDir, read_json_object
 
 EVAL_FILE = IMITATION_EVAL
 
@@ -60,8 +60,8 @@ def train_and_answer(
     """The job: train (or resume) the run, answer the evaluation request; the cached answers."""
     import torch
 
-    from behaviorlab.train import ExperimentConfig, train
-    from behaviorlab.train.run import read_config
+    from behaviorlab.train import ExperimentConfig
+    from behaviorlab.train.job import train_job
 
     torch.set_num_threads(1)  # one core per worker; training sets its own thread count
     path, t0 = Path(run_dir), time.perf_counter()
@@ -76,10 +76,7 @@ def train_and_answer(
     if cached is not None:
         say(cfg.train.steps, "kept")
         return {**cached, "seconds": 0.0, "kept": True}
-    resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
-    summary = train(
-        cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
-    )
+    summary = train_job(cfg, path, on_step=lambda s: say(s, "train"))
     if summary["status"] != "trained":
         raise BadInput(f"{path}: training stopped at step {summary['steps']} ({summary['status']})")
     say(cfg.train.steps, "evaluate")

@@ -13,6 +13,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.imitation.config import ImitationConfig
 from behaviorlab.imitation.jobs import train_and_answer
 from behaviorlab.jobs import Job, Runner
+from behaviorlab.outdir import resuming
 from behaviorlab.rundir import CONFIG, RunDir, replace_output_dir
 
 Say = Callable[[str], None]
@@ -31,8 +32,9 @@ def open_dir(cfg: ImitationConfig, out: Path, resume: bool, force: bool) -> None
     if resume:
         if not (out / CONFIG).is_file() or not is_imitation(out):
             raise BadInput(f"{out}: --resume needs an existing imitation run directory")
-        if (out / CONFIG).read_text(encoding="utf-8") != text:
-            raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
+        with resuming(out):  # locked: a straggler of a killed run cannot write beside this one
+            if (out / CONFIG).read_text(encoding="utf-8") != text:
+                raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
         return
     replace_output_dir(out, force, is_imitation, "an imitation run directory", {CONFIG: text})
 

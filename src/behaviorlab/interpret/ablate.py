@@ -23,6 +23,7 @@ from behaviorlab.evaluate.predict import generate_strings
 from behaviorlab.interpret._layout import attention_sites, prepare
 from behaviorlab.interpret.cache import run_with_cache
 from behaviorlab.models import HookContext, Seq2SeqModel
+from behaviorlab.stats import versus_random
 from behaviorlab.tasks import Example, Task
 
 METHODS = ("zero", "mean", "resample")
@@ -188,7 +189,9 @@ def ablation_confirmation(
     method: str = "zero",
     examples: Sequence[Example] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy drop from ablating the found heads vs random heads of the same count."""
+    """Accuracy drop from ablating the found heads vs random heads of the same count: every
+    random draw, their median and range, and the rank p-value (stats.versus_random) — a mean of
+    the draws would hide that some of them hurt as much as the found heads."""
     model, task = run.model, run.task
     examples = list(examples if examples is not None else run.splits.get("test_id", []))
     found = [head_component(k, layer, h, model) for k, layer, h in heads]
@@ -197,9 +200,10 @@ def ablation_confirmation(
     draws = [rng.sample(pool, min(len(found), len(pool))) for _ in range(n_random)] if found else []
     rows = ablate(model, task, examples, [found, *draws], method=method, seed=seed)
     rand = [r["drop"] for r in rows[1:]]
+    vs = versus_random(rows[0]["drop"], rand).to_json()
     return {
         "found_heads": rows[0]["drop"],
-        "random_heads": sum(rand) / len(rand) if rand else None,
+        **{k: vs[k] for k in ("random_median", "random_low", "random_high", "at_least", "p_value")},
         "random_drops": rand,
         "n_random": len(rand),
         "n_heads": len(found),

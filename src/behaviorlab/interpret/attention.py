@@ -2,7 +2,8 @@
 
 Maps align by logical position: a cell (query i, key j) is averaged over the examples of the group
 where both positions exist, so padded and variable-length batches mix cleanly. Axis labels are
-`i:token` with the group's most common token at that position (unique, so plotly keeps them apart).
+positions: `i`, or `i:token` only where every input of the group has that same token there (a
+map averaged over many inputs is not one example's tokens); unique, so plotly keeps them apart.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class AttentionMap:
         return asdict(self)
 
     def figure(self) -> Any:
-        """A plotly heatmap with token labels on both axes."""
+        """A plotly heatmap with positions on both axes (tokens only where the inputs agree)."""
         title = f"{self.kind} · layer {self.layer} · head {self.head} · {self.group} (n={self.n})"
         return attention_figure(self.weights, self.key_tokens, self.query_tokens, title)
 
@@ -81,7 +82,7 @@ def site_views(
 def _labels(
     prep: Prepared, rows: Sequence[int], side: str, width: int, valid: Tensor, prefix: str = ""
 ) -> list[str]:
-    """`i:token` labels from the most common token at each position among rows where it exists."""
+    """`i` per position, `i:token` where every row that has the position has that token there."""
     out = []
     for i in range(width):
         c: Counter[str] = Counter()
@@ -89,8 +90,7 @@ def _labels(
             if bool(valid[r_pos, i]):
                 toks = prep.src_tokens[r] if side == "src" else prep.tgt_tokens(r)
                 c[toks[i] if i < len(toks) else "<slot>"] += 1
-        tok = c.most_common(1)[0][0] if c else "-"
-        out.append(f"{prefix}{i}:{tok}")
+        out.append(f"{prefix}{i}:{next(iter(c))}" if len(c) == 1 else f"{prefix}{i}")
     return out
 
 

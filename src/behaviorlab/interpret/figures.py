@@ -20,13 +20,14 @@ def _go() -> Any:
 def attention_figure(
     weights: Sequence[Sequence[float]], key_tokens: Sequence[str], query_tokens: Sequence[str], title: str
 ) -> Any:
-    """Heatmap of one head: queries down, keys across, token labels on both axes."""
+    """Heatmap of one head: queries down, keys across, positions on both axes (with the token
+    where every averaged input has the same one)."""
     go = _go()
     fig = go.Figure(go.Heatmap(z=weights, x=key_tokens, y=query_tokens, colorscale="Blues", zmin=0.0))
     fig.update_layout(
         title=title,
-        xaxis_title="key (attended to)",
-        yaxis_title="query",
+        xaxis_title="key position (attended to)",
+        yaxis_title="query position",
         yaxis_autorange="reversed",
         xaxis_type="category",
         yaxis_type="category",

@@ -65,9 +65,8 @@ def head_findings(run_dir: Path, *, quick: bool) -> dict[str, Any]:
         "ablation_drop": None
         if conf is None
         else {
-            "found_heads": conf["found_heads"],
-            "random_heads": conf["random_heads"],
-            "n_random": conf["n_random"],
+            **{k: conf[k] for k in ("found_heads", "random_median", "random_low", "random_high")},
+            **{k: conf[k] for k in ("random_drops", "at_least", "p_value", "n_random")},
             "heads": [list(h) for h in heads],
             "fallback_heads": fallback,
         },

@@ -29,11 +29,17 @@ from behaviorlab.interpret.patching import make_pairs, patch, patch_generation
 from behaviorlab.interpret.perturb import Head, perturb
 from behaviorlab.interpret.scores import head_scores, recursion_heads
 from behaviorlab.io import atomic_write_json
+from behaviorlab.limits import Need, require
 from behaviorlab.models import Seq2SeqModel
+from behaviorlab.outdir import check_links
 from behaviorlab.rundir import ANALYSIS, ATTENTION, CACHE, CACHE_SUMMARY, HEAD_SCORES
 from behaviorlab.tasks import Example, Task
 from behaviorlab.train.run import Run
 from behaviorlab.train.run import open_run as _open
+from behaviorlab.validate import check_int, check_name
+
+# An edited input and its generation, held until the table is built (a floor).
+EDIT_BYTES = 1024
 
 
 class InterpretRun:
@@ -62,6 +68,8 @@ class InterpretRun:
         """The first n examples of a split."""
         if split not in self.splits:
             raise BadInput(f"no split {split!r}; splits: {', '.join(self.splits)}")
+        if n is not None:
+            check_int("-n", n, 0)  # a negative n would silently drop the split's last examples
         return list(self.splits[split][:n])
 
     def prepared(self, split: str = "test_id", n: int = 200) -> Prepared:
@@ -73,7 +81,7 @@ class InterpretRun:
 
     def save(self, name: str, obj: Any) -> Path:
         """Write obj as JSON to RUN_DIR/analysis/name."""
-        path = Path(self.path) / ANALYSIS / name
+        path = check_links(Path(self.path)) / ANALYSIS / check_name("analysis file", name)
         atomic_write_json(path, obj)
         return path
 
@@ -91,8 +99,9 @@ class InterpretRun:
             self.model, p.src, None if generate else p.tgt_in, generate=generate, names=names
         )
         if save:
-            c.save(Path(self.path) / ANALYSIS / CACHE)
-            c.save_summary(Path(self.path) / ANALYSIS / CACHE_SUMMARY)
+            analysis = check_links(Path(self.path)) / ANALYSIS
+            c.save(analysis / CACHE)
+            c.save_summary(analysis / CACHE_SUMMARY)
         return c
 
     def attention(
@@ -108,8 +117,8 @@ class InterpretRun:
         maps = attention_maps(
             self.model, self.prepared(split, n), group_by=group_by, kinds=kinds, layers=layers
         )
-        if save:
-            self.save(ATTENTION, [m.to_dict() for m in maps])
+        if save:  # the report names the split in each map's title
+            self.save(ATTENTION, [m.to_dict() | {"split": split, "labels": "position"} for m in maps])
         return maps
 
     def head_scores(
@@ -122,7 +131,7 @@ class InterpretRun:
         """Every head scored against every hypothesis, best first per hypothesis."""
         rows = head_scores(self.model, self.prepared(split, n), hypotheses)
         if save:
-            self.save(HEAD_SCORES, rows)
+            self.save(HEAD_SCORES, [r | {"split": split} for r in rows])
         return rows
 
     def head_scores_figure(self, hypothesis: str, rows: list[dict[str, Any]] | None = None) -> Any:
@@ -146,6 +155,11 @@ class InterpretRun:
         """Perturb generation (random token edits unless given); one row per pair."""
         ex = self.examples(split, n)
         perts: Any = perturbations
+        check_int("per-input edits", n_random, 1)
+        edits = len(ex) * n_random
+        require(
+            "perturb", Need(memory=edits * EDIT_BYTES, parts=(f"{edits:,} edits",)), hint="lower --per-input"
+        )
         if perts is None:
             from behaviorlab.batching import encode_sources
 

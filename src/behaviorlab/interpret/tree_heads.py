@@ -17,6 +17,7 @@ from behaviorlab.interpret.ablate import ablation_confirmation, head_component, 
 from behaviorlab.interpret.hypotheses import TREE, Hypothesis
 from behaviorlab.interpret.patching import make_pairs, patch
 from behaviorlab.interpret.scores import head_scores
+from behaviorlab.stats import spread
 
 Head = tuple[str, int, int]
 
@@ -86,7 +87,8 @@ def confirm_tree_heads(
         by_head[c.label] = _recovered(patch(model, task, pairs, [c]))
     for (kind, layer, h), c in zip(heads, found, strict=True):
         out["patching"].append({"head": [kind, layer, h], "recovered": by_head[c.label]})
-    rand = [by_head[c.label] for c in randoms]
-    out["patching_random"] = sum(rand) / len(rand) if rand else None
+    rand = [by_head[c.label] for c in randoms if by_head[c.label] == by_head[c.label]]  # NaN: no steps
+    out["patching_random"] = spread(rand).to_json()
+    out["patching_random_values"] = rand
     out["n_pairs"] = len(pairs)
     return out

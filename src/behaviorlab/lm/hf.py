@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import struct
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from math import prod
@@ -23,6 +23,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import torch  # noqa: E402
 
 from behaviorlab.errors import BadInput  # noqa: E402
+from behaviorlab.io import safetensors_header  # noqa: E402
+from behaviorlab.limits import available_memory  # noqa: E402
 from behaviorlab.lm.hf_model import HFModel  # noqa: E402
 
 GiB = 1024**3
@@ -136,45 +138,43 @@ def weight_bytes(path: Path, config: Any) -> int:
 
 
 def safetensors_params(file: Path) -> int:
-    """Parameter count from a safetensors header (8-byte length, then JSON), without reading tensors."""
-    try:
-        with file.open("rb") as f:
-            (size,) = struct.unpack("<Q", f.read(8))
-            if size > file.stat().st_size:
-                raise ValueError("header longer than the file")
-            header = json.loads(f.read(size))
-        return sum(prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
-    except (OSError, ValueError, KeyError, TypeError, struct.error) as err:
-        raise BadInput(f"{file}: unreadable safetensors header ({first_line(err)})") from err
+    """Parameter count from a safetensors header, after checking the file against it (a truncated
+    or damaged file is one BadInput line naming it, before transformers reads it)."""
+    header = safetensors_header(file)
+    return sum(prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
 
 
 def check_memory(path: Path, needed: int) -> None:
-    """BadInput when `needed` bytes (plus a 10% margin for activations) exceed available memory."""
-    free = available_memory()
-    if free is not None and needed * 1.1 > free:
+    """BadInput when `needed` bytes (plus a 10% margin for activations) exceed the memory budget."""
+    if not fits(needed):
         raise BadInput(
             f"{path}: needs about {needed / GiB:.1f} GiB as float32, "
-            f"only {free / GiB:.1f} GiB of memory available"
+            f"only {(memory_budget() or 0) / GiB:.1f} GiB of memory available"
         )
 
 
-def available_memory() -> int | None:
-    """MemAvailable from /proc/meminfo, capped by a cgroup v2 limit; None where neither exists."""
-    free = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                free = int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    try:  # a container's own limit can be far below the host's free memory
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max" and free is not None:
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
-            free = min(free, int(limit) - used)
-    except (OSError, ValueError):
-        pass
-    return free
+def fits(needed: int) -> bool:
+    """Whether `needed` bytes, plus a 10% margin for activations, fit in the memory budget."""
+    budget = memory_budget()
+    return budget is None or needed * 1.1 <= budget
+
+
+BUDGET_ENV = "BEHAVIORLAB_MEMORY_BUDGET"
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": GiB, "t": 1024**4}
+
+
+def memory_budget() -> int | None:
+    """Bytes a model may take: the available memory, or `$BEHAVIORLAB_MEMORY_BUDGET` (e.g. `6GiB`,
+    `500M`, bytes) when that is lower; None when neither is known."""
+    free = available_memory()
+    raw = os.environ.get(BUDGET_ENV, "").strip()
+    if not raw:
+        return free
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", raw.lower())
+    if found is None:
+        raise BadInput(f"${BUDGET_ENV}={raw!r}: expected a size such as 6GiB, 500M or 1000000")
+    cap = int(float(found.group(1)) * _UNITS[found.group(2)])
+    return cap if free is None else min(cap, free)
 
 
 # --- helpers --------------------------------------------------------------------------------------

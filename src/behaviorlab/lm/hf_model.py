@@ -159,8 +159,10 @@ class HFModel:
 
     def _shared(self, rows: Sequence[list[int]], prefix: str, chat: bool) -> int:
         """How many leading tokens all rows share and the prefix cache will read once (0: none):
-        at most the prefix's own, so every call with this prefix reuses one cache."""
-        if not (rows and prefix and self.prefix_cache and not self.seq2seq):
+        at most the prefix's own, so every call with this prefix reuses one cache. A chat
+        template's own opening (a system prompt) is a prefix every templated prompt shares."""
+        templated = chat and self.has_chat_template
+        if not (rows and (prefix or templated) and self.prefix_cache and not self.seq2seq):
             return 0
         own = shared_length([rows[0], self.prompt_ids(prefix, chat)], keep=0)
         shared = min(shared_length(rows), own)

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def _rate(row: dict[str, Any]) -> tuple[float, str]:
-    """The fresh check's rate when there is one (more inputs, tighter interval), else held-out."""
+def _rate(row: dict[str, Any]) -> tuple[float | None, str]:
+    """The fresh check's rate when there is one (more inputs, tighter interval), else held-out;
+    None when the run made no failures to predict."""
     if row.get("fresh_failure_prediction_rate") is not None:
         return row["fresh_failure_prediction_rate"], "fresh check"
-    return row["failure_prediction_rate"], "held-out"
+    return row.get("failure_prediction_rate"), "held-out"
 
 
 def shortcut_groups(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
@@ -36,19 +37,22 @@ def shortcut_groups(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
 
 
 def distribution(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per task: median, worst and best failure prediction over its runs, and shortcut groups."""
+    """Per task: median, worst and best failure prediction over its runs (those that made
+    failures: a run without any has no rate), and shortcut groups."""
     out: dict[str, dict[str, Any]] = {}
     for task in dict.fromkeys(r["task"] for r in rows):
         mine = [r for r in rows if r["task"] == task]
-        rates = {r["run"]: _rate(r)[0] for r in mine}
-        worst = min(rates, key=lambda k: rates[k])
+        every = {r["run"]: _rate(r)[0] for r in mine}
+        rates = {k: v for k, v in every.items() if v is not None}
+        worst = min(rates, key=lambda k: rates[k]) if rates else None
         out[task] = {
             "n_runs": len(mine),
+            "n_without_failures": len(every) - len(rates),
             "measured_on": sorted({_rate(r)[1] for r in mine}),
-            "median": statistics.median(rates.values()),
-            "worst": {"run": worst, "rate": rates[worst]},
-            "best": max(rates.values()),
-            "rates": rates,
+            "median": statistics.median(rates.values()) if rates else None,
+            "worst": {"run": worst, "rate": None if worst is None else rates[worst]},
+            "best": max(rates.values()) if rates else None,
+            "rates": every,
             "shortcut_groups": [
                 {"runs": g, "program": next(r["program"] for r in mine if r["run"] == g[0])}
                 for g in shortcut_groups(mine)

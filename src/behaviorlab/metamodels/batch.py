@@ -41,8 +41,12 @@ class Vocab:
         return got
 
     def ids_of(self, toks: Sequence[str]) -> np.ndarray:
-        """Ids of a token sequence."""
-        return np.fromiter((self.id(t) for t in toks), dtype=np.int64, count=len(toks))
+        """Ids of a token sequence (new tokens numbered in order of first appearance)."""
+        known = self.ids
+        for tok in dict.fromkeys(toks):  # C-speed dedup that keeps first-appearance order
+            if tok not in known:
+                self.id(tok)
+        return np.fromiter(map(known.__getitem__, toks), dtype=np.int64, count=len(toks))
 
     def flip(self, ids: np.ndarray) -> np.ndarray:
         """`flip` on ids: 0 ↔ 1 and XO ↔ X1; other tokens and NONE unchanged."""

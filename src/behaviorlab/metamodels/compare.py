@@ -52,7 +52,7 @@ def compare(results: Mapping[str, ExplainResult]) -> list[dict[str, Any]]:
             {
                 "run": name,
                 "task": r.task_key,
-                "program": r.family_match or r.program.label,
+                "program": r.program_name,
                 "rules": len(r.program.rules),
                 "exceptions": r.program.exceptions,
                 "metamodel_size": r.metamodel_size,

@@ -20,7 +20,7 @@ from behaviorlab.metamodels.machine import tokens
 from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
 from behaviorlab.metamodels.rules import Atom, Cmp, Rule
 from behaviorlab.metamodels.tables import Tables, counts, pack
-from behaviorlab.metamodels.vote import fit_vote, voter_values, voters
+from behaviorlab.metamodels.vote import fit_vote, vote_bound, voter_patterns, voter_values, voters
 
 
 def _base_ok(base: Program, rows: Tables) -> np.ndarray:
@@ -55,7 +55,8 @@ class _Counts:
         atoms, acts = np.flatnonzero(hope.any(1)), np.flatnonzero(hope.any(0))
         out = np.full(fix.shape, -np.inf)
         if len(atoms) and len(acts):
-            broken = counts(self.A[atoms] & mask, self.right_wrong[acts])
+            # The mask goes on the few actions' rows, not the many atoms' (the same counts).
+            broken = counts(self.A[atoms], self.right_wrong[acts] & mask)
             pick = np.ix_(atoms, acts)
             out[pick] = (fix[pick] - broken) - penalty[atoms]
         return out
@@ -141,6 +142,7 @@ def fit_exceptions(
     seq = t.seq
     spots = voters(batch, t.tokens) if votes else []
     F = voter_values(batch, spots, seq)
+    same = voter_patterns(batch, spots, seq)
     taken = np.zeros(t.size, dtype=bool)  # rows an earlier exception's guard covers
     lengths, positions = _equalities(t.atoms, "n"), _equalities(t.atoms, "i")
     rules: list[Rule] = []
@@ -163,6 +165,10 @@ def fit_exceptions(
             for cond, idx in conds:
                 a = int((t.C[:, cond & first]).sum(1).argmax())
                 pos, neg = cond & first & t.C[a], cond & ok & ~t.C[a]
+                # A vote gains at most `vote_bound` and costs more than its atoms: when that
+                # cannot beat the best guard, fitting it cannot change the choice.
+                if vote_bound(same, pos, neg) - 1e-3 * sum(float(bits[k]) for k in idx) <= best:
+                    continue
                 key = np.packbits(pos).tobytes() + np.packbits(neg).tobytes()
                 if key not in fitted:  # conditions often repeat: a fit is deterministic, keep it
                     fitted[key] = fit_vote(F, pos, neg, spots)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from behaviorlab.behaviors.estimators import Estimate, mdl_score, mutual_information, proportion_ci
+from behaviorlab.behaviors.estimators import mdl_score, mutual_information
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.base import TextModel, texts
 from behaviorlab.metamodels.batch import Batch
@@ -17,9 +16,9 @@ from behaviorlab.metamodels.families import family_for, reference_name
 from behaviorlab.metamodels.induce import induce
 from behaviorlab.metamodels.program import EXCEPTIONS_SUFFIX, Program
 from behaviorlab.metamodels.queries import MECHANISTIC, planned_queries
-from behaviorlab.metamodels.risk import RiskModel, explain_risk
+from behaviorlab.metamodels.result import ExplainResult, degenerate
+from behaviorlab.metamodels.risk import explain_risk
 from behaviorlab.metamodels.scoring import Candidate, failure_stats, score
-from behaviorlab.metamodels.text import to_json, to_text
 from behaviorlab.metamodels.tree_exceptions import fit_tree_exceptions
 from behaviorlab.metamodels.tree_program import TreeProgram
 
@@ -33,139 +32,6 @@ class TaskLike(Protocol):
     def solve(self, text: str) -> str: ...
 
     def sample(self, n: int, seed: int, **ranges: Any) -> Sequence[Any]: ...
-
-
-@dataclass
-class ExplainResult:
-    """The selected metamodel and how well it explains and predicts the model."""
-
-    task_key: str
-    program: Program | TreeProgram
-    metamodel_size: float
-    metamodel_agreement: float
-    failure_prediction_rate: float
-    failure_precision: float
-    n_failures: int
-    n_predicted_failures: int
-    n_heldout: int
-    mutual_information: Estimate
-    mdl: float
-    alpha: float
-    candidates: list[dict[str, Any]]
-    family_match: str | None
-    matches_reference: bool
-    failure_prediction_ci: tuple[float, float] = (0.0, 1.0)  # Wilson 95% over the failures
-    failure_information: Estimate | None = None  # I(model fails; program predicts a failure)
-    mutual_information_mechanistic: Estimate | None = None
-    heldout_inputs: list[str] = field(default_factory=list, repr=False)
-    fresh_check: dict[str, Any] | None = None  # per test split and "all": see on_run.fresh_check
-    risk_model: RiskModel | None = field(default=None, repr=False)  # the "maybe" beside the program
-
-    @property
-    def program_text(self) -> str:
-        """The selected program as if/then text."""
-        return to_text(self.program)
-
-    @property
-    def mutual_information_bits(self) -> float:
-        """I(model output; program output) on the held-out natural inputs, bias-corrected."""
-        return self.mutual_information.value
-
-    def to_json(self) -> dict[str, Any]:
-        """Headline numbers first, then details."""
-        mech = self.mutual_information_mechanistic
-        return {
-            "failure_prediction_rate": self.failure_prediction_rate,
-            "failure_prediction_ci": list(self.failure_prediction_ci),
-            "failure_precision": self.failure_precision,
-            "metamodel_agreement": self.metamodel_agreement,
-            "metamodel_size": self.metamodel_size,
-            "mutual_information_bits": self.mutual_information_bits,
-            "mutual_information_ci": [self.mutual_information.ci_low, self.mutual_information.ci_high],
-            "mutual_information_mechanistic": None if mech is None else mech.to_json(),
-            "failure_information_bits": None
-            if self.failure_information is None
-            else self.failure_information.to_json(),
-            "n_failures": self.n_failures,
-            "n_predicted_failures": self.n_predicted_failures,
-            "n_heldout": self.n_heldout,
-            "mdl": self.mdl,
-            "alpha": self.alpha,
-            "task": self.task_key,
-            "family_match": self.family_match,
-            "matches_reference": self.matches_reference,
-            "program": to_json(self.program),
-            "program_text": self.program_text,
-            "fresh_check": self.fresh_check,
-            "risk": None if self.risk_model is None else self.risk_model.report,
-            "candidates": self.candidates,
-        }
-
-    def _failure_mi_text(self) -> str:
-        f = self.failure_information
-        return "-" if f is None else f"{f.estimate:.3f} bits [{f.ci_low:.3f}, {f.ci_high:.3f}]"
-
-    def _check_lines(self) -> list[str]:
-        lines = []
-        for split, c in (self.fresh_check or {}).items():
-            lo, hi = c["failure_prediction_ci"]
-            lines.append(
-                f"fresh check {split} (n={c['n']}): agreement {c['metamodel_agreement']:.1%}; "
-                f"{c['n_failures']} failures, predicted {c['failure_prediction_rate']:.1%} "
-                f"[{lo:.1%}, {hi:.1%}], precision {c['failure_precision']:.1%}"
-            )
-        return lines
-
-    def _risk_lines(self) -> list[str]:
-        if self.risk_model is None:
-            return []
-        lines = []
-        for where, r in self.risk_model.report.items():
-            if where == "top_features":
-                continue
-
-            def f(v: float | None) -> str:
-                return "-" if v is None else f"{v:.3f}"
-
-            inside = sum(b["within"] for b in r["reliability"])
-            lines.append(
-                f"failure risk ({where}, n={r['n']}): AUC {f(r['auc'])}; on the residue the program "
-                f"calls safe ({r['n_residue_failures']} failures) AUC {f(r['auc_residue'])}; "
-                f"reliability: {inside}/{len(r['reliability'])} bins within their 95% interval"
-            )
-            lines += [
-                f"  predicted {b['predicted']:.1%}  observed {b['observed']:.1%} "
-                f"[{b['ci'][0]:.1%}, {b['ci'][1]:.1%}]  (n={b['n']})"
-                for b in r["reliability"]
-            ]
-        return lines
-
-    def render_text(self) -> str:
-        """A short human-readable report."""
-        mi = self.mutual_information
-        lo, hi = self.failure_prediction_ci
-        lines = [
-            f"task {self.task_key}: selected {self.program.name!r} "
-            f"({self.metamodel_size:.0f} bits; equals family member: {self.family_match or '-'})",
-            self.program_text,
-            f"held-out agreement with the model: {self.metamodel_agreement:.1%} (n={self.n_heldout})",
-            f"model failures: {self.n_failures}; predicted by the program: "
-            f"{self.failure_prediction_rate:.1%} [{lo:.1%}, {hi:.1%}]; "
-            f"precision {self.failure_precision:.1%}",
-            f"I(model; program) = {mi.estimate:.3f} bits [{mi.ci_low:.3f}, {mi.ci_high:.3f}]",
-            f"I(model fails; program predicts failure) = {self._failure_mi_text()}",
-            f"MDL = {self.mdl:.1f} bits (alpha={self.alpha})",
-            *self._check_lines(),
-            *self._risk_lines(),
-            "candidates (best MDL first):",
-        ]
-        for c in self.candidates:
-            lines.append(
-                f"  {c['name']:<32} size {c['size_bits']:6.1f} code {c['code_bits']:6.1f}"
-                f"  fit {c['fit_agreement']:.3f}"
-                f"  held-out {c['heldout_agreement']:.3f}  mdl {c['mdl']:9.1f}"
-            )
-        return "\n".join(lines)
 
 
 def _oracle(task: TaskLike) -> Callable[[str], str]:
@@ -183,10 +49,14 @@ def _reference(task: TaskLike, x: str) -> str | None:
 
 
 def ask(model: TextModel, inputs: Sequence[str]) -> list[str]:
-    """The model's greedy outputs, with room for twice the longest input (in its tokens) plus 4."""
+    """The model's greedy outputs, with room for twice the longest input (in its tokens) plus 4;
+    each distinct input is asked once (draws of short inputs repeat a lot)."""
     if not inputs:
         return []
-    return texts(model, inputs, 2 * max(len(model.tokenize(x)) for x in inputs) + 4)
+    distinct = list(dict.fromkeys(inputs))
+    budget = 2 * max(len(model.tokenize(x)) for x in distinct) + 4
+    got = dict(zip(distinct, texts(model, distinct, budget), strict=True))
+    return [got[x] for x in inputs]
 
 
 def _inputs(p: Program | TreeProgram, inputs: Sequence[str], plain: Batch) -> Batch:
@@ -388,14 +258,17 @@ def explain(
         (held_x, held_m, refs),
     )
     matches_ref = held_out(ref_prog) == prog_out
+    agreement = stats.agreement if stats.agreement is not None else 0.0  # held-out is never empty
     return ExplainResult(
         task_key=task.key,
         program=program,
         metamodel_size=program.size_bits,
-        metamodel_agreement=stats.agreement,
+        metamodel_agreement=agreement,
         failure_prediction_rate=stats.failure_prediction_rate,
         failure_precision=stats.failure_precision,
-        failure_prediction_ci=proportion_ci(stats.n_predicted_correctly, stats.n_failures),
+        failure_prediction_ci=None
+        if stats.predicted.estimate is None
+        else (float(stats.predicted.ci_low or 0.0), float(stats.predicted.ci_high or 0.0)),
         n_failures=stats.n_failures,
         n_predicted_failures=stats.n_predicted,
         n_heldout=stats.n,
@@ -409,4 +282,5 @@ def explain(
         mutual_information_mechanistic=mech,
         heldout_inputs=held_x,
         risk_model=risk,
+        unexplained=degenerate(agreement, table),
     )

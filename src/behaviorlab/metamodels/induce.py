@@ -59,6 +59,13 @@ def _subset_counts(a: np.ndarray, c: np.ndarray, rows: np.ndarray, action: int) 
     return np.bitwise_count(a[rows] & c[action]).sum(-1, dtype=np.int64)
 
 
+def _pair_counts(
+    A: np.ndarray, b: int, keep: np.ndarray, c: np.ndarray, rows: np.ndarray, action: int
+) -> np.ndarray:
+    """`_subset_counts` of the pairs (b, keep[rows]) over ALL rows, built only for those pairs."""
+    return np.bitwise_count(A[keep[rows]] & A[b] & c[action]).sum(-1, dtype=np.int64)
+
+
 def induce(
     contexts: Inputs,
     model_outs: Sequence[str],
@@ -92,22 +99,23 @@ def induce(
         good = _good(Ar, Cr, useful)
         row, act, cov = _best(cover, good, partial(_subset_counts, A, notC), bits)
         guard: tuple[Atom, ...] = (t.atoms[row],) if cov > 0 else ()
-        # Pairs: refine the atoms that explain the most rows but are not yet pure.
+        # Pairs: refine the atoms that explain the most rows but are not yet pure. Only pairs
+        # covering more than `cov` rows can win, so only atoms that do so alone are paired.
+        wide = np.flatnonzero(cover > cov)
         for b in np.argsort(-(good.max(1) - 1e-3 * bits))[:beam]:
             if cover[b] <= cov:
                 continue  # a pair covers no more than its first atom: it cannot win
             words = np.flatnonzero(Ar[b])  # a pair holds only where its first atom does
-            both = Ar[:, words] & Ar[b, words]
+            both = Ar[np.ix_(wide, words)] & Ar[b, words]
             c2 = np.bitwise_count(both).sum(-1, dtype=np.int64)
-            keep = np.flatnonzero(c2 > cov)
-            keep = keep[keep != b]
-            if not len(keep):
+            at = np.flatnonzero((c2 > cov) & (wide != b))
+            if not len(at):
                 continue
-            pair_rows = A[keep] & A[b]  # the pairs' truth over ALL rows, for global purity
+            keep = wide[at]
             k2, a2, cov2 = _best(
-                c2[keep],
-                _good(both[keep], Cr[:, words], useful),
-                partial(_subset_counts, pair_rows, notC),
+                c2[at],
+                _good(both[at], Cr[:, words], useful),
+                partial(_pair_counts, A, int(b), keep, notC),
                 bits[keep] + bits[b],
             )
             if cov2 > cov:

@@ -17,7 +17,7 @@ import numpy as np
 from behaviorlab.metamodels.batch import NEVER, NONE, Batch, Targets
 from behaviorlab.metamodels.context import View
 from behaviorlab.metamodels.features import Term
-from behaviorlab.metamodels.rules import Action, Atom, Cmp, Op, Rule, TokEq, reads_output
+from behaviorlab.metamodels.rules import Action, Atom, Cmp, Op, Rule, TokEq, atom_reads_output, reads_output
 
 _OPFN: dict[Op, Callable[[np.ndarray, int], np.ndarray]] = {
     "==": operator.eq,
@@ -75,10 +75,19 @@ class _Decoding(Written):
 
 
 class Rows:
-    """Rows (b, i) to evaluate at, with the output written before each."""
+    """Rows (b, i) to evaluate at, with the output written before each.
 
-    def __init__(self, b: np.ndarray, i: np.ndarray, history: History | None = None) -> None:
+    Rows that many programs run on (a batch's decoding grid, the search's teacher-forced rows)
+    keep what guards and actions give on them (`memo`, for the batch `memo_of`): every program
+    there is then a few ANDs of kept truth tables.
+    """
+
+    def __init__(
+        self, b: np.ndarray, i: np.ndarray, history: History | None = None, memo_of: Batch | None = None
+    ) -> None:
         self.b, self.i, self.history = b, i, history
+        self.memo_of = memo_of
+        self.memo: dict[object, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.b)
@@ -103,7 +112,15 @@ def _positions(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def teacher_forced(batch: Batch, targets: Targets) -> Rows:
     """Every output position of every model output, and the stop after it (within 2n + 8)."""
     b, i = _positions(np.minimum(targets.lengths, 2 * batch.n + 7) + 1)
-    return Rows(b, i, Written(targets.ids))
+    return Rows(b, i, Written(targets.ids), memo_of=batch)
+
+
+def _grid(batch: Batch) -> Rows:
+    """Every position a decoding may write (2n + 8 per input), kept per batch."""
+    got = batch.cache.get(_grid)
+    if not isinstance(got, Rows):
+        got = batch.cache[_grid] = Rows(*_positions(2 * batch.n + 8), memo_of=batch)
+    return got
 
 
 def target_at(targets: Targets, rows: Rows) -> np.ndarray:
@@ -163,8 +180,39 @@ class Runnable(Protocol):
     def view_at(self) -> int: ...
 
 
+def _tokens_kept(p: Runnable, batch: Batch, kept: Rows, at: np.ndarray | None, rows: Rows) -> np.ndarray:
+    """`tokens` on `rows` = the `kept` rows at indices `at` (all when None): each guard atom and
+    action is computed on all kept rows once (per view) and reused by every program run there;
+    atoms that read the output are computed on `rows`, which carry it."""
+    out = np.full(len(rows), NONE, dtype=np.int64)
+    todo = np.ones(len(rows), dtype=bool)
+
+    def static(key: tuple[View | None, Atom | Action], make: Callable[[], np.ndarray]) -> np.ndarray:
+        got = kept.memo.get(key)
+        if got is None:
+            got = kept.memo[key] = make()
+        return got if at is None else got[at]
+
+    for k, rule in enumerate(p.rules):
+        view = p.view if p.view is not None and k >= p.view_at else None
+        src = batch.viewed(view)
+        hold = todo.copy()
+        for atom in rule.guard:
+            if at is not None and atom_reads_output(atom):
+                hold &= truth(atom, src, rows)
+            else:
+                hold &= static((view, atom), lambda: truth(atom, src, kept))  # noqa: B023 (called at once)
+        out[hold] = static((view, rule.action), lambda: performed(rule.action, src, kept))[hold]  # noqa: B023
+        todo &= ~hold
+        if not todo.any():
+            break
+    return out
+
+
 def tokens(p: Runnable, batch: Batch, rows: Rows) -> np.ndarray:
     """[rows] the token the first rule whose guard holds writes; NONE means stop."""
+    if rows.memo_of is batch:
+        return _tokens_kept(p, batch, rows, None, rows)
     out = np.full(len(rows), NONE, dtype=np.int64)
     todo = np.arange(len(rows))
     viewed = batch.viewed(p.view)
@@ -204,18 +252,19 @@ def decode(p: Runnable, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     width = int(limit.max(initial=0)) + 1  # the last column stays NONE: every output stops
     ids = np.full((len(batch), width), NONE, dtype=np.int64)
     if not reads_output(p.rules):
-        b, at = _positions(limit)
-        ids[b, at] = tokens(p, batch, Rows(b, at))
+        grid = _grid(batch)
+        ids[grid.b, grid.i] = tokens(p, batch, grid)
         lengths = (ids == NONE).argmax(1)  # the first stop ends the output
         ids[np.arange(width) >= lengths[:, None]] = NONE
         return ids, lengths
     history = _Decoding(ids, len(batch.vocab.tokens))
+    grid, start = _grid(batch), np.cumsum(limit) - limit  # input b's positions start at start[b]
     alive = np.arange(len(batch))
     for i in range(width - 1):
         alive = alive[limit[alive] > i]
         if not len(alive):
             break
-        tok = tokens(p, batch, Rows(alive, np.full(len(alive), i), history))
+        tok = _tokens_kept(p, batch, grid, start[alive] + i, Rows(alive, np.full(len(alive), i), history))
         alive, tok = alive[tok != NONE], tok[tok != NONE]
         history.write(alive, i, tok)
     return ids, (ids != NONE).sum(1)

@@ -19,11 +19,13 @@ from typing import Any
 from behaviorlab.errors import BadInput
 from behaviorlab.lm.base import TextModel
 from behaviorlab.lm.fewshot import FewShotModel
+from behaviorlab.metamodels.budget import check_explain
 from behaviorlab.metamodels.explain import ExplainResult, ask, explain
 from behaviorlab.metamodels.on_run import check_numbers
 from behaviorlab.metamodels.queries import planned_queries
 from behaviorlab.tasks import Task, get
 from behaviorlab.tasks.dataset import derive_seed
+from behaviorlab.validate import check_int
 
 # Model tokens allowed beyond the task's longest answer: room for a slightly longer wrong answer.
 MARGIN = 4
@@ -124,6 +126,20 @@ class PartialAnswers(BadInput):
         }
 
 
+def check_model_sizes(
+    name: str, *, shots: int, n: int, queries: int, check: int, alpha: float, seed: int
+) -> None:
+    """Refuse numbers `explain_model` cannot use, and more inputs than fit this machine: before
+    the model is even loaded (the CLI calls this first)."""
+    if shots < 0 or n < 4:
+        raise BadInput(f"explain --model needs shots >= 0 and at least 4 inputs; got shots={shots}, n={n}")
+    for what, value in (("queries", queries), ("check", check)):
+        check_int(f"--{what}", value, 0)
+    # Every input is asked with `shots` demonstrations in front of it.
+    inputs = (n + 2 * queries + check) * (1 + shots)
+    check_explain(f"explain --model {name}", inputs=inputs, alpha=alpha, seed=seed)
+
+
 def explain_model(
     model: TextModel,
     task: Task,
@@ -143,8 +159,7 @@ def explain_model(
 
     `on_plan` hears the plan before the warm-up and again with its estimate; `on_asked(k)` hears
     of every k queries answered. Ctrl-C while asking raises `PartialAnswers`."""
-    if shots < 0 or n < 4:
-        raise BadInput(f"explain --model needs shots >= 0 and at least 4 inputs; got shots={shots}, n={n}")
+    check_model_sizes(model.name, shots=shots, n=n, queries=queries, check=check, alpha=alpha, seed=seed)
     demos = [
         (e.input, e.output)
         for e in task.sample(shots, derive_seed(seed, "demos"), min_size=min_size, max_size=max_size)

@@ -7,22 +7,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from behaviorlab.behaviors.estimators import proportion_ci
 from behaviorlab.errors import BadInput
 from behaviorlab.evaluate.records import read_predictions
 from behaviorlab.io import atomic_write_json, atomic_write_text
 from behaviorlab.lm.run import RunModel
 from behaviorlab.metamodels.across import distribution
+from behaviorlab.metamodels.budget import check_explain
 from behaviorlab.metamodels.compare import compare
 from behaviorlab.metamodels.explain import ExplainResult, ask, explain
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.risk import RiskModel, evaluate, score_inputs
 from behaviorlab.metamodels.scoring import failure_stats
 from behaviorlab.metamodels.tree_program import TreeProgram
+from behaviorlab.outdir import check_links
 from behaviorlab.rundir import ANALYSIS, METAMODEL, METAMODEL_TEXT, PREDICTIONS
 from behaviorlab.tasks import Task
 from behaviorlab.tasks.dataset import DatasetSpec, SplitSpec, derive_seed
 from behaviorlab.train.run import Run, open_run
+from behaviorlab.validate import check_int
 
 
 def _task(run: Run) -> Task:
@@ -90,13 +92,16 @@ def fresh_check(
 
 
 def check_numbers(model: list[str], prog: list[str], refs: list[str]) -> dict[str, Any]:
+    """Agreement and failure prediction on one sample; a rate over zero cases is None."""
     st = failure_stats(model, prog, list(refs))
+    ci = st.predicted
     return {
         "n": st.n,
         "n_failures": st.n_failures,
         "failure_prediction_rate": st.failure_prediction_rate,
-        "failure_prediction_ci": list(proportion_ci(st.n_predicted_correctly, st.n_failures)),
+        "failure_prediction_ci": None if ci.estimate is None else [ci.ci_low, ci.ci_high],
         "failure_precision": st.failure_precision,
+        "n_predicted_failures": st.n_predicted,
         "metamodel_agreement": st.agreement,
     }
 
@@ -113,6 +118,11 @@ def explain_run(
     """Fit the metamodel on half of the recorded test predictions (ID and OOD) plus `queries`
     fresh inputs put to the model, and score it on the other half and on `check` fresh inputs
     drawn like the test splits."""
+    for name, value in (("queries", queries), ("check", check)):
+        if value is not None:
+            check_int(f"--{name}", value, 0)
+    if write:
+        check_links(run_dir)  # before the search, not after: it writes into analysis/
     pred_path = run_dir / PREDICTIONS
     if not pred_path.is_file():
         raise BadInput(f"{run_dir}: no {PREDICTIONS}; run `behaviorlab eval {run_dir}` first")
@@ -129,6 +139,9 @@ def explain_run(
     # vote guards need them: off-distribution slips are rare per input.
     tree = task.name.startswith("tree")
     extra = queries if queries is not None else (400 if tree else 2000)
+    n_check = check if check is not None else (1000 if tree else 2000)
+    # The fit asks `extra` inputs and scores candidates on as many again; then the fresh check.
+    check_explain(f"explain {run_dir}", inputs=2 * extra + n_check, alpha=alpha, seed=seed)
     result = explain(
         task,
         rows[:half],
@@ -141,7 +154,6 @@ def explain_run(
         # edge cases oversampled: rare inputs are where shortcuts part from the reference.
         draw=lambda n, s: draw_like_tests(run, n, s, edge_fraction=0.25),
     )
-    n_check = check if check is not None else (1000 if tree else 2000)
     if n_check > 0:
         result.fresh_check = fresh_check(run, result.program, n_check, seed + 1, result.risk_model)
     if write:

@@ -12,6 +12,7 @@ from behaviorlab.metamodels.explain import ExplainResult
 from behaviorlab.metamodels.text import from_json, to_json
 
 SUMMARY_KEYS = (
+    "explains",
     "failure_prediction_rate",
     "failure_prediction_ci",
     "failure_precision",
@@ -29,7 +30,7 @@ def portable(result: ExplainResult, task_name: str, options: dict[str, Any]) -> 
         "task_key": result.task_key,
         "json": result.to_json(),
         "program": to_json(result.program),
-        "program_name": result.family_match or result.program.label,
+        "program_name": result.program_name,
         "heldout_inputs": result.heldout_inputs,
     }
 

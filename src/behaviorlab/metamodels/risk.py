@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from behaviorlab.behaviors.estimators import proportion_ci
 from behaviorlab.metamodels.batch import Batch
+from behaviorlab.metamodels.logistic import fit_logistic
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.tree_batch import LETTER
 from behaviorlab.metamodels.tree_program import TreeProgram, tree_batch
@@ -71,23 +71,6 @@ def feature_values(
     return np.stack(cols, axis=1) if cols else np.zeros((len(batch), 0))
 
 
-def _logistic(X: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by LBFGS: weights and bias."""
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float64))
-    w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=300, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(Xt @ w + b, yt) + l2 * (w @ w)
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return w.detach().numpy(), float(b.detach())
-
-
 @dataclass
 class RiskModel:
     """Standardised features → logit; Platt scaling (a·logit + c) calibrates it."""
@@ -118,16 +101,16 @@ def fit_risk(names: list[str], F: np.ndarray, failed: np.ndarray, l2: float = 1e
     """Fit the logistic model on the fitting inputs (uncalibrated)."""
     mean, scale = F.mean(0), F.std(0)
     scale = np.where(scale > 0, scale, 1.0)
-    w, b = _logistic((F - mean) / scale, failed, l2)
+    w, b = fit_logistic((F - mean) / scale, failed, l2, max_iter=300)
     return RiskModel(names, mean, scale, w, b)
 
 
 def calibrate(model: RiskModel, F: np.ndarray, failed: np.ndarray) -> RiskModel:
     """Platt scaling of the model's logits on held-out inputs (a little L2 keeps it finite)."""
     z = model.logit(F)[:, None]
-    a, c = _logistic(z, failed, 1e-4)
+    a, c = fit_logistic(z, failed, 1e-4, max_iter=300)
     if a[0] < 0:  # a handful of one class can flip the slope: then trust only the base rate
-        a, c = np.zeros(1), float(_logistic(np.zeros((len(z), 1)), failed, 1e-4)[1])
+        a, c = np.zeros(1), float(fit_logistic(np.zeros((len(z), 1)), failed, 1e-4, max_iter=300)[1])
     model.platt = (float(a[0]), c)
     return model
 

@@ -105,11 +105,13 @@ class Rule:
         return 1.0 + gamma(len(self.guard) + 1) + sum(a.bits() for a in self.guard) + self.action.bits()
 
 
-def reads_output(rules: tuple[Rule, ...]) -> bool:
-    """Whether any guard reads the output so far (`prev`, `ocount`): decoding is then sequential."""
-    return any(
-        (isinstance(a, TokEq) and a.source == "prev")
-        or (isinstance(a, Cmp) and any(t.feat == "ocount" for t in a.terms))
-        for r in rules
-        for a in r.guard
+def atom_reads_output(a: Atom) -> bool:
+    """Whether the atom reads the output so far (`prev`, `ocount`)."""
+    return (isinstance(a, TokEq) and a.source == "prev") or (
+        isinstance(a, Cmp) and any(t.feat == "ocount" for t in a.terms)
     )
+
+
+def reads_output(rules: tuple[Rule, ...]) -> bool:
+    """Whether any guard reads the output so far: decoding is then sequential."""
+    return any(atom_reads_output(a) for r in rules for a in r.guard)

@@ -21,6 +21,7 @@ from behaviorlab.metamodels.features import TOKEN_BITS
 from behaviorlab.metamodels.machine import matches
 from behaviorlab.metamodels.program import Program
 from behaviorlab.metamodels.tree_program import TreeProgram
+from behaviorlab.stats import Estimate, share
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,27 @@ def score(
 
 @dataclass(frozen=True)
 class FailureStats:
-    """How well a program's predictions line up with a model's real failures."""
+    """How well a program's predictions line up with a model's real failures. A rate over zero
+    cases is None (undefined), never 100% or 0%: with no failures nothing was predicted or missed."""
 
     n: int
     n_failures: int
     n_predicted: int
     n_predicted_correctly: int
-    agreement: float
-    failure_prediction_rate: float
-    failure_precision: float
+    agreement: float | None
+    failure_prediction_rate: float | None
+    failure_precision: float | None
+    n_true_alarms: int = 0
+
+    @property
+    def predicted(self) -> Estimate:
+        """The share of the model's failures the program reproduces, with its Wilson interval."""
+        return share(self.n_predicted_correctly, self.n_failures)
+
+    @property
+    def precision(self) -> Estimate:
+        """The share of the program's predicted failures that are real ones."""
+        return share(self.n_true_alarms, self.n_predicted)
 
 
 def failure_stats(
@@ -103,8 +116,8 @@ def failure_stats(
 
     rate = share of model failures (model ≠ ref) where the program reproduces the failure;
     precision = share of predicted failures (program ≠ ref) that are real model failures.
-    With no failures the rate is 1.0 (nothing was missed); with no predicted failures the
-    precision is 1.0 (no false alarm). Inputs without a reference (`None`) count for agreement only.
+    With no failures the rate is undefined (None), with no predicted failures the precision is:
+    neither is a finding. Inputs without a reference (`None`) count for agreement only.
     """
     n = len(model_outs)
     agree = sum(m == p for m, p in zip(model_outs, prog_outs, strict=True))
@@ -123,7 +136,8 @@ def failure_stats(
         n_failures=fails,
         n_predicted=predicted,
         n_predicted_correctly=hit,
-        agreement=agree / n if n else 1.0,
-        failure_prediction_rate=hit / fails if fails else 1.0,
-        failure_precision=true_alarm / predicted if predicted else 1.0,
+        agreement=agree / n if n else None,
+        failure_prediction_rate=hit / fails if fails else None,
+        failure_precision=true_alarm / predicted if predicted else None,
+        n_true_alarms=true_alarm,
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from behaviorlab.metamodels.batch import NONE, Batch
 from behaviorlab.metamodels.context import FIRST_PLACES, LAST_PLACES, absolute_places
 from behaviorlab.metamodels.features import Term
+from behaviorlab.metamodels.logistic import fit_logistic
 from behaviorlab.metamodels.rules import Cmp
 
 
@@ -45,12 +45,36 @@ def voters(
     return out
 
 
-def voter_values(batch: Batch, terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
-    """[rows, terms] integer feature values of each row's input."""
+def _per_input(batch: Batch, terms: Sequence[Term]) -> np.ndarray:
+    """[inputs, terms] integer feature values."""
     per_input = np.zeros((len(batch), len(terms)), dtype=np.int64)
     for k, t in enumerate(terms):
         per_input[:, k] = batch.static(t.feat, t.arg)
-    return per_input[seq]
+    return per_input
+
+
+def voter_values(batch: Batch, terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
+    """[rows, terms] integer feature values of each row's input."""
+    return _per_input(batch, terms)[seq]
+
+
+def voter_patterns(batch: Batch, terms: Sequence[Term], seq: np.ndarray) -> np.ndarray:
+    """[rows] an id per distinct row of `voter_values`: rows with one id get one vote score."""
+    if not len(terms):
+        return np.zeros(len(seq), dtype=np.int64)
+    _, inverse = np.unique(_per_input(batch, terms), axis=0, return_inverse=True)
+    return inverse.reshape(-1)[seq]
+
+
+def vote_bound(patterns: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> int:
+    """The most any vote can gain (`fit_vote`'s third value) on these rows: a threshold takes
+    every row of a pattern or none, so at best the patterns holding more pos rows than neg rows."""
+    rows = np.flatnonzero(pos | neg)
+    if not len(rows):
+        return 0
+    ids, side = np.unique(patterns[rows], return_inverse=True)
+    net = np.bincount(side.reshape(-1), weights=np.where(pos[rows], 1, -1), minlength=len(ids))
+    return int(np.maximum(net, 0).sum())
 
 
 def fit_vote(
@@ -60,21 +84,10 @@ def fit_vote(
     `neg` rows: (guard atom, its truth over all rows, pos rows it holds on minus neg rows)."""
     if not pos.any() or not neg.any() or not F.shape[1]:
         return None
-    X = torch.from_numpy(np.concatenate([F[pos], F[neg]]).astype(np.float64))
-    y = torch.cat([torch.ones(int(pos.sum())), torch.zeros(int(neg.sum()))]).double()
-    w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        # A little L2 keeps separable data from sending the weights to infinity.
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(X @ w + b, y) + 1e-3 * (w @ w)
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    raw = w.detach().numpy()
+    X = np.concatenate([F[pos], F[neg]]).astype(np.float64)
+    y = np.concatenate([np.ones(int(pos.sum())), np.zeros(int(neg.sum()))])
+    # A little L2 keeps separable data from sending the weights to infinity.
+    raw, _ = fit_logistic(X, y, 1e-3, max_iter=200)
     if not np.abs(raw).max() > 0:
         return None
     weights = np.round(raw / np.abs(raw).max() * max_weight).astype(np.int64)

@@ -9,9 +9,10 @@ import pydantic
 from pydantic import PositiveInt
 
 from behaviorlab import registry
+from behaviorlab.validate import Strict
 
 
-class ModelConfig(pydantic.BaseModel, extra="forbid", strict=True, allow_inf_nan=False):
+class ModelConfig(Strict):
     """Architecture of a sequence-to-sequence model; unused fields are ignored by a kind."""
 
     kind: str = "encoder-decoder"  # a registered model kind (registry.py): built-in or from a plugin
@@ -47,3 +48,18 @@ class ModelConfig(pydantic.BaseModel, extra="forbid", strict=True, allow_inf_nan
     def d_head(self) -> int:
         """Width of one attention head."""
         return self.d_model // self.n_heads
+
+    def size_estimate(self, vocab_size: int) -> tuple[int, int]:
+        """(parameters, positional-table entries) of this architecture, from the config alone (no
+        model is built): a lower bound counting the weight matrices, for the pre-flight checks."""
+        d, ff, v = self.d_model, self.d_ff, vocab_size
+        if self.kind == "lstm":  # gates x d x d per encoder layer (two half-width directions), twice that
+            gates = 4 if self.rnn_cell == "lstm" else 3  # per decoder layer (its input is wider)
+            layers = gates * d * d * (self.enc_layers + 2 * self.dec_layers)
+            return 2 * v * d + layers + 4 * d * d, 0
+        attn, mlp = 4 * d * d, 2 * d * ff
+        enc = 0 if self.kind == "decoder-only" else self.enc_layers * (attn + mlp)
+        dec = 0 if self.kind == "encoder-only" else self.dec_layers * (attn + mlp)
+        cross = self.dec_layers * attn if self.kind == "encoder-decoder" else 0
+        stacks = 2 if self.kind == "encoder-decoder" else 1
+        return 2 * v * d + enc + dec + cross, stacks * self.max_len * d

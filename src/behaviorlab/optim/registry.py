@@ -11,13 +11,14 @@ from pydantic import Field
 
 from behaviorlab.optim.estimators import GNBEstimator, HessianEstimator, HutchinsonEstimator
 from behaviorlab.optim.sophia import SophiaG, SophiaH
+from behaviorlab.validate import Strict
 
 OptimName = Literal["adamw", "sophia-g", "sophia-h"]
 _SOPHIA_BETAS = (0.965, 0.99)
 _ADAMW_BETAS = (0.9, 0.999)
 
 
-class OptimConfig(pydantic.BaseModel, extra="forbid", strict=True, allow_inf_nan=False):
+class OptimConfig(Strict):
     """Optimizer choice and hyperparameters; `betas` and `estimator` default per optimizer."""
 
     name: OptimName = "adamw"

@@ -15,30 +15,52 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from behaviorlab.behaviors import Behavior, evaluate_behavior
 from behaviorlab.lm import GREEDY, Completion, Decoding, ModelFacts, TextModel, facts
 from behaviorlab.results import BehaviorResult, Finding
 from behaviorlab.stats import Estimate, share
+from behaviorlab.validate import Checked, Seed
 
 # Prompts per generate call: bounds an adapter's memory on long prompts, and paces the progress bar.
 CHUNK = 32
+# Most items per condition a probe accepts: ~10^4 generations per condition already gives
+# intervals of about ±1%; more only adds hours.
+MAX_ITEMS = 10_000
+MAX_CONDITIONS = 64
 # Description length of "the probe's condition variable" (same scale as behaviors/core.py).
 PRIMITIVE_BITS = 16.0
 
 
-class ProbeConfig(BaseModel):
-    """Sizes and seed of one probe; `n` is items per condition (capped by the suite's --limit)."""
+class ProbeConfig(Checked):
+    """Sizes and seed of one probe: `n` items per condition for open-text models, `closed_n` for our
+    own runs (cheap to query: sized so the headline rate's 95% interval is within ±10 points);
+    both capped by the suite's -n.
+
+    Every size of every probe (items, tokens, lengths) is at most MAX_ITEMS and every list of
+    conditions at most MAX_CONDITIONS long, so no setting can ask for unbounded work."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     n: int = Field(8, ge=1)
-    seed: int = 0
+    closed_n: int = Field(100, ge=1)
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _sizes_bounded(self) -> ProbeConfig:
+        for name, value in self:
+            if isinstance(value, list | tuple) and len(value) > MAX_CONDITIONS:
+                raise ValueError(f"{name}: {len(value)} conditions; at most {MAX_CONDITIONS}")
+            sizes = value if isinstance(value, list | tuple) else [value]
+            for v in sizes:
+                if name != "seed" and isinstance(v, int) and not isinstance(v, bool) and v > MAX_ITEMS:
+                    raise ValueError(f"{name}: {v} is over the limit of {MAX_ITEMS}")
+        return self
 
     def limited(self, limit: int | None, seed: int) -> ProbeConfig:
-        """This config with n capped at `limit` and the suite's seed."""
-        n = self.n if limit is None else min(self.n, limit)
-        return self.model_copy(update={"n": n, "seed": seed})
+        """This config with n and closed_n capped at `limit` and the suite's seed (validated again)."""
+        capped = {} if limit is None else {"n": min(self.n, limit), "closed_n": min(self.closed_n, limit)}
+        return self.model_validate({**self.model_dump(), **capped, "seed": seed})
 
 
 def model_facts(model: TextModel, chat: bool | None = None) -> ModelFacts:
@@ -56,12 +78,19 @@ def rng_for(seed: int, *parts: object) -> random.Random:
 
 @dataclass(frozen=True)
 class Item:
-    """One prompt a probe sends, with the condition it varies and what it needs to score it."""
+    """One prompt a probe sends, with the condition it varies and what it needs to score it.
+    `prefix` is the start of `prompt` that neighbouring items share (few-shot demonstrations): the
+    Recorder sends a run of items with one prefix as one call, so the model reads it once."""
 
     id: str
     prompt: str
     condition: Hashable
     data: dict[str, Any] = field(default_factory=dict)
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.prompt.startswith(self.prefix):
+            raise ValueError(f"item {self.id}: its prompt does not start with its prefix")
 
 
 def fit_context(
@@ -108,15 +137,21 @@ class Recorder:
         stop: Sequence[str] = (),
         chat: bool | None = None,
     ) -> list[Completion]:
-        """One completion per item, in order; each generate call gets its own `call` number so a
-        replay can resend exactly the same batches (a sampled call draws from one generator)."""
+        """One completion per item, in order; each generate call (at most CHUNK items sharing one
+        prefix) gets its own `call` number so a replay can resend exactly the same batches (a
+        sampled call draws from one generator)."""
         use_chat = self.chat if chat is None else chat
         self.on_total(len(items))
         out: list[Completion] = []
-        for start in range(0, len(items), CHUNK):
-            part = items[start : start + CHUNK]
+        for part in calls(items):
+            lead = part[0].prefix
             comps = self.model.generate(
-                [it.prompt for it in part], max_new_tokens, decoding=decoding, stop=stop, chat=use_chat
+                [it.prompt[len(lead) :] for it in part],
+                max_new_tokens,
+                decoding=decoding,
+                stop=stop,
+                chat=use_chat,
+                prefix=lead,
             )
             for it, c in zip(part, comps, strict=True):
                 self.rows.append(
@@ -127,6 +162,7 @@ class Recorder:
                         "item": it.id,
                         "call": self.calls,
                         "prompt": it.prompt,
+                        "prefix": lead,
                         "decoding": decoding.label(),
                         "greedy": decoding.greedy,
                         "temperature": float(decoding.temperature),
@@ -146,6 +182,17 @@ class Recorder:
             self.on_advance(len(part))
             out += comps
         return out
+
+
+def calls(items: Sequence[Item]) -> list[list[Item]]:
+    """Items split into generate calls: runs of one prefix, at most CHUNK items each."""
+    out: list[list[Item]] = []
+    for it in items:
+        if out and len(out[-1]) < CHUNK and out[-1][0].prefix == it.prefix:
+            out[-1].append(it)
+        else:
+            out.append([it])
+    return out
 
 
 C = TypeVar("C", bound=ProbeConfig)

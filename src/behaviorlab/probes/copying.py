@@ -32,6 +32,7 @@ class CopyingConfig(ProbeConfig):
     """Planted lengths (invented words for open text, tokens for closed) and span thresholds."""
 
     n: int = Field(6, ge=1)
+    closed_n: int = Field(20, ge=1)  # x 5 planted lengths: 100 items behind the headline
     open_lengths: tuple[int, ...] = (1, 2, 4, 8)
     closed_lengths: tuple[int, ...] = (1, 2, 4, 8, 16)
     spans: tuple[int, ...] = (1, 2, 4, 8, 16)
@@ -57,7 +58,7 @@ class Copying(Probe[CopyingConfig]):
                 if limit is not None and k > limit:
                     notes.append(f"planted length {k} skipped: beyond the model's context ({limit} tokens)")
                     continue
-                for i in range(cfg.n):
+                for i in range(cfg.closed_n):
                     toks = [rng.choice(facts.alphabet) for _ in range(k)]
                     data = {"template": "sequence", "length": k, "planted": toks}
                     items.append(Item(f"seq-{k}-{i}", facts.join(toks), ("sequence", k), data))

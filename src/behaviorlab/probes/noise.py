@@ -49,6 +49,7 @@ class NoiseConfig(ProbeConfig):
     """Items, noise rates (0 is the clean input) and generation budgets."""
 
     n: int = Field(8, ge=1)
+    closed_n: int = Field(25, ge=1)  # x 4 edit ops: 100 items behind the headline
     rates: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2)
     headline_rate: float = 0.05
     max_new_tokens: int = Field(12, ge=1)  # open text: a short answer
@@ -70,10 +71,11 @@ class Noise(Probe[NoiseConfig]):
             return [dict(zip(("text", "ref"), question(rng), strict=True), wrap=tmpl) for _ in range(cfg.n)]
         if facts.task is not None:
             lo, hi = facts.sizes or facts.task.default_sizes
-            exs = facts.task.sample(cfg.n, rng.randrange(2**31), min_size=lo, max_size=hi)
+            exs = facts.task.sample(cfg.closed_n, rng.randrange(2**31), min_size=lo, max_size=hi)
             return [{"text": e.input, "ref": e.output, "wrap": "{}"} for e in exs]
         seqs = [
-            facts.join([rng.choice(facts.alphabet) for _ in range(cfg.closed_length)]) for _ in range(cfg.n)
+            facts.join([rng.choice(facts.alphabet) for _ in range(cfg.closed_length)])
+            for _ in range(cfg.closed_n)
         ]
         return [{"text": s, "ref": None, "wrap": "{}"} for s in seqs]
 

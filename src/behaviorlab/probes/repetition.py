@@ -63,7 +63,10 @@ class Repetition(Probe[RepetitionConfig]):
             k = cfg.closed_length
             limit = facts.max_prompt_tokens(cfg.max_new_tokens)
             k = min(k, limit) if limit is not None else k
-            return [facts.join([rng.choice(facts.alphabet) for _ in range(max(k, 1))]) for _ in range(cfg.n)]
+            return [
+                facts.join([rng.choice(facts.alphabet) for _ in range(max(k, 1))])
+                for _ in range(cfg.closed_n)
+            ]
         picks = [
             OPENINGS[i % len(OPENINGS)] for i in rng.sample(range(len(OPENINGS)), min(cfg.n, len(OPENINGS)))
         ]

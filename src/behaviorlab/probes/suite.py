@@ -3,7 +3,8 @@
 Files: `config.toml` (kind, models, probes, limit, seed, chat, every probe's settings),
 `outputs.parquet` (every generation), `results.json` (every probe's result per model, and the
 data-vs-output mapping of our own runs), `summary.json` (status, one verdict per model × probe).
-Each model × probe is written to `parts/` as it finishes, so `resume=True` skips finished parts.
+Each model × probe is written to `parts/` as it finishes, so `resume=True` skips finished parts;
+with a runner (a local process pool or Ray, handed over by the sweep stage) each part is a job.
 """
 
 from __future__ import annotations
@@ -15,17 +16,29 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import tomli_w
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import atomic_write, atomic_write_json
-from behaviorlab.lm import ModelFacts, TextModel, load
-from behaviorlab.probes.base import ProbeConfig, Recorder, model_facts
+from behaviorlab.io import atomic_write_json, read_parquet
+from behaviorlab.jobs import Runner
+from behaviorlab.limits import RUN_FILES_BYTES, Need, require
+from behaviorlab.lm import ModelFacts, TextModel
+from behaviorlab.outdir import mark, resuming
+from behaviorlab.probes.base import ProbeConfig, model_facts
+from behaviorlab.probes.compare import compare_models
 from behaviorlab.probes.mapping import run_mapping
-from behaviorlab.probes.registry import make, parse_names, probe_class
+from behaviorlab.probes.parts import (
+    OUTPUT_SCHEMA,
+    finished_part,
+    run_part,
+    run_part_job,
+    write_part,
+    write_table,
+)
+from behaviorlab.probes.registry import make, parse_names
 from behaviorlab.probes.registry import names as probe_names
+from behaviorlab.probes.zoo import ZooModel, open_entry
 from behaviorlab.results import Finding, headline_json
 from behaviorlab.rundir import (
     CONFIG,
@@ -33,37 +46,20 @@ from behaviorlab.rundir import (
     PARTS,
     RESULTS,
     RunDir,
+    discard,
     is_run,
     part_files,
     read_json_object,
     read_toml,
     replace_output_dir,
+    unlock,
     write_summary,
 )
 from behaviorlab.track import check_sinks, send_run
+from behaviorlab.validate import check_int, check_seed
 
-OUTPUT_SCHEMA = pa.schema(
-    [
-        ("model", pa.string()),
-        ("model_name", pa.string()),
-        ("probe", pa.string()),
-        ("item", pa.string()),
-        ("call", pa.int64()),
-        ("prompt", pa.string()),
-        ("decoding", pa.string()),
-        ("greedy", pa.bool_()),
-        ("temperature", pa.float64()),
-        ("seed", pa.int64()),
-        ("max_new_tokens", pa.int64()),
-        ("stop", pa.list_(pa.string())),
-        ("chat", pa.bool_()),
-        ("output", pa.string()),
-        ("tokens", pa.list_(pa.string())),
-        ("logprobs", pa.list_(pa.float64())),
-        ("finish", pa.string()),
-        ("prompt_cut", pa.int64()),
-    ]
-)
+# A generation's row in outputs.parquet, compressed (a floor for the disk pre-flight).
+OUTPUT_ROW_BYTES = 64
 
 
 def is_probe_run(path: Path) -> bool:
@@ -77,9 +73,10 @@ def is_probe_run(path: Path) -> bool:
 def probe_configs(
     probes: Sequence[str], limit: int | None, seed: int, settings: dict[str, Any] | None
 ) -> dict[str, ProbeConfig]:
-    """Each chosen probe's config: settings overrides, then --limit and --seed."""
-    if limit is not None and limit < 1:
-        raise BadInput(f"--limit must be at least 1; got {limit}")
+    """Each chosen probe's config: settings overrides, then the item cap (-n) and --seed."""
+    if limit is not None:
+        check_int("-n (items per condition)", limit, 1)
+    check_seed(seed, "--seed")  # every probe's seed, and so every catalog row, fits int64
     unknown = sorted(set(settings or {}) - set(probe_names()))
     if unknown:
         raise BadInput(f"settings for unknown probe(s) {', '.join(unknown)}")
@@ -93,8 +90,10 @@ def run_config(
     seed: int,
     chat: bool | None,
     configs: dict[str, ProbeConfig],
+    zoo: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """config.toml of a probe run, normalised through TOML (so a resume compares like with like)."""
+    """config.toml of a probe run, normalised through TOML (so a resume compares like with like);
+    `zoo`: per-model settings (name, chat, context, backend), recorded when any model has some."""
     raw: dict[str, Any] = {
         "kind": "probe",
         "models": [m.spec for m in models],
@@ -105,18 +104,22 @@ def run_config(
     }
     if limit is not None:
         raw["limit"] = limit
+    if any(zoo):
+        raw["zoo"] = list(zoo)
     return tomllib.loads(tomli_w.dumps(raw))
 
 
 def _prepare(out: Path, config: dict[str, Any], *, force: bool, resume: bool) -> None:
-    """Create the run directory (or check the one a resume continues); nothing written on refusal."""
+    """Create the run directory (or check the one a resume continues), locked for this process;
+    nothing written on refusal."""
     if resume:
         if not (out / CONFIG).is_file() or not is_probe_run(out):
             raise BadInput(f"{out}: --resume needs an existing probe run directory")
-        if read_toml(out / CONFIG) != config:
-            raise BadInput(
-                f"{out}: --resume with models, probes or settings that differ from the recorded run"
-            )
+        with resuming(out):
+            if read_toml(out / CONFIG) != config:
+                raise BadInput(
+                    f"{out}: --resume with models, probes or settings that differ from the recorded run"
+                )
         return
     replace_output_dir(out, force, is_probe_run, "a behaviorlab probe run", {CONFIG: tomli_w.dumps(config)})
 
@@ -141,31 +144,8 @@ def _bar(enabled: bool) -> Progress:
     )
 
 
-def _run_part(
-    model: TextModel, facts: ModelFacts, probe: str, cfg: ProbeConfig, bar: Progress, label: str
-) -> tuple[Finding, list[dict[str, Any]]]:
-    """One probe on one model: its finding and its generation rows."""
-    task = bar.add_task(label, total=0)
-    rec = Recorder(
-        model,
-        probe,
-        facts.chat,
-        on_total=lambda n: bar.update(task, total=(bar.tasks[task].total or 0) + n),
-        on_advance=lambda n: bar.advance(task, n),
-    )
-    found = probe_class(probe)(cfg).run(model, facts, rec)
-    found.info.update(
-        model=model.spec,
-        mode="closed" if facts.closed else "open",
-        chat=facts.chat,
-        config=cfg.model_dump(mode="json"),
-        generations=len(rec.rows),
-    )
-    return found, rec.rows
-
-
 def run_probes(
-    models: Sequence[str | TextModel],
+    models: Sequence[str | TextModel | ZooModel],
     out: Path,
     *,
     probes: Sequence[str] | str | None = None,
@@ -177,22 +157,64 @@ def run_probes(
     resume: bool = False,
     progress: bool = False,
     sinks: Sequence[str] = (),
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """Run `probes` (default: every registered probe) on every model into `out`; returns
     results.json's content.
 
-    Every model is opened before anything is written, so a bad spec leaves no directory."""
+    Models are specs, opened models or zoo entries (per-model name, chat, context, backend; `chat`
+    is the default for the others). With a `runner` (a local process pool or Ray, from the sweep
+    stage) every unfinished model × probe part runs as a job in a worker; else here, in order.
+    Every model is opened before anything is written, so a bad spec leaves no directory; a run
+    that fails before any part is finished leaves none either."""
     chosen = probe_names() if probes is None else probes
     names = parse_names(chosen) if isinstance(chosen, str) else parse_names(",".join(chosen))
     configs = probe_configs(names, limit, seed, settings)
     check_sinks(sinks)
     if not models:
-        raise BadInput("no model given (use --model SPEC)")
-    opened = [load(m) if isinstance(m, str) else m for m in models]
-    facts = [model_facts(m, chat) for m in opened]
-    config = run_config(opened, names, limit, seed, chat, configs)
+        raise BadInput("no model given (use --model SPEC or --models ZOO.toml)")
     out = Path(out)
+    sizes = sum(max(c.n, c.closed_n) * OUTPUT_ROW_BYTES for c in configs.values())
+    require(
+        "probe",
+        Need(disk=RUN_FILES_BYTES + sizes * len(models)),
+        out=out,
+        hint="free some space or write elsewhere",
+    )
+    entries = [
+        m if isinstance(m, ZooModel) else ZooModel(spec=m if isinstance(m, str) else m.spec) for m in models
+    ]
+    opened = [
+        open_entry(e) if isinstance(m, (str, ZooModel)) else m for e, m in zip(entries, models, strict=True)
+    ]
+    # What a worker opens: the spec the model resolved to (alias, backend), with the same settings.
+    jobs = [
+        e.model_copy(update={"spec": m.spec, "backend": "auto", "chat": chat if e.chat is None else e.chat})
+        for e, m in zip(entries, opened, strict=True)
+    ]
+    facts = [model_facts(m, j.chat) for m, j in zip(opened, jobs, strict=True)]
+    config = run_config(opened, names, limit, seed, chat, configs, [e.settings() for e in entries])
     _prepare(out, config, force=force, resume=resume)
+    try:
+        return _run(out, opened, facts, jobs, names, configs, limit, seed, progress, resume, sinks, runner)
+    finally:
+        unlock(out)
+
+
+def _run(
+    out: Path,
+    opened: list[TextModel],
+    facts: list[ModelFacts],
+    jobs: list[ZooModel],
+    names: list[str],
+    configs: dict[str, ProbeConfig],
+    limit: int | None,
+    seed: int,
+    progress: bool,
+    resume: bool,
+    sinks: Sequence[str],
+    runner: Runner | None,
+) -> dict[str, Any]:
     labels = unique_names(opened)
     base = {
         "kind": "probe",
@@ -203,16 +225,16 @@ def run_probes(
         "seed": seed,
         "limit": limit,
     }
-    write_summary(out, {**base, "status": "running"})
     started = time.perf_counter()
     try:
-        parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
+        write_summary(out, {**base, "status": "running"})
+        if runner is None:
+            parts = _run_all(out, opened, facts, labels, names, configs, progress, resume)
+        else:
+            parts = _run_jobs(out, jobs, labels, names, configs, progress, resume, runner)
         results = _assemble(out, opened, facts, labels, names, parts)
-    except KeyboardInterrupt:
-        write_summary(out, {**base, "status": "interrupted", "error": "interrupted; continue with --resume"})
-        raise
-    except Exception as e:
-        write_summary(out, {**base, "status": "failed", "error": f"{type(e).__name__}: {e}"})
+    except BaseException as e:
+        _failed(out, e, fresh=not resume)
         raise
     found = {(lab, p): Finding.from_json(results["probes"][p][lab]) for lab in labels for p in names}
     verdicts = {lab: {p: found[(lab, p)].verdict for p in names} for lab in labels}
@@ -232,6 +254,23 @@ def run_probes(
     return results
 
 
+def _failed(out: Path, e: BaseException, *, fresh: bool) -> None:
+    """The failure path, which never raises of its own: a fresh run with no finished part is
+    removed (nothing left behind); any other is marked failed or interrupted (or, when even that
+    cannot be written, reads as interrupted). An I/O error becomes one line naming the path."""
+    if fresh and not any((out / PARTS).glob("*.json")):
+        discard(out)
+        kept = "nothing was kept"
+    else:
+        interrupted = isinstance(e, KeyboardInterrupt)
+        status = "interrupted" if interrupted else "failed"
+        reason = "interrupted; continue with --resume" if interrupted else f"{type(e).__name__}: {e}"
+        kept = f"probe run {out} {status}, finished parts kept for --resume"
+        kept += mark(out, status, reason) if (out / CONFIG).is_file() else ""
+    if isinstance(e, OSError):
+        raise BadInput(f"{e.filename or out}: {e.strerror or e}; {kept}") from None
+
+
 def _run_all(
     out: Path,
     models: list[TextModel],
@@ -242,20 +281,45 @@ def _run_all(
     progress: bool,
     resume: bool,
 ) -> dict[tuple[int, str], dict[str, Any]]:
-    """Every model × probe part: read back when a resume finds it finished, else run and written."""
+    """Every model × probe part, here and in order: read back when a resume finds it finished,
+    else run and written."""
     parts: dict[tuple[int, str], dict[str, Any]] = {}
     with _bar(progress) as bar:
         for i, (model, known, label) in enumerate(zip(models, facts, labels, strict=True)):
             for probe in names:
-                rows_path, res_path = part_files(out, i, probe)
-                if resume and res_path.is_file() and rows_path.is_file():
-                    parts[(i, probe)] = read_json_object(res_path)
-                    continue
-                res, rows = _run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
-                table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
-                _write_table(rows_path, table)
-                parts[(i, probe)] = res.to_json()
-                atomic_write_json(res_path, parts[(i, probe)])  # written last: marks the part finished
+                done = finished_part(out, i, probe) if resume else None
+                if done is None:
+                    found, rows = run_part(model, known, probe, configs[probe], bar, f"{label} · {probe}")
+                    done = write_part(out, i, probe, found, rows)
+                parts[(i, probe)] = done
+    return parts
+
+
+def _run_jobs(
+    out: Path,
+    entries: list[ZooModel],
+    labels: list[str],
+    names: list[str],
+    configs: dict[str, ProbeConfig],
+    progress: bool,
+    resume: bool,
+    runner: Runner,
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """Every unfinished model × probe part as a job on `runner`; each worker writes its part, which
+    is read back here (so a part's numbers come from one place, whichever backend ran it)."""
+    todo = [(i, p) for i in range(len(entries)) for p in names if not (resume and finished_part(out, i, p))]
+    jobs = [(str(out), i, entries[i].model_dump_json(), p, configs[p].model_dump_json()) for i, p in todo]
+    with _bar(progress) as bar:
+        task = bar.add_task(f"{len(entries)} models x {len(names)} probes: parts", total=len(todo))
+        for _ in runner(run_part_job, jobs, lambda msg: bar.advance(task, 1)):
+            pass
+    parts = {}
+    for i, label in enumerate(labels):
+        for p in names:
+            done = finished_part(out, i, p)
+            if done is None:
+                raise RuntimeError(f"part {label} · {p} did not write its result")
+            parts[(i, p)] = done
     return parts
 
 
@@ -268,9 +332,9 @@ def _assemble(
     parts: dict[tuple[int, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """outputs.parquet and results.json from the parts, in model then probe order."""
-    tables = [pq.read_table(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
+    tables = [read_parquet(part_files(out, i, p)[0]) for i in range(len(models)) for p in names]
     merged = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
-    _write_table(out / OUTPUTS, merged)
+    write_table(out / OUTPUTS, merged)
     results: dict[str, Any] = {
         "models": [
             {
@@ -284,15 +348,12 @@ def _assemble(
         "probes": {p: {lab: parts[(i, p)] for i, lab in enumerate(labels)} for p in names},
         "mapping": {},
     }
+    results["comparison"] = compare_models(results["probes"])
     for m, f, lab in zip(models, facts, labels, strict=True):
         if f.run_dir is not None:
             results["mapping"][lab] = run_mapping(f.run_dir, m.tokenize)
     atomic_write_json(out / RESULTS, results)
     return results
-
-
-def _write_table(path: Path, table: pa.Table) -> None:
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def read_results(out: Path) -> dict[str, Any]:

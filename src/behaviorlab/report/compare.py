@@ -136,7 +136,24 @@ def _heads(value: Any) -> str:
 
 
 def _drops(abl: dict[str, Any]) -> str:
-    return f"{pct(abl.get('found_heads'))} / {pct(abl.get('random_heads'))}" if abl else "—"
+    """Found heads' drop against the random draws' median and range (never their mean)."""
+    if not abl:
+        return "—"
+    if abl.get("random_median") is None:
+        return pct(abl.get("found_heads"))
+    n, hit = abl.get("n_random"), abl.get("at_least")
+    return (
+        f"{pct(abl.get('found_heads'))} / median {pct(abl.get('random_median'))} "
+        f"({pct(abl.get('random_low'))}–{pct(abl.get('random_high'))}; {hit} of {n} draws reach it)"
+    )
+
+
+def _failures(value: Any) -> str:
+    return "n/a (no failures)" if value is None else pct(value)
+
+
+def _precision(value: Any) -> str:
+    return "n/a (no predicted failures)" if value is None else pct(value)
 
 
 def shortcuts_table(coll: Collection) -> str:
@@ -153,11 +170,11 @@ def shortcuts_table(coll: Collection) -> str:
                 "run": r["label"],
                 "program": r.get("metamodel_program"),
                 "agreement": pct(r.get("metamodel_agreement")),
-                "failures predicted": pct(r.get("failure_prediction_rate")),
-                "precision": pct(r.get("failure_precision")),
+                "failures predicted": _failures(r.get("failure_prediction_rate")),
+                "precision": _precision(r.get("failure_precision")),
                 "size (bits)": r.get("metamodel_size"),
                 "top heads (score vs baseline)": _heads(r.get("recursion_heads")),
-                "ablation drop found / random": _drops(abl),
+                "ablation drop found / random heads": _drops(abl),
             }
         )
     if not rows:
@@ -170,8 +187,8 @@ def shortcuts_table(coll: Collection) -> str:
                 "run": m.get("run"),
                 "program": m.get("program"),
                 "agreement": pct(m.get("metamodel_agreement")),
-                "failures predicted": pct(m.get("failure_prediction_rate")),
-                "precision": pct(m.get("failure_precision")),
+                "failures predicted": _failures(m.get("failure_prediction_rate")),
+                "precision": _precision(m.get("failure_precision")),
                 "size (bits)": m.get("metamodel_size"),
                 "same shortcut as": ", ".join(m.get("same_shortcut_as") or []) or "—",
             }

@@ -6,8 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# Colour-blind-friendly palette (Okabe-Ito), shared by the HTML and PNG renderers.
+# Colour-blind-friendly palettes (Okabe-Ito, then Paul Tol's "muted"), shared by the HTML and PNG
+# renderers: 17 distinct colours before any repeats.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+MORE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
+COLORS = PALETTE + MORE
+# Line styles a series may take beside its colour (series of one model share the colour).
+STYLES = 5
 
 
 @dataclass
@@ -23,6 +28,7 @@ class Series:
     color: str | None = None
     lo: list[float | None] | None = None  # interval bounds per point (e.g. a 95% CI), drawn as error bars
     hi: list[float | None] | None = None
+    style: int = 0  # line dash and marker, 0..STYLES-1: tells apart series that share a colour
 
     def errors(self) -> tuple[list[float], list[float]] | None:
         """(below, above) distances from y to lo and hi, 0 where unknown; None without bounds."""
@@ -76,11 +82,23 @@ class Figure:
     wide: bool = True  # full row in the page grid; False for small multiples
 
     def colors(self) -> list[str]:
-        """The colour of each series, in order (explicit colours win)."""
-        return [s.color or PALETTE[i % len(PALETTE)] for i, s in enumerate(self.series)]
+        """The colour of each series, in order (explicit colours win; no colour repeats before 17)."""
+        return [s.color or COLORS[i % len(COLORS)] for i, s in enumerate(self.series)]
 
 
 def slug(text: str) -> str:
     """A file- and id-safe version of a string."""
     out = "".join(c if c.isalnum() else "-" for c in text.lower())
     return "-".join(p for p in out.split("-") if p) or "x"
+
+
+def title_lines(title: str, width: int) -> list[str]:
+    """The title broken between words into lines of at most `width` characters (plotly does not
+    wrap titles: a long one would run past the figure's edge)."""
+    lines: list[str] = []
+    for word in title.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines

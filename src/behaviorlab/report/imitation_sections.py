@@ -11,7 +11,7 @@ from behaviorlab.report.figures import Figure, Series
 from behaviorlab.report.html import cards, esc, note, table
 from behaviorlab.report.rundata import RunData
 from behaviorlab.results import Finding
-from behaviorlab.stats import Estimate
+from behaviorlab.stats import DEGENERATE_AGREEMENT, Estimate
 
 STYLE = ("template", "list", "summary", "unigram_overlap", "length_r", "abstain_invalid", "abstain_valid")
 
@@ -76,6 +76,14 @@ def _style(r: dict[str, Any]) -> str:
     return head + table(rows, limit=None) + note("Template adherence by skill:") + table(by_skill, limit=None)
 
 
+def _same(a: dict[str, Any]) -> str:
+    """yes / no, or n/a when no program explains the teacher or the student (fit ≈ 0%)."""
+    fits = (a["teacher_program_fit"], a["student_program_fit"])
+    if min(fits) <= DEGENERATE_AGREEMENT:
+        return "n/a (no program explains both)"
+    return "yes" if a["same_shortcut"] else "no"
+
+
 def _algorithm(r: dict[str, Any]) -> str | None:
     rows = []
     for row in r["rows"]:
@@ -84,7 +92,7 @@ def _algorithm(r: dict[str, Any]) -> str | None:
             rows.append(
                 {
                     "model": row["name"],
-                    "same shortcut": a["same_shortcut"],
+                    "same shortcut": _same(a),
                     "program agreement": cell(a["program_agreement"]),
                     "program fit (teacher / student)": f"{a['teacher_program_fit']:.0%} / "
                     f"{a['student_program_fit']:.0%}",

@@ -10,7 +10,7 @@ from behaviorlab.report.canvas import Canvas
 from behaviorlab.report.html import esc
 from behaviorlab.report.plotly_out import to_plotly
 from behaviorlab.report.png_out import write_png
-from behaviorlab.report.theme import CAPTURE_JS, CSS, PAGE_JS
+from behaviorlab.report.theme import CAPTURE_JS, CSS, LAYOUT_JS, PAGE_JS
 from behaviorlab.rundir import figure_file
 
 
@@ -63,6 +63,8 @@ def build_page(
         if canvas.figures
         else ""
     )
+    if capture_errors:  # test mode also measures the layout (theme.LAYOUT_JS)
+        scripts += f"<script>{LAYOUT_JS}</script>"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

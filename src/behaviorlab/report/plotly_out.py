@@ -8,6 +8,24 @@ from typing import Any
 
 from behaviorlab.report.figures import Figure, Heatmap, Series
 
+# Plotly's toolbar (modebar) sits in the top 30 px of a figure: the top margin keeps it off the plot.
+MODEBAR_PX = 32
+DASHES = ("solid", "dot", "dashdot", "longdash", "longdashdot")
+SYMBOLS = ("circle", "square", "triangle-up", "x", "triangle-down")
+PATTERNS = ("", ".", "x", "+", "-")
+LEGEND_ROW_PX = 20
+
+
+def legend_rows(names: list[str], wide: bool) -> int:
+    """How many rows a horizontal legend of these names takes (plotly wraps it by width): the
+    figure grows by that many rows instead of squashing its plot and clipping the axis titles."""
+    if len(names) < 2:
+        return 0
+    width = 1100 if wide else 500  # the plot's width at 1280 px, a full row or half of one
+    per_row = max(1, width // (50 + 7 * max(len(n) for n in names)))
+    return -(-len(names) // per_row)
+
+
 # White to deep blue, like matplotlib's "Blues" (plotly's own "Blues" runs the other way).
 HEAT = [[0.0, "#f7fbff"], [0.35, "#9ecae1"], [0.7, "#2171b5"], [1.0, "#08306b"]]
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -23,6 +41,9 @@ def _series(s: Series, color: str, horizontal: bool) -> dict[str, Any]:
     trace: dict[str, Any] = {"name": _t(s.name)}
     if s.kind == "bar":
         trace.update(type="bar", marker={"color": color})
+        if s.style and not s.dashed:  # bars sharing a colour: a fill pattern tells them apart
+            shape = PATTERNS[s.style % len(PATTERNS)]
+            trace["marker"]["pattern"] = {"shape": shape, "fillmode": "overlay", "fgcolor": "#ffffff"}
         if horizontal:
             trace.update(x=y, y=x, orientation="h")
         else:
@@ -39,8 +60,8 @@ def _series(s: Series, color: str, horizontal: bool) -> dict[str, Any]:
             mode="lines+markers" if len(x) <= 60 else "lines",
             x=x,
             y=y,
-            line={"color": color, "width": 2, "dash": "dash" if s.dashed else "solid"},
-            marker={"size": 6, "symbol": "diamond" if s.dashed else "circle"},
+            line={"color": color, "width": 2, "dash": "dash" if s.dashed else DASHES[s.style % len(DASHES)]},
+            marker={"size": 6, "symbol": "diamond" if s.dashed else SYMBOLS[s.style % len(SYMBOLS)]},
             connectgaps=False,
         )
     errors = s.errors()
@@ -111,10 +132,11 @@ def to_plotly(fig: Figure) -> dict[str, Any]:
         "automargin": True,
     }
     layout: dict[str, Any] = {
-        "title": {"text": _t(fig.title), "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        # No plotly title: the page writes it above the figure as HTML (it wraps, and plotly's
+        # toolbar, which sits in this top margin, can never cover it).
         "font": {"family": FONT, "size": 12, "color": "#1f2328"},
-        "height": fig.height,
-        "margin": {"l": 60, "r": 20, "t": 48, "b": 50},
+        "height": fig.height - 48 + MODEBAR_PX,
+        "margin": {"l": 60, "r": 20, "t": MODEBAR_PX, "b": 50},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "#ffffff",
         # Below the axis title, anchored to the figure's bottom edge so the two never overlap.
@@ -136,8 +158,13 @@ def to_plotly(fig: Figure) -> dict[str, Any]:
     xs = [v for s in fig.series for v in s.x if isinstance(v, int | float)]
     if fig.integer_x and xs and max(xs) - min(xs) <= 24:
         x_axis.update(dtick=1, tickformat="d")
-    if len(fig.series) > 1 and not fig.horizontal:
-        layout["margin"]["b"] = 100
+    rows = legend_rows([s.name for s in fig.series], fig.wide)
+    if rows:
+        # The legend sits below the x-axis title, anchored to the figure's bottom edge.
+        layout["margin"]["b"] = 70 + LEGEND_ROW_PX * rows
+        layout["height"] += LEGEND_ROW_PX * rows
+        # A few pixels above the bottom edge: plotly pads the legend box beyond its anchor.
+        layout["legend"]["y"] = 8 / layout["height"]
     if fig.log_y:
         y_axis["type"] = "log"
     if fig.log_x and xs and min(xs) > 0:

@@ -11,9 +11,12 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
 from behaviorlab.io import atomic_write
-from behaviorlab.report.figures import Figure, Heatmap
+from behaviorlab.report.figures import Figure, Heatmap, title_lines
 
 DPI = 110
+# The same five styles as the HTML figures (plotly_out.DASHES / SYMBOLS).
+LINESTYLES = ("-", ":", "-.", (0, (8, 3)), (0, (8, 3, 1, 3)))
+MARKERS = ("o", "s", "^", "x", "v")
 
 
 def _draw_series(ax: Axes, fig: Figure) -> None:
@@ -43,8 +46,8 @@ def _draw_series(ax: Axes, fig: Figure) -> None:
                 ys,
                 color=color,
                 label=s.name,
-                linestyle="--" if s.dashed else "-",
-                marker="D" if s.dashed else "o",
+                linestyle="--" if s.dashed else LINESTYLES[s.style % len(LINESTYLES)],
+                marker="D" if s.dashed else MARKERS[s.style % len(MARKERS)],
                 markersize=3 if len(pos) > 60 else 5,
                 zorder=3 + i,
             )
@@ -74,7 +77,9 @@ def _draw_series(ax: Axes, fig: Figure) -> None:
         ax.set_xticks(sorted(set(xs)), [f"{v:g}" for v in sorted(set(xs))])
     if fig.log_y:
         (ax.set_xscale if fig.horizontal else ax.set_yscale)("log")
-    if len(fig.series) > 1:
+    if len(fig.series) > 4:  # many series: the legend goes below the axes, not over the data
+        ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.22), ncol=2)
+    elif len(fig.series) > 1:
         ax.legend(frameon=False, fontsize=8)
 
 
@@ -134,6 +139,6 @@ def write_png(fig: Figure, path: Path) -> None:
             _draw_series(ax, fig)
             ax.set_xlabel(fig.y_label if fig.horizontal else fig.x_label)
             ax.set_ylabel("" if fig.horizontal else fig.y_label)
-        ax.set_title(fig.title, loc="left", fontsize=10)
+        ax.set_title("\n".join(title_lines(fig.title, 100 if fig.wide else 64)), loc="left", fontsize=10)
         mfig.tight_layout()
-        atomic_write(path, lambda tmp: mfig.savefig(tmp, format="png"))
+        atomic_write(path, lambda tmp: mfig.savefig(tmp, format="png", bbox_inches="tight"))

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from behaviorlab.report.canvas import Canvas, grid
-from behaviorlab.report.figures import Figure, Series
-from behaviorlab.report.html import cards, esc, fmt, note, table
+from behaviorlab.report.figures import COLORS, Figure, Series
+from behaviorlab.report.html import breakable, cards, columns_of, esc, fmt, note, table
 from behaviorlab.report.rundata import RunData
 from behaviorlab.results import Finding, Plot
-from behaviorlab.stats import Estimate
+from behaviorlab.stats import MI_NOTE, Estimate, bits, clipped_at_zero
 
 
 def _pct(x: Any) -> str:
@@ -19,14 +19,20 @@ def _pct(x: Any) -> str:
 
 
 def rate_cell(e: Estimate | dict[str, Any] | None) -> str:
-    """ "50% [31–69%] (4/8)" for a share (a median "3 [2–5]"); "—" when absent or undefined."""
+    """ "50% [31–69%] (4/8)" for a share (a median "3 [2–5]", an exact number "35% (exact)");
+    "—" when absent, "n/a (n=0)" over zero cases, and unusable cases named beside the rate."""
     if isinstance(e, dict):
         e = Estimate.from_json(e)
-    if e is None or e.estimate is None:
+    if e is None:
         return "—"
+    gone = f"; {e.excluded} unusable" if e.excluded else ""
+    if e.estimate is None:
+        return f"n/a (n=0{gone})"
     if e.method == "quartiles":
         return f"{e.estimate:g} [{e.ci_low:g}–{e.ci_high:g}]"
-    count = f" ({e.k}/{e.n})" if e.k is not None else ""
+    if e.method == "exact":
+        return f"{_pct(e.estimate)} (exact)"
+    count = f" ({e.k}/{e.n}{gone})" if e.k is not None else ""
     return f"{_pct(e.estimate)} [{_pct(e.ci_low)}–{_pct(e.ci_high)}]{count}"
 
 
@@ -94,14 +100,13 @@ def _behavior_rows(per: dict[str, Finding]) -> list[dict[str, Any]]:
     out = []
     for model, f in per.items():
         b = f.behavior
-        mi = b.mi_bits if b is not None else None
         out.append(
             {
                 "model": model,
                 "behaviour B(x)": b.name if b else None,
                 "|C(B)| bits": b.description_bits if b else None,
-                "I(M(X); B(X)) bits": mi.estimate if mi else None,
-                "95% CI": f"[{fmt(mi.ci_low if mi else None)}, {fmt(mi.ci_high if mi else None)}]",
+                # Files from before MI was clipped at 0 may hold a negative estimate: it means 0.
+                "I(M(X); B(X)) (95% CI)": bits(clipped_at_zero(b.mi_bits)) if b else None,
                 "generations": f.info.get("generations"),
                 "verdict": f.verdict,
             }
@@ -110,27 +115,40 @@ def _behavior_rows(per: dict[str, Finding]) -> list[dict[str, Any]]:
 
 
 def side_by_side(per: dict[str, Finding]) -> list[dict[str, Any]]:
-    """The probe's table rows merged by their key columns: per model its rate, then each other
-    estimate (accuracy, denial, ...) as its own column."""
+    """The probe's table rows merged by their key columns, one column per model: its rate, and
+    each other estimate (accuracy, denial, ...) on a line of its own in the same cell — a column
+    per model and estimate would run off the page with three models."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for model, f in per.items():
         for row in f.rows:
             key = tuple(row.keys.get(k) for k in f.keys)
-            cell = merged.setdefault(key, {k: row.keys.get(k) for k in f.keys})
-            for name, e in row.values.items():
-                cell[model if name == "rate" else f"{model} · {name}"] = rate_cell(e)
-    return list(merged.values())
+            cell = merged.setdefault(key, {k: breakable(fmt(row.keys.get(k))) for k in f.keys})
+            named = sorted(row.values.items(), key=lambda kv: kv[0] != "rate")  # the rate first
+            lines = [
+                esc(rate_cell(e)) if len(named) == 1 else f"{esc(n)}: {esc(rate_cell(e))}" for n, e in named
+            ]
+            cell[model] = "<br>".join(lines)
+    return [{**r, **{m: r.get(m, "—") for m in per}} for r in merged.values()]
+
+
+def _every_number(f: Finding) -> list[dict[str, Any]]:
+    """A finding's rows with every estimate in one readable cell (value, interval, counts) and
+    the plain numbers beside them."""
+    return [{**r.keys, **{k: rate_cell(e) for k, e in r.values.items()}, **r.extra} for r in f.rows]
 
 
 def figures(probe: str, per: dict[str, Finding], canvas: Canvas) -> str:
     """Each plot once, with every model's series (named by model when there are several)."""
     specs: dict[str, Plot] = {}
     lines: dict[str, list[Series]] = {}
-    for model, f in per.items():
+    for m, (model, f) in enumerate(per.items()):
         for spec in f.plots:
             specs.setdefault(spec.key, spec)
-            for s in spec.series(f.rows):
-                name = f"{model} · {s['name']}" if len(per) > 1 else str(s["name"])
+            for k, s in enumerate(spec.series(f.rows)):
+                several = len(per) > 1
+                name = f"{model} · {s['name']}" if several else str(s["name"])
+                # Several models: one colour per model, a line style per series of that model.
+                color, style = (COLORS[m % len(COLORS)], k) if several else (None, 0)
                 lines.setdefault(spec.key, []).append(
                     Series(
                         name,
@@ -140,6 +158,8 @@ def figures(probe: str, per: dict[str, Finding], canvas: Canvas) -> str:
                         dashed=bool(s.get("dashed")),
                         lo=list(s.get("lo") or []) or None,
                         hi=list(s.get("hi") or []) or None,
+                        color=color,
+                        style=style,
                     )
                 )
     figs = []
@@ -162,15 +182,45 @@ def figures(probe: str, per: dict[str, Finding], canvas: Canvas) -> str:
 def probe_body(probe: str, per: dict[str, Finding], canvas: Canvas) -> str:
     """Verdicts and behaviour scores, the side-by-side table, figures, notes and raw tables."""
     body = table(_behavior_rows(per))
-    body += table(side_by_side(per), limit=None)
+    body += note(f"I(M(X); B(X)): {MI_NOTE}.")
+    rows = side_by_side(per)
+    body += table(rows, limit=None, raw=columns_of(rows))
     body += figures(probe, per, canvas)
     for model, f in per.items():
         for n in f.notes:
             body += note(f"{model}: {n}")
     for model, f in per.items():
-        full = table(f.table(), limit=None)
-        body += f"<details><summary>{esc(model)}: every column</summary>{full}</details>"
+        full = table(_every_number(f), limit=None)
+        body += f"<details><summary>{esc(model)}: every number</summary>{full}</details>"
     return body
+
+
+def comparison_body(comparison: dict[str, Any]) -> str | None:
+    """Per probe: the models ranked by headline rate, and each pair's difference with its 95%
+    interval, marked when significant. None with fewer than two models."""
+    if not any(len(c.get("ranking", [])) > 1 for c in comparison.values()):
+        return None
+    body = note(
+        "Models ranked by each probe's headline rate (95% Wilson intervals); a difference is marked "
+        "significant when its 95% interval (Newcombe) excludes zero."
+    )
+    ranks, diffs = [], []
+    for probe, c in comparison.items():
+        for place, r in enumerate(c.get("ranking", []), 1):
+            ranks.append({"probe": probe, "rank": place, "model": r["model"], "headline": rate_cell(r)})
+        for d in c.get("pairs", []):
+            diffs.append(
+                {
+                    "probe": probe,
+                    "difference": f"{d['a']} − {d['b']}",
+                    "points": f"{100 * d['estimate']:+.0f} "
+                    f"[{100 * d['ci_low']:+.0f}, {100 * d['ci_high']:+.0f}]",
+                    "significant": "yes" if d["significant"] else "no",
+                }
+            )
+        if not c.get("same_measure", True):
+            body += note(f"{probe}: the models' headlines measure different things (open vs closed prompts)")
+    return body + table(ranks, limit=None) + table(diffs, limit=None)
 
 
 def mapping_body(mapping: dict[str, Any]) -> str | None:
@@ -210,6 +260,7 @@ def probe_sections(run: RunData, canvas: Canvas) -> list[tuple[str, str, str]]:
     parts: list[tuple[str, str, str | None]] = [
         ("overview", "Overview", overview(run)),
         ("headlines", "Headlines", headlines(probes)),
+        ("comparison", "Ranking and significant differences", comparison_body(res.get("comparison") or {})),
     ]
     for probe, per in probes.items():
         if per:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_text
+from behaviorlab.outdir import claim_folder
 from behaviorlab.report.canvas import Canvas
 from behaviorlab.report.compare import comparison_body
 from behaviorlab.report.imitation_sections import imitation_sections
 from behaviorlab.report.page import GENERATOR, build_page, write_figures
 from behaviorlab.report.probe_sections import probe_sections
 from behaviorlab.report.run_sections import render_sections, run_sections
-from behaviorlab.report.rundata import load_collection, load_run
+from behaviorlab.report.rundata import RunData, load_collection, load_run
 from behaviorlab.report.study_sections import study_page
 from behaviorlab.rundir import FIGURES, REPORT, RUN_MARKERS, STUDY, SUMMARY, SWEEP, is_run, read_json_object
 
@@ -32,6 +34,7 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
         title = f"{path.resolve().name} ({coll.kind} comparison)"
     elif is_run(path):
         run = load_run(path)
+        canvas.subject = subject_of(run)
         if run.kind == "probe":
             sections = probe_sections(run, canvas)
         elif run.kind == "imitation":
@@ -46,6 +49,14 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
         )
     html = build_page(title, str(path.resolve()), toc, body, canvas, capture_errors=capture_errors)
     return html, canvas
+
+
+def subject_of(run: RunData) -> str:
+    """Whose figures a run page shows: the run's name, or a probe run's models."""
+    if run.kind == "probe":
+        names = [str(m.get("name")) for m in run.results.get("models", []) if m.get("name")]
+        return ", ".join(names) or run.name
+    return run.name
 
 
 def _is_ours(page: Path) -> bool:
@@ -66,9 +77,16 @@ def render_report(path: Path, out: Path | None = None, *, capture_errors: bool =
     if out.exists() and not _is_ours(out):
         raise BadInput(f"{out}: exists and is not a behaviorlab report; refusing to overwrite it")
     html, canvas = build_report(path, capture_errors=capture_errors)
+    # figures/ beside the page: ours inside the reported directory; elsewhere only a folder we
+    # made (a user's own figures/ beside --out is never overwritten).
+    owned = out.parent.resolve() == path.resolve()
+    made = not (out.parent / FIGURES).exists()
     try:
-        write_figures(canvas, out.parent / FIGURES)
+        folder = claim_folder(out.parent / FIGURES, "the report's figures", owned=owned)
+        write_figures(canvas, folder)
         atomic_write_text(out, html)
     except OSError as e:
+        if made:  # a full disk: the figures folder this call made goes again
+            shutil.rmtree(out.parent / FIGURES, ignore_errors=True)
         raise BadInput(f"{e.filename or out}: cannot write the report: {e.strerror or e}") from None
     return out

@@ -7,7 +7,7 @@ from typing import Any
 
 from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Series
-from behaviorlab.report.html import cards, esc, fmt, note, pct, section, table
+from behaviorlab.report.html import breakable, cards, esc, fmt, note, pct, section, table
 from behaviorlab.report.rundata import RunData, is_id, is_ood
 
 # Metadata fields in the order evaluate/metrics.py breaks them down; other meta_* columns follow.
@@ -53,7 +53,7 @@ def header(run: RunData) -> str:
     digest = str(run.summary.get("config_digest") or "—")
     seed = run.env.get("seed", run.config.get("train", {}).get("seed"))
     facts = [
-        ("task", esc(_task(run))),
+        ("task", breakable(_task(run))),
         ("status", f'<span class="status status-{esc(status)}">{esc(status)}</span>'),
         ("config digest", f'<code title="{esc(digest)}">{esc(digest[:12])}</code>'),
         ("steps", esc(fmt(run.summary.get("steps")))),
@@ -123,11 +123,7 @@ def training_curves(run: RunData, canvas: Canvas) -> str | None:
     figs = []
     specs: list[tuple[str, tuple[str, ...], dict[str, Any]]] = [
         ("Training loss", ("loss",), {"y_label": "cross-entropy"}),
-        (
-            "Accuracy (exact match): monitor, and each test split (OOD dashed)",
-            ("accuracy",),
-            {"y_label": "accuracy", "y_range": (0, 1.02)},
-        ),
+        ("Accuracy (exact match)", ("accuracy",), {"y_label": "accuracy", "y_range": (0, 1.02)}),
         ("Learning rate", ("lr",), {"y_label": "lr"}),
     ]
     grouped = {c for members in STAT_GROUPS.values() for c in members}
@@ -139,12 +135,13 @@ def training_curves(run: RunData, canvas: Canvas) -> str | None:
             # From zero, so a constant or warmed-up rate reads as a rate, not as noise.
             top = max(v for s in series for v in s.y if v is not None)
             extra["y_range"] = (0, top * 1.15 or 1.0)
+        drawn = [r for r in rows if any(r.get(c) is not None for c in members)]
         if series:
             figs.append(
                 canvas.figure(
                     Figure(
                         f"curve-{title}",
-                        title,
+                        f"{title} · {_splits(drawn)}",
                         "step",
                         extra.pop("y_label", ""),
                         series,
@@ -154,6 +151,12 @@ def training_curves(run: RunData, canvas: Canvas) -> str | None:
                 )
             )
     return grid(figs) if figs else None
+
+
+def _splits(rows: list[dict[str, Any]]) -> str:
+    """The splits a figure draws, OOD ones marked: "train, test_id, test_ood (OOD, dashed)"."""
+    names = dict.fromkeys(str(r.get("split") or "train") for r in rows)
+    return ", ".join(f"{s} (OOD, dashed)" if is_ood(s) else s for s in names)
 
 
 def _meta_fields(rows: list[dict[str, Any]]) -> list[str]:
@@ -207,7 +210,7 @@ def accuracy_breakdown(run: RunData, canvas: Canvas) -> str | None:
             canvas.figure(
                 Figure(
                     f"acc-by-{field}",
-                    f"Accuracy by {field}",
+                    f"Accuracy by {field} · {_splits(run.predictions)}",
                     field,
                     "exact match",
                     series,

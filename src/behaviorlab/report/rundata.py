@@ -6,10 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_parquet
 from behaviorlab.rundir import (
     ANALYSIS,
     METRICS,
@@ -77,12 +75,7 @@ class Collection:
 
 
 def _parquet(path: Path, skip: set[str] | None = None) -> list[dict[str, Any]]:
-    try:
-        schema = pq.read_schema(path)
-        cols = [c for c in schema.names if c not in (skip or set())]
-        return list(pq.read_table(path, columns=cols).to_pylist())
-    except (pa.ArrowInvalid, OSError) as e:
-        raise BadInput(f"{path}: not a readable Parquet file: {e}") from None
+    return list(read_parquet(path, drop=tuple(skip or ())).to_pylist())
 
 
 def load_run(path: Path) -> RunData:

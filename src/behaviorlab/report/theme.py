@@ -33,27 +33,33 @@ h3 { font-size:15px; margin:18px 0 8px; }
 .card { border:1px solid var(--line); border-radius:8px; padding:8px 12px; background:#fbfcfd; }
 .card .label { font-size:12px; color:var(--muted); text-transform:uppercase;
   letter-spacing:.04em; }
-.card .value { font-size:15px; font-weight:600; word-break:break-word; }
+/* A value wraps between its name parts (the <wbr> after / @ + _), never inside a word that fits. */
+.card .value { font-size:15px; font-weight:600; overflow-wrap:break-word; }
 .cards.big .value { font-size:30px; font-weight:700; color:var(--accent); }
 .cards.big .card:nth-child(2) .value { color:var(--ood); }
 .status { padding:1px 8px; border-radius:999px; background:#eaeef2; font-size:13px; white-space:nowrap; }
 .status-complete, .status-trained { background:#dafbe1; color:var(--ok); }
 .status-failed { background:#ffebe9; color:var(--bad); }
 .status-running, .status-stopped { background:#fff8c5; color:#7d4e00; }
-.table-wrap { overflow:auto; max-height:560px; border:1px solid var(--line); border-radius:8px;
+/* Only a long table scrolls in its own box: a short one with tall cells (the probe headlines)
+   had its last row cut off at the box's edge. */
+.table-wrap.long { max-height:560px; }
+.table-wrap { overflow:auto; border:1px solid var(--line); border-radius:8px;
   margin:8px 0; }
 table { border-collapse:collapse; width:100%; font-size:13px; }
 th, td { padding:5px 10px; text-align:left; border-bottom:1px solid #eef1f4; vertical-align:top; }
-th { position:sticky; top:0; background:#f0f3f6; font-weight:600; white-space:nowrap; }
+th { position:sticky; top:0; background:#f0f3f6; font-weight:600; }
 tbody tr:nth-child(even) { background:#fafbfc; }
+/* Cells wrap between words and at the <wbr> the table puts after name separators (/ @ + _);
+   a word is broken only when it cannot fit a line of its own. */
 td { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12.5px;
-  word-break:break-word; }
-td.num { text-align:right; white-space:nowrap; }
-td:first-child { white-space:nowrap; }
+  overflow-wrap:break-word; }
+th.num, td.num { text-align:right; white-space:nowrap; }
 mark { background:#ffd8b5; color:#7a2e00; padding:0 3px; border-radius:3px; }
+/* Code wraps at the box's edge instead of running off the right side of the page. */
 pre { background:#f6f8fa; border:1px solid var(--line); border-radius:8px; padding:10px 12px;
-  overflow:auto;
-      font-size:12.5px; max-height:420px; }
+  overflow:auto; white-space:pre-wrap; overflow-wrap:anywhere;
+  font-size:12.5px; max-height:420px; }
 pre.program { background:#0d1b2a; color:#e6edf3; font-size:13.5px; }
 details { margin:10px 0; }
 details > summary { cursor:pointer; color:var(--accent); font-weight:600; }
@@ -67,6 +73,7 @@ figure { margin:0; border:1px solid #eef1f4; border-radius:8px; padding:4px; bac
   min-width:0; }
 figure.wide { grid-column:1 / -1; }
 figcaption { text-align:right; font-size:11px; padding:0 6px 2px; }
+.fig-title { font-size:14.5px; font-weight:600; padding:6px 8px 0; line-height:1.35; }
 figcaption a { color:var(--muted); }
 .muted, .source { color:var(--muted); font-size:13px; margin:4px 0 8px; }
 .warn { color:var(--bad); background:#ffebe9; border-radius:6px; padding:6px 10px;
@@ -121,5 +128,109 @@ CAPTURE_JS = """
     record('console.error: ' + Array.prototype.map.call(arguments, String).join(' '));
     return original.apply(console, arguments);
   };
+})();
+"""
+
+# Test mode only: once every figure is drawn, opens every <details> and measures the page as a
+# person at this window size sees it; writes what it found to <html data-bl-layout> as JSON:
+# tables and code blocks wider than their box (horizontal overflow: a clipped last column, code
+# running off the edge), a page wider than the window, and figure texts (axis titles, chart
+# title, legend) outside their figure's drawing or overlapping each other or the toolbar.
+LAYOUT_JS = """
+(function () {
+  var root = document.documentElement;
+  function box(el) {
+    var r = el.getBoundingClientRect();
+    return {l: r.left, t: r.top, r: r.right, b: r.bottom};
+  }
+  function overlap(a, b) { return a.l < b.r - 1 && b.l < a.r - 1 && a.t < b.b - 1 && b.t < a.b - 1; }
+  function inside(a, b) { return a.l >= b.l - 1 && a.r <= b.r + 1 && a.t >= b.t - 1 && a.b <= b.b + 1; }
+  function name(el) {
+    var fig = el.closest('figure') ? el.closest('figure').querySelector('.bl-fig') : el.closest('section');
+    return (fig && fig.id ? fig.id : '?') + ': ' + (el.textContent || '').trim().slice(0, 60);
+  }
+  function measure() {
+    var found = {overflow: [], clipped: [], overlaps: [], page: null, tables: 0, code: 0, figures: 0};
+    document.querySelectorAll('.table-wrap, pre').forEach(function (el) {
+      if (el.tagName === 'PRE') { found.code += 1; } else { found.tables += 1; }
+      if (el.scrollWidth > el.clientWidth + 1) {
+        var what = el.tagName.toLowerCase() + ' ' + el.scrollWidth + '>' + el.clientWidth;
+        found.overflow.push(what + ' ' + name(el));
+      }
+      // A short table shows every row; only a long one (class "long") scrolls in its box.
+      if (el.tagName !== 'PRE' && !el.classList.contains('long') && el.scrollHeight > el.clientHeight + 1) {
+        found.overflow.push('rows cut ' + el.scrollHeight + '>' + el.clientHeight + ' ' + name(el));
+      }
+    });
+    if (root.scrollWidth > window.innerWidth + 1) { found.page = root.scrollWidth + '>' + window.innerWidth; }
+    document.querySelectorAll('.js-plotly-plot').forEach(function (plot) {
+      found.figures += 1;
+      var frame = box(plot.querySelector('.main-svg'));
+      var texts = plot.querySelectorAll('.g-xtitle text, .g-ytitle text, .legend');
+      var parts = [];
+      texts.forEach(function (t) {
+        var b = box(t);
+        if (b.r - b.l < 1) { return; }
+        if (!inside(b, frame)) { found.clipped.push(name(t) + ' ' + JSON.stringify([b, frame])); }
+        parts.push([t, b]);
+      });
+      var bar = plot.querySelector('.modebar');
+      var title = plot.closest('figure').querySelector('.fig-title') || plot.querySelector('.g-gtitle text');
+      if (bar && title && overlap(box(bar), box(title))) {
+        found.overlaps.push('toolbar over ' + name(title));
+      }
+      if (title && title.scrollWidth > title.clientWidth + 1) {
+        found.overflow.push('title ' + name(title));
+      }
+      for (var i = 0; i < parts.length; i++) {
+        for (var j = i + 1; j < parts.length; j++) {
+          if (overlap(parts[i][1], parts[j][1])) {
+            found.overlaps.push(name(parts[i][0]) + ' / ' + name(parts[j][0]));
+          }
+        }
+      }
+    });
+    found.split = splitWords();
+    root.setAttribute('data-bl-layout', JSON.stringify(found));
+  }
+  // Words of table cells, card values and figure titles broken across two lines inside the word
+  // (not at a space, a hyphen or dash, or the <wbr> after a name part, which splits text nodes).
+  function splitWords() {
+    var out = [];
+    document.querySelectorAll('td, th, .card .value, .fig-title').forEach(function (el) {
+      var walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (var node = walk.nextNode(); node; node = walk.nextNode()) {
+        var re = /[^\\s\u2010-\u2014-]+[\u2010-\u2014-]?/g, m;  // hyphens and dashes may end a line
+        while ((m = re.exec(node.data)) !== null) {
+          var range = document.createRange();
+          range.setStart(node, m.index);
+          range.setEnd(node, m.index + m[0].length);
+          var tops = {};
+          Array.prototype.forEach.call(range.getClientRects(), function (r) {
+            if (r.width > 0) { tops[Math.round(r.top)] = true; }
+          });
+          if (Object.keys(tops).length > 1 && out.length < 20) { out.push(m[0] + ' in ' + name(el)); }
+        }
+      }
+    });
+    return out;
+  }
+  function openAll() {
+    document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+    var plots = Array.prototype.slice.call(document.querySelectorAll('.js-plotly-plot'));
+    var resized = plots.map(function (p) { return Plotly.Plots.resize(p); });
+    Promise.all(resized).then(function () { setTimeout(measure, 50); });
+  }
+  function wait() {
+    var figs = document.getElementById('bl-figdata');
+    if (!figs) {
+      document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+      measure();
+      return;
+    }
+    if (root.getAttribute('data-bl-plotted') === null) { setTimeout(wait, 50); return; }
+    openAll();
+  }
+  window.addEventListener('load', function () { setTimeout(wait, 0); });
 })();
 """

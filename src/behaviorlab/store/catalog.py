@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
-from behaviorlab.rundir import CATALOG, RunDir, checkpoint_problems
+from behaviorlab.rundir import CATALOG, SUMMARY, RunDir, checkpoint_problems
+from behaviorlab.validate import INT64_MAX, INT64_MIN
 
 CATALOG_NAME = CATALOG  # the name beside the runs (rundir.CATALOG)
 ENV_VAR = "BEHAVIORLAB_CATALOG"
@@ -166,7 +167,7 @@ def row_from_run(run_dir: Path) -> dict[str, Any]:
     problems = checkpoint_problems(run_dir)
     # A run whose checkpoints fail their checksums is not complete, whatever its summary says.
     status = "damaged" if problems else run.status
-    return {
+    row = {
         "run_id": run_id_for(run_dir),
         "path": str(run_dir.resolve()),
         "kind": run.kind,
@@ -183,6 +184,28 @@ def row_from_run(run_dir: Path) -> dict[str, Any]:
         "integrity": "; ".join(f"{f}: {p}" for f, p in problems[:3]) or None,
         "summary_json": json.dumps(s, sort_keys=True, default=str),
     }
+    return _checked(row, run_dir)
+
+
+def _checked(row: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The row's typed columns as SQLite stores them: a number where the schema has one (within
+    int64 for integers), text elsewhere; BadInput names the run's file otherwise."""
+    for col in ("steps", "seed"):
+        v = row[col]
+        if v is not None and (
+            not isinstance(v, int) or isinstance(v, bool) or not INT64_MIN <= v <= INT64_MAX
+        ):
+            raise BadInput(
+                f"{run_dir}: {col} = {str(v)[:40]} is not a 64-bit integer (summary.json or config.toml)"
+            )
+    for col in ("accuracy_id", "accuracy_ood"):
+        v = row[col]
+        if v is not None and (not isinstance(v, int | float) or isinstance(v, bool)):
+            raise BadInput(f"{run_dir / SUMMARY}: {col} = {str(v)[:40]} is not a number")
+    for col in ("kind", "name", "task", "config_digest", "status", "optimizer"):
+        if row[col] is not None:
+            row[col] = str(row[col])
+    return row
 
 
 def upsert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:

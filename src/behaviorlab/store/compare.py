@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
+from behaviorlab.io import read_parquet
 from behaviorlab.rundir import CHECKPOINTS, DATA, METRICS, PREDICTIONS, read_manifest
 
 
@@ -77,7 +76,7 @@ def compare_rows(name: str, recorded: Path, replayed: Path, limit: int = 5) -> l
         return [Difference(name, "missing from the recorded run")]
     if not replayed.is_file():
         return [Difference(name, "missing from the replay")]
-    a, b = pq.read_table(recorded), pq.read_table(replayed)
+    a, b = read_parquet(recorded), read_parquet(replayed)
     if a.column_names != b.column_names:
         return [Difference(name, f"columns {a.column_names} vs {b.column_names}")]
     if a.num_rows != b.num_rows:
@@ -161,7 +160,7 @@ def prediction_splits(path: Path) -> list[str]:
     """The splits a predictions file covers, in file order ([] when there is no file)."""
     if not path.is_file():
         return []
-    return list(dict.fromkeys(pq.read_table(path, columns=["split"]).column("split").to_pylist()))
+    return list(dict.fromkeys(read_parquet(path, columns=["split"]).column("split").to_pylist()))
 
 
 def compare_predictions(recorded: Path, replayed: Path) -> list[Difference]:

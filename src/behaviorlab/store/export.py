@@ -27,6 +27,13 @@ def export_catalog(catalog: Path, out: Path, fmt: str) -> int:
     """The catalog into `out` as CSV or Parquet; the number of runs written."""
     if fmt not in FORMATS:
         raise BadInput(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    if out.is_dir() or out.is_symlink():
+        raise BadInput(f"{out}: is a folder or a link; --out names the file to write")
+    if out.exists():  # only an earlier export is replaced: never someone's own file
+        try:
+            read_exported(out)
+        except BadInput:
+            raise BadInput(f"{out}: exists and is not an exported catalog; not overwriting it") from None
     table = catalog_table(catalog)
     write = (
         (lambda tmp: pc.write_csv(table, tmp)) if fmt == "csv" else (lambda tmp: pq.write_table(table, tmp))

@@ -22,10 +22,10 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from behaviorlab.errors import BadInput
+from behaviorlab.io import read_parquet
 from behaviorlab.lm import Decoding, TextModel, load
+from behaviorlab.probes.zoo import ZooModel, open_entry
 from behaviorlab.rundir import OUTPUTS, RunDir
 from behaviorlab.store.compare import Difference, ReplayReport
 
@@ -42,6 +42,16 @@ def _where(r: dict[str, Any]) -> str:
     return f"{OUTPUTS}: {r['model_name']} / {r['probe']} / {r['item']} ({r['decoding']})"
 
 
+def _open(config: dict[str, Any], spec: str) -> TextModel:
+    """The model a recorded spec names, with the zoo settings it ran with (a context bound changes
+    where generation stops)."""
+    specs, zoo = config.get("models") or [], config.get("zoo") or []
+    if spec in specs and specs.index(spec) < len(zoo):
+        settings = {k: v for k, v in zoo[specs.index(spec)].items() if k in ("context",)}
+        return open_entry(ZooModel(spec=spec, **settings))
+    return load(spec)
+
+
 def replay_probe(run: Path | RunDir) -> ReplayReport:
     """Re-generate and re-score every recorded output of a probe run; report what differs."""
     run = run if isinstance(run, RunDir) else RunDir.open(Path(run))
@@ -49,21 +59,23 @@ def replay_probe(run: Path | RunDir) -> ReplayReport:
         raise BadInput(f"{run.path}: not a probe run (kind {run.kind})")
     if not run.file(OUTPUTS).is_file():
         raise BadInput(f"{run.path}: no {OUTPUTS} (did the probe run finish?)")
-    rows = pq.read_table(run.file(OUTPUTS)).to_pylist()
+    rows = read_parquet(run.file(OUTPUTS)).to_pylist()
     report = ReplayReport(run.path, "probe")
     models: dict[str, TextModel] = {}
     texts = scored = unscorable = cut = 0
     for (spec, _, _), group in _calls(rows):
-        model = models.get(spec) or models.setdefault(spec, load(spec))
+        model = models.get(spec) or models.setdefault(spec, _open(run.config, spec))
         first = group[0]
         decoding = Decoding(bool(first["greedy"]), float(first["temperature"]), int(first["seed"]))
-        prompts = [r["prompt"] for r in group]
+        lead = first.get("prefix") or ""  # the call's shared prefix (runs before it had none)
+        prompts = [r["prompt"][len(lead) :] for r in group]
         comps = model.generate(
             prompts,
             int(first["max_new_tokens"]),
             decoding=decoding,
             stop=tuple(first["stop"] or ()),
             chat=bool(first["chat"]),
+            prefix=lead,
         )
         for r, c in zip(group, comps, strict=True):
             texts += 1
@@ -76,7 +88,10 @@ def replay_probe(run: Path | RunDir) -> ReplayReport:
         whole = [r for r in group if not r.get("prompt_cut")]
         cut += len(group) - len(whole)
         got_all = model.score(
-            [r["prompt"] for r in whole], [r["output"] for r in whole], chat=bool(first["chat"])
+            [r["prompt"][len(lead) :] for r in whole],
+            [r["output"] for r in whole],
+            chat=bool(first["chat"]),
+            prefix=lead,
         )
         for r, got in zip(whole, got_all, strict=True):
             recorded = list(r["tokens"] or [])

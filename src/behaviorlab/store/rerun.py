@@ -33,7 +33,7 @@ def replay_run(run_dir: Path, *, from_checkpoint: bool = False, keep: Path | Non
     run = RunDir.open(run_dir)
     if run.kind == "probe":
         if from_checkpoint or keep is not None:
-            raise BadInput("--from-checkpoint and --keep apply to training runs, not to a probe run")
+            raise BadInput("--from-checkpoint and --out apply to training runs, not to a probe run")
         from behaviorlab.store.probe_replay import replay_probe
 
         determinism.set_threads(1)

@@ -66,8 +66,7 @@ def _heads(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "seeds_with_recursion_head": sum(flagged),
         "n": len(rows),
-        "ablation_found": interval([d["found_heads"] for d in drops]),
-        "ablation_random": interval([d["random_heads"] for d in drops]),
+        **_versus_random(drops),
         "top_heads": {
             r["name"]: [
                 f"{h['kind']}.{h['layer']}.{h['head']} {h['hypothesis']}{' ✓' if h.get('flagged') else ''}"
@@ -75,6 +74,26 @@ def _heads(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             ]
             for r in rows
         },
+    }
+
+
+def beats_random(abl: dict[str, Any]) -> bool:
+    """The found heads' ablation drop exceeds every random draw's (rank p = 1/(n+1), the smallest
+    n draws allow); a mean of the draws would let a few equally harmful ones hide."""
+    return bool(abl) and abl.get("n_random", 0) > 0 and abl.get("at_least") == 0
+
+
+def _versus_random(drops: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Found vs random ablation drops over seeds: the found drop's interval, the random draws'
+    median per seed (interval over seeds) and overall range, and how many seeds beat every draw."""
+    lows = [d["random_low"] for d in drops if d.get("random_low") is not None]
+    highs = [d["random_high"] for d in drops if d.get("random_high") is not None]
+    return {
+        "ablation_found": interval([d["found_heads"] for d in drops]),
+        "ablation_random": interval([d["random_median"] for d in drops]),
+        "ablation_random_range": [min(lows), max(highs)] if lows and highs else None,
+        "seeds_beating_random": sum(beats_random(d) for d in drops),
+        "n_ablated": len(drops),
     }
 
 
@@ -86,17 +105,17 @@ def _tree_heads(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     confirmed = []
     for t in found:
         abl, rec = t.get("ablation") or {}, [p["recovered"] for p in t.get("patching", [])]
-        ablation_ok = bool(abl) and abl["found_heads"] > abl["random_heads"]
-        patch_ok = bool(rec) and t.get("patching_random") is not None and max(rec) > t["patching_random"]
-        confirmed.append(ablation_ok and patch_ok)
+        # Both checks against every random draw, not their mean (see beats_random).
+        rand_top = (t.get("patching_random") or {}).get("ci_high")
+        patch_ok = bool(rec) and rand_top is not None and max(rec) > rand_top
+        confirmed.append(beats_random(abl) and patch_ok)
     return {
         "n": len(found),
         "seeds_confirmed": sum(confirmed),
         "top": [
             [f"{s['kind']}.{s['layer']}.{s['head']} {s['hypothesis']}" for s in t["scores"]] for t in found
         ],
-        "ablation_found": interval([t["ablation"]["found_heads"] for t in found if t.get("ablation")]),
-        "ablation_random": interval([t["ablation"]["random_heads"] for t in found if t.get("ablation")]),
+        **_versus_random([t["ablation"] for t in found if t.get("ablation")]),
     }
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
-from behaviorlab.rundir import ANALYSIS, CONFIG, STUDY_ROW, RunDir, is_run
+from behaviorlab.rundir import ANALYSIS, STUDY_ROW, RunDir, is_run
 
 if TYPE_CHECKING:  # torch is imported inside the worker, not when a study is planned
     from behaviorlab.train import ExperimentConfig
@@ -57,8 +57,9 @@ def run_one(
     import torch
 
     from behaviorlab.store import record
-    from behaviorlab.train import ExperimentConfig, evaluate_run, train
-    from behaviorlab.train.run import open_run, read_config
+    from behaviorlab.train import ExperimentConfig, evaluate_run
+    from behaviorlab.train.job import train_job
+    from behaviorlab.train.run import holds_run_of, open_run
 
     torch.set_num_threads(1)  # one core per worker
     cfg = ExperimentConfig.model_validate_json(cfg_json)
@@ -71,11 +72,8 @@ def run_one(
             updates.put((cfg.name, step, phase))
 
     try:
-        resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
-        if not (resume and is_run(path) and RunDir.open(path).status == "complete"):
-            train(
-                cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
-            )
+        if not (holds_run_of(path, cfg) and is_run(path) and RunDir.open(path).status == "complete"):
+            train_job(cfg, path, on_step=lambda s: say(s, "train"))
         trained = RunDir.open(path).summary
         steps = int(trained.get("steps") or 0)
         say(steps, "evaluate")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,20 @@ from rich.table import Table
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json, atomic_write_text
-from behaviorlab.rundir import STUDY, STUDY_MARKER, STUDY_MD, replace_output_dir
+from behaviorlab.limits import require
+from behaviorlab.outdir import resuming
+from behaviorlab.rundir import STUDY, STUDY_MARKER, STUDY_MD, replace_output_dir, unlock
 from behaviorlab.study.aggregate import summarize_cell
-from behaviorlab.study.definitions import STUDIES
+from behaviorlab.study.definitions import STUDIES, StudyDef
 from behaviorlab.study.grid import SEEDS
 from behaviorlab.study.job import finished_row, run_one
 from behaviorlab.study.markdown import render_markdown
 from behaviorlab.study.sessions import Session, command, cost, earlier_sessions
 from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 from behaviorlab.track import check_sinks, open_tracker
+from behaviorlab.train import ExperimentConfig
+from behaviorlab.train.budget import jobs_need
+from behaviorlab.validate import check_seed
 
 
 def _is_study(path: Path) -> bool:
@@ -46,6 +52,7 @@ def _earlier(out: Path) -> dict[str, Any] | None:
 
 
 def _prepare(out: Path, name: str, force: bool, resume: bool, quick: bool, seeds: tuple[int, ...]) -> None:
+    """Create (or, resuming the same study, grid and seeds, reopen) the study folder, locked."""
     if resume and out.is_dir() and _is_study(out):
         earlier = _earlier(out) or {}
         # A study.json from before studies were named is the recursion study's.
@@ -58,12 +65,14 @@ def _prepare(out: Path, name: str, force: bool, resume: bool, quick: bool, seeds
             )
         if "seeds" in earlier and tuple(earlier["seeds"]) != seeds:
             raise BadInput(f"{out}: was run with seeds {earlier['seeds']}; --resume it with the same --seeds")
-        return
+        with resuming(out):  # locked for this process
+            return
     marker = {STUDY_MARKER: "behaviorlab study folder (runs are written here)\n"}
     replace_output_dir(out, force, _is_study, "an earlier study's folder", marker)
 
 
 def _bar(study: str, console: Console) -> Progress:
+    """A live bar on a terminal; a log file gets one line per finished run instead (see _run)."""
     return Progress(
         TextColumn(study, style="bold"),
         BarColumn(),
@@ -72,6 +81,7 @@ def _bar(study: str, console: Console) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
+        disable=not console.is_terminal,
     )
 
 
@@ -85,14 +95,17 @@ def run_study(
     address: str | None = None,
     resume: bool = False,
     force: bool = False,
-    seeds: tuple[int, ...] = SEEDS,
+    seeds: Sequence[int] = SEEDS,
     console: Console | None = None,
     sinks: tuple[str, ...] = (),
+    allow_long: bool = False,
 ) -> dict[str, Any]:
     """Run (or finish) a study's grid into OUT; write OUT/study.json, OUT/STUDY.md, OUT/report.html.
 
     With `resume`, finished runs are kept (their recorded rows, not retrained) and the cells, claims
-    and pages are computed anew by this code: resuming a finished study re-reads it."""
+    and pages are computed anew by this code: resuming a finished study re-reads it. `seeds` may be
+    a lazy range: the grid (cells x seeds) is checked against this machine before any of it is
+    built; `allow_long` lets it start when only the time is over the limit."""
     check_backend(backend, address, workers)
     check_sinks(sinks)
     if study not in STUDIES:
@@ -100,8 +113,41 @@ def run_study(
     definition = STUDIES[study]
     if len(seeds) < 1:
         raise BadInput("a study needs at least one seed")
+    first = definition.jobs(quick, (0,))  # one seed's configs: what each cell costs
+    estimate_workers = workers or local_workers(len(first) * len(seeds))
+    require(
+        f"study {study}: {len(first)} cells x {len(seeds):,} seeds",
+        jobs_need(((cfg, len(seeds)) for _, _, cfg in first), estimate_workers if backend == "local" else 1),
+        out=out,
+        hint="lower --seeds",
+        allow_long=allow_long,
+    )
+    seeds = tuple(check_seed(s, "seed") for s in seeds)
     grid = definition.jobs(quick, seeds)  # every config validated before anything is written
     _prepare(out, study, force, resume, quick, seeds)
+    try:
+        return _run(
+            out, study, definition, quick, seeds, grid, backend, workers, address, resume, console, sinks
+        )
+    finally:
+        unlock(out)
+
+
+def _run(
+    out: Path,
+    study: str,
+    definition: StudyDef,
+    quick: bool,
+    seeds: tuple[int, ...],
+    grid: list[tuple[Any, int, ExperimentConfig]],
+    backend: str,
+    workers: int | None,
+    address: str | None,
+    resume: bool,
+    console: Console | None,
+    sinks: tuple[str, ...],
+) -> dict[str, Any]:
+    """Train what is not finished, then aggregate, write and send the study (OUT is locked)."""
     console = console or Console(markup=False, highlight=False)
     args = [(cfg.model_dump_json(), str(out / cfg.name), quick, definition.analyses) for _, _, cfg in grid]
     # Finished runs are read here, not sent to a worker: re-reading a finished study trains nothing.
@@ -137,7 +183,8 @@ def run_study(
                     left = session.minutes_left(len(todo))
                     console.print(
                         f"{study}: {kept + session.finished}/{len(grid)} {row['name']} done{failed}; "
-                        f"about {left:.0f} min left"
+                        f"about {left:.0f} min left",
+                        soft_wrap=True,  # one line per run, however narrow the log's console
                     )
     except BaseException:
         session.close(interrupted=True)  # the wall time of an interrupted session still counts

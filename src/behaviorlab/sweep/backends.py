@@ -14,10 +14,13 @@ import queue
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack
+from multiprocessing.managers import SyncManager
 from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.jobs import Job, OnUpdate
+from behaviorlab.limits import WORKER_BYTES, Need, require
+from behaviorlab.workers import die_with_parent
 
 BACKENDS = ("local", "ray")
 POLL_SECONDS = 0.2
@@ -45,9 +48,18 @@ def run_local(
     if workers is not None and workers < 1:
         raise BadInput(f"--workers must be at least 1; got {workers}")
     ctx = mp.get_context("spawn")
+    parent = (os.getpid(),)  # every process this starts dies with this one (workers.py)
     with ExitStack() as stack:
-        updates = stack.enter_context(ctx.Manager()).Queue() if on_update is not None else None
-        pool = stack.enter_context(ProcessPoolExecutor(workers or local_workers(len(jobs)), mp_context=ctx))
+        updates = None
+        if on_update is not None:
+            manager = SyncManager(ctx=ctx)
+            manager.start(die_with_parent, parent)
+            stack.enter_context(manager)
+            updates = manager.Queue()
+        n = workers or local_workers(len(jobs))
+        pool = stack.enter_context(
+            ProcessPoolExecutor(n, mp_context=ctx, initializer=die_with_parent, initargs=parent)
+        )
         pending = {pool.submit(fn, *job, updates=updates): i for i, job in enumerate(jobs)}
         while pending:
             done, _ = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
@@ -95,6 +107,8 @@ def check_backend(backend: str, address: str | None = None, workers: int | None 
         raise BadInput("--address is only for --backend ray")
     if workers is not None and workers < 1:
         raise BadInput(f"--workers must be at least 1; got {workers}")
+    if workers is not None:  # each worker is a process with torch loaded, before any model
+        require("--workers", Need(memory=workers * WORKER_BYTES, parts=(f"{workers:,} processes",)))
 
 
 def run_jobs(

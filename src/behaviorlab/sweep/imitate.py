@@ -23,11 +23,14 @@ def imitate(
     force: bool = False,
     progress: bool = True,
     say: Callable[[str], None] = lambda _: None,
+    allow_long: bool = False,
     sinks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run the experiment a TOML config describes into `out`; returns results.json's content."""
     check_backend(backend, address, workers)
     cfg = load_config(config)
+    check_backend(backend, address, cfg.workers)  # the config's own pool size, like --workers
+    parallel = workers or cfg.workers or local_workers(1_000_000, cfg.threads)  # as many as it may use
 
     def runner(
         fn: Callable[..., Any], jobs: list[Job], on_update: OnUpdate | None
@@ -36,5 +39,14 @@ def imitate(
         return run_jobs(fn, jobs, backend, address=address, workers=n, on_update=on_update)
 
     return run_experiment(
-        cfg, out, runner=runner, resume=resume, force=force, progress=progress, say=say, sinks=sinks
+        cfg,
+        out,
+        runner=runner,
+        resume=resume,
+        force=force,
+        progress=progress,
+        say=say,
+        sinks=sinks,
+        parallel=parallel if backend == "local" else 1,
+        allow_long=allow_long,
     )

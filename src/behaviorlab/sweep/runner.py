@@ -10,11 +10,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from behaviorlab.io import atomic_write_json
 from behaviorlab.jobs import Job
+from behaviorlab.limits import require
+from behaviorlab.outdir import check_links
 from behaviorlab.rundir import CONFIG, SWEEP, RunDir
 from behaviorlab.store.catalog import CATALOG_NAME, find_complete, record
 from behaviorlab.sweep.backends import check_backend, local_workers, run_jobs
 from behaviorlab.sweep.spec import SweepRun, load_sweep
 from behaviorlab.sweep.worker import is_complete, run_one
+from behaviorlab.train.budget import jobs_need
 
 SWEEP_JSON = SWEEP
 
@@ -51,12 +54,21 @@ def run_sweep(
     catalog: Path | None = None,
     console: Console | None = None,
     progress: bool = True,
+    allow_long: bool = False,
 ) -> dict[str, Any]:
-    """Run every not-yet-complete run of a sweep; writes OUT/sweep.json and records runs."""
+    """Run every not-yet-complete run of a sweep; writes OUT/sweep.json and records runs.
+
+    The whole sweep is checked against this machine first (memory per worker, disk, time);
+    `allow_long` lets it start when only the time is over the limit."""
     check_backend(backend, address, workers)
     sweep = load_sweep(sweep_file)
     out = out or Path("runs") / sweep.name
+    threads = max((r.config.train.threads for r in sweep.runs), default=1)
+    pool = workers or local_workers(len(sweep.runs), threads)
+    need = jobs_need(((r.config, 1) for r in sweep.runs), pool if backend == "local" else 1)
+    require(f"sweep {sweep.name}", need, out=out, hint="fewer runs or smaller ones", allow_long=allow_long)
     out.mkdir(parents=True, exist_ok=True)
+    check_links(out)
     catalog = catalog or out / CATALOG_NAME
     rows: list[dict[str, Any] | None] = [None] * len(sweep.runs)
     jobs: list[Job] = []
@@ -70,7 +82,6 @@ def run_sweep(
             continue
         jobs.append((run.config.model_dump_json(), str(run_dir)))
         job_index.append(i)
-    threads = max((r.config.train.threads for r in sweep.runs), default=1)
     workers = workers or local_workers(len(jobs), threads)
     console = console or Console()
     bar = Progress(

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import read_toml
+from behaviorlab.limits import Need, require
+from behaviorlab.train.budget import JOB_BYTES
 from behaviorlab.train.config import ExperimentConfig, validate
 
 TOP_KEYS = {"base", "name", "set", "grid", "list"}
@@ -93,6 +96,9 @@ def expand(doc: dict[str, Any], path: Path) -> list[SweepRun]:
         if not isinstance(values, list) or not values:
             raise BadInput(f"{path}: grid {key!r} must be a non-empty list of values")
     alternatives = [flatten(entry) for entry in doc.get("list", [{}])] or [{}]
+    count = math.prod(len(v) for v in grid.values()) * len(alternatives)
+    # Before expanding: every combination becomes a validated config held in memory.
+    require(f"{path}: {count:,} runs", Need(memory=count * JOB_BYTES), hint="shorten [grid] or [[list]]")
     fixed = flatten(doc.get("set", {}))
     base, folder = _base(doc, path)
     runs: dict[str, SweepRun] = {}

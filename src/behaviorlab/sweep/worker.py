@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
-from behaviorlab.rundir import CONFIG, RunDir
+from behaviorlab.rundir import RunDir
 
 
 def is_complete(run_dir: Path, digest: str) -> bool:
@@ -26,8 +26,8 @@ def run_one(cfg_json: str, run_dir: str, updates: Any = None) -> dict[str, Any]:
     With `updates`, sends `(run_dir, step, phase)` progress messages."""
     import torch
 
-    from behaviorlab.train import ExperimentConfig, evaluate_run, train
-    from behaviorlab.train.run import read_config
+    from behaviorlab.train import ExperimentConfig, evaluate_run
+    from behaviorlab.train.job import train_job
 
     torch.set_num_threads(1)  # one core per worker; training sets cfg.train.threads itself
     t0 = time.perf_counter()
@@ -39,10 +39,7 @@ def run_one(cfg_json: str, run_dir: str, updates: Any = None) -> dict[str, Any]:
 
     try:
         cfg = ExperimentConfig.model_validate_json(cfg_json)
-        resume = (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
-        summary = train(
-            cfg, path, resume=resume, force=not resume, progress=False, on_step=lambda s: say(s, "train")
-        )
+        summary = train_job(cfg, path, on_step=lambda s: say(s, "train"))
         if summary["status"] == "trained":
             say(summary["steps"], "evaluate")
             evaluate_run(path)

@@ -142,8 +142,32 @@ class BinarySuccessor(Task):
             value = (1 << bits) - 1  # all ones: the longest carry chain, and the output grows
         else:
             value = (1 << (bits - 1)) | rng.getrandbits(bits - 1)
-        text = self.print(from_int(value))
-        return Example(text, self.solve(text), self.meta(text))
+        # Straight from the int (explain draws thousands): the same text, answer and meta as
+        # printing, solving and measuring the numeral (tests check it).
+        text = _spell(value, self.reverse)
+        return Example(text, _spell(value + 1, self.reverse), _int_meta(value))
+
+
+def _spell(value: int, reverse: bool) -> str:
+    """The text of a positive int: `print(from_int(value))`."""
+    bits = bin(value)[2:]
+    if not reverse:
+        return " ".join(bits)
+    return " ".join([*("X1" if c == "1" else "XO" for c in reversed(bits[1:])), "O1"])
+
+
+def _int_meta(value: int) -> dict[str, int]:
+    """`BinarySuccessor.meta` of a positive int's text."""
+    size = value.bit_length()
+    all_ones = int(value & (value + 1) == 0)
+    trailing_ones = ((value + 1) & -(value + 1)).bit_length() - 1
+    return {
+        "length": size,
+        "output_length": size + all_ones,
+        "size": size,
+        "carry": size if all_ones else trailing_ones,
+        "all_ones": all_ones,
+    }
 
 
 # Explain and the samplers read the same few thousand numbers many times over; both functions are

@@ -23,7 +23,9 @@ import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write, atomic_write_json
+from behaviorlab.limits import Need, require
 from behaviorlab.rundir import CORPUS_MANIFEST, check_output_dir, split_file
+from behaviorlab.validate import check_int
 
 PYDOCS_PACKAGE = "python3-doc"
 PYDOCS_ROOT = Path("/usr/share/doc/python3-doc/html")
@@ -84,11 +86,15 @@ class _MainText(HTMLParser):
         self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
 
 
-def html_text(html: str) -> str:
-    """The main body's text of one documentation page: lines stripped, no blank-line runs."""
+def html_text(html: str, where: object = "page") -> str:
+    """The main body's text of one documentation page: lines stripped, no blank-line runs.
+    BadInput names `where` when the parser cannot read it (a file that only claims to be HTML)."""
     parser = _MainText()
-    parser.feed(html)
-    parser.close()
+    try:
+        parser.feed(html)
+        parser.close()
+    except (AssertionError, ValueError, IndexError) as e:  # html.parser's checks on bad markup
+        raise BadInput(f"{where}: not an HTML page the parser can read ({e or type(e).__name__})") from None
     lines = [ln.rstrip() for ln in "".join(parser.parts).split("\n")]
     text = "\n".join(ln if ln.startswith(" ") and ln.strip() else ln.strip() for ln in lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
@@ -168,14 +174,22 @@ def build_corpus(
     samples every held-out page; `validation_chunks` caps them (None keeps all)."""
     if not 0 < validation_fraction < 1:
         raise BadInput(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-    if chunk_bytes < 8:
-        raise BadInput(f"chunk_bytes must be >= 8, got {chunk_bytes}")
+    check_int("chunk_bytes", chunk_bytes, 8)
+    if validation_chunks is not None:
+        check_int("validation_chunks", validation_chunks, 0)
+    if max_documents is not None:
+        check_int("max_documents", max_documents, 1)
     check_output_dir(out, force, lambda d: (d / MANIFEST).is_file(), "a corpus directory")
     docs = find_documents(root)[:max_documents]
+    total = sum((root / d).stat().st_size for d in docs)
+    # Every page's text is held at once (as text, then as chunks): at least twice its bytes.
+    require(
+        f"lm-corpus from {root}", Need(memory=2 * total, disk=total // 4), out=out, hint="use fewer pages"
+    )
     rows: dict[str, list[tuple[str, int]]] = {"train": [], "validation": []}
     listing = []
     for i, doc in enumerate(docs):
-        text = html_text((root / doc).read_text(encoding="utf-8", errors="replace"))
+        text = html_text((root / doc).read_text(encoding="utf-8", errors="replace"), root / doc)
         split = "validation" if is_validation(doc, validation_fraction) else "train"
         pieces = chunks(text, chunk_bytes, min_size=min(32, chunk_bytes))
         rows[split] += [(c, i) for c in pieces]

@@ -16,10 +16,9 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.json as pj
-import pyarrow.parquet as pq
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import sha256_file
+from behaviorlab.io import read_parquet, sha256_file
 from behaviorlab.tasks.base import Example, Option, SampleParams, Task
 from behaviorlab.tasks.custom import TokenTask, check_tokens
 
@@ -34,13 +33,19 @@ def is_pairs_file(ref: str) -> bool:
 def _read(path: Path) -> pa.Table:
     if not path.is_file():
         raise BadInput(f"{path}: task file not found")
-    try:
-        table = pq.read_table(path) if path.suffix.lower() == ".parquet" else pj.read_json(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise BadInput(f"{path}: not a readable {path.suffix} file of pairs: {e}") from None
+    if path.suffix.lower() == ".parquet":
+        table = read_parquet(path)
+    else:
+        try:
+            table = pj.read_json(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise BadInput(f"{path}: not a readable {path.suffix} file of pairs: {e}") from None
     missing = [c for c in ("input", "output") if c not in table.column_names]
     if missing:
         raise BadInput(f"{path}: needs columns input and output; missing {', '.join(missing)}")
+    for c in ("input", "output"):  # a null would become the text "None"
+        if (nulls := table.column(c).null_count) > 0:
+            raise BadInput(f"{path}: {nulls} row(s) without an {c}")
     return table
 
 

@@ -11,23 +11,21 @@ import shutil
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from behaviorlab.errors import BadInput
-from behaviorlab.io import sha256_file
+from behaviorlab.io import read_parquet, sha256_file
 from behaviorlab.rundir import split_file
 from behaviorlab.tasks.base import Example
 from behaviorlab.tasks.text import TextVocab, Tokenizer, word_vocabulary
+from behaviorlab.validate import SAFE_NAME, Strict
 
-SPLIT_NAME = r"^[A-Za-z0-9_.-]+$"
+SPLIT_NAME = SAFE_NAME  # a split's name becomes NAME.parquet in a run's data/
 
 
-class RecordedSpec(BaseModel):
+class RecordedSpec(Strict):
     """`[data] files = {train = "a.parquet", test_id = "b.parquet"}` and how to tokenize them."""
 
-    # Strict: "30", true or "0.003" are type errors, inf/nan are rejected (no silent coercion).
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     files: dict[str, str] = Field(min_length=1)  # split name -> Parquet path
     sha256: dict[str, str] = Field(default_factory=dict)  # filled when resolved
     tokenizer: Tokenizer = "words"
@@ -72,10 +70,7 @@ class RecordedTask:
 
 def read_pairs(path: Path) -> list[Example]:
     """(input, output, integer meta) rows of one Parquet file; BadInput names what is wrong."""
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise BadInput(f"{path}: not a readable Parquet file: {e}") from None
+    table = read_parquet(path)
     for col in ("input", "output"):
         if col not in table.column_names:
             raise BadInput(f"{path}: needs string columns input and output; has {table.column_names}")

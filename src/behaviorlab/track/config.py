@@ -4,20 +4,21 @@ Nothing here changes what a run learns, so a config's digest (its identity) leav
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from behaviorlab.validate import Strict
 
 
-class TrackConfig(BaseModel):
+class TrackConfig(Strict):
     """Optional results sinks (registry kind `sink`: tensorboard, mlflow, csv, parquet, or a
     plugin's) and the accuracy curves training logs at every evaluation."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     sinks: list[str] = Field(default_factory=list)
     # Where a sink writes: TensorBoard event files and CSV/Parquet tables go to DIR/RUN_NAME
     # (default: the run directory's tensorboard/ or tables/ folder).
     dir: str | None = None
-    # MLflow's tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db beside the run).
+    # MLflow's tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db beside the run,
+    # its artifacts in mlartifacts/ beside that).
     mlflow_uri: str | None = None
     experiment: str | None = None  # MLflow experiment (default: "behaviorlab")
     # Splits whose exact-match accuracy is logged at every evaluation beside the monitor split's

@@ -4,11 +4,13 @@ training metrics by step, a probe run's findings, an imitation run's tables and 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from behaviorlab.errors import BadInput
+from behaviorlab.outdir import claim_folder
 from behaviorlab.results import Finding, headline_json
 from behaviorlab.rundir import CONFIG, RESULTS, SUMMARY, RunDir, read_json_object
 from behaviorlab.track.base import Tracker, open_tracker
@@ -102,18 +104,35 @@ def check_sinks(sinks: Sequence[str]) -> None:
 
 def export_runs(paths: Sequence[Path], to: str, out: Path) -> list[Path]:
     """Every run into sink `to` under `out` (OUT/RUN_FOLDER for files; MLflow's store OUT/mlflow.db
-    unless $MLFLOW_TRACKING_URI says otherwise); the folders written. A sink that fails is BadInput."""
-    runs = [RunDir.open(Path(p)) for p in paths]  # every run read before anything is written
+    unless $MLFLOW_TRACKING_URI says otherwise); the folders written. A sink that fails is BadInput,
+    and the folders this export made are removed again."""
+    given: dict[Path, Path] = {}
+    for p in paths:  # a run named twice is exported once
+        given.setdefault(Path(p).resolve(), Path(p))
+    runs = [RunDir.open(p) for p in given.values()]  # every run read before anything is written
     if not runs:
         raise BadInput("export needs at least one run directory")
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for run in runs:
-        failed: list[str] = []
-        tracker = open_tracker([to], out / run.path.name, run.name, {}, say=failed.append)
-        record_into(tracker, run)
-        tracker.close()
-        if failed:
-            raise BadInput(f"export of {run.path} to {to}: {failed[0]}")
-        written.append(out / run.path.name)
-    return written
+    check_sinks([to])
+    names = [run.path.name for run in runs]
+    if twice := sorted({n for n in names if names.count(n) > 1}):  # OUT/NAME would hold one of them
+        raise BadInput(f"two runs are named {', '.join(twice)}; export them to separate --out folders")
+    made = [p for p in (out, *(out / n for n in names)) if not p.exists()]
+    try:  # every folder claimed (never someone else's of that name) before any is written
+        folders = [claim_folder(out / run.path.name, "exported records") for run in runs]
+        for run, folder in zip(runs, folders, strict=True):
+            _export_one(run, to, folder)
+        return folders
+    except BaseException:
+        for p in reversed(made):  # only what this export created; earlier exports stay
+            shutil.rmtree(p, ignore_errors=True)
+        raise
+
+
+def _export_one(run: RunDir, to: str, folder: Path) -> None:
+    """One run's record into sink `to`, writing under `folder`."""
+    failed: list[str] = []
+    tracker = open_tracker([to], folder, run.name, {}, say=failed.append)
+    record_into(tracker, run)
+    tracker.close()
+    if failed:
+        raise BadInput(f"export of {run.path} to {to}: {failed[0]}")

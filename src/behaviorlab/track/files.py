@@ -13,7 +13,9 @@ import pyarrow.csv as pc
 import pyarrow.parquet as pq
 
 from behaviorlab.io import atomic_write
+from behaviorlab.outdir import claim_folder
 from behaviorlab.rundir import TABLES
+from behaviorlab.validate import file_name
 
 
 class FileSink:
@@ -23,7 +25,11 @@ class FileSink:
 
     def __init__(self, run_dir: Path, run: str, options: Mapping[str, Any]) -> None:
         base = options.get("dir")
-        self.folder = Path(base) / run if base else run_dir / TABLES
+        # Under DIR a folder named after the run (never a path a name could climb out with) that
+        # is ours or new: someone's own files there are not overwritten.
+        self.folder = (
+            claim_folder(Path(base) / file_name(run), "results tables") if base else run_dir / TABLES
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
         self.scalars: list[dict[str, Any]] = []
 

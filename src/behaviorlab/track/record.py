@@ -15,7 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from behaviorlab.io import atomic_write, atomic_write_text
+from behaviorlab.errors import BadInput
+from behaviorlab.io import atomic_write, atomic_write_text, read_parquet
 from behaviorlab.rundir import METRICS, METRICS_LOG
 
 # metrics.parquet's columns come first in this order, then the others sorted by name.
@@ -40,15 +41,29 @@ class MetricsJournal:
             with open(self.path, "rb") as f:
                 os.fsync(f.fileno())
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Every row so far."""
+    def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every row so far (the first `limit`). A last line cut short by a kill is no row yet;
+        any other line that is not a JSON object is BadInput naming the file."""
         if not self.path.is_file():
             return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+        text = self.path.read_text(encoding="utf-8", errors="replace")
+        lines = text.splitlines()
+        if lines and not text.endswith("\n"):
+            lines.pop()  # written up to a kill: its row was never complete
+        out = []
+        for i, line in enumerate(lines[:limit], 1):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            if not isinstance(row, dict):
+                raise BadInput(f"{self.path}: line {i} is not a metrics row (a JSON object)")
+            out.append(row)
+        return out
 
     def truncate(self, n: int) -> None:
         """Keep the first `n` rows (a resume drops what came after its checkpoint)."""
-        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows()[:n])
+        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows(limit=n))
         atomic_write_text(self.path, text)
 
     def write_parquet(self) -> None:
@@ -75,5 +90,5 @@ def write_metrics(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """A run's metrics rows: metrics.parquet when the run wrote it, else the journal so far."""
     if (run_dir / METRICS).is_file():
-        return pq.read_table(run_dir / METRICS).to_pylist()
+        return list(read_parquet(run_dir / METRICS).to_pylist())
     return MetricsJournal(run_dir).rows()

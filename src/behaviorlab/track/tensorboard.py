@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from behaviorlab.outdir import claim_folder
 from behaviorlab.rundir import TENSORBOARD
+from behaviorlab.validate import file_name
 
 
 def _markdown(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -24,7 +26,10 @@ class TensorBoardSink:
         from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
 
         base = options.get("dir")
-        self.logdir = Path(base) / run if base else run_dir / TENSORBOARD
+        # Under DIR: a folder named after the run that is ours or new (see files.FileSink).
+        self.logdir = (
+            claim_folder(Path(base) / file_name(run), "event files") if base else run_dir / TENSORBOARD
+        )
         self.writer = SummaryWriter(log_dir=str(self.logdir))
 
     def log_scalar(self, name: str, value: float, step: int) -> None:

@@ -7,11 +7,14 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
-from torch._dynamo.utils import counters
 
 
 def _graphs() -> int:
     """Graphs dynamo has compiled so far in this process."""
+    # Imported here, not at the top: the compiler stack costs ~1.5 CPU-s to import, and every
+    # command that opens a run imports this module.
+    from torch._dynamo.utils import counters
+
     return int(counters["stats"]["unique_graphs"])
 
 

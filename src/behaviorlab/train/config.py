@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
 
 from behaviorlab import tasks
 from behaviorlab.errors import BadInput
@@ -26,6 +26,7 @@ from behaviorlab.tasks.pairs import is_pairs_file
 from behaviorlab.tasks.recorded import RecordedSpec, resolve
 from behaviorlab.track import TrackConfig
 from behaviorlab.train import checkpoint
+from behaviorlab.validate import Seed, Strict, Threads
 
 
 def _data_source(value: Any) -> str:
@@ -41,11 +42,8 @@ DataConfig = Annotated[
 ]
 
 
-class TrainConfig(BaseModel):
-    """The training loop's knobs."""
-
-    # Strict: "30", true or "0.003" are type errors, inf/nan are rejected (no silent coercion).
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+class TrainConfig(Strict):
+    """The training loop's knobs (strict: "30", true or "0.003" are type errors, inf/nan refused)."""
 
     steps: int = Field(2000, gt=0)
     batch_size: int = Field(64, gt=0)
@@ -63,8 +61,8 @@ class TrainConfig(BaseModel):
     # What the monitor split reports: exact-match accuracy (greedy decoding), the token-level
     # teacher-forced loss and perplexity (language modelling: exact match of text is ~0), or both.
     monitor: Literal["accuracy", "loss", "both"] = "accuracy"
-    seed: int = 0
-    threads: int = Field(1, gt=0)  # fixed so runs are bit-identical on one machine
+    seed: Seed = 0
+    threads: Threads = 1  # fixed so runs are bit-identical on one machine
     eval_batch_size: int = Field(256, gt=0)
     # torch.compile the training forward (see train/compiled.py); the summary reports its cost.
     compile: bool = False
@@ -80,11 +78,8 @@ class TrainConfig(BaseModel):
         return self
 
 
-class ExperimentConfig(BaseModel):
+class ExperimentConfig(Strict):
     """One run: the data, the model, the optimizer and the loop."""
-
-    # Strict: "30", true or "0.003" are type errors, inf/nan are rejected (no silent coercion).
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     name: str = "run"
     data: DataConfig

@@ -24,9 +24,11 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from behaviorlab.errors import BadInput
+from behaviorlab.limits import WORKER_BYTES, Need, require
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.optim import build_estimator
 from behaviorlab.rundir import SUMMARY
+from behaviorlab.train.budget import run_need
 from behaviorlab.train.config import ExperimentConfig
 from behaviorlab.train.loop import run, start
 
@@ -77,11 +79,11 @@ def check_supported(cfg: ExperimentConfig, world: int) -> None:
 
 
 def train_rank(
-    cfg: ExperimentConfig, out: Path, *, resume: bool = False, force: bool = False
+    cfg: ExperimentConfig, out: Path, *, resume: bool = False, force: bool = False, allow_long: bool = False
 ) -> dict[str, Any]:
     """The loop on one rank of an initialised gloo process group; rank 0 writes the run dir."""
     check_supported(cfg, dist.get_world_size())
-    s = start(cfg, out, DataParallel(), resume=resume, force=force)
+    s = start(cfg, out, DataParallel(), resume=resume, force=force, allow_long=allow_long)
     summary = run(s, progress=False)
     dist.barrier()
     return summary
@@ -94,10 +96,13 @@ def _free_port() -> int:
 
 
 def _spawned(rank: int, world: int, port: int, cfg_json: str, out: str, resume: bool, force: bool) -> None:
+    # (torch's spawn already ends a rank whose parent dies: SIGINT, so the run is marked interrupted)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        train_rank(ExperimentConfig.model_validate_json(cfg_json), Path(out), resume=resume, force=force)
+        # The parent checked the run's time against the limit (and --allow-long) before spawning.
+        cfg = ExperimentConfig.model_validate_json(cfg_json)
+        train_rank(cfg, Path(out), resume=resume, force=force, allow_long=True)
     finally:
         dist.destroy_process_group()
 
@@ -108,18 +113,24 @@ def under_torchrun() -> bool:
 
 
 def join_torchrun(
-    cfg: ExperimentConfig, out: Path, *, resume: bool = False, force: bool = False
+    cfg: ExperimentConfig, out: Path, *, resume: bool = False, force: bool = False, allow_long: bool = False
 ) -> dict[str, Any]:
     """Join torchrun's process group (env:// rendezvous) and train this rank."""
     dist.init_process_group("gloo")
     try:
-        return train_rank(cfg, out, resume=resume, force=force)
+        return train_rank(cfg, out, resume=resume, force=force, allow_long=allow_long)
     finally:
         dist.destroy_process_group()
 
 
 def train_distributed(
-    cfg: ExperimentConfig, out: Path, *, nproc: int = 2, resume: bool = False, force: bool = False
+    cfg: ExperimentConfig,
+    out: Path,
+    *,
+    nproc: int = 2,
+    resume: bool = False,
+    force: bool = False,
+    allow_long: bool = False,
 ) -> dict[str, Any]:
     """Spawn `nproc` local worker processes (gloo) to train one run; returns its summary."""
     import torch.multiprocessing as tmp
@@ -127,6 +138,9 @@ def train_distributed(
     if nproc < 1:
         raise BadInput(f"--nproc must be at least 1; got {nproc}")
     check_supported(cfg, nproc)
+    require("train --nproc", Need(memory=nproc * WORKER_BYTES, parts=(f"{nproc} processes",)))
+    if not allow_long:  # the ranks share the steps but each step waits for all: the one-rank time
+        require(f"train {cfg.name}", Need(seconds=run_need(cfg, 1, 1).seconds), hint="lower steps")
     args = (nproc, _free_port(), cfg.model_dump_json(), str(out), resume, force)
     try:
         tmp.spawn(_spawned, args=args, nprocs=nproc, join=True)

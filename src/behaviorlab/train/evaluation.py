@@ -8,6 +8,7 @@ from typing import Any
 from behaviorlab.errors import BadInput
 from behaviorlab.evaluate import predict, summarize
 from behaviorlab.evaluate.records import prediction_rows, write_predictions
+from behaviorlab.outdir import check_links
 from behaviorlab.rundir import PREDICTIONS, RunDir, write_summary
 from behaviorlab.train.run import open_run
 
@@ -23,7 +24,7 @@ def evaluate_run(run_dir: Path, splits: list[str] | None = None, batch_size: int
         raise BadInput(f"{run_dir}: unknown split(s) {unknown}; have {sorted(run.splits)}")
     preds = {s: predict(run.model, run.task, run.splits[s], batch_size) for s in names}
     rows = prediction_rows(preds, run.task.vocab.tokenize)
-    write_predictions(run_dir / PREDICTIONS, rows)
+    write_predictions(check_links(run_dir) / PREDICTIONS, rows)
     result = summarize(preds)
     result["failures"] = [
         {

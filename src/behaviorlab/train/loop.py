@@ -1,8 +1,9 @@
 """The training loop: deterministic, checkpointed, resumable bit-identically, with progress.
 
-One loop for one process and for many: a `Replicas` object says how a batch's loss is computed
-across processes (`SingleProcess` here, `DataParallel` in train/distributed.py) and which process
-writes files; everything else — data, schedule, optimizer, monitor, checkpoints — is shared.
+One loop for one process and for many: a `Replicas` object (train/replicas.py) says how a batch's
+loss is computed across processes (`SingleProcess`, or `DataParallel` in train/distributed.py) and
+which process writes files; everything else — data, schedule, optimizer, monitor, checkpoints — is
+shared.
 """
 
 from __future__ import annotations
@@ -11,23 +12,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from behaviorlab.batching import Encoded, encode_examples
 from behaviorlab.errors import BadInput, Interrupted
 from behaviorlab.io import atomic_write_json
+from behaviorlab.limits import require
 from behaviorlab.models import Seq2SeqModel
 from behaviorlab.optim import build_estimator, build_optimizer, step_kwargs
 from behaviorlab.optim.estimators import HessianEstimator
-from behaviorlab.rundir import CHECKPOINTS, CONFIG, ENV, write_summary
+from behaviorlab.outdir import mark
+from behaviorlab.rundir import CHECKPOINTS, CONFIG, ENV, discard, unlock, write_summary
 from behaviorlab.tasks import Example
 from behaviorlab.tasks.base import Learnable
 from behaviorlab.track import MetricsJournal, Tracker, open_tracker
 from behaviorlab.train import checkpoint, determinism
+from behaviorlab.train.budget import check_run, data_need
 from behaviorlab.train.compiled import CompiledForward
 from behaviorlab.train.config import ExperimentConfig, resolve_init
 from behaviorlab.train.data import make_task, sample, write_data
@@ -39,58 +42,14 @@ from behaviorlab.train.phases import (
     curve_splits,
     last_checkpoint_step,
     log_monitor,
-    mark,
     preflight,
     progress_bar,
     restore,
     warn_win_rate,
 )
+from behaviorlab.train.replicas import Replicas, SingleProcess
 from behaviorlab.train.run import new_model, prepare
 from behaviorlab.train.schedule import lr_factor
-
-
-class Replicas(Protocol):
-    """How one optimizer step's loss is computed across processes, and who writes files."""
-
-    rank: int
-    world: int
-
-    def wrap(self, model: Seq2SeqModel) -> nn.Module:
-        """The module to run forward through (DDP in many processes)."""
-        ...
-
-    def loss(
-        self, net: nn.Module, src: Tensor, tin: Tensor, tout: Tensor, pad_id: int
-    ) -> tuple[Tensor, Tensor]:
-        """(loss to backpropagate, the global mean token loss for logging) for the global batch."""
-        ...
-
-    def agree(self, refusal: str | None) -> None:
-        """Raise BadInput on every process when the writer refused (one clean error)."""
-        ...
-
-
-class SingleProcess:
-    """The whole batch in this process."""
-
-    rank, world = 0, 1
-
-    def wrap(self, model: Seq2SeqModel) -> nn.Module:
-        """The model itself."""
-        return model
-
-    def loss(
-        self, net: nn.Module, src: Tensor, tin: Tensor, tout: Tensor, pad_id: int
-    ) -> tuple[Tensor, Tensor]:
-        """Mean cross-entropy on output tokens only (padding ignored)."""
-        logits = net(src, tin)  # [B, T, V]
-        loss = F.cross_entropy(logits.flatten(0, 1), tout.flatten(), ignore_index=pad_id)
-        return loss, loss.detach()
-
-    def agree(self, refusal: str | None) -> None:
-        """Nothing to agree with."""
-        if refusal is not None:
-            raise BadInput(refusal)
 
 
 @dataclass
@@ -115,6 +74,7 @@ class Session:
     curves: dict[str, list[Example]]  # splits whose accuracy is logged at every evaluation
     journal: MetricsJournal  # metrics.jsonl: every metrics row, appended (rank 0 writes)
     tracker: Tracker  # the optional results sinks ([track] sinks)
+    fresh: bool = True  # this process created the run directory (not a resume)
 
     @property
     def writer(self) -> bool:
@@ -127,15 +87,26 @@ class Session:
 
 
 def start(
-    cfg: ExperimentConfig, out: Path, replicas: Replicas, *, resume: bool, force: bool, sinks: bool = True
+    cfg: ExperimentConfig,
+    out: Path,
+    replicas: Replicas,
+    *,
+    resume: bool,
+    force: bool,
+    sinks: bool = True,
+    allow_long: bool = False,
 ) -> Session:
-    """Check everything checkable, create (or reopen) the run directory, build model and optimizer;
-    `sinks=False` leaves the optional results sinks closed (a replay sends nothing anywhere)."""
+    """Check everything checkable (sizes against this machine included), create (or reopen and
+    lock) the run directory, build model and optimizer; `sinks=False` leaves the optional results
+    sinks closed (a replay sends nothing anywhere). A fresh run that fails before its first step
+    leaves nothing behind; a resumed one is left as it was."""
     cfg = resolve_init(cfg)  # a config built in code: pin the base's weights like validate does
     task = make_task(cfg.data)
+    need = data_need(cfg.data)
+    require(f"train {cfg.name}: data", need, out=out, hint="lower the splits' n", allow_long=allow_long)
     splits = sample(cfg.data)  # a pure function of the config: a resume rebuilds them
-    preflight(cfg, task, splits)  # before anything is written
-    curves = {name: splits[name][: cfg.train.eval_examples] for name in curve_splits(cfg, splits)}
+    longest = preflight(cfg, task, splits)  # before anything is written
+    check_run(cfg, len(task.vocab), longest, out, allow_long=allow_long)
     initial = init_state(cfg, task)
     refusal = None
     if replicas.rank == 0:
@@ -144,6 +115,29 @@ def start(
         except BadInput as e:
             refusal = str(e)
     replicas.agree(refusal)
+    try:
+        return _open_session(cfg, out, replicas, task, splits, initial, resume=resume, sinks=sinks)
+    except BaseException as e:
+        if replicas.rank == 0:
+            unlock(out) if resume else discard(out)
+        if isinstance(e, OSError):
+            kept = "the run is as it was" if resume else "nothing was kept"
+            raise BadInput(f"{e.filename or out}: {e.strerror or e} while starting the run; {kept}") from None
+        raise
+
+
+def _open_session(
+    cfg: ExperimentConfig,
+    out: Path,
+    replicas: Replicas,
+    task: Learnable,
+    splits: dict[str, list[Example]],
+    initial: dict[str, Tensor] | None,
+    *,
+    resume: bool,
+    sinks: bool,
+) -> Session:
+    curves = {name: splits[name][: cfg.train.eval_examples] for name in curve_splits(cfg, splits)}
     tc = cfg.train
     determinism.configure(tc.seed, tc.threads)
     if replicas.rank == 0:
@@ -181,6 +175,7 @@ def start(
         MetricsJournal(out),
         Tracker(),
     )
+    s.fresh = not resume
     if resume and checkpoint.latest_entry(s.ckpt_dir) is not None:
         s.st = restore(s.ckpt_dir, model, opt)
     elif resume and s.writer:
@@ -215,10 +210,10 @@ def step(s: Session) -> float:
     loss, logged = s.replicas.loss(s.net, src, tin, tout, pad)
     if not torch.isfinite(logged):
         kept = last_checkpoint_step(s.ckpt_dir)
-        if s.writer:
-            mark(s.out, "failed", f"non-finite loss at step {step}")
+        note = mark(s.out, "failed", f"non-finite loss at step {step}") if s.writer else ""
         raise TrainingFailed(
-            f"{s.out}: loss became {logged.item()} at step {step}; last good checkpoint: {kept}"
+            f"{s.out}: loss became {logged.item()} at step {step}; last good checkpoint: "
+            f"{'none yet' if kept is None else f'step {kept}'}{note}"
         )
     s.opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -310,11 +305,13 @@ def run(
     try:
         return _guarded(s, progress, stop_after, on_step)
     except BaseException:
-        if s.writer:
+        if s.writer and s.out.is_dir():
             s.journal.write_parquet_quietly()  # a failed or stopped run keeps its metrics table
         raise
     finally:
         s.tracker.close()
+        if s.writer:
+            unlock(s.out)
 
 
 def _guarded(
@@ -325,23 +322,22 @@ def _guarded(
         return _steps(s, progress, stop_after, on_step)
     except KeyboardInterrupt:
         kept = last_checkpoint_step(s.ckpt_dir)
-        if s.writer:
-            mark(s.out, "interrupted", f"interrupted at step {s.st.step}")
-        raise Interrupted(s.out, s.st.step, kept) from None
+        note = mark(s.out, "interrupted", f"interrupted at step {s.st.step}") if s.writer else ""
+        raise Interrupted(s.out, s.st.step, kept, note) from None
     except TrainingFailed:
         raise
     except OSError as e:  # a full disk, a vanished directory
-        if s.writer:
-            mark(s.out, "failed", f"{type(e).__name__}: {e}")
         kept = last_checkpoint_step(s.ckpt_dir)
-        raise TrainingFailed(
-            f"{e.filename or s.out}: {e.strerror or e} at step {s.st.step}; last good checkpoint: {kept}"
-        ) from None
-    except (RuntimeError, ValueError) as e:  # torch rejecting something only at run time
+        where = f"{e.filename or s.out}: {e.strerror or e} at step {s.st.step}"
+        if s.writer and s.fresh and kept is None:  # nothing a resume could use: leave nothing
+            discard(s.out)
+            raise TrainingFailed(f"{where}; no checkpoint yet, so nothing was kept") from None
+        note = mark(s.out, "failed", f"{type(e).__name__}: {e}") if s.writer else ""
+        raise TrainingFailed(f"{where}; last good checkpoint: step {kept}{note}") from None
+    except (RuntimeError, ValueError, MemoryError) as e:  # torch rejecting something only at run time
         reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-        if s.writer:
-            mark(s.out, "failed", reason)
-        raise TrainingFailed(f"{s.out}: training failed at step {s.st.step}: {reason}") from None
+        note = mark(s.out, "failed", reason) if s.writer else ""
+        raise TrainingFailed(f"{s.out}: training failed at step {s.st.step}: {reason}{note}") from None
 
 
 def _steps(
@@ -378,8 +374,10 @@ def train(
     stop_after: int | None = None,
     on_step: Callable[[int], None] | None = None,
     sinks: bool = True,
+    allow_long: bool = False,
 ) -> dict[str, Any]:
     """Train a run into `out` in this process; returns the summary. `stop_after` ends early;
-    `sinks=False` sends nothing to the config's results sinks (a replay)."""
-    s = start(cfg, out, SingleProcess(), resume=resume, force=force, sinks=sinks)
+    `sinks=False` sends nothing to the config's results sinks (a replay); `allow_long` starts a
+    run whose estimated time is over the limit (limits.py)."""
+    s = start(cfg, out, SingleProcess(), resume=resume, force=force, sinks=sinks, allow_long=allow_long)
     return run(s, progress=progress, stop_after=stop_after, on_step=on_step)

@@ -3,7 +3,6 @@ written, loop state and its checkpoint, the monitor, metrics and the progress ba
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -42,14 +41,6 @@ def last_checkpoint_step(ckpt_dir: Path) -> int | None:
     return None if entry is None else int(entry["step"])
 
 
-def mark(out: Path, status: str, reason: str) -> None:
-    """Record a failed/interrupted status with its reason; best effort (the disk may be full)."""
-    from behaviorlab.rundir import update_summary
-
-    with contextlib.suppress(OSError, BadInput):
-        update_summary(out, status=status, error=reason)
-
-
 @dataclass
 class LoopState:
     """Everything besides weights/optimizer/RNG that a resume must restore exactly."""
@@ -86,14 +77,18 @@ def length_problem(model: ModelConfig, src_len: int, tgt_len: int) -> str | None
     return None
 
 
-def preflight(cfg: ExperimentConfig, task: Learnable, splits: dict[str, list[Example]]) -> None:
-    """Every check that can be made before a run directory is touched."""
+def preflight(cfg: ExperimentConfig, task: Learnable, splits: dict[str, list[Example]]) -> int:
+    """Every check that can be made before a run directory is touched; the longest sequence (the
+    source plus the target, eos included) in tokens."""
     if not splits.get("train"):
         raise BadInput(f"{cfg.name}: the train split is empty")
     v = task.vocab
+    longest = 0
     for name, examples in splits.items():
         for e in examples:
-            problem = length_problem(cfg.model, len(v.tokenize(e.input)), len(v.tokenize(e.output)) + 1)
+            src, tgt = len(v.tokenize(e.input)), len(v.tokenize(e.output)) + 1
+            longest = max(longest, src + tgt)
+            problem = length_problem(cfg.model, src, tgt)
             if problem is not None:
                 raise BadInput(f"{cfg.name}: split {name!r} input {e.input[:40]!r}: {problem}")
     # Hyperparameters torch rejects (e.g. betas outside [0, 1)) fail here, not mid-run.
@@ -102,6 +97,7 @@ def preflight(cfg: ExperimentConfig, task: Learnable, splits: dict[str, list[Exa
         build_optimizer(cfg.optim, [probe])
     except (ValueError, RuntimeError) as e:
         raise BadInput(f"{cfg.name}: optimizer {cfg.optim.name} rejects its settings: {e}") from None
+    return longest
 
 
 def curve_splits(cfg: ExperimentConfig, splits: dict[str, list[Example]]) -> list[str]:

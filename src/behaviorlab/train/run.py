@@ -8,6 +8,7 @@ from pathlib import Path
 
 from behaviorlab.errors import BadInput
 from behaviorlab.models import Seq2SeqModel, build_model
+from behaviorlab.outdir import resuming
 from behaviorlab.rundir import CHECKPOINTS, CONFIG, DATA, RunDir, is_run, read_toml, replace_output_dir
 from behaviorlab.tasks import Example, Task
 from behaviorlab.tasks.base import Learnable
@@ -20,15 +21,21 @@ from behaviorlab.train.data import make_task, read_splits
 def prepare(out: Path, cfg: ExperimentConfig, *, resume: bool, force: bool) -> None:
     """Create (or, on resume, check) a run directory; nothing is written for a refused run.
 
-    `force` replaces an existing *run* directory only; any other non-empty folder is refused."""
+    `force` replaces an existing *run* directory only; any other non-empty folder is refused.
+    Either way the directory is locked for this process (see `rundir.lock`)."""
     if resume:
         if not (out / CONFIG).is_file():
             raise BadInput(f"{out}: --resume needs an existing run directory with {CONFIG}")
-        recorded = read_config(out)
-        if recorded.digest() != cfg.digest():
-            raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
+        with resuming(out):
+            if read_config(out).digest() != cfg.digest():
+                raise BadInput(f"{out}: --resume with a config that differs from the recorded one")
         return
     replace_output_dir(out, force, is_run, "a behaviorlab run directory", {CONFIG: cfg.to_toml()})
+
+
+def holds_run_of(path: Path, cfg: ExperimentConfig) -> bool:
+    """True when `path` is a run directory of exactly this config (a partial one resumes)."""
+    return (path / CONFIG).is_file() and read_config(path).digest() == cfg.digest()
 
 
 def read_config(run_dir: Path) -> ExperimentConfig:

@@ -16,6 +16,7 @@ import torch
 from behaviorlab.errors import BadInput
 from behaviorlab.io import atomic_write_json
 from behaviorlab.models import Seq2SeqModel
+from behaviorlab.outdir import check_links
 from behaviorlab.rundir import ANALYSIS, SAMPLES
 from behaviorlab.tasks.tokenize import Vocab
 from behaviorlab.train.run import open_run
@@ -60,7 +61,7 @@ def write_samples(
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """Continue the first `prompt_chars` of `n` examples of `split`; rows written to analysis/."""
-    run = open_run(run_dir)
+    run = open_run(check_links(run_dir))  # refused before any work: it writes into analysis/
     if split not in run.splits:
         raise BadInput(f"{run_dir}: no split {split!r}; have {sorted(run.splits)}")
     examples = run.splits[split]
@@ -81,6 +82,5 @@ def write_samples(
                 "temperature": temperature,
             }
         )
-    (run_dir / ANALYSIS).mkdir(exist_ok=True)
     atomic_write_json(run_dir / ANALYSIS / SAMPLES, rows)
     return rows
