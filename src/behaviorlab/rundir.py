@@ -81,6 +81,7 @@ SUMMARY_MD = "SUMMARY.md"  # a demo's summary as Markdown
 DEMO_PROBES = "probes"  # a demo's probe run
 DEMO_WHITEBOX = "whitebox"  # a demo's copying probe run of SmolLM2 with heads ablated
 STUDY_MARKER = ".study"  # a study folder before its study.json exists
+STUDY_SESSIONS = "study_sessions.json"  # each invocation of a study: wall time, runs, load
 CATALOG = "catalog.sqlite"  # the run catalog beside the runs
 CORPUS_MANIFEST = "corpus.json"  # a built language-modelling corpus: its sources and counts
 LOCK = ".lock"  # held (flock) by the process writing the directory; released when it ends

@@ -11,11 +11,13 @@ every <details> opened) onto <html data-bl-layout>, where `--dump-dom` shows bot
 from __future__ import annotations
 
 import html as htmllib
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -134,6 +136,62 @@ def test_every_report_kind_fits_a_1280px_window(kind: str, kinds: dict[str, Path
         _chrome(browser, page, tmp_path / "profile", f"--window-size={WIDTH},4000", f"--screenshot={shot}")
         assert shot.is_file() and shot.stat().st_size > 20_000
         print(f"screenshot: {shot}")
+
+
+def _study_fakes() -> ModuleType:
+    path = Path(__file__).parents[1] / "unit" / "study_fakes.py"
+    spec = importlib.util.spec_from_file_location("study_fakes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_study_pages_render_in_headless_browser(tmp_path: Path) -> None:
+    """The tree-boundary page draws its phase diagram with every cell's numbers on the cell; the
+    architectures page draws its bars; both without browser errors."""
+    browser = _browser()
+    fakes = _study_fakes()
+    study = fakes.boundary_study()
+    folder = fakes.write_study(tmp_path / "boundary", study)
+    text, _ = build_report(folder, capture_errors=True)
+    (folder / "report.html").write_text(text, encoding="utf-8")
+    drawn, _ = _check_page(browser, folder / "report.html", tmp_path / "profile")
+    assert drawn == 4  # 2 traversals × 2 planes
+    dom = _chrome(browser, folder / "report.html", tmp_path / "profile", "--dump-dom").stdout
+    figures = [c.split("<figcaption", 1)[0] for c in re.split(r'<div class="bl-fig', dom)[1:]]
+    left_out = 0
+    for fig in figures:  # a 3 × 3 phase diagram: nine cells, each with three lines of numbers or left out
+        labels = re.findall(r'<g class="heatmap-label">(.*?)</g>', fig)
+        assert len(labels) == 9, fig[:120]
+        drawn = [label for label in labels if ">left out (see below)</text>" not in label]
+        left_out += len(labels) - len(drawn)
+        assert all(label.count('<tspan class="line"') == 3 for label in drawn)
+        assert all(re.search(r"e2e \d+% \[\d+–\d+\] · \d/3", label) for label in drawn)
+    # Each point left out of the grid is named on the diagram of every plane it lies in.
+    assert left_out == 2 * sum(len(d["planes"]) for d in study["dropped"]) > 0
+    marked = sum(
+        len(re.findall(r'<tspan class="line"[^>]*>◆ e2e fails, 1-step learns</tspan>', f)) for f in figures
+    )
+    # Each setting in the region is drawn once per plane it lies in.
+    expected = sum(
+        len(r["planes"]) for r in study["phases"] if r["phase"] == "end to end fails, 1-step learns"
+    )
+    assert marked == expected > 0
+    shot = tmp_path / "study.png"
+    proc = _chrome(
+        browser,
+        folder / "report.html",
+        tmp_path / "profile",
+        "--window-size=1400,3400",
+        f"--screenshot={shot}",
+    )
+    assert shot.is_file() and shot.stat().st_size > 20_000, proc.stderr[-2000:]
+
+    arch = fakes.write_study(tmp_path / "arch", fakes.arch_study())
+    text, _ = build_report(arch, capture_errors=True)
+    (arch / "report.html").write_text(text, encoding="utf-8")
+    assert _check_page(browser, arch / "report.html", tmp_path / "profile")[0] == 2  # one bar chart per task
 
 
 def test_the_layout_check_catches_what_it_should(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ claims, STUDY.md and a report page; bad input is one line."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from behaviorlab.errors import BadInput
 from behaviorlab.study import run as study_run
+from behaviorlab.study.definitions import STUDIES
 from behaviorlab.study.grid import Cell
 from behaviorlab.train.config import validate
 
@@ -30,7 +32,7 @@ def _tiny_jobs(quick: bool, seeds: tuple[int, ...] = (0, 1)) -> list[tuple[Cell,
 
 
 def test_a_tiny_study(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(study_run, "jobs", _tiny_jobs)
+    monkeypatch.setitem(STUDIES, "recursion", dataclasses.replace(STUDIES["recursion"], jobs=_tiny_jobs))
     out = tmp_path / "study"
     study = study_run.run_study(out, quick=True, workers=2, seeds=(0, 1))
     (cell,) = study["cells"]

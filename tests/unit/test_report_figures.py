@@ -92,3 +92,15 @@ def test_every_kind_renders_a_png(tmp_path: Path) -> None:
         assert (tmp_path / f"{f.key}.png").read_bytes()[:4] == b"\x89PNG"
         assert to_plotly(f)["data"]
     assert slug("Sophia: win rate (%)") == "sophia-win-rate"
+
+
+def test_heatmap_cell_text_is_drawn_on_the_cells(tmp_path: Path) -> None:
+    text = [[["a <1>", "b"], ["c"]], [["d"], ["e", "f"]]]
+    heat = Heatmap([[0.2, None], [0.9, 0.1]], ["x1", "x2"], ["y1", "y2"], cell_text=text, value_label="acc")
+    trace = to_plotly(Figure("p", "phases", heatmap=heat))["data"][0]
+    assert trace["texttemplate"] == "%{text}" and trace["text"][0][0] == "a &lt;1&gt;<br>b"
+    assert "acc %{z:.3f}" in trace["hovertemplate"] and trace["z"][0][1] is None
+    write_png(Figure("p", "phases", heatmap=heat), tmp_path / "p.png")  # a cell without a value too
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    plain = to_plotly(Figure("h", "attention", heatmap=HEAT))["data"][0]
+    assert "texttemplate" not in plain and plain["text"][0][0] == "&lt;b&gt; → 1"

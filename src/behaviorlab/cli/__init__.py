@@ -82,7 +82,11 @@ app.command("replay", help="Re-execute a run and verify it bit for bit (exit 1 i
     replay_cmd
 )
 app.command("sweep", help="Run a grid/list of configs on a local process pool or Ray.")(sweep_cmd)
-app.add_typer(study_app, name="study", help="Whole studies in one command (recursion: grid and claims).")
+app.add_typer(
+    study_app,
+    name="study",
+    help="Whole studies in one command: recursion, tree-boundary, architectures (grids and claims).",
+)
 
 
 def _unset(value: Any) -> bool:

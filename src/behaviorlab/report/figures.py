@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -48,13 +49,17 @@ class Series:
 class Heatmap:
     """A matrix with a label per row and column (labels may repeat, e.g. tokens)."""
 
-    z: list[list[float]]
+    z: Sequence[Sequence[float | None]]  # None: no value (drawn blank)
     x_labels: list[str]
     y_labels: list[str]
     x_title: str = ""
     y_title: str = ""
     zmin: float | None = None
     zmax: float | None = None
+    # Optional words on each cell (lines of text), e.g. the numbers behind a phase diagram's colour;
+    # they replace the "row → column" hover, whose value is then called `value_label`.
+    cell_text: list[list[list[str]]] | None = None
+    value_label: str = "weight"
 
 
 @dataclass

@@ -89,18 +89,22 @@ def _heatmap(h: Heatmap) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
     # Positions, not labels, on the axes: repeated tokens would otherwise merge into one category.
     xs, ys = list(range(len(h.x_labels))), list(range(len(h.y_labels)))
     hover = [[f"{_t(q)} → {_t(k)}" for k in h.x_labels] for q in h.y_labels]
+    if h.cell_text is not None:
+        hover = [["<br>".join(_t(line) for line in cell) for cell in row] for row in h.cell_text]
     trace = {
         "type": "heatmap",
         "z": h.z,
         "x": xs,
         "y": ys,
         "text": hover,
-        "hovertemplate": "%{text}<br>weight %{z:.3f}<extra></extra>",
+        "hovertemplate": f"%{{text}}<br>{_t(h.value_label)} %{{z:.3f}}<extra></extra>",
         "colorscale": HEAT,
         "zmin": h.zmin,
         "zmax": h.zmax,
         "colorbar": {"thickness": 10, "outlinewidth": 0},
     }
+    if h.cell_text is not None:
+        trace.update(texttemplate="%{text}", textfont={"size": 11})
     xaxis = {
         "tickmode": "array",
         "tickvals": xs,

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
 from behaviorlab.io import atomic_write
-from behaviorlab.report.figures import Figure, title_lines
+from behaviorlab.report.figures import Figure, Heatmap, title_lines
 
 DPI = 110
 # The same five styles as the HTML figures (plotly_out.DASHES / SYMBOLS).
@@ -83,6 +83,26 @@ def _draw_series(ax: Axes, fig: Figure) -> None:
         ax.legend(frameon=False, fontsize=8)
 
 
+def _cell_text(ax: Axes, h: Heatmap) -> None:
+    """Each cell's lines of text, white on dark cells."""
+    if h.cell_text is None:
+        return
+    top = h.zmax if h.zmax is not None else max((v for row in h.z for v in row if v is not None), default=1.0)
+    for i, row in enumerate(h.cell_text):
+        for j, lines in enumerate(row):
+            v = h.z[i][j]
+            dark = v is not None and v > 0.6 * top
+            ax.text(
+                j,
+                i,
+                "\n".join(lines),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if dark else "black",
+            )
+
+
 def write_png(fig: Figure, path: Path) -> None:
     """Render one figure to `path` atomically."""
     with matplotlib.rc_context(
@@ -101,7 +121,8 @@ def write_png(fig: Figure, path: Path) -> None:
         ax.set_axisbelow(True)  # grid lines behind bars, not across them
         if fig.heatmap is not None:
             h = fig.heatmap
-            im = ax.imshow(h.z, cmap="Blues", vmin=h.zmin, vmax=h.zmax, aspect="auto")
+            z = [[float("nan") if v is None else v for v in row] for row in h.z]
+            im = ax.imshow(z, cmap="Blues", vmin=h.zmin, vmax=h.zmax, aspect="auto")
             ax.set_xticks(
                 range(len(h.x_labels)),
                 h.x_labels,
@@ -113,6 +134,7 @@ def write_png(fig: Figure, path: Path) -> None:
             ax.set_ylabel(h.y_title)
             ax.grid(False)
             mfig.colorbar(im, ax=ax, fraction=0.04)
+            _cell_text(ax, h)
         else:
             _draw_series(ax, fig)
             ax.set_xlabel(fig.y_label if fig.horizontal else fig.x_label)

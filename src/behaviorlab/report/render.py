@@ -27,8 +27,9 @@ def build_report(path: Path, *, capture_errors: bool = False) -> tuple[str, Canv
     canvas = Canvas()
     coll = load_collection(path)
     if (path / STUDY).is_file():
-        toc, body = study_page(path, read_json_object(path / STUDY), canvas)
-        title = f"{path.resolve().name} (recursion study)"
+        study = read_json_object(path / STUDY)
+        toc, body = study_page(path, study, canvas)
+        title = f"{path.resolve().name} ({study.get('title', 'recursion study')})"
     elif coll is not None:
         toc, body = comparison_body(coll, canvas)
         title = f"{path.resolve().name} ({coll.kind} comparison)"

@@ -1,5 +1,7 @@
-"""The page of a study folder (study.json): the claims table next to the study's statements, the
-cells with intervals over seeds, and accuracy curves by length / size with error bars."""
+"""The page of a study folder (study.json): what it cost, the claims table next to the study's
+statements, what the study adds (the tree-boundary phase diagram, the architectures at their
+tuned rates, our settings beside the paper's), the cells with intervals over seeds, and accuracy
+curves by length / size with error bars."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 from behaviorlab.report.canvas import Canvas, grid
 from behaviorlab.report.figures import Figure, Series
 from behaviorlab.report.html import esc, note, pct, section, table
+from behaviorlab.report.study_extra import architecture_parts, boundary_parts, command_note, cost_note
 
 # Reuses the status colours: green, red, amber; grey for claims the grid could not test.
 VERDICT_CLASS = {"reproduced": "complete", "not reproduced": "failed", "mixed": "running", "no data": "none"}
@@ -93,22 +96,29 @@ def _curve_figure(c: dict[str, Any], field: str, canvas: Canvas) -> str | None:
 
 def study_page(path: Path, study: dict[str, Any], canvas: Canvas) -> tuple[list[tuple[str, str]], str]:
     """(table of contents, body) of a study folder's page."""
-    mode = "quick grid" if study.get("quick") else "full grid"
-    intro = note(
-        f"{mode}; seeds {study.get('seeds')}; {study.get('seconds')} s. Intervals are 95% t intervals "
-        "over seeds; error bars on the curves likewise."
-    )
-    figs = [
-        f
-        for c in study["cells"]
-        for f in [_curve_figure(c, "length" if c["family"] == "binary" else "size", canvas)]
-        if f
-    ]
-    parts = [
-        ("claims", "Claims of the study", intro + claims_table(study)),
-        ("cells", "Cells across seeds", cells_table(study)),
-        ("curves", "Accuracy by length (binary) and size (tree)", grid(figs) if figs else note("no curves")),
-    ]
+    name = study.get("study", "recursion")
+    intro = note(cost_note(study) + " Intervals are 95% t intervals over seeds; error bars likewise.")
+    intro += command_note(study)
+    parts = [("claims", "Claims of the study", intro + claims_table(study))]
+    if name == "tree-boundary":
+        parts += boundary_parts(study, canvas)
+    elif name == "architectures":
+        parts += architecture_parts(study, canvas)
+    else:
+        figs = [
+            f
+            for c in study["cells"]
+            for f in [_curve_figure(c, "length" if c["family"] == "binary" else "size", canvas)]
+            if f
+        ]
+        parts += [
+            ("cells", "Cells across seeds", cells_table(study)),
+            (
+                "curves",
+                "Accuracy by length (binary) and size (tree)",
+                grid(figs) if figs else note("no curves"),
+            ),
+        ]
     failed = [f for c in study["cells"] for f in c.get("failed", [])]
     if failed:
         parts.append(("failed", "Failed runs", table([{"run": f} for f in failed], limit=None)))

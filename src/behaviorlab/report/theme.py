@@ -37,7 +37,7 @@ h3 { font-size:15px; margin:18px 0 8px; }
 .card .value { font-size:15px; font-weight:600; overflow-wrap:break-word; }
 .cards.big .value { font-size:30px; font-weight:700; color:var(--accent); }
 .cards.big .card:nth-child(2) .value { color:var(--ood); }
-.status { padding:1px 8px; border-radius:999px; background:#eaeef2; font-size:13px; }
+.status { padding:1px 8px; border-radius:999px; background:#eaeef2; font-size:13px; white-space:nowrap; }
 .status-complete, .status-trained { background:#dafbe1; color:var(--ok); }
 .status-failed { background:#ffebe9; color:var(--bad); }
 .status-running, .status-stopped { background:#fff8c5; color:#7d4e00; }

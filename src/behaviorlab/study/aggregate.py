@@ -1,17 +1,16 @@
 """Across seeds: each cell's accuracy (in and out of distribution, by length / size / depth) with
 95% t intervals over seeds, its metamodels' failure prediction (median, worst, which seeds share
-a shortcut) and its head findings."""
+a shortcut) and its head findings, for the cells of any study grid."""
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from behaviorlab.behaviors.estimators import mean_ci
 from behaviorlab.metamodels.portable import compare_portable
-from behaviorlab.study.grid import Cell
 
 UNIT = (0.0, 1.0)
 
@@ -120,16 +119,21 @@ def _tree_heads(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-def summarize_cell(cell: Cell, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Everything the report and the claims need about one cell."""
+class StudyCell(Protocol):
+    """A cell of any study grid: a file-safe key and the fields its summary starts with."""
+
+    @property
+    def key(self) -> str: ...
+
+    def fields(self) -> dict[str, Any]: ...
+
+
+def summarize_cell(cell: StudyCell, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Everything the report and the claims need about one cell (analyses only where run)."""
     ok = [r for r in rows if not r.get("error")]
     out: dict[str, Any] = {
         "cell": cell.key,
-        "family": cell.family,
-        "task": cell.task,
-        "option": cell.option,
-        "lr": cell.lr,
-        "pos": cell.pos,
+        **cell.fields(),
         "seeds": len(rows),
         "failed": [r["name"] + ": " + str(r["error"]) for r in rows if r.get("error")],
     }
@@ -139,9 +143,18 @@ def summarize_cell(cell: Cell, rows: Sequence[dict[str, Any]]) -> dict[str, Any]
         accuracy_id=interval([r["accuracy_id"] for r in ok]),
         accuracy_ood=interval([r["accuracy_ood"] for r in ok]),
         steps=[r["steps"] for r in ok],
+        accuracy_train=interval([r["train_accuracy"] for r in ok if r.get("train_accuracy") is not None]),
         curves=_curves(ok),
-        metamodels=_metamodels(ok),
-        heads=_heads(ok),
-        tree_heads=_tree_heads(ok),
     )
+    splits = sorted({s for r in ok for s in r.get("accuracy_by_split") or {}})
+    out["accuracy_by_split"] = {
+        s: interval([r["accuracy_by_split"][s] for r in ok if s in r.get("accuracy_by_split", {})])
+        for s in splits
+    }
+    if params := [r["params"] for r in ok if r.get("params")]:
+        out["params"] = params[0]  # one config per cell: every seed has the same count
+    if all(r.get("metamodel") for r in ok):
+        out["metamodels"] = _metamodels(ok)
+    if all(r.get("heads") for r in ok):
+        out.update(heads=_heads(ok), tree_heads=_tree_heads(ok))
     return out

@@ -25,15 +25,15 @@ class Claim:
     check: Callable[[Sequence[Summary]], tuple[Verdict, str]]
 
 
-def _pct(x: float | None) -> str:
+def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
-def _iv(i: dict[str, Any] | None) -> str:
-    return "—" if not i else f"{_pct(i['mean'])} [{_pct(i['lo'])}, {_pct(i['hi'])}] (n={i['n']})"
+def iv(i: dict[str, Any] | None) -> str:
+    return "—" if not i else f"{pct(i['mean'])} [{pct(i['lo'])}, {pct(i['hi'])}] (n={i['n']})"
 
 
-def _verdict(holds: Sequence[bool]) -> Verdict:
+def verdict(holds: Sequence[bool]) -> Verdict:
     if not holds:
         return "no data"
     return "reproduced" if all(holds) else "not reproduced" if not any(holds) else "mixed"
@@ -58,8 +58,8 @@ def _atomic_vs_end_to_end(cells: Sequence[Summary]) -> tuple[Verdict, str]:
             a, b = one["accuracy_id"], e2e["accuracy_id"]
             ok = a["mean"] >= 0.95 and b["hi"] < a["lo"]
             holds.append(ok)
-            parts.append(f"{one['cell']}: 1-step {_iv(a)} vs end to end {_iv(b)}")
-    return _verdict(holds), "; ".join(parts)
+            parts.append(f"{one['cell']}: 1-step {iv(a)} vs end to end {iv(b)}")
+    return verdict(holds), "; ".join(parts)
 
 
 def _steps_harder(cells: Sequence[Summary]) -> tuple[Verdict, str]:
@@ -74,8 +74,8 @@ def _steps_harder(cells: Sequence[Summary]) -> tuple[Verdict, str]:
         if "1" in by and "3" in by:
             a, b = by["1"]["accuracy_id"]["mean"], by["3"]["accuracy_id"]["mean"]
             holds.append(b <= a)
-            parts.append(f"{task} lr {lr:g} {pos}: 1 step {_pct(a)}, 3 steps {_pct(b)}")
-    return _verdict(holds), "; ".join(parts)
+            parts.append(f"{task} lr {lr:g} {pos}: 1 step {pct(a)}, 3 steps {pct(b)}")
+    return verdict(holds), "; ".join(parts)
 
 
 def _no_length_generalisation(cells: Sequence[Summary]) -> tuple[Verdict, str]:
@@ -83,8 +83,8 @@ def _no_length_generalisation(cells: Sequence[Summary]) -> tuple[Verdict, str]:
     for c in _with([c for c in cells if c["family"] == "binary"], "accuracy_ood"):
         a, b = c["accuracy_id"], c["accuracy_ood"]
         holds.append(a["mean"] >= 0.9 and b["hi"] < 0.5)
-        parts.append(f"{c['cell']}: ID {_pct(a['mean'])}, OOD {_iv(b)}")
-    return _verdict(holds), "; ".join(parts)
+        parts.append(f"{c['cell']}: ID {pct(a['mean'])}, OOD {iv(b)}")
+    return verdict(holds), "; ".join(parts)
 
 
 def _failures_predicted(cells: Sequence[Summary]) -> tuple[Verdict, str]:
@@ -94,8 +94,8 @@ def _failures_predicted(cells: Sequence[Summary]) -> tuple[Verdict, str]:
         if m["median"] is None:
             continue
         holds.append(m["median"] >= 0.91)
-        parts.append(f"{c['cell']}: median {_pct(m['median'])}, worst {_pct(m['worst'])}")
-    return _verdict(holds), "; ".join(parts)
+        parts.append(f"{c['cell']}: median {pct(m['median'])}, worst {pct(m['worst'])}")
+    return verdict(holds), "; ".join(parts)
 
 
 def _lr_changes_algorithm(cells: Sequence[Summary]) -> tuple[Verdict, str]:
@@ -114,7 +114,7 @@ def _lr_changes_algorithm(cells: Sequence[Summary]) -> tuple[Verdict, str]:
                 parts.append(
                     f"{c['task']} {c['pos']}: lr {c['lr']:g} {sorted(a)} vs lr {other['lr']:g} {sorted(b)}"
                 )
-    return _verdict(holds), "; ".join(parts)
+    return verdict(holds), "; ".join(parts)
 
 
 def _recursion_head(cells: Sequence[Summary]) -> tuple[Verdict, str]:
@@ -128,10 +128,10 @@ def _recursion_head(cells: Sequence[Summary]) -> tuple[Verdict, str]:
         spread = "" if not span else f", range {span[0]:.0%}–{span[1]:.0%}"
         parts.append(
             f"{c['cell']}: {h['seeds_with_recursion_head']}/{h['n']} seeds with a final-layer head; "
-            f"ablation drop found {_iv(found)} vs random heads' median {_iv(rand)}{spread}; "
+            f"ablation drop found {iv(found)} vs random heads' median {iv(rand)}{spread}; "
             f"{beat}/{ablated} seeds' found heads beat every random draw"
         )
-    return _verdict(holds), "; ".join(parts)
+    return verdict(holds), "; ".join(parts)
 
 
 def _tree_heads(cells: Sequence[Summary]) -> tuple[Verdict, str]:
@@ -141,7 +141,7 @@ def _tree_heads(cells: Sequence[Summary]) -> tuple[Verdict, str]:
         holds.append(h["seeds_confirmed"] * 2 > h["n"])
         tops = sorted({head for seed in h["top"] for head in seed[:1]})
         parts.append(f"{c['cell']}: {h['seeds_confirmed']}/{h['n']} seeds confirmed; top {', '.join(tops)}")
-    return _verdict(holds), "; ".join(parts)
+    return verdict(holds), "; ".join(parts)
 
 
 CLAIMS = (

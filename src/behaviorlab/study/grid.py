@@ -97,6 +97,16 @@ class Cell:
         """A readable, file-safe key, e.g. `tree-inorder-steps1@lr0.003-learned`."""
         return f"{self.task.replace('/', '-').replace('=', '')}@lr{self.lr:g}-{self.pos}"
 
+    def fields(self) -> dict[str, Any]:
+        """What a cell summary says about the setting."""
+        return {
+            "family": self.family,
+            "task": self.task,
+            "option": self.option,
+            "lr": self.lr,
+            "pos": self.pos,
+        }
+
     def config(self, seed: int, quick: bool) -> ExperimentConfig:
         """The validated config of this cell for one seed."""
         name = f"{self.key}-s{seed}"
