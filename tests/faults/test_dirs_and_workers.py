@@ -286,7 +286,7 @@ def test_status_that_cannot_be_written(
         cli("train", cfg, "--out", run), "No space left", "step 10", "status not recorded", "interrupted"
     )
     assert summary(run)["status"] == "running" and RunDir.open(run).status == "interrupted"
-    run_part = suite._run_part
+    run_part = suite.run_part
     calls = []
 
     def second_part_fails(*a: Any, **k: Any) -> Any:
@@ -295,7 +295,7 @@ def test_status_that_cannot_be_written(
             raise OSError(28, "No space left on device", str(tmp_path / "probe"))
         return run_part(*a, **k)
 
-    monkeypatch.setattr(suite, "_run_part", second_part_fails)
+    monkeypatch.setattr(suite, "run_part", second_part_fails)
     r = cli("probe", "--model", trained, "--out", tmp_path / "probe", "--probes", "copying,noise", "-n", "1")
     refused(r, "No space left", "kept for --resume", "status not recorded")
     assert RunDir.open(tmp_path / "probe").status == "interrupted"

@@ -140,7 +140,16 @@ def to_plotly(fig: Figure) -> dict[str, Any]:
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "#ffffff",
         # Below the axis title, anchored to the figure's bottom edge so the two never overlap.
-        "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+        # maxheight 1: plotly caps a horizontal legend at half the figure and scrolls the rest out
+        # of sight; the figure grows by the legend's rows instead (below), so all of it shows.
+        "legend": {
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+            "maxheight": 1,
+        },
         "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": "#9aa4ae", "activecolor": "#0072B2"},
         "hovermode": "closest",
         "barmode": "group",
