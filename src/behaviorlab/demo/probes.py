@@ -56,8 +56,8 @@ def probe_section(out: Path, runs: list[Path], *, quick: bool, console: Console)
     differences = [
         difference_line(probe, pair)
         for probe, c in results.get("comparison", {}).items()
-        if c.get("same_measure", True)
         for pair in c.get("pairs", [])
+        if pair.get("comparable", True)  # open vs closed headlines are not compared
     ]
     return {
         "differences": differences,

@@ -42,7 +42,7 @@ def _head(finding: dict[str, Any]) -> Estimate | None:
 def compare_models(probes: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """Per probe (findings by model label, as results.json holds them): models ranked by headline
     rate (highest first) with intervals, and every pair's difference with Newcombe's 95% interval,
-    `significant` when it excludes zero."""
+    `significant` when it excludes zero; None when the two headlines measure different things."""
     out: dict[str, Any] = {}
     for probe, per in probes.items():
         heads = {m: _head(f) for m, f in per.items()}
@@ -52,9 +52,21 @@ def compare_models(probes: dict[str, dict[str, dict[str, Any]]]) -> dict[str, An
         pairs = []
         for a, b in combinations(order, 2):
             d = difference(measured[a], measured[b])
-            significant = d.ci_low is not None and d.ci_high is not None and (d.ci_low > 0 or d.ci_high < 0)
-            pairs.append({"a": a, "b": b, **d.to_json(), "significant": significant})
-        # Headlines with different labels measure different things (e.g. open vs closed prompts).
+            significant: bool | None = (
+                d.ci_low is not None and d.ci_high is not None and (d.ci_low > 0 or d.ci_high < 0)
+            )
+            # Headlines with different labels measure different things (e.g. open vs closed
+            # prompts): their difference is shown, never called significant or not.
+            comparable = per[a].get("label") == per[b].get("label")
+            pairs.append(
+                {
+                    "a": a,
+                    "b": b,
+                    **d.to_json(),
+                    "comparable": comparable,
+                    "significant": significant if comparable else None,
+                }
+            )
         labels = {str(per[m].get("label")) for m in measured}
         out[probe] = {"ranking": ranking, "pairs": pairs, "same_measure": len(labels) <= 1}
     return out
@@ -62,7 +74,10 @@ def compare_models(probes: dict[str, dict[str, dict[str, Any]]]) -> dict[str, An
 
 def difference_line(probe: str, pair: dict[str, Any]) -> str:
     """ "icl: A − B = +25 points [+12, +37]: significant" for a summary."""
-    verdict = "significant" if pair["significant"] else "not significant"
+    if pair.get("significant") is None:
+        verdict = "not comparable (the headlines measure different things)"
+    else:
+        verdict = "significant" if pair["significant"] else "not significant"
     return (
         f"{probe}: {pair['a']} − {pair['b']} = {100 * pair['estimate']:+.0f} points "
         f"[{100 * pair['ci_low']:+.0f}, {100 * pair['ci_high']:+.0f}]: {verdict}"

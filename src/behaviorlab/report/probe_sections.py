@@ -215,11 +215,16 @@ def comparison_body(comparison: dict[str, Any]) -> str | None:
                     "difference": f"{d['a']} − {d['b']}",
                     "points": f"{100 * d['estimate']:+.0f} "
                     f"[{100 * d['ci_low']:+.0f}, {100 * d['ci_high']:+.0f}]",
-                    "significant": "yes" if d["significant"] else "no",
+                    "significant": "n/a (different measures)"
+                    if d.get("significant") is None
+                    else ("yes" if d["significant"] else "no"),
                 }
             )
         if not c.get("same_measure", True):
-            body += note(f"{probe}: the models' headlines measure different things (open vs closed prompts)")
+            body += note(
+                f"{probe}: the models' headlines measure different things (open vs closed prompts); "
+                "only pairs with the same measure are tested"
+            )
     return body + table(ranks, limit=None) + table(diffs, limit=None)
 
 
