@@ -4,6 +4,7 @@ several commands, each refusal one line, exit 2, with nothing left behind."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +163,11 @@ def test_control_characters_never_reach_the_terminal(cli: Any, tmp_path: Path) -
     assert "\x1b" not in r.out + r.err and "\\x1b[2J" in r.out
     r = cli("runs", "list", "--catalog", tmp_path / "catalog.sqlite")
     assert r.code == 0 and "\x1b" not in r.out and "1 runs" in r.out
-    r = cli("report", out)
+    with warnings.catch_warnings(record=True) as caught:  # a warning prints its message on stderr
+        warnings.simplefilter("always")
+        r = cli("report", out)
     assert r.code == 0 and "\x1b" not in r.out and "\\x1b" in r.out
+    assert not [w for w in caught if "\x1b" in str(w.message)], [str(w.message) for w in caught]
     line = refused(cli("eval", tmp_path / f"missing{ESC}"), "missing\\x1b[2J")
     assert "\x1b" not in line
     assert "\x1b" not in refused(cli(f"nope{ESC}"), "nope\\x1b")

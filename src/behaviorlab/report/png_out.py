@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -12,6 +14,7 @@ from matplotlib.ticker import MaxNLocator
 
 from behaviorlab.io import atomic_write
 from behaviorlab.report.figures import Figure, Heatmap, title_lines
+from behaviorlab.validate import printable
 
 DPI = 110
 # The same five styles as the HTML figures (plotly_out.DASHES / SYMBOLS).
@@ -103,8 +106,22 @@ def _cell_text(ax: Axes, h: Heatmap) -> None:
             )
 
 
+def _printable(value: Any) -> Any:
+    """A figure (or any part of one) with every string's control characters escaped."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_printable(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: _printable(getattr(value, f.name)) for f in fields(value)})
+    return value
+
+
 def write_png(fig: Figure, path: Path) -> None:
     """Render one figure to `path` atomically."""
+    # Names come from configs: a control character would reach stderr in matplotlib's
+    # missing-glyph warning (and draw as a box), so every text is escaped first.
+    fig = _printable(fig)
     with matplotlib.rc_context(
         {
             "text.parse_math": False,
