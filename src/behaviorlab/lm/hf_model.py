@@ -31,6 +31,16 @@ def row_seed(seed: int, text: str, repeat: int) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
+def row_seeds(seed: int, texts: Sequence[str]) -> list[int]:
+    """Each row's seed: the k-th repeat of a prompt gets its own stream (every backend alike)."""
+    seen: dict[str, int] = {}
+    seeds = []
+    for text in texts:
+        seeds.append(row_seed(seed, text, seen.get(text, 0)))
+        seen[text] = seen.get(text, 0) + 1
+    return seeds
+
+
 def _as_ids(value: object) -> set[int]:
     """An id or a list of ids (generation configs use both) as a set."""
     if value is None:
@@ -261,11 +271,7 @@ class HFModel:
         texts = [self.prompt_text(p, chat) for p in prompts]
         rows, cut = self._fit([self.prompt_ids(p, chat) for p in prompts], max_new_tokens)
         shared = self._shared(rows, prefix, chat)
-        seen: dict[str, int] = {}
-        seeds = []
-        for text in texts:  # the k-th repeat of a prompt gets its own stream
-            seeds.append(row_seed(decoding.seed, text, seen.get(text, 0)))
-            seen[text] = seen.get(text, 0) + 1
+        seeds = row_seeds(decoding.seed, texts)
         out: list[Completion | None] = [None] * len(prompts)
         for chunk in self._chunks([len(r) for r in rows]):
             done = self._generate_batch(

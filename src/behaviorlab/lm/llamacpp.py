@@ -41,7 +41,7 @@ from behaviorlab.errors import BadInput
 from behaviorlab.lm.base import GREEDY, Completion, Decoding, Finish, cut_at_stop
 from behaviorlab.lm.gguf_header import check_magic, check_readable, llama_bytes
 from behaviorlab.lm.hf import GiB, first_line, fits, memory_budget
-from behaviorlab.lm.hf_model import row_seed
+from behaviorlab.lm.hf_model import row_seeds
 from behaviorlab.lm.prefix import shared_length
 
 INSTALL = (
@@ -293,11 +293,7 @@ class LlamaCppModel:
         texts = [self.prompt_text(p, chat) for p in prompts]
         rows, cut = self._fit([self.prompt_ids(p, chat) for p in prompts], max_new_tokens)
         shared = self._shared(rows, prefix, chat)
-        seen: dict[str, int] = {}
-        seeds = []
-        for text in texts:  # the k-th repeat of a prompt gets its own stream
-            seeds.append(row_seed(decoding.seed, text, seen.get(text, 0)))
-            seen[text] = seen.get(text, 0) + 1
+        seeds = row_seeds(decoding.seed, texts)
         out: list[Completion | None] = [None] * len(prompts)
         for group in self._groups([len(r) for r in rows]):
             done = self._generate_batch(
