@@ -156,6 +156,6 @@ def probe_cmd(
     if "budget" in results:
         from behaviorlab.probes.budget import budget_lines
 
-        console.print("\n".join(budget_lines(results["budget"])), markup=False)
+        console.print("\n".join(budget_lines(results["budget"])), markup=False, soft_wrap=True)
     record(out)
     console.print(f"probe run -> {out} (report: behaviorlab report {out})")
