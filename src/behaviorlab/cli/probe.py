@@ -15,6 +15,7 @@ from behaviorlab.cli._common import (
     count,
     deprecated,
     handles_bad_input,
+    real,
     seed_option,
 )
 
@@ -71,6 +72,17 @@ def probe_cmd(
             "--n",
             help="At most N items per condition (faster, wider intervals); default: each probe's own "
             "size (100 behind each headline on our own runs, 6–16 items per condition on open-text models).",
+        ),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        real(
+            "--budget",
+            help="Size each probe to fit SECONDS (1 s to a week): a pilot at one item per condition "
+            "measures each probe's cost, then each gets the most items it can afford (never more than -n); "
+            "the sizes and half-widths are printed and kept in results.json (default: no budget).",
+            lo=1.0,
+            hi=7 * 24 * 3600.0,
         ),
     ] = None,
     seed: Annotated[int, seed_option("Seed for every prompt set and sampled decoding.")] = 0,
@@ -131,6 +143,7 @@ def probe_cmd(
         workers=workers,
         probes=probes,
         limit=deprecated(n, limit, "--limit", "-n"),
+        budget=budget,
         seed=seed,
         chat=chat,
         force=force,
@@ -140,5 +153,9 @@ def probe_cmd(
         sinks=sink or (),
     )
     console.print(results_table(results))
+    if "budget" in results:
+        from behaviorlab.probes.budget import budget_lines
+
+        console.print("\n".join(budget_lines(results["budget"])), markup=False, soft_wrap=True)
     record(out)
     console.print(f"probe run -> {out} (report: behaviorlab report {out})")

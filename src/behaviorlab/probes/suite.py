@@ -26,6 +26,7 @@ from behaviorlab.limits import RUN_FILES_BYTES, Need, require
 from behaviorlab.lm import ModelFacts, TextModel
 from behaviorlab.outdir import mark, resuming
 from behaviorlab.probes.base import ProbeConfig, model_facts
+from behaviorlab.probes.budget import budget_configs, budget_outcome, check_budget, recorded_sizes, resized
 from behaviorlab.probes.compare import compare_models
 from behaviorlab.probes.mapping import run_mapping
 from behaviorlab.probes.parts import (
@@ -150,6 +151,7 @@ def run_probes(
     *,
     probes: Sequence[str] | str | None = None,
     limit: int | None = None,
+    budget: float | None = None,
     seed: int = 0,
     chat: bool | None = None,
     settings: dict[str, Any] | None = None,
@@ -168,11 +170,14 @@ def run_probes(
     stage) every unfinished model × probe part runs as a job in a worker; else here, in order.
     `ablate` zero-ablates attention heads of every model (`dec.3.h5,dec.4.h2` or `top:induction:4`,
     scored on each model); the specs recorded name the heads, so a replay ablates the same ones.
+    `budget` (seconds) sizes each probe to fit after a pilot (`probes.budget`; never above `limit`);
+    the choice and the resulting half-widths are in config.toml and results.json (`budget`).
     Every model is opened before anything is written, so a bad spec leaves no directory; a run
     that fails before any part is finished leaves none either."""
     chosen = probe_names() if probes is None else probes
     names = parse_names(chosen) if isinstance(chosen, str) else parse_names(",".join(chosen))
     configs = probe_configs(names, limit, seed, settings)
+    check_budget(budget)
     check_sinks(sinks)
     if not models:
         raise BadInput("no model given (use --model SPEC or --models ZOO.toml)")
@@ -204,14 +209,45 @@ def run_probes(
         for e, m in zip(entries, opened, strict=True)
     ]
     facts = [model_facts(m, j.chat) for m, j in zip(opened, jobs, strict=True)]
+    started = time.perf_counter()
+    chosen_sizes: dict[str, Any] | None = None
+    if budget is not None:
+        configs, chosen_sizes = _budgeted(out, budget, limit, opened, facts, configs, resume)
     config = run_config(opened, names, limit, seed, chat, configs, [e.settings() for e in entries])
     if ablate:
         config["ablate"] = ablate
+    if chosen_sizes is not None:
+        config["budget"] = chosen_sizes
     _prepare(out, config, force=force, resume=resume)
     try:
-        return _run(out, opened, facts, jobs, names, configs, limit, seed, progress, resume, sinks, runner)
+        results = _run(out, opened, facts, jobs, names, configs, limit, seed, progress, resume, sinks, runner)
+        if chosen_sizes is not None:
+            seconds = time.perf_counter() - started
+            results["budget"] = budget_outcome(chosen_sizes, results["probes"], seconds)
+            atomic_write_json(out / RESULTS, results)
+        return results
     finally:
         unlock(out)
+
+
+def _budgeted(
+    out: Path,
+    budget: float,
+    limit: int | None,
+    models: list[TextModel],
+    facts: list[ModelFacts],
+    configs: dict[str, ProbeConfig],
+    resume: bool,
+) -> tuple[dict[str, ProbeConfig], dict[str, Any]]:
+    """The configs sized to the budget: by a new pilot, or on a resume as the run recorded them (so
+    the parts already written still match)."""
+    if resume and (out / CONFIG).is_file():
+        sizes, record = recorded_sizes(read_toml(out / CONFIG))
+        if set(sizes) != set(configs):
+            raise BadInput(f"{out}: --resume with probes that differ from the recorded run")
+        sized = resized(configs, sizes)
+        return sized, record
+    return budget_configs(budget, limit, models, facts, configs)
 
 
 def _run(
