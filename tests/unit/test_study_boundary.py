@@ -123,3 +123,12 @@ def test_markdown_of_both_studies() -> None:
     assert "7000.0 CPU-s summed over runs (≈ 58 min on 2 idle cores)" in md
     md = render_markdown(arch_study())
     assert "## At the tuned learning rates" in md and "encoder-decoder is" in md
+
+
+def test_architectures_settings_state_the_rates_each_grid_tunes_over() -> None:
+    """The quick grid trains one rate: its settings table must not claim a tuning over three."""
+    (quick,) = [s["ours"] for s in architectures.settings_vs_paper(True) if s["setting"].startswith("tuning")]
+    (full,) = [s["ours"] for s in architectures.settings_vs_paper(False) if s["setting"].startswith("tuning")]
+    assert "no tuning" in quick and "0.001" not in quick
+    assert all(f"{lr:g}" in full for lr in architectures.RATES) and "best mean validation" in full
+    assert {c.lr for c in architectures.cells(True)} == set(architectures.rates(True))

@@ -45,7 +45,7 @@ def _tree_boundary(cells: Sequence[Summary], quick: bool) -> dict[str, Any]:
 
 def _architectures(cells: Sequence[Summary], quick: bool) -> dict[str, Any]:
     claims, rows = architecture_claims(cells)
-    return {"claims": claims, "comparison": rows, "settings_vs_paper": architectures.settings_vs_paper()}
+    return {"claims": claims, "comparison": rows, "settings_vs_paper": architectures.settings_vs_paper(quick)}
 
 
 STUDIES: dict[str, StudyDef] = {
