@@ -179,3 +179,46 @@ def test_quick_study_through_the_cli(study: str, tmp_path: Path, capsys: Any) ->
         main(["study", study, "--out", str(out), "--quick", "--backend", "slurm", "--resume"])
     err = capsys.readouterr().err.strip().splitlines()
     assert bad.value.code == 2 and err == ["error: unknown backend 'slurm'; choose from local, ray"]
+
+
+def test_part_of_a_grid_with_cells(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any) -> None:
+    """`--cells GLOB` trains only the matching cells; the tuning text, STUDY.md, the page and the
+    command say what was left out; resume needs the same glob; a glob that matches nothing writes nothing."""
+    from behaviorlab.cli import main
+
+    monkeypatch.setitem(
+        STUDIES, "architectures", dataclasses.replace(STUDIES["architectures"], jobs=_arch_jobs)
+    )
+    with pytest.raises(SystemExit) as done:
+        main(["study", "architectures", "--quick", "--list-cells"])
+    assert done.value.code in (0, None)
+    listed = capsys.readouterr().out.split()
+    assert listed == [
+        f"binary-successor-natural@{k}-lr{lr}"
+        for k in ("encoder-decoder", "lstm")
+        for lr in ("0.003", "0.001")
+    ]
+    with pytest.raises(BadInput, match="matches none of the 4 cells"):
+        study_run.run_study(tmp_path / "none", study="architectures", quick=True, only="*lr0.1")
+    assert not (tmp_path / "none").exists()
+
+    out = tmp_path / "part"
+    study = study_run.run_study(
+        out, study="architectures", quick=True, workers=2, seeds=(0, 1), only="*lr0.003"
+    )
+    assert sorted(c["cell"] for c in study["cells"]) == [listed[0], listed[2]]
+    assert len(study["runs"]) == 4 and {r["lr"] for r in study["comparison"]} == {0.003}
+    assert study["cells_left_out"] == [listed[1], listed[3]] and study["only_cells"] == "*lr0.003"
+    assert study["command"].endswith("--cells '*lr0.003'")
+    (tuning,) = [s["ours"] for s in study["settings_vs_paper"] if s["setting"].startswith("tuning")]
+    assert tuning.startswith("AdamW at lr 0.003 only")
+    md = (out / "STUDY.md").read_text()
+    assert "## Cells not run (--cells '*lr0.003')" in md and f"`{listed[1]}`" in md
+    page = (out / "report.html").read_text()
+    assert "Cells not run (2)" in page and listed[3].replace("@", "@<wbr>") in page
+    with pytest.raises(BadInput, match="was run with --cells '\\*lr0.003'"):
+        study_run.run_study(out, study="architectures", quick=True, seeds=(0, 1), resume=True)
+    again = study_run.run_study(
+        out, study="architectures", quick=True, seeds=(0, 1), resume=True, only="*lr0.003"
+    )
+    assert again["cells"] == study["cells"] and again["cells_left_out"] == study["cells_left_out"]

@@ -9,11 +9,14 @@ from typing import Annotated
 import typer
 
 from behaviorlab.cli._common import SINK_HELP, console, count, handles_bad_input
+from behaviorlab.errors import BadInput
 from behaviorlab.rundir import REPORT, STUDY_MD
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
-Out = Annotated[Path, typer.Option("--out", help="Folder for the study's runs, STUDY.md and report.")]
+Out = Annotated[
+    Path | None, typer.Option("--out", help="Folder for the study's runs, STUDY.md and report (required).")
+]
 Quick = Annotated[bool, typer.Option(help="A small grid (same claims, fewer cells): minutes.")]
 Backend = Annotated[str, typer.Option(help="local (process pool) or ray.")]
 Workers = Annotated[int | None, count("--workers", help="Local pool size (default: one per core).")]
@@ -31,6 +34,15 @@ Resume = Annotated[
 Force = Annotated[bool, typer.Option(help="Replace an earlier study in OUT (only a study).")]
 Seeds = Annotated[int, count("--seeds", help="Seeds per cell.")]
 Sink = Annotated[list[str] | None, typer.Option("--sink", help=SINK_HELP.format("claims"))]
+Cells = Annotated[
+    str | None,
+    typer.Option(
+        "--cells",
+        help="Run only the cells whose key matches this glob (e.g. '*lr0.003*'; default: every cell); "
+        "the study's pages name the cells left out. --list-cells shows the keys.",
+    ),
+]
+ListCells = Annotated[bool, typer.Option("--list-cells", help="Print the grid's cell keys and exit.")]
 AllowLong = Annotated[
     bool, typer.Option(help="Start even when the estimated time exceeds the limit (a week).")
 ]
@@ -49,7 +61,7 @@ STUDIES = {
 def _command(study: str) -> Callable[..., None]:
     @handles_bad_input
     def command(
-        out: Out,
+        out: Out = None,
         quick: Quick = False,
         backend: Backend = "local",
         workers: Workers = None,
@@ -59,8 +71,16 @@ def _command(study: str) -> Callable[..., None]:
         seeds: Seeds = 3,
         sink: Sink = None,
         allow_long: AllowLong = False,
+        cells: Cells = None,
+        list_cells: ListCells = False,
     ) -> None:
-        from behaviorlab.study import claims_table, run_study
+        from behaviorlab.study import claims_table, run_study, study_cells
+
+        if list_cells:
+            console.print("\n".join(study_cells(study, quick)), soft_wrap=True)
+            return
+        if out is None:
+            raise BadInput("missing option --out: the folder for the study's runs, STUDY.md and report")
 
         result = run_study(
             out,
@@ -75,6 +95,7 @@ def _command(study: str) -> Callable[..., None]:
             console=console,
             sinks=tuple(sink or ()),
             allow_long=allow_long,
+            only=cells,
         )
         console.print(claims_table(result))
         console.print(f"study: {out / STUDY_MD}  report: {out / REPORT}")

@@ -218,12 +218,19 @@ def boundary_parts(study: dict[str, Any], canvas: Canvas) -> list[Part]:
 
 
 def _dropped(study: dict[str, Any]) -> str:
+    """The points left out of the design, then the cells a `--cells` run did not train."""
     rows = study.get("dropped") or []
-    if not rows:
-        return ""
-    return "<h3>Left out of the grid</h3>" + table(
-        [{"setting": d["setting"], "why": d["reason"]} for d in rows], limit=None
-    )
+    out = ""
+    if rows:
+        out += "<h3>Left out of the grid</h3>" + table(
+            [{"setting": d["setting"], "why": d["reason"]} for d in rows], limit=None
+        )
+    if left := study.get("cells_left_out"):
+        why = f"not selected by --cells {study.get('only_cells')!r}"
+        out += f"<h3>Cells not run ({len(left)})</h3>" + table(
+            [{"cell": k, "why": why} for k in left], limit=None
+        )
+    return out
 
 
 def _arch_figure(rows: list[dict[str, Any]], task: str, canvas: Canvas) -> str:
@@ -290,6 +297,6 @@ def architecture_parts(study: dict[str, Any], canvas: Canvas) -> list[Part]:
     ]
     return [
         ("tuned", "Architectures at their tuned learning rates", tuned + (grid(figs) if figs else "")),
-        ("settings", "Our settings beside the paper's", settings_table(study)),
+        ("settings", "Our settings beside the paper's", settings_table(study) + _dropped(study)),
         ("cells", "Cells across seeds (every learning rate)", table(cells, limit=None)),
     ]

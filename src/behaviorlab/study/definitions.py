@@ -45,7 +45,12 @@ def _tree_boundary(cells: Sequence[Summary], quick: bool) -> dict[str, Any]:
 
 def _architectures(cells: Sequence[Summary], quick: bool) -> dict[str, Any]:
     claims, rows = architecture_claims(cells)
-    return {"claims": claims, "comparison": rows, "settings_vs_paper": architectures.settings_vs_paper(quick)}
+    ran = [c["lr"] for c in cells]  # the rates trained (`--cells` may have left some out)
+    return {
+        "claims": claims,
+        "comparison": rows,
+        "settings_vs_paper": architectures.settings_vs_paper(quick, ran),
+    }
 
 
 STUDIES: dict[str, StudyDef] = {

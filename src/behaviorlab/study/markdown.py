@@ -143,6 +143,14 @@ def settings_md(study: dict[str, Any], h: str = "##") -> list[str]:
             *[f"- {d['setting']}: {d['reason']}" for d in study["dropped"]],
             "",
         ]
+    if left := study.get("cells_left_out"):
+        lines += [
+            f"{h} Cells not run (--cells {study.get('only_cells')!r})",
+            "",
+            f"{len(left)} of the grid's cells were left out of this run: "
+            + ", ".join(f"`{k}`" for k in left),
+            "",
+        ]
     return lines
 
 

@@ -3,6 +3,7 @@ cells across seeds, the claims table, STUDY.md and a report page, with what the 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -37,6 +38,8 @@ from behaviorlab.train import ExperimentConfig
 from behaviorlab.train.budget import jobs_need
 from behaviorlab.validate import check_seed
 
+Job = tuple[Any, int, ExperimentConfig]  # (cell, seed, config)
+
 
 def _is_study(path: Path) -> bool:
     return (path / STUDY).is_file() or (path / STUDY_MARKER).is_file()
@@ -51,8 +54,10 @@ def _earlier(out: Path) -> dict[str, Any] | None:
     return earlier if isinstance(earlier, dict) else None
 
 
-def _prepare(out: Path, name: str, force: bool, resume: bool, quick: bool, seeds: tuple[int, ...]) -> None:
-    """Create (or, resuming the same study, grid and seeds, reopen) the study folder, locked."""
+def _prepare(
+    out: Path, name: str, force: bool, resume: bool, quick: bool, seeds: tuple[int, ...], only: str | None
+) -> None:
+    """Create (or, resuming the same study, grid, cells and seeds, reopen) the study folder, locked."""
     if resume and out.is_dir() and _is_study(out):
         earlier = _earlier(out) or {}
         # A study.json from before studies were named is the recursion study's.
@@ -65,6 +70,9 @@ def _prepare(out: Path, name: str, force: bool, resume: bool, quick: bool, seeds
             )
         if "seeds" in earlier and tuple(earlier["seeds"]) != seeds:
             raise BadInput(f"{out}: was run with seeds {earlier['seeds']}; --resume it with the same --seeds")
+        if "only_cells" in earlier and earlier["only_cells"] != only:
+            was_only = f"--cells {earlier['only_cells']!r}" if earlier["only_cells"] else "every cell"
+            raise BadInput(f"{out}: was run with {was_only}; --resume it with the same --cells")
         with resuming(out):  # locked for this process
             return
     marker = {STUDY_MARKER: "behaviorlab study folder (runs are written here)\n"}
@@ -99,13 +107,15 @@ def run_study(
     console: Console | None = None,
     sinks: tuple[str, ...] = (),
     allow_long: bool = False,
+    only: str | None = None,
 ) -> dict[str, Any]:
     """Run (or finish) a study's grid into OUT; write OUT/study.json, OUT/STUDY.md, OUT/report.html.
 
     With `resume`, finished runs are kept (their recorded rows, not retrained) and the cells, claims
     and pages are computed anew by this code: resuming a finished study re-reads it. `seeds` may be
     a lazy range: the grid (cells x seeds) is checked against this machine before any of it is
-    built; `allow_long` lets it start when only the time is over the limit."""
+    built; `allow_long` lets it start when only the time is over the limit; `only` (a glob over the
+    cell keys) runs a part of the grid, and the pages name the cells left out."""
     check_backend(backend, address, workers)
     check_sinks(sinks)
     if study not in STUDIES:
@@ -113,7 +123,8 @@ def run_study(
     definition = STUDIES[study]
     if len(seeds) < 1:
         raise BadInput("a study needs at least one seed")
-    first = definition.jobs(quick, (0,))  # one seed's configs: what each cell costs
+    every = study_cells(study, quick)
+    first = _selected(definition.jobs(quick, (0,)), only, study, every)  # what each cell costs
     estimate_workers = workers or local_workers(len(first) * len(seeds))
     require(
         f"study {study}: {len(first)} cells x {len(seeds):,} seeds",
@@ -123,11 +134,24 @@ def run_study(
         allow_long=allow_long,
     )
     seeds = tuple(check_seed(s, "seed") for s in seeds)
-    grid = definition.jobs(quick, seeds)  # every config validated before anything is written
-    _prepare(out, study, force, resume, quick, seeds)
+    grid = _selected(definition.jobs(quick, seeds), only, study, every)  # validated before any write
+    _prepare(out, study, force, resume, quick, seeds, only)
+    left_out = [k for k in every if k not in {cell.key for cell, _, _ in first}]
     try:
         return _run(
-            out, study, definition, quick, seeds, grid, backend, workers, address, resume, console, sinks
+            out,
+            study,
+            definition,
+            quick,
+            seeds,
+            grid,
+            backend,
+            workers,
+            address,
+            resume,
+            console,
+            sinks,
+            (only, left_out),
         )
     finally:
         unlock(out)
@@ -146,6 +170,7 @@ def _run(
     resume: bool,
     console: Console | None,
     sinks: tuple[str, ...],
+    part: tuple[str | None, list[str]] = (None, []),
 ) -> dict[str, Any]:
     """Train what is not finished, then aggregate, write and send the study (OUT is locked)."""
     console = console or Console(markup=False, highlight=False)
@@ -206,7 +231,9 @@ def _run(
         "title": definition.title,
         "quick": quick,
         "seeds": list(seeds),
-        "command": command(study, out, quick, seeds, backend),
+        "command": command(study, out, quick, seeds, backend, part[0]),
+        "only_cells": part[0],
+        "cells_left_out": part[1],
         **cost(sessions, done, out),
         **definition.read(summaries, quick),
         "cells": summaries,
@@ -230,6 +257,26 @@ def _run(
     render_report(out)
     _send(out, result, sinks)
     return result
+
+
+def _selected(jobs: list[Job], only: str | None, study: str, every: list[str]) -> list[Job]:
+    """The jobs whose cell key matches the `--cells` glob (all without one); none is an error."""
+    if only is None:
+        return jobs
+    picked = [j for j in jobs if fnmatch.fnmatchcase(j[0].key, only)]
+    if not picked:
+        raise BadInput(
+            f"--cells {only!r} matches none of the {len(every)} cells of study {study} "
+            f"(keys look like {every[0]!r}; `behaviorlab study {study} --list-cells` lists them)"
+        )
+    return picked
+
+
+def study_cells(study: str, quick: bool = False) -> list[str]:
+    """The cell keys of a study's grid, in the order they run (what `--cells` globs match)."""
+    if study not in STUDIES:
+        raise BadInput(f"unknown study {study!r}; choose from {', '.join(STUDIES)}")
+    return list(dict.fromkeys(cell.key for cell, _, _ in STUDIES[study].jobs(quick, (0,))))
 
 
 def claims_table(study: dict[str, Any]) -> Table:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -127,7 +128,9 @@ def cost(
     }
 
 
-def command(study: str, out: Path, quick: bool, seeds: tuple[int, ...], backend: str) -> str:
+def command(
+    study: str, out: Path, quick: bool, seeds: tuple[int, ...], backend: str, only: str | None = None
+) -> str:
     """The command line that runs (or finishes) this study as it was asked for."""
     parts = ["behaviorlab", "study", study, "--out", str(out)]
     if quick:
@@ -138,4 +141,6 @@ def command(study: str, out: Path, quick: bool, seeds: tuple[int, ...], backend:
         parts += ["--seeds", str(len(seeds))]
     if backend != "local":
         parts += ["--backend", backend]
+    if only is not None:
+        parts += ["--cells", shlex.quote(only)]
     return " ".join(parts)
