@@ -89,6 +89,22 @@ def test_results_sections_from_finished_studies(tmp_path: Path) -> None:
         update_results("# Results\n", boundary, None)
 
 
+def test_a_one_rate_architectures_section_says_there_was_no_tuning() -> None:
+    """A grid run with `--cells '*lr0.003'`: the section's command, rule and left-out cells say so."""
+    arch = arch_study()
+    arch["cells"] = [c for c in arch["cells"] if c["lr"] == 3e-3]
+    arch.update(STUDIES["architectures"].read(arch["cells"], False))
+    arch.update(only_cells="*lr0.003", cells_left_out=["binary-successor-natural@lstm-lr0.001"])
+    section = update_results(RESULTS, None, arch).split("<!-- study:architectures:begin -->")[1]
+    assert (
+        "--out runs/architectures --cells '*lr0.003'   # 2 tasks × 4 kinds × 1 learning rate × 3 seeds"
+        in section
+    )
+    assert "One learning rate for every kind, 0.003, so no tuning (1 cell at other rates" in section
+    assert "AdamW at lr 0.003 only (the other rates were left out with --cells: no tuning)" in section
+    assert "### Cells not run (--cells '*lr0.003')" in section and "the rate with the best" not in section
+
+
 def _fingerprint(name: str, quick: bool) -> tuple[int, str]:
     names = sorted(f"{cfg.name}:{cfg.digest()}" for _, _, cfg in STUDIES[name].jobs(quick, (0, 1, 2)))
     return len(names), hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]

@@ -50,7 +50,12 @@ def _command(study: dict[str, Any]) -> str:
     name = study["study"]
     seeds = tuple(int(s) for s in study.get("seeds", (0, 1, 2)))
     return command(
-        name, Path("runs") / name, bool(study.get("quick")), seeds, study.get("backend") or "local"
+        name,
+        Path("runs") / name,
+        bool(study.get("quick")),
+        seeds,
+        study.get("backend") or "local",
+        study.get("only_cells"),
     )
 
 
@@ -114,9 +119,10 @@ def architectures_section(study: dict[str, Any]) -> list[str]:
     tasks = list(dict.fromkeys(c["task"] for c in cells))
     kinds = list(dict.fromkeys(c["kind"] for c in cells))
     rates = sorted({c["lr"] for c in cells})
+    lrs = f"{len(rates)} learning rate{'' if len(rates) == 1 else 's'}"
     return [
         "```bash",
-        f"{_command(study)}   # {len(tasks)} tasks × {len(kinds)} kinds × {len(rates)} learning rates × "
+        f"{_command(study)}   # {len(tasks)} tasks × {len(kinds)} kinds × {lrs} × "
         f"{len(study.get('seeds', []))} seeds = {_runs(study)} runs",
         "```",
         "",
@@ -124,10 +130,7 @@ def architectures_section(study: dict[str, Any]) -> list[str]:
         "",
         "The paper's Appendix E says encoder-only and decoder-only models did worse than encoder-decoders "
         "on these tasks. Here " + ", ".join(tasks) + " are trained with " + ", ".join(kinds) + " models on "
-        "the recursion study's data. One tuning rule for every kind: each learning rate ("
-        + ", ".join(f"{lr:g}" for lr in rates)
-        + ") is trained for every seed, and the rate with the best mean accuracy on a validation split "
-        "drawn like training (never a test split) is the one reported. Each run is explained (shortcut "
+        "the recursion study's data. " + _rule(rates, study) + " Each run is explained (shortcut "
         "program, failure prediction on a fresh check). " + _provenance(study),
         "",
         "### Claims",
@@ -138,6 +141,21 @@ def architectures_section(study: dict[str, Any]) -> list[str]:
         "",
         *settings_md(study, h="###"),
     ]
+
+
+def _rule(rates: list[float], study: dict[str, Any]) -> str:
+    """The tuning rule as run: several rates and the best on validation, or one rate and no tuning."""
+    if len(rates) == 1:
+        left = len(study.get("cells_left_out") or [])
+        cells = f"{left} cell{'' if left == 1 else 's'}"
+        why = f" ({cells} at other rates were left out with `--cells`; listed below)" if left else ""
+        return f"One learning rate for every kind, {rates[0]:g}, so no tuning{why}."
+    return (
+        "One tuning rule for every kind: each learning rate ("
+        + ", ".join(f"{lr:g}" for lr in rates)
+        + ") is trained for every seed, and the rate with the best mean accuracy on a validation split "
+        "drawn like training (never a test split) is the one reported."
+    )
 
 
 def atomic_row(old: str, study: dict[str, Any]) -> str:
