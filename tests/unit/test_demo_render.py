@@ -3,9 +3,12 @@ compared with every random draw (median, range, rank p), never with the draws' m
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from behaviorlab.demo.render import render_markdown
+from rich.console import Console
+
+from behaviorlab.demo.render import print_table, render_markdown
 
 
 def _summary() -> dict[str, Any]:
@@ -47,3 +50,20 @@ def test_summary_says_na_for_no_failures_and_spreads_random_heads() -> None:
     line = next(ln for ln in md.splitlines() if ln.startswith("m: ablating"))
     assert "median 21.5%, range 5.0%–100.0% over 8 draws, 1 of 8 as harmful or more" in line
     assert "rank p = 0.22" in line and "mean" not in line
+
+
+def test_a_log_file_gets_whole_names() -> None:
+    """Printed to a file (Rich assumes 80 columns there), the table keeps every name whole; on an
+    80-column terminal it fits the terminal."""
+    summary = _summary()
+    summary["models"] = {"binary-successor-natural-lstm": summary["models"]["m"]}
+    summary["models"]["binary-successor-natural-lstm"]["metamodel_program"] = "natural/rightmost-zero-flip"
+    log = io.StringIO()
+    print_table(Console(file=log, force_terminal=False, width=80), summary)
+    assert (
+        "binary-successor-natural-lstm" in log.getvalue() and "natural/rightmost-zero-flip" in log.getvalue()
+    )
+    assert "…" not in log.getvalue()
+    term = io.StringIO()
+    print_table(Console(file=term, force_terminal=True, width=80, color_system=None), summary)
+    assert max(len(line) for line in term.getvalue().splitlines()) <= 80

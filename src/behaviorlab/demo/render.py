@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from behaviorlab.results import headline_number
 from behaviorlab.stats import NO_CASES, Estimate, percent, rate_text
 
+LOG_WIDTH = 240  # a table never needs more; Rich keeps it as narrow as its cells allow
 COLUMNS = ("model", "steps", "exact match ID", "OOD", "failures predicted", "metamodel", "top heads")
 
 
@@ -75,6 +77,16 @@ def render_table(summary: dict[str, Any]) -> Table:
     for key, m in summary["models"].items():
         t.add_row(*_row(key, m))
     return t
+
+
+def print_table(console: Console, summary: dict[str, Any]) -> None:
+    """The headline table on the console; a log file (not a terminal, where Rich assumes 80
+    columns and cuts names to "binary-su…") gets the width the cells need."""
+    if not console.is_terminal:  # the same kind of console (it may escape user text), only wider
+        console = type(console)(
+            file=console.file, width=LOG_WIDTH, markup=False, highlight=False, color_system=None
+        )
+    console.print(render_table(summary))
 
 
 def render_markdown(summary: dict[str, Any]) -> str:

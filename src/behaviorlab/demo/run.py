@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from behaviorlab.demo.configs import demo_configs, lr_configs, lstm_configs
-from behaviorlab.demo.render import render_markdown, render_table
+from behaviorlab.demo.render import print_table, render_markdown
 from behaviorlab.io import atomic_write_json, atomic_write_text
 from behaviorlab.outdir import resuming
 from behaviorlab.rundir import (
@@ -206,6 +206,6 @@ def _demo(
     from behaviorlab.report import render_report
 
     report = render_report(out)
-    console.print(render_table(summary))
+    print_table(console, summary)
     console.print(f"summary: {out / SUMMARY_MD}  report: {report}")
     return summary
