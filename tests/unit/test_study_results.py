@@ -65,11 +65,11 @@ def test_results_sections_from_finished_studies(tmp_path: Path) -> None:
     boundary, arch = boundary_study(), arch_study()
     text = update_results(RESULTS, boundary, arch)
     assert update_results(text, boundary, arch) == text  # rewritten in place, not appended again
-    assert text.index("## 3. Black-box probes") < text.index("## 4. Where end to end fails")
-    assert text.index("## 4.") < text.index("## 5. The architecture axis")
+    assert text.index("## 3. Black-box probes") < text.index("## 5. Where end to end fails")
+    assert text.index("## 5.") < text.index("## 6. The architecture axis")
     row = next(ln for ln in text.splitlines() if ln.startswith(ATOMIC_ROW))
     assert "**holds only past a boundary**" in row and ATOMIC_MARK in row
-    assert "1-step learns; end to end learns at lr 1e-3. Tree-boundary study (§4): inorder: end to end" in row
+    assert "1-step learns; end to end learns at lr 1e-3. Tree-boundary study (§5): inorder: end to end" in row
     assert row.count("Tree-boundary study") == 1 and "| Another claim. | **mixed** | kept as it is |" in text
     section = text.split("<!-- study:tree-boundary:begin -->")[1].split("<!-- study:tree-boundary:end -->")[0]
     assert "behaviorlab study tree-boundary --out runs/tree-boundary   # 12 settings" in section

@@ -22,12 +22,12 @@ from behaviorlab.study.markdown import boundary_md, claims_md, comparison_md, ph
 from behaviorlab.study.sessions import command
 
 TITLES = {
-    "tree-boundary": "4. Where end to end fails and 1-step learns: the tree-boundary study",
-    "architectures": "5. The architecture axis: the architectures study",
+    "tree-boundary": "5. Where end to end fails and 1-step learns: the tree-boundary study",
+    "architectures": "6. The architecture axis: the architectures study",
 }
 ATOMIC_ROW = "| Atomic reduction steps are learned; end-to-end tree traversal is not. |"
 ATOMIC_MARK = "<!-- study:tree-boundary:atomic -->"
-BOUNDARY_LEAD = " Tree-boundary study (§4):"
+BOUNDARY_LEAD = " Tree-boundary study (§5):"
 MODELS = ["small", "medium", "large"]
 
 
