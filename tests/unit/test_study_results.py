@@ -102,6 +102,7 @@ def test_a_one_rate_architectures_section_says_there_was_no_tuning() -> None:
     )
     assert "One learning rate for every kind, 0.003, so no tuning (1 cell at other rates" in section
     assert "AdamW at lr 0.003 only (the other rates were left out with --cells: no tuning)" in section
+    assert "Cost: full grid, part of it: 1 cell left out with --cells '*lr0.003'; seeds" in section
     assert "### Cells not run (--cells '*lr0.003')" in section and "the rate with the best" not in section
 
 

@@ -41,6 +41,9 @@ def _sessions(study: dict[str, Any]) -> str:
 def cost_note(study: dict[str, Any]) -> str:
     """Mode, seeds, wall time, CPU seconds over runs and the load the runs shared the cores with."""
     mode = "quick grid" if study.get("quick") else "full grid"
+    if left := study.get("cells_left_out"):
+        cells = f"{len(left)} cell{'' if len(left) == 1 else 's'}"
+        mode += f", part of it: {cells} left out with --cells {study.get('only_cells')!r}"
     wall = study.get("seconds")
     minutes = f" ({float(wall) / 60:.0f} min)" if wall else ""
     text = f"{mode}; seeds {study.get('seeds')}; {wall} s wall{minutes}{_sessions(study)}"
