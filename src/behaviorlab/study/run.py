@@ -123,8 +123,9 @@ def run_study(
     definition = STUDIES[study]
     if len(seeds) < 1:
         raise BadInput("a study needs at least one seed")
-    every = study_cells(study, quick)
-    first = _selected(definition.jobs(quick, (0,)), only, study, every)  # what each cell costs
+    one_seed = definition.jobs(quick, (0,))  # one seed's configs: what each cell costs
+    every = _keys(one_seed)
+    first = _selected(one_seed, only, study, every)
     estimate_workers = workers or local_workers(len(first) * len(seeds))
     require(
         f"study {study}: {len(first)} cells x {len(seeds):,} seeds",
@@ -136,7 +137,8 @@ def run_study(
     seeds = tuple(check_seed(s, "seed") for s in seeds)
     grid = _selected(definition.jobs(quick, seeds), only, study, every)  # validated before any write
     _prepare(out, study, force, resume, quick, seeds, only)
-    left_out = [k for k in every if k not in {cell.key for cell, _, _ in first}]
+    chosen = set(_keys(first))
+    left_out = [k for k in every if k not in chosen]
     try:
         return _run(
             out,
@@ -276,7 +278,12 @@ def study_cells(study: str, quick: bool = False) -> list[str]:
     """The cell keys of a study's grid, in the order they run (what `--cells` globs match)."""
     if study not in STUDIES:
         raise BadInput(f"unknown study {study!r}; choose from {', '.join(STUDIES)}")
-    return list(dict.fromkeys(cell.key for cell, _, _ in STUDIES[study].jobs(quick, (0,))))
+    return _keys(STUDIES[study].jobs(quick, (0,)))
+
+
+def _keys(jobs: list[Job]) -> list[str]:
+    """The distinct cell keys of a job list, in its order."""
+    return list(dict.fromkeys(cell.key for cell, _, _ in jobs))
 
 
 def claims_table(study: dict[str, Any]) -> Table:
